@@ -1,0 +1,234 @@
+// Package api defines gpm's control protocol: the requests, replies and events that travel between the daemon and
+// its clients over the control socket, and the Process record that `gpm jlist` prints.
+//
+// The wire format is newline-delimited JSON, one object per line, described in docs/PROTOCOL.md. A connection carries
+// any number of request/reply pairs in order; a "subscribe" or "logs" request turns the connection into an event
+// stream that ends when the client closes it.
+package api
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/gpmd/gpm/config"
+)
+
+// Version is the protocol version. A daemon refuses a request whose major version differs.
+const Version = 1
+
+// Methods of the control protocol.
+const (
+	MethodPing       = "ping"
+	MethodVersion    = "version"
+	MethodStart      = "start"
+	MethodStop       = "stop"
+	MethodRestart    = "restart"
+	MethodDelete     = "delete"
+	MethodReset      = "reset"
+	MethodScale      = "scale"
+	MethodList       = "list"
+	MethodSignal     = "signal"
+	MethodSave       = "save"
+	MethodResurrect  = "resurrect"
+	MethodClearDump  = "cleardump"
+	MethodFlush      = "flush"
+	MethodReloadLogs = "reloadLogs"
+	MethodKill       = "kill"
+	MethodLogs       = "logs"
+	MethodSubscribe  = "subscribe"
+	MethodEnv        = "env"
+)
+
+// Request is one call. Params is the method's parameter object.
+type Request struct {
+	V      int             `json:"v"`
+	ID     uint64          `json:"id"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params,omitempty"`
+}
+
+// Response answers the Request with the same ID: exactly one of Result and Error is set.
+// On an event stream, responses after the first carry Event instead.
+type Response struct {
+	ID     uint64          `json:"id,omitempty"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  *Error          `json:"error,omitempty"`
+	Event  *Event          `json:"event,omitempty"`
+}
+
+// Error codes, stable for clients to branch on.
+const (
+	CodeNotFound   = "not_found"
+	CodeInvalid    = "invalid"
+	CodeFailed     = "failed"
+	CodeDenied     = "denied"
+	CodeVersion    = "version"
+	CodeNoDump     = "no_dump"
+	CodeEmptyList  = "empty_list"
+	CodeAlreadyRun = "already_running"
+)
+
+// Error is a failed call.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Targets select processes: an id, a name, a namespace, or "all". Several may be given.
+type Targets struct {
+	Targets []string `json:"targets"`
+}
+
+// StartParams asks the daemon to start applications. An app whose name already exists is restarted with the new
+// configuration instead (PM2's "smart start"), unless OnlyNew is set, in which case it is left alone.
+type StartParams struct {
+	Apps []StartApp `json:"apps"`
+	// CallerEnv is the environment of the CLI that asked; it is kept in memory, never written to the dump.
+	CallerEnv map[string]string `json:"caller_env,omitempty"`
+	OnlyNew   bool              `json:"only_new,omitempty"`
+}
+
+// StartApp is one application to start.
+type StartApp struct {
+	App config.App `json:"app"`
+	// Stopped registers the app without starting it (resurrect and import of a stopped app).
+	Stopped bool `json:"stopped,omitempty"`
+	// InstanceNumbers, when set, are the instance numbers to use (resurrect keeps them).
+	InstanceNumbers []int `json:"instance_numbers,omitempty"`
+}
+
+// RestartParams restarts targets. With UpdateEnv the processes take CallerEnv as their new caller environment.
+type RestartParams struct {
+	Targets   []string          `json:"targets"`
+	UpdateEnv bool              `json:"update_env,omitempty"`
+	CallerEnv map[string]string `json:"caller_env,omitempty"`
+}
+
+// ScaleParams changes the instance count of the app Name: Count is absolute, unless Relative, then it is added.
+type ScaleParams struct {
+	Name     string `json:"name"`
+	Count    int    `json:"count"`
+	Relative bool   `json:"relative,omitempty"`
+}
+
+// SignalParams sends Signal ("SIGUSR2", "USR2" or a number) to the targets' processes.
+type SignalParams struct {
+	Signal  string   `json:"signal"`
+	Targets []string `json:"targets"`
+}
+
+// SaveParams writes the dump. Force allows an empty list.
+type SaveParams struct {
+	Force bool `json:"force,omitempty"`
+}
+
+// LogsParams streams log lines of the targets (all when empty): first the last Lines lines of each file, then live
+// lines unless NoStream.
+type LogsParams struct {
+	Targets  []string `json:"targets,omitempty"`
+	Lines    int      `json:"lines"`
+	NoStream bool     `json:"nostream,omitempty"`
+	Out      bool     `json:"out,omitempty"` // only stdout
+	Err      bool     `json:"err,omitempty"` // only stderr
+}
+
+// Status values of a process, as PM2 names them.
+const (
+	StatusLaunching = "launching"
+	StatusOnline    = "online"
+	StatusStopping  = "stopping"
+	StatusStopped   = "stopped"
+	StatusWaiting   = "waiting"
+	StatusErrored   = "errored"
+)
+
+// Process is one supervised process (one instance of an app), as `gpm jlist` prints it.
+//
+// Important (!): these JSON names are a documented interface (docs/PROTOCOL.md). Add fields; never rename them.
+type Process struct {
+	ID               int        `json:"id"`
+	Name             string     `json:"name"`
+	Namespace        string     `json:"namespace"`
+	PID              int        `json:"pid"`
+	Status           string     `json:"status"`
+	Restarts         int        `json:"restarts"`
+	UnstableRestarts int        `json:"unstable_restarts"`
+	ExitCode         *int       `json:"exit_code"`
+	ExitSignal       string     `json:"exit_signal,omitempty"`
+	Instance         int        `json:"instance"`
+	Mode             string     `json:"mode"`
+	UptimeMS         int64      `json:"uptime_ms"`
+	StartedAt        *time.Time `json:"started_at,omitempty"`
+	CreatedAt        time.Time  `json:"created_at"`
+	CPU              float64    `json:"cpu"`
+	Memory           uint64     `json:"memory"`
+	// Reason says why the process is errored, stopped on its own, or waiting.
+	Reason      string     `json:"reason,omitempty"`
+	NextRestart *time.Time `json:"next_restart,omitempty"`
+	OutLog      string     `json:"out_log,omitempty"`
+	ErrLog      string     `json:"err_log,omitempty"`
+	CombinedLog string     `json:"log,omitempty"`
+	Config      config.App `json:"config"`
+}
+
+// ResurrectResult says what resurrect did, app by app.
+type ResurrectResult struct {
+	Source  string   `json:"source"` // the file read: dump.json or dump.json.bak
+	Started []string `json:"started"`
+	Stopped []string `json:"stopped"` // registered, kept stopped
+	Skipped []string `json:"skipped"` // already present
+	Warning string   `json:"warning,omitempty"`
+}
+
+// SaveResult says where the dump went.
+type SaveResult struct {
+	Path  string `json:"path"`
+	Apps  int    `json:"apps"`
+	Procs int    `json:"procs"`
+}
+
+// VersionInfo answers "version".
+type VersionInfo struct {
+	Version  string `json:"version"`
+	Protocol int    `json:"protocol"`
+	PID      int    `json:"pid"`
+	Home     string `json:"home"`
+}
+
+// Event types.
+const (
+	EventState = "state" // a process changed status
+	EventLog   = "log"   // a log line
+	EventEnd   = "end"   // a finite stream (logs --nostream) is complete
+)
+
+// Event is one item of an event stream.
+type Event struct {
+	Type   string    `json:"type"`
+	Time   time.Time `json:"time"`
+	ID     int       `json:"id"`
+	Name   string    `json:"name,omitempty"`
+	Status string    `json:"status,omitempty"` // EventState
+	PID    int       `json:"pid,omitempty"`
+	Stream string    `json:"stream,omitempty"` // EventLog: "out" or "err"
+	Line   string    `json:"line,omitempty"`   // EventLog, without the newline
+	// Reason for a state change (exit code, signal, "max restarts reached", ...).
+	Reason string `json:"reason,omitempty"`
+}
+
+// Layout of a GPM_HOME directory. Everything one daemon owns is under its home, so daemons with different homes
+// never see each other.
+const (
+	SocketName   = "gpm.sock"
+	LockName     = "daemon.lock"
+	SpawnLock    = "spawn.lock"
+	PidName      = "gpm.pid"
+	DaemonLog    = "gpm.log"
+	DumpName     = "dump.json"
+	LogsDir      = "logs"
+	PidsDir      = "pids"
+	HomeEnv      = "GPM_HOME"
+	DefaultHomeD = ".gpm"
+)

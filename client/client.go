@@ -1,0 +1,159 @@
+// Package client is gpm's programmatic API: it connects to the daemon of a GPM_HOME (starting one when asked) and
+// calls it over the control socket. The gpm CLI uses nothing else, so whatever the CLI can do, a Go program can.
+package client
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/platform"
+)
+
+// ErrNotRunning means no daemon answers for the home and none was to be started.
+var ErrNotRunning = errors.New("no gpm daemon is running")
+
+// Client is a connection to one daemon. Calls are serialized; it is safe for concurrent use.
+type Client struct {
+	home string
+	mu   sync.Mutex
+	conn net.Conn
+	r    *bufio.Reader
+	next uint64
+}
+
+// Dial connects to the daemon of home. It returns ErrNotRunning (wrapped) when none listens.
+func Dial(ctx context.Context, home string) (*Client, error) {
+	conn, err := dial(ctx, home)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{home: home, conn: conn, r: bufio.NewReaderSize(conn, 64<<10)}, nil
+}
+
+func dial(ctx context.Context, home string) (net.Conn, error) {
+	timeout := 2 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	conn, err := platform.Dial(api.SocketPath(home), timeout)
+	if err != nil {
+		if platform.IsNotRunning(err) {
+			return nil, fmt.Errorf("%w for %s", ErrNotRunning, home)
+		}
+		return nil, fmt.Errorf("connect to daemon: %w", err)
+	}
+	return conn, nil
+}
+
+// Home is the GPM_HOME this client talks to.
+func (c *Client) Home() string { return c.home }
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Call sends method with params and decodes the result into result (which may be nil). A daemon-side failure is
+// returned as *api.Error.
+func (c *Client) Call(ctx context.Context, method string, params, result any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	raw, err := json.Marshal(params)
+	if err != nil {
+		return fmt.Errorf("%s: encode: %w", method, err)
+	}
+	c.next++
+	req := api.Request{V: api.Version, ID: c.next, Method: method, Params: raw}
+	b, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("%s: encode: %w", method, err)
+	}
+	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if _, err := c.conn.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("%s: %w", method, err)
+	}
+	line, err := c.r.ReadBytes('\n')
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: %w", method, ctx.Err())
+		}
+		return fmt.Errorf("%s: daemon closed the connection: %w", method, err)
+	}
+	var resp api.Response
+	if err := json.Unmarshal(line, &resp); err != nil {
+		return fmt.Errorf("%s: bad reply: %w", method, err)
+	}
+	if resp.Error != nil {
+		return resp.Error
+	}
+	if result != nil && len(resp.Result) > 0 {
+		if err := json.Unmarshal(resp.Result, result); err != nil {
+			return fmt.Errorf("%s: decode result: %w", method, err)
+		}
+	}
+	return nil
+}
+
+// Stream opens a new connection for an event stream (api.MethodLogs or api.MethodSubscribe) and calls fn with each
+// event until fn returns an error, the stream ends (api.EventEnd), or ctx is done. A nil return means the stream
+// ended normally.
+func (c *Client) Stream(ctx context.Context, method string, params any, fn func(api.Event) error) error {
+	conn, err := dial(ctx, c.home)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	raw, err := json.Marshal(params)
+	if err != nil {
+		return fmt.Errorf("%s: encode: %w", method, err)
+	}
+	b, _ := json.Marshal(api.Request{V: api.Version, ID: 1, Method: method, Params: raw})
+	if _, err := conn.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("%s: %w", method, err)
+	}
+	dec := json.NewDecoder(bufio.NewReaderSize(conn, 64<<10))
+	for {
+		var resp api.Response
+		if err := dec.Decode(&resp); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("%s: stream: %w", method, err)
+		}
+		if resp.Error != nil {
+			return resp.Error
+		}
+		if resp.Event == nil {
+			continue
+		}
+		if resp.Event.Type == api.EventEnd {
+			return nil
+		}
+		if err := fn(*resp.Event); err != nil {
+			return err
+		}
+	}
+}
+
+// callerEnv is the environment this program passes to apps it starts.
+func callerEnv() map[string]string {
+	m := map[string]string{}
+	for _, kv := range os.Environ() {
+		for i := 0; i < len(kv); i++ {
+			if kv[i] == '=' {
+				m[kv[:i]] = kv[i+1:]
+				break
+			}
+		}
+	}
+	return m
+}

@@ -1,0 +1,69 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/platform"
+)
+
+// Connect dials the daemon of home and, when none answers, starts one by running exe ("gpm") with the argument
+// "daemon", detached in its own session with its output in GPM_HOME/gpm.log, and waits until it answers.
+// started reports whether this call started it. Racing callers start one daemon: they serialize on a lock file and
+// look again once they hold it.
+func Connect(ctx context.Context, home, exe string) (c *Client, started bool, err error) {
+	if c, err := Dial(ctx, home); err == nil {
+		return c, false, nil
+	} else if !errors.Is(err, ErrNotRunning) {
+		return nil, false, err
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, false, fmt.Errorf("start daemon: %w", err)
+	}
+	lock, err := platform.Lock(filepath.Join(home, api.SpawnLock), true)
+	if err != nil {
+		return nil, false, fmt.Errorf("start daemon: %w", err)
+	}
+	defer lock.Close()
+	if c, err := Dial(ctx, home); err == nil {
+		return c, false, nil // another caller started it while we waited for the lock
+	}
+	logf, err := os.OpenFile(filepath.Join(home, api.DaemonLog), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("start daemon: %w", err)
+	}
+	defer logf.Close()
+	// os/exec is fine here: this is the client, not the daemon, and the child is never waited for but released.
+	cmd := exec.Command(exe, "daemon")
+	cmd.Env = append(os.Environ(), api.HomeEnv+"="+home)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = platform.DetachedAttr()
+	cmd.Dir = "/"
+	if err := cmd.Start(); err != nil {
+		return nil, false, fmt.Errorf("start daemon: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for delay := 5 * time.Millisecond; ; delay = min(delay*2, 100*time.Millisecond) {
+		if c, err := Dial(ctx, home); err == nil {
+			return c, true, nil
+		}
+		select {
+		case err := <-exited:
+			return nil, false, fmt.Errorf("start daemon: it exited (%v); see %s", err, filepath.Join(home, api.DaemonLog))
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		case <-time.After(delay):
+		}
+		if time.Now().After(deadline) {
+			return nil, false, fmt.Errorf("start daemon: no answer after 10s; see %s", filepath.Join(home, api.DaemonLog))
+		}
+	}
+}

@@ -1,0 +1,339 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/client"
+	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/service"
+)
+
+// expandTargets turns process-file targets into the names of their apps.
+func (c *cli) expandTargets(targets []string, f *startFlags) ([]string, error) {
+	var out []string
+	for _, t := range targets {
+		if t == "-" || config.IsProcessFile(t) {
+			file, err := c.loadFile(t, f)
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range file.Apps {
+				out = append(out, a.Name)
+			}
+			continue
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// cmdTargets builds stop, delete and reset: a method applied to targets.
+func cmdTargets(method string) func(context.Context, *cli, []string) error {
+	return func(ctx context.Context, c *cli, args []string) error {
+		f := newStartFlags(c, method)
+		if err := c.parse(f.fs, args); err != nil {
+			return err
+		}
+		if f.fs.NArg() == 0 {
+			return fmt.Errorf("no target given: name an id, a name, a namespace, all, or a process file")
+		}
+		targets, err := c.expandTargets(f.fs.Args(), f)
+		if err != nil {
+			return err
+		}
+		conn, err := c.client(ctx)
+		if err != nil {
+			return err
+		}
+		var out []api.Process
+		if err := conn.Call(ctx, method, api.Targets{Targets: targets}, &out); err != nil {
+			return err
+		}
+		for _, p := range out {
+			fmt.Fprintf(c.stdout, "[gpm] %s (id %d) %s\n", p.Name, p.ID, p.Status)
+		}
+		return c.showList(ctx)
+	}
+}
+
+func cmdRestart(ctx context.Context, c *cli, args []string) error {
+	f := newStartFlags(c, "restart")
+	if err := c.parse(f.fs, args); err != nil {
+		return err
+	}
+	if f.fs.NArg() == 0 {
+		return fmt.Errorf("no target given: name an id, a name, a namespace, all, or a process file")
+	}
+	var names []string
+	for _, t := range f.fs.Args() {
+		if t == "-" || config.IsProcessFile(t) {
+			// Restarting a file applies its configuration and starts what is missing.
+			if err := c.startFile(ctx, f, t); err != nil {
+				return err
+			}
+			continue
+		}
+		names = append(names, t)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	out, err := conn.Restart(ctx, f.updateEnv, names...)
+	for _, p := range out {
+		fmt.Fprintf(c.stdout, "[gpm] %s (id %d) %s\n", p.Name, p.ID, p.Status)
+	}
+	if err != nil {
+		return err
+	}
+	return c.showList(ctx)
+}
+
+func cmdScale(ctx context.Context, c *cli, args []string) error {
+	fs := c.flags("scale")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return fmt.Errorf("expected an app name and a count: N, +N or -N")
+	}
+	s := fs.Arg(1)
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("count %q: expected N, +N or -N", s)
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	relative := strings.HasPrefix(s, "+") || strings.HasPrefix(s, "-")
+	if _, err := conn.Scale(ctx, fs.Arg(0), n, relative); err != nil {
+		return err
+	}
+	return c.showList(ctx)
+}
+
+func cmdLogsFlush(ctx context.Context, c *cli, method string, args []string) error {
+	fs := c.flags(method)
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if method == "reloadLogs" {
+		if err := conn.ReloadLogs(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(c.stdout, "[gpm] log files reopened")
+		return nil
+	}
+	paths, err := conn.Flush(ctx, fs.Args()...)
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		fmt.Fprintf(c.stdout, "[gpm] flushed %s\n", p)
+	}
+	return nil
+}
+
+func cmdFlush(ctx context.Context, c *cli, args []string) error {
+	return cmdLogsFlush(ctx, c, "flush", args)
+}
+
+func cmdReloadLogs(ctx context.Context, c *cli, args []string) error {
+	return cmdLogsFlush(ctx, c, "reloadLogs", args)
+}
+
+func cmdSendSignal(ctx context.Context, c *cli, args []string) error {
+	fs := c.flags("sendSignal")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() < 2 {
+		return fmt.Errorf("expected a signal and at least one target")
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	out, err := conn.Signal(ctx, fs.Arg(0), fs.Args()[1:]...)
+	if err != nil {
+		return err
+	}
+	for _, p := range out {
+		fmt.Fprintf(c.stdout, "[gpm] sent %s to %s (id %d, pid %d)\n", config.SignalName(fs.Arg(0)), p.Name, p.ID, p.PID)
+	}
+	return nil
+}
+
+func cmdSave(ctx context.Context, c *cli, args []string) error {
+	fs := c.flags("save")
+	force := fs.BoolP("force", "f", false, "save even an empty list")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := conn.Save(ctx, *force)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "[gpm] saved %d app(s), %d process(es) to %s\n", res.Apps, res.Procs, res.Path)
+	return nil
+}
+
+func cmdResurrect(ctx context.Context, c *cli, args []string) error {
+	fs := c.flags("resurrect")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := conn.Resurrect(ctx)
+	if err != nil {
+		return err
+	}
+	if res.Warning != "" {
+		fmt.Fprintf(c.stderr, "gpm: warning: %s\n", res.Warning)
+	}
+	fmt.Fprintf(c.stdout, "[gpm] resurrected from %s: %d started, %d kept stopped, %d already present\n",
+		res.Source, len(res.Started), len(res.Stopped), len(res.Skipped))
+	for _, s := range res.Started {
+		fmt.Fprintf(c.stdout, "  started  %s\n", s)
+	}
+	for _, s := range res.Stopped {
+		fmt.Fprintf(c.stdout, "  stopped  %s\n", s)
+	}
+	for _, s := range res.Skipped {
+		fmt.Fprintf(c.stdout, "  skipped  %s (already present)\n", s)
+	}
+	return c.showList(ctx)
+}
+
+func cmdClearDump(ctx context.Context, c *cli, args []string) error {
+	fs := c.flags("cleardump")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if err := conn.ClearDump(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, "[gpm] saved list emptied")
+	return nil
+}
+
+func cmdImport(ctx context.Context, c *cli, args []string) error {
+	fs := c.flags("import")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() < 1 || fs.Arg(0) != "pm2" {
+		return fmt.Errorf("expected: gpm import pm2 [path to dump.pm2]")
+	}
+	path := fs.Arg(1)
+	if path == "" {
+		home := os.Getenv("PM2_HOME")
+		if home == "" {
+			h, err := os.UserHomeDir()
+			if err != nil {
+				return err
+			}
+			home = filepath.Join(h, ".pm2")
+		}
+		path = filepath.Join(home, "dump.pm2")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	imported, err := importTmp(data)
+	if err != nil {
+		return fmt.Errorf("import %s: %w", path, err)
+	}
+	p := api.StartParams{CallerEnv: envNow(), OnlyNew: true}
+	for _, im := range imported {
+		p.Apps = append(p.Apps, api.StartApp{App: im.App, Stopped: im.Stopped, InstanceNumbers: im.Instances})
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	out, err := conn.StartWith(ctx, p)
+	for _, pr := range out {
+		fmt.Fprintf(c.stdout, "[gpm] imported %s (id %d) %s\n", pr.Name, pr.ID, pr.Status)
+	}
+	if err != nil {
+		return err
+	}
+	return c.showList(ctx)
+}
+
+func cmdPing(ctx context.Context, c *cli, args []string) error {
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if err := conn.Ping(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, `{"msg":"pong"}`)
+	return nil
+}
+
+func cmdKill(ctx context.Context, c *cli, args []string) error {
+	conn, err := c.existing(ctx)
+	if errors.Is(err, client.ErrNotRunning) {
+		fmt.Fprintln(c.stdout, "[gpm] no daemon running")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := conn.Kill(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, "[gpm] every app stopped, daemon exited")
+	return nil
+}
+
+func cmdVersion(ctx context.Context, c *cli, args []string) error {
+	fmt.Fprintf(c.stdout, "gpm %s (protocol %d)\n", version, api.Version)
+	if conn, err := c.existing(ctx); err == nil {
+		if v, err := conn.Version(ctx); err == nil {
+			fmt.Fprintf(c.stdout, "daemon %s (protocol %d, pid %d, home %s)\n", v.Version, v.Protocol, v.PID, v.Home)
+		}
+	}
+	return nil
+}
+
+func cmdDaemon(ctx context.Context, c *cli, args []string) error {
+	fs := c.flags("daemon")
+	resurrect := fs.Bool("resurrect", false, "start the saved list first")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	d := service.New(service.Options{Home: c.home, Version: version, Resurrect: *resurrect, Log: c.stderr})
+	// The daemon handles SIGINT and SIGTERM itself (stop every app, then exit); ctx here is not cancelled by them.
+	return d.Run(context.WithoutCancel(ctx))
+}

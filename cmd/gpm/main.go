@@ -1,0 +1,204 @@
+// Command gpm is a process manager for programs in any language, with PM2's commands: it starts, keeps alive,
+// clusters, logs and saves applications through a daemon that it starts on demand.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/client"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// cli is one invocation: its streams, its home, and the connection it opens on demand.
+type cli struct {
+	stdout, stderr io.Writer
+	stdin          io.Reader
+	home           string
+	cwd            string
+	conn           *client.Client
+}
+
+type command struct {
+	run     func(ctx context.Context, c *cli, args []string) error
+	usage   string
+	summary string
+}
+
+var commands map[string]*command
+
+func init() {
+	commands = map[string]*command{
+		"start":          {cmdStart, "start <script|binary|file|name|id>... [options] [-- args]", "start and daemonize apps"},
+		"stop":           {cmdTargets(api.MethodStop), "stop <id|name|namespace|all|file>...", "stop apps"},
+		"restart":        {cmdRestart, "restart <id|name|namespace|all|file>... [--update-env]", "restart apps"},
+		"delete":         {cmdTargets(api.MethodDelete), "delete <id|name|namespace|all|file>...", "stop apps and remove them from the list"},
+		"reset":          {cmdTargets(api.MethodReset), "reset <id|name|namespace|all>...", "zero restart counters"},
+		"scale":          {cmdScale, "scale <name> <N|+N|-N>", "set the number of instances"},
+		"list":           {cmdList, "list", "list apps in a table"},
+		"jlist":          {cmdJlist, "jlist", "list apps as JSON"},
+		"describe":       {cmdDescribe, "describe <id|name>", "show everything about an app"},
+		"env":            {cmdEnv, "env <id>", "print the environment of a process"},
+		"id":             {cmdID, "id <name>", "print the ids of an app"},
+		"pid":            {cmdPid, "pid [name]", "print pids"},
+		"logs":           {cmdLogs, "logs [id|name|namespace] [--lines N] [--nostream] [--out|--err] [--json|--raw]", "print and follow logs"},
+		"flush":          {cmdFlush, "flush [id|name|namespace]...", "empty log files"},
+		"reloadLogs":     {cmdReloadLogs, "reloadLogs", "reopen log files after an outside rotation"},
+		"sendSignal":     {cmdSendSignal, "sendSignal <signal> <id|name|namespace|all>...", "send a signal to apps"},
+		"save":           {cmdSave, "save [--force]", "save the process list for resurrect"},
+		"resurrect":      {cmdResurrect, "resurrect", "start the saved process list"},
+		"cleardump":      {cmdClearDump, "cleardump", "empty the saved process list"},
+		"startOrRestart": {cmdStartOrRestart, "startOrRestart <file>", "start the file's apps, restarting those that run"},
+		"import":         {cmdImport, "import pm2 [dump.pm2]", "register the apps of a PM2 dump"},
+		"ping":           {cmdPing, "ping", "start the daemon if needed and check it answers"},
+		"kill":           {cmdKill, "kill", "stop every app, then the daemon (the dump is left alone)"},
+		"version":        {cmdVersion, "version", "print versions"},
+		"daemon":         {cmdDaemon, "daemon [--resurrect]", "run the daemon in the foreground (what a service unit runs)"},
+	}
+}
+
+var aliases = map[string]string{
+	"ls": "list", "l": "list", "ps": "list", "status": "list", "del": "delete", "desc": "describe", "info": "describe",
+	"show": "describe", "dump": "save", "reload-logs": "reloadLogs", "send-signal": "sendSignal",
+	"--version": "version", "-v": "version", "-V": "version",
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
+		usage(stdout)
+		return 0
+	}
+	name := args[0]
+	if a, ok := aliases[name]; ok {
+		name = a
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "gpm: unknown command %q (gpm help lists them)\n", args[0])
+		return 1
+	}
+	home, err := api.Home()
+	if err != nil {
+		fmt.Fprintf(stderr, "gpm: %v\n", err)
+		return 1
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintf(stderr, "gpm: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c := &cli{stdout: stdout, stderr: stderr, stdin: stdin, home: home, cwd: cwd}
+	defer func() {
+		if c.conn != nil {
+			c.conn.Close()
+		}
+	}()
+	if err := cmd.run(ctx, c, args[1:]); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		msg := err.Error()
+		var ae *api.Error
+		if errors.As(err, &ae) {
+			msg = ae.Message
+		}
+		fmt.Fprintf(stderr, "gpm %s: %s\n", name, strings.TrimSpace(msg))
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "gpm %s: a process manager for any language, with PM2's commands\n\nUsage: gpm <command> [options]\n\n", version)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-15s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintf(w, "\nGPM_HOME (default ~/.gpm) holds the daemon's socket, logs and dump. gpm <command> --help shows options.\n")
+}
+
+// client returns a connection to the daemon, starting one when none answers.
+func (c *cli) client(ctx context.Context) (*client.Client, error) {
+	if c.conn != nil {
+		return c.conn, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find gpm binary: %w", err)
+	}
+	conn, started, err := client.Connect(ctx, c.home, exe)
+	if err != nil {
+		return nil, err
+	}
+	if started {
+		v, err := conn.Version(ctx)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		fmt.Fprintf(c.stderr, "gpm: started daemon (pid %d, GPM_HOME %s)\n", v.PID, c.home)
+	}
+	c.conn = conn
+	return conn, nil
+}
+
+// existing returns a connection only if a daemon already runs.
+func (c *cli) existing(ctx context.Context) (*client.Client, error) {
+	if c.conn != nil {
+		return c.conn, nil
+	}
+	conn, err := client.Dial(ctx, c.home)
+	if err != nil {
+		return nil, err
+	}
+	c.conn = conn
+	return conn, nil
+}
+
+// flags returns a flag set for a command; its usage goes to stdout on --help.
+func (c *cli) flags(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parse parses args; --help prints the command's usage and ends it with pflag.ErrHelp, a bad flag is a one-line
+// error.
+func (c *cli) parse(fs *pflag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if errors.Is(err, pflag.ErrHelp) {
+		cmd := commands[fs.Name()]
+		fmt.Fprintf(c.stdout, "Usage: gpm %s\n\n%s\n\n", cmd.usage, cmd.summary)
+		fs.SetOutput(c.stdout)
+		fs.PrintDefaults()
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("%v (gpm %s --help lists the options)", err, fs.Name())
+	}
+	return nil
+}

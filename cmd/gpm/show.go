@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gpmd/gpm/api"
+)
+
+func hasName(list []api.Process, name string) bool {
+	for _, p := range list {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *cli) showList(ctx context.Context) error {
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := conn.List(ctx)
+	if err != nil {
+		return err
+	}
+	c.printList(list)
+	return nil
+}
+
+// printList prints PM2's table: id, name, namespace, mode, pid, uptime, restarts, status, cpu, mem.
+func (c *cli) printList(list []api.Process) {
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "id\tname\tnamespace\tmode\tpid\tuptime\t↺\tstatus\tcpu\tmem")
+	for _, p := range list {
+		pid, uptime := "0", "0"
+		if p.PID != 0 {
+			pid = strconv.Itoa(p.PID)
+			uptime = humanDuration(time.Duration(p.UptimeMS) * time.Millisecond)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%.1f%%\t%s\n", p.ID, p.Name, p.Namespace, p.Mode, pid,
+			uptime, p.Restarts, p.Status, p.CPU, humanBytes(p.Memory))
+	}
+	tw.Flush()
+}
+
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return strconv.Itoa(int(d.Seconds())) + "s"
+	case d < time.Hour:
+		return strconv.Itoa(int(d.Minutes())) + "m"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d.Hours())) + "h"
+	}
+	return strconv.Itoa(int(d.Hours()/24)) + "D"
+}
+
+func humanBytes(b uint64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1fgb", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1fmb", float64(b)/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.1fkb", float64(b)/(1<<10))
+	}
+	return fmt.Sprintf("%db", b)
+}
+
+func cmdList(ctx context.Context, c *cli, args []string) error {
+	fs := c.flags("list")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	return c.showList(ctx)
+}
+
+func cmdJlist(ctx context.Context, c *cli, args []string) error {
+	fs := c.flags("jlist")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := conn.List(ctx)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "%s\n", b)
+	return err
+}
+
+// pick returns the processes matching one target the way the daemon resolves it.
+func pick(list []api.Process, t string) []api.Process {
+	var out []api.Process
+	for _, p := range list {
+		if strconv.Itoa(p.ID) == t || t == "all" {
+			out = append(out, p)
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for _, p := range list {
+		if p.Name == t {
+			out = append(out, p)
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for _, p := range list {
+		if p.Namespace == t {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (c *cli) pickOne(ctx context.Context, cmd string, args []string) ([]api.Process, error) {
+	fs := c.flags(cmd)
+	if err := c.parse(fs, args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() != 1 {
+		return nil, fmt.Errorf("expected one id or name")
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := conn.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	found := pick(list, fs.Arg(0))
+	if len(found) == 0 {
+		return nil, &api.Error{Code: api.CodeNotFound, Message: fmt.Sprintf("process or namespace %q not found", fs.Arg(0))}
+	}
+	return found, nil
+}
+
+func cmdDescribe(ctx context.Context, c *cli, args []string) error {
+	found, err := c.pickOne(ctx, "describe", args)
+	if err != nil {
+		return err
+	}
+	for i, p := range found {
+		if i > 0 {
+			fmt.Fprintln(c.stdout)
+		}
+		describe(c.stdout, p)
+	}
+	return nil
+}
+
+func describe(w io.Writer, p api.Process) {
+	a := p.Config
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
+	row("status", p.Status)
+	if p.Reason != "" {
+		row("reason", p.Reason)
+	}
+	row("name", p.Name)
+	row("namespace", p.Namespace)
+	row("id", p.ID)
+	row("pid", p.PID)
+	row("instance", p.Instance)
+	row("mode", p.Mode)
+	row("restarts", p.Restarts)
+	row("unstable restarts", p.UnstableRestarts)
+	if p.ExitCode != nil {
+		row("last exit code", *p.ExitCode)
+	}
+	if p.ExitSignal != "" {
+		row("last exit signal", p.ExitSignal)
+	}
+	if p.StartedAt != nil {
+		row("uptime", humanDuration(time.Duration(p.UptimeMS)*time.Millisecond))
+	}
+	if p.NextRestart != nil {
+		row("next restart", p.NextRestart.Format(time.RFC3339))
+	}
+	row("created at", p.CreatedAt.Format(time.RFC3339))
+	row("script", a.Script)
+	row("args", strings.Join(a.Args, " "))
+	row("interpreter", orNone(a.Interpreter))
+	row("interpreter args", strings.Join(a.InterpreterArgs, " "))
+	row("cwd", a.Cwd)
+	row("instances", a.Instances)
+	row("out log", orNone(p.OutLog))
+	row("error log", orNone(p.ErrLog))
+	if p.CombinedLog != "" {
+		row("combined log", p.CombinedLog)
+	}
+	row("autorestart", a.Autorestart)
+	row("max restarts", a.MaxRestarts)
+	row("min uptime", a.MinUptime.D())
+	row("restart delay", a.RestartDelay.D())
+	row("exp backoff restart delay", a.ExpBackoffRestartDelay.D())
+	row("kill signal", a.KillSignal)
+	row("kill timeout", a.KillTimeout.D())
+	if len(a.StopExitCodes) > 0 {
+		row("stop exit codes", fmt.Sprint(a.StopExitCodes))
+	}
+	row("cpu", fmt.Sprintf("%.1f%%", p.CPU))
+	row("memory", humanBytes(p.Memory))
+	if len(a.Env) > 0 {
+		keys := make([]string, 0, len(a.Env))
+		for k := range a.Env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		row("env", strings.Join(keys, ", "))
+	}
+	tw.Flush()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func cmdEnv(ctx context.Context, c *cli, args []string) error {
+	found, err := c.pickOne(ctx, "env", args)
+	if err != nil {
+		return err
+	}
+	envs, err := c.conn.Env(ctx, strconv.Itoa(found[0].ID))
+	if err != nil {
+		return err
+	}
+	env := envs[strconv.Itoa(found[0].ID)]
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(c.stdout, "%s=%s\n", k, env[k])
+	}
+	return nil
+}
+
+func cmdID(ctx context.Context, c *cli, args []string) error {
+	fs := c.flags("id")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("expected one name")
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := conn.List(ctx)
+	if err != nil {
+		return err
+	}
+	ids := []int{}
+	for _, p := range list {
+		if p.Name == fs.Arg(0) {
+			ids = append(ids, p.ID)
+		}
+	}
+	b, _ := json.Marshal(ids)
+	fmt.Fprintf(c.stdout, "%s\n", b)
+	return nil
+}
+
+func cmdPid(ctx context.Context, c *cli, args []string) error {
+	fs := c.flags("pid")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := conn.List(ctx)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		list = pick(list, fs.Arg(0))
+		if len(list) == 0 {
+			return &api.Error{Code: api.CodeNotFound, Message: fmt.Sprintf("process or namespace %q not found", fs.Arg(0))}
+		}
+	}
+	for _, p := range list {
+		fmt.Fprintln(c.stdout, p.PID)
+	}
+	return nil
+}

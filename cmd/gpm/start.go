@@ -1,0 +1,383 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/config"
+)
+
+// startFlags are PM2's options for start, restart and startOrRestart.
+type startFlags struct {
+	fs                                 *pflag.FlagSet
+	name, namespace, instances, interp string
+	interpArgs, cwd, out, errf, log    string
+	logDateFormat, logType, pid, env   string
+	maxMem, killSignal, cron, uid, gid string
+	only                               []string
+	stopExitCodes                      []int
+	restartDelay, expBackoff           string
+	killTimeout, listenTimeout         string
+	minUptime, maxRestarts             string
+	mergeLogs, timePrefix, disableLogs bool
+	noAutorestart, noAutostart         bool
+	waitReady, updateEnv, force        bool
+	watch                              bool
+	fork                               bool
+}
+
+func newStartFlags(c *cli, name string) *startFlags {
+	f := &startFlags{fs: c.flags(name)}
+	fs := f.fs
+	fs.StringVarP(&f.name, "name", "n", "", "app name (default: script name without extension)")
+	fs.StringVar(&f.namespace, "namespace", "", "namespace (default \"default\")")
+	fs.StringVarP(&f.instances, "instances", "i", "", "number of instances: N, max (CPUs), -N (CPUs-N)")
+	fs.StringVar(&f.interp, "interpreter", "", "interpreter (default by extension: .js node, .py python3, .sh bash, ...; none = execute directly)")
+	fs.StringVar(&f.interpArgs, "interpreter-args", "", "arguments for the interpreter")
+	fs.StringVar(&f.interpArgs, "node-args", "", "alias of --interpreter-args")
+	fs.StringVar(&f.cwd, "cwd", "", "working directory")
+	fs.StringVarP(&f.out, "output", "o", "", "stdout log file (NULL or /dev/null disables)")
+	fs.StringVarP(&f.errf, "error", "e", "", "stderr log file (NULL or /dev/null disables)")
+	fs.StringVarP(&f.log, "log", "l", "", "combined out+err log file (default path without a value)")
+	fs.Lookup("log").NoOptDefVal = "default"
+	fs.BoolVar(&f.mergeLogs, "merge-logs", false, "one log file for all instances")
+	fs.StringVar(&f.logDateFormat, "log-date-format", "", "prefix log lines with this date format (moment.js style)")
+	fs.BoolVar(&f.timePrefix, "time", false, "prefix log lines with the time")
+	fs.StringVar(&f.logType, "log-type", "", "json: write log lines as JSON")
+	fs.BoolVar(&f.disableLogs, "disable-logs", false, "write no log files")
+	fs.StringVarP(&f.pid, "pid", "p", "", "pid file path")
+	fs.StringVar(&f.env, "env", "", "use env_<name> of the process file")
+	fs.BoolVarP(&f.updateEnv, "update-env", "a", false, "refresh the environment from this shell on restart")
+	fs.BoolVarP(&f.force, "force", "f", false, "start even if the script already runs")
+	fs.StringSliceVar(&f.only, "only", nil, "with a process file: only these apps")
+	fs.StringVar(&f.maxMem, "max-memory-restart", "", "restart when memory exceeds this (200M, 1G)")
+	fs.StringVar(&f.maxRestarts, "max-restarts", "", "unstable restarts before errored (default 16)")
+	fs.StringVar(&f.minUptime, "min-uptime", "", "uptime under which an exit counts as unstable (default 1s)")
+	fs.StringVar(&f.restartDelay, "restart-delay", "", "delay before a restart (ms or 2s)")
+	fs.StringVar(&f.expBackoff, "exp-backoff-restart-delay", "", "first delay of an exponential backoff (ms)")
+	fs.StringVarP(&f.killTimeout, "kill-timeout", "k", "", "delay before SIGKILL on stop (ms, default 1600)")
+	fs.StringVar(&f.killSignal, "kill-signal", "", "signal sent on stop (default SIGINT)")
+	fs.StringVar(&f.listenTimeout, "listen-timeout", "", "time a worker has to become ready (ms)")
+	fs.BoolVar(&f.waitReady, "wait-ready", false, "wait for the app to say it is ready")
+	fs.IntSliceVar(&f.stopExitCodes, "stop-exit-codes", nil, "exit codes that do not restart the app")
+	fs.BoolVar(&f.noAutorestart, "no-autorestart", false, "do not restart the app when it exits")
+	fs.BoolVar(&f.noAutostart, "no-autostart", false, "register the app without starting it")
+	fs.StringVarP(&f.cron, "cron-restart", "c", "", "cron restart (not supported yet)")
+	fs.StringVar(&f.uid, "uid", "", "run as this user (daemon must be root)")
+	fs.StringVar(&f.gid, "gid", "", "run with this group (daemon must be root)")
+	fs.BoolVar(&f.watch, "watch", false, "watch (not supported yet)")
+	fs.BoolVarP(&f.fork, "execute-command", "x", false, "fork mode (the default)")
+	return f
+}
+
+// apply sets on a what the flags changed.
+func (f *startFlags) apply(a *config.App) error {
+	set := func(name string) bool { return f.fs.Changed(name) }
+	var err error
+	if set("name") {
+		a.Name = f.name
+	}
+	if set("namespace") {
+		a.Namespace = f.namespace
+	}
+	if set("instances") {
+		if a.Instances, err = instances(f.instances); err != nil {
+			return err
+		}
+	}
+	if set("interpreter") {
+		a.Interpreter = f.interp
+	}
+	if set("interpreter-args") || set("node-args") {
+		a.InterpreterArgs = strings.Fields(f.interpArgs)
+	}
+	if set("cwd") {
+		a.Cwd = f.cwd
+	}
+	if set("output") {
+		a.OutFile = f.out
+	}
+	if set("error") {
+		a.ErrorFile = f.errf
+	}
+	if set("log") {
+		a.LogFile = f.log
+	}
+	if set("merge-logs") {
+		a.MergeLogs = f.mergeLogs
+	}
+	if set("log-date-format") {
+		a.LogDateFormat = f.logDateFormat
+	}
+	if set("time") {
+		a.Time = f.timePrefix
+	}
+	if set("log-type") {
+		a.LogType = f.logType
+	}
+	if set("disable-logs") {
+		a.DisableLogs = f.disableLogs
+	}
+	if set("pid") {
+		a.PidFile = f.pid
+	}
+	if set("max-memory-restart") {
+		if a.MaxMemoryRestart, err = config.ParseSize(f.maxMem); err != nil {
+			return fmt.Errorf("--max-memory-restart: %w", err)
+		}
+	}
+	if set("max-restarts") {
+		if a.MaxRestarts, err = strconv.Atoi(f.maxRestarts); err != nil || a.MaxRestarts < 0 {
+			return fmt.Errorf("--max-restarts: expected a number >= 0, got %q", f.maxRestarts)
+		}
+	}
+	for _, d := range []struct {
+		flag string
+		val  string
+		dst  *config.Millis
+	}{{"min-uptime", f.minUptime, &a.MinUptime}, {"restart-delay", f.restartDelay, &a.RestartDelay},
+		{"exp-backoff-restart-delay", f.expBackoff, &a.ExpBackoffRestartDelay},
+		{"kill-timeout", f.killTimeout, &a.KillTimeout}, {"listen-timeout", f.listenTimeout, &a.ListenTimeout}} {
+		if set(d.flag) {
+			if *d.dst, err = config.ParseMillis(d.val); err != nil {
+				return fmt.Errorf("--%s: %w", d.flag, err)
+			}
+		}
+	}
+	if set("kill-signal") {
+		a.KillSignal = config.SignalName(f.killSignal)
+	}
+	if set("wait-ready") {
+		a.WaitReady = f.waitReady
+	}
+	if set("stop-exit-codes") {
+		a.StopExitCodes = f.stopExitCodes
+	}
+	if set("no-autorestart") {
+		a.Autorestart = !f.noAutorestart
+	}
+	if set("no-autostart") {
+		a.Autostart = !f.noAutostart
+	}
+	if set("uid") {
+		a.User = f.uid
+	}
+	if set("gid") {
+		a.Group = f.gid
+	}
+	return nil
+}
+
+// instances resolves -i: N, "max" (CPUs), 0 (CPUs), -N (CPUs-N, at least 1).
+func instances(s string) (int, error) {
+	cpus := runtime.NumCPU()
+	if s == "max" {
+		return cpus, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("-i/--instances: expected a number, max or -N, got %q", s)
+	}
+	switch {
+	case n == 0:
+		return cpus, nil
+	case n < 0:
+		return max(cpus+n, 1), nil
+	}
+	return n, nil
+}
+
+// splitDash separates the arguments after "--" (the app's own) from the rest.
+func splitDash(fs *pflag.FlagSet, args []string) (own, appArgs []string) {
+	if i := fs.ArgsLenAtDash(); i >= 0 {
+		return fs.Args()[:i], fs.Args()[i:]
+	}
+	return fs.Args(), nil
+}
+
+// loadFile reads a process file target with the --env and --only flags.
+func (c *cli) loadFile(path string, f *startFlags) (*config.File, error) {
+	opts := config.LoadOptions{Env: f.env, Only: f.only, Stdin: c.stdin}
+	if path != "-" && !filepath.IsAbs(path) {
+		path = filepath.Join(c.cwd, path)
+	}
+	file, err := config.Load(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range file.Warnings {
+		fmt.Fprintf(c.stderr, "gpm: warning: %s\n", w)
+	}
+	return file, nil
+}
+
+func cmdStart(ctx context.Context, c *cli, args []string) error {
+	f := newStartFlags(c, "start")
+	if err := c.parse(f.fs, args); err != nil {
+		return err
+	}
+	targets, appArgs := splitDash(f.fs, args)
+	if len(targets) == 0 {
+		return fmt.Errorf("nothing to start: give a script, a binary, a process file or a name")
+	}
+	if f.fs.Changed("watch") || f.fs.Changed("cron-restart") {
+		fmt.Fprintf(c.stderr, "gpm: warning: --watch and --cron-restart are not supported yet; ignored\n")
+	}
+	var apps []api.StartApp
+	var fromFile []bool
+	var restart []string
+	var cl interface {
+		List(context.Context) ([]api.Process, error)
+	}
+	for _, t := range targets {
+		if t == "-" || config.IsProcessFile(t) {
+			file, err := c.loadFile(t, f)
+			if err != nil {
+				return err
+			}
+			for _, a := range file.Apps {
+				apps = append(apps, api.StartApp{App: a})
+				fromFile = append(fromFile, true)
+			}
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(c.cwd, t)); err != nil && !filepath.IsAbs(t) {
+			// Not a file here: an app name or id means "restart it" (PM2's smart start).
+			if cl == nil {
+				conn, err := c.client(ctx)
+				if err != nil {
+					return err
+				}
+				cl = conn
+			}
+			list, err := cl.List(ctx)
+			if err != nil {
+				return err
+			}
+			if known(list, t) {
+				restart = append(restart, t)
+				continue
+			}
+		}
+		a := config.New()
+		script, extra := t, []string(nil)
+		if strings.ContainsAny(t, " \t") {
+			if _, err := os.Stat(filepath.Join(c.cwd, t)); err != nil {
+				// "python3 -m http.server 8000": a command line, split without a shell.
+				fields, err := splitArgsTmp(t)
+				if err != nil {
+					return fmt.Errorf("%q: %w", t, err)
+				}
+				script, extra = fields[0], fields[1:]
+			}
+		}
+		a.Script = script
+		a.Args = append(extra, appArgs...)
+		if err := f.apply(&a); err != nil {
+			return err
+		}
+		if err := a.Normalize(c.cwd); err != nil {
+			return fmt.Errorf("%s: %w", t, err)
+		}
+		apps = append(apps, api.StartApp{App: a})
+		fromFile = append(fromFile, false)
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if !f.force {
+		list, err := conn.List(ctx)
+		if err != nil {
+			return err
+		}
+		// A process file restarts what it names; a script given twice is a mistake PM2 also refuses.
+		for i, sa := range apps {
+			if !fromFile[i] && hasName(list, sa.App.Name) {
+				return fmt.Errorf("an app named %q already exists: gpm restart %s, another --name, or --force to restart it with this configuration", sa.App.Name, sa.App.Name)
+			}
+		}
+	}
+	var out []api.Process
+	if len(apps) > 0 {
+		res, err := conn.StartWith(ctx, api.StartParams{Apps: apps, CallerEnv: envNow()})
+		out = append(out, res...)
+		if err != nil {
+			c.printList(out)
+			return err
+		}
+	}
+	if len(restart) > 0 {
+		res, err := conn.Restart(ctx, f.updateEnv, restart...)
+		out = append(out, res...)
+		if err != nil {
+			return err
+		}
+	}
+	for _, p := range out {
+		fmt.Fprintf(c.stdout, "[gpm] %s (id %d) %s\n", p.Name, p.ID, p.Status)
+	}
+	return c.showList(ctx)
+}
+
+func known(list []api.Process, t string) bool {
+	for _, p := range list {
+		if p.Name == t || strconv.Itoa(p.ID) == t || p.Namespace == t {
+			return true
+		}
+	}
+	return false
+}
+
+func envNow() map[string]string {
+	m := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// cmdStartOrRestart starts a process file's apps; those already running restart with the file's configuration.
+func cmdStartOrRestart(ctx context.Context, c *cli, args []string) error {
+	f := newStartFlags(c, "startOrRestart")
+	if err := c.parse(f.fs, args); err != nil {
+		return err
+	}
+	if f.fs.NArg() != 1 {
+		return fmt.Errorf("expected one process file")
+	}
+	return c.startFile(ctx, f, f.fs.Arg(0))
+}
+
+func (c *cli) startFile(ctx context.Context, f *startFlags, path string) error {
+	file, err := c.loadFile(path, f)
+	if err != nil {
+		return err
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	p := api.StartParams{CallerEnv: envNow()}
+	for _, a := range file.Apps {
+		p.Apps = append(p.Apps, api.StartApp{App: a})
+	}
+	out, err := conn.StartWith(ctx, p)
+	for _, p := range out {
+		fmt.Fprintf(c.stdout, "[gpm] %s (id %d) %s\n", p.Name, p.ID, p.Status)
+	}
+	if err != nil {
+		return err
+	}
+	return c.showList(ctx)
+}

@@ -1,0 +1,248 @@
+// Package config describes applications: the App type that process files, CLI flags and the dump all produce,
+// its defaults, and its validation. Parsing of PM2 ecosystem files (JSON5-ish, YAML, .config.js) lives here too.
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Millis is a duration in milliseconds: the unit PM2's files and dumps use for every delay and timeout.
+type Millis int64
+
+// D converts m to a time.Duration.
+func (m Millis) D() time.Duration { return time.Duration(m) * time.Millisecond }
+
+// Defaults PM2 users rely on; see ../shared/REFERENCE.md §1.3.
+const (
+	DefaultNamespace   = "default"
+	DefaultInstanceVar = "NODE_APP_INSTANCE"
+	DefaultKillSignal  = "SIGINT"
+	DefaultKillTimeout = Millis(1600)
+	DefaultMinUptime   = Millis(1000)
+	DefaultMaxRestarts = 16
+	// DefaultListenTimeout is how long a worker may take to become ready (PM2's listen_timeout).
+	DefaultListenTimeout = Millis(3000)
+	// NullLog is the log path that disables a stream, as in PM2.
+	NullLog = "NULL"
+)
+
+// App is the effective configuration of one application (all its instances).
+//
+// Important (!): the JSON names are an interface: they appear in `gpm jlist`, in dump.json and in process files.
+// Keep them stable; when adding a field, also add it to the process-file field table (fields.go) and to the
+// documentation in docs/PROTOCOL.md.
+type App struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	// Script is what runs: an absolute path, or a bare command name looked up in PATH at start.
+	Script          string   `json:"script"`
+	Args            []string `json:"args,omitempty"`
+	Interpreter     string   `json:"interpreter,omitempty"` // "" or "none": execute Script directly
+	InterpreterArgs []string `json:"interpreter_args,omitempty"`
+	Cwd             string   `json:"cwd"`
+
+	Instances    int    `json:"instances"` // resolved count, at least 1
+	ExecMode     string `json:"exec_mode"` // "fork" or "cluster"
+	InstanceVar  string `json:"instance_var"`
+	IncrementVar string `json:"increment_var,omitempty"`
+
+	// Env is the application's own environment (from the process file, env_<name>, or captured explicitly).
+	// It is what dump.json stores; the caller's environment is kept in memory only.
+	Env map[string]string `json:"env,omitempty"`
+
+	Autorestart            bool   `json:"autorestart"`
+	Autostart              bool   `json:"autostart"`
+	StopExitCodes          []int  `json:"stop_exit_codes,omitempty"`
+	RestartDelay           Millis `json:"restart_delay"`
+	ExpBackoffRestartDelay Millis `json:"exp_backoff_restart_delay"`
+	MaxRestarts            int    `json:"max_restarts"`
+	MinUptime              Millis `json:"min_uptime"`
+	KillSignal             string `json:"kill_signal"`
+	KillTimeout            Millis `json:"kill_timeout"`
+	ListenTimeout          Millis `json:"listen_timeout"`
+	WaitReady              bool   `json:"wait_ready,omitempty"`
+	MaxMemoryRestart       int64  `json:"max_memory_restart,omitempty"` // bytes
+	CronRestart            string `json:"cron_restart,omitempty"`
+
+	OutFile       string `json:"out_file,omitempty"`   // "" = default path; "NULL" or /dev/null = disabled
+	ErrorFile     string `json:"error_file,omitempty"` // same
+	LogFile       string `json:"log_file,omitempty"`   // combined out+err; "" = none
+	MergeLogs     bool   `json:"merge_logs,omitempty"`
+	Time          bool   `json:"time,omitempty"` // prefix lines with a timestamp
+	LogDateFormat string `json:"log_date_format,omitempty"`
+	LogType       string `json:"log_type,omitempty"` // "" or "json"
+	DisableLogs   bool   `json:"disable_logs,omitempty"`
+	PidFile       string `json:"pid_file,omitempty"`
+
+	User  string `json:"uid,omitempty"` // user name or number; honoured when the daemon is root
+	Group string `json:"gid,omitempty"`
+}
+
+// New returns an App with PM2's defaults.
+func New() App {
+	return App{
+		Namespace:   DefaultNamespace,
+		Instances:   1,
+		ExecMode:    "fork",
+		InstanceVar: DefaultInstanceVar,
+		Autorestart: true,
+		Autostart:   true,
+		MaxRestarts: DefaultMaxRestarts,
+		MinUptime:   DefaultMinUptime,
+		KillSignal:  DefaultKillSignal,
+		KillTimeout: DefaultKillTimeout,
+
+		ListenTimeout: DefaultListenTimeout,
+	}
+}
+
+// interpreters maps a script extension to the interpreter PM2 would pick.
+var interpreters = map[string]string{
+	".js": "node", ".cjs": "node", ".mjs": "node",
+	".py": "python3", ".sh": "bash", ".rb": "ruby", ".php": "php", ".pl": "perl",
+}
+
+// DefaultInterpreter returns the interpreter for script by its extension, or "" to execute it directly.
+func DefaultInterpreter(script string) string {
+	return interpreters[strings.ToLower(filepath.Ext(script))]
+}
+
+// Normalize fills what can be derived and makes paths absolute: Cwd against base (the CLI's working directory or the
+// process file's directory), Script against Cwd when it names a file there, the default name and interpreter.
+// It validates the result.
+func (a *App) Normalize(base string) error {
+	if a.Cwd == "" {
+		a.Cwd = base
+	}
+	a.Cwd = expandHome(a.Cwd)
+	if !filepath.IsAbs(a.Cwd) {
+		a.Cwd = filepath.Join(base, a.Cwd)
+	}
+	a.Script = expandHome(a.Script)
+	if a.Script != "" && !filepath.IsAbs(a.Script) {
+		// A path with a separator, or a file present in cwd, is a path; anything else is a command found in PATH.
+		candidate := filepath.Join(a.Cwd, a.Script)
+		if strings.ContainsRune(a.Script, filepath.Separator) || strings.ContainsRune(a.Script, '/') {
+			a.Script = candidate
+		} else if st, err := os.Stat(candidate); err == nil && !st.IsDir() {
+			a.Script = candidate
+		}
+	}
+	if a.Name == "" && a.Script != "" {
+		base := filepath.Base(a.Script)
+		a.Name = strings.TrimSuffix(base, filepath.Ext(base))
+	}
+	if a.Interpreter == "" {
+		a.Interpreter = DefaultInterpreter(a.Script)
+	}
+	if a.Interpreter == "none" {
+		a.Interpreter = ""
+	}
+	if a.Namespace == "" {
+		a.Namespace = DefaultNamespace
+	}
+	if a.InstanceVar == "" {
+		a.InstanceVar = DefaultInstanceVar
+	}
+	if a.KillSignal == "" {
+		a.KillSignal = DefaultKillSignal
+	}
+	for _, p := range []*string{&a.OutFile, &a.ErrorFile, &a.LogFile, &a.PidFile} {
+		*p = a.logPath(*p)
+	}
+	return a.Validate()
+}
+
+func (a *App) logPath(p string) string {
+	if p == "" || p == NullLog || p == os.DevNull {
+		return p
+	}
+	p = expandHome(p)
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(a.Cwd, p)
+	}
+	return p
+}
+
+func expandHome(p string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if h, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(h, p[1:])
+		}
+	}
+	return p
+}
+
+// Validate reports the first field that cannot work, naming it as a process file would.
+func (a *App) Validate() error {
+	switch {
+	case a.Script == "":
+		return &FieldError{Field: "script", Msg: "is required: the file or command to run"}
+	case a.Name == "":
+		return &FieldError{Field: "name", Msg: "must not be empty"}
+	case a.Instances < 1:
+		return &FieldError{Field: "instances", Msg: fmt.Sprintf("must resolve to at least 1, got %d", a.Instances)}
+	case a.ExecMode != "fork" && a.ExecMode != "cluster":
+		return &FieldError{Field: "exec_mode", Msg: fmt.Sprintf("expected fork or cluster, got %q", a.ExecMode)}
+	case a.MaxRestarts < 0:
+		return &FieldError{Field: "max_restarts", Msg: "must not be negative"}
+	case a.KillTimeout < 0 || a.RestartDelay < 0 || a.MinUptime < 0 || a.ExpBackoffRestartDelay < 0 || a.ListenTimeout < 0:
+		return &FieldError{Field: "kill_timeout/restart_delay/min_uptime", Msg: "durations must not be negative"}
+	case a.LogType != "" && a.LogType != "json" && a.LogType != "raw":
+		return &FieldError{Field: "log_type", Msg: fmt.Sprintf("expected json, got %q", a.LogType)}
+	}
+	if _, ok := SignalNumber(a.KillSignal); !ok {
+		return &FieldError{Field: "kill_signal", Msg: fmt.Sprintf("unknown signal %q (expected a name such as SIGINT or SIGTERM)", a.KillSignal)}
+	}
+	if strings.ContainsAny(a.Name, "/\\\x00") {
+		return &FieldError{Field: "name", Msg: fmt.Sprintf("%q must not contain path separators", a.Name)}
+	}
+	return nil
+}
+
+// Clone returns a deep copy of a.
+func (a App) Clone() App {
+	b := a
+	b.Args = append([]string(nil), a.Args...)
+	b.InterpreterArgs = append([]string(nil), a.InterpreterArgs...)
+	b.StopExitCodes = append([]int(nil), a.StopExitCodes...)
+	if a.Env != nil {
+		b.Env = make(map[string]string, len(a.Env))
+		for k, v := range a.Env {
+			b.Env[k] = v
+		}
+	}
+	return b
+}
+
+// FieldError is a problem with one field of an application, optionally located in a file.
+type FieldError struct {
+	File  string // process file, if any
+	Line  int    // 1-based, 0 when unknown
+	App   string // application name or index ("apps[2]"), if known
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+		b.WriteString(": ")
+	}
+	if e.App != "" {
+		b.WriteString(e.App)
+		b.WriteString(".")
+	}
+	b.WriteString(e.Field)
+	b.WriteString(" ")
+	b.WriteString(e.Msg)
+	return b.String()
+}

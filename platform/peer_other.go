@@ -1,0 +1,13 @@
+//go:build unix && !linux && !darwin
+
+package platform
+
+import (
+	"fmt"
+	"net"
+)
+
+// PeerUID is not implemented on this OS: the socket's 0600 mode is the only guard.
+func PeerUID(c net.Conn) (int, error) {
+	return -1, fmt.Errorf("peer credentials: %w", ErrUnsupported)
+}

@@ -1,0 +1,13 @@
+//go:build unix && !linux
+
+package platform
+
+import "syscall"
+
+// SetSubreaper is Linux-only; elsewhere orphans go to init and only the process group is tracked.
+func SetSubreaper() error { return nil }
+
+func setDeathSignal(*syscall.SysProcAttr) {}
+
+// Descendants is only implemented on Linux; elsewhere the process group is what gets signalled.
+func Descendants(pid int) []int { return nil }

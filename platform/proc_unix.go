@@ -1,0 +1,133 @@
+//go:build unix
+
+package platform
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Start starts c as the leader of a new process group, so that a signal to the group reaches every child the app
+// forks. It returns the pid; the caller must collect the exit through a Reaper.
+func Start(c *Cmd) (int, error) {
+	attr := &syscall.SysProcAttr{Setpgid: true}
+	setDeathSignal(attr)
+	if c.UID >= 0 {
+		attr.Credential = &syscall.Credential{Uid: uint32(c.UID), Gid: uint32(c.GID), Groups: []uint32{}}
+	}
+	stdin := c.Stdin
+	if stdin == nil {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			return 0, fmt.Errorf("start %s: %w", c.Path, err)
+		}
+		defer f.Close()
+		stdin = f
+	}
+	files := append([]*os.File{stdin, c.Stdout, c.Stderr}, c.ExtraFiles...)
+	p, err := os.StartProcess(c.Path, c.Args, &os.ProcAttr{Dir: c.Dir, Env: c.Env, Files: files, Sys: attr})
+	if err != nil {
+		return 0, err
+	}
+	pid := p.Pid
+	// The Reaper collects the exit; Release only frees the handle (a pidfd on Linux).
+	p.Release()
+	return pid, nil
+}
+
+// ParseSignal turns "SIGTERM", "TERM", "term" or "15" into a signal of this OS.
+func ParseSignal(s string) (syscall.Signal, error) {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	if n, err := strconv.Atoi(u); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n), nil
+	}
+	if !strings.HasPrefix(u, "SIG") {
+		u = "SIG" + u
+	}
+	if sig := unix.SignalNum(u); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", s)
+}
+
+// SignalName is the "SIGTERM" name of sig.
+func SignalName(sig syscall.Signal) string {
+	if n := unix.SignalName(sig); n != "" {
+		return n
+	}
+	return strconv.Itoa(int(sig))
+}
+
+// Signal sends sig to one process.
+func Signal(pid int, sig syscall.Signal) error {
+	if err := unix.Kill(pid, sig); err != nil {
+		return fmt.Errorf("signal %s to %d: %w", SignalName(sig), pid, err)
+	}
+	return nil
+}
+
+// SignalGroup sends sig to the process group led by pid (every app is started as a group leader).
+// A group that is already gone is not an error.
+func SignalGroup(pid int, sig syscall.Signal) error {
+	err := unix.Kill(-pid, sig)
+	if err == unix.ESRCH {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("signal %s to group %d: %w", SignalName(sig), pid, err)
+	}
+	return nil
+}
+
+// GroupAlive reports whether any process is left in the group led by pid (zombies included until reaped).
+func GroupAlive(pid int) bool {
+	return unix.Kill(-pid, 0) == nil
+}
+
+// Alive reports whether pid exists.
+func Alive(pid int) bool { return unix.Kill(pid, 0) == nil }
+
+// Reap collects exited children until ctx ends and reports them on out. It reaps every child, the daemon's own and
+// the orphans it adopted as a subreaper, so nothing in the daemon may use os/exec's Wait (it would race this loop).
+func Reap(ctx context.Context, out chan<- Exit) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGCHLD)
+	defer signal.Stop(sigs)
+	for {
+		// Drain first: a SIGCHLD may have arrived before Notify.
+		for {
+			var ws unix.WaitStatus
+			pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if pid <= 0 || err != nil {
+				break
+			}
+			e := Exit{PID: pid, Code: ws.ExitStatus()}
+			if ws.Signaled() {
+				e.Code, e.Signal = -1, SignalName(ws.Signal())
+			}
+			select {
+			case out <- e:
+			case <-ctx.Done():
+				return
+			}
+		}
+		select {
+		case <-sigs:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// DetachedAttr is what the CLI uses to start the daemon: a new session, so it outlives the terminal and the shell.
+func DetachedAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true} }

@@ -1,0 +1,165 @@
+package service
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/gpmd/gpm/api"
+)
+
+// maxRequest bounds one request line; a process file of thousands of apps fits well inside.
+const maxRequest = 16 << 20
+
+// handleConn serves one client: requests in order, each answered before the next is read.
+func (d *Daemon) handleConn(ctx context.Context, c net.Conn) {
+	defer c.Close()
+	if uid, err := peerUID(c); err != nil || (uid != d.euid && uid != 0) {
+		d.log.Printf("control: refused a client (uid %d, %v): only uid %d may control this daemon", uid, err, d.euid)
+		json.NewEncoder(c).Encode(api.Response{Error: &api.Error{Code: api.CodeDenied,
+			Message: fmt.Sprintf("permission denied: this daemon belongs to uid %d", d.euid)}})
+		return
+	}
+	sc := bufio.NewScanner(c)
+	sc.Buffer(make([]byte, 0, 64<<10), maxRequest)
+	enc := json.NewEncoder(c)
+	for sc.Scan() {
+		var req api.Request
+		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
+			enc.Encode(api.Response{Error: &api.Error{Code: api.CodeInvalid, Message: "bad request: " + err.Error()}})
+			return
+		}
+		if req.V != api.Version {
+			enc.Encode(api.Response{ID: req.ID, Error: &api.Error{Code: api.CodeVersion,
+				Message: fmt.Sprintf("protocol version %d is not supported; this daemon speaks %d (run `gpm kill` after an upgrade)", req.V, api.Version)}})
+			return
+		}
+		switch req.Method {
+		case api.MethodLogs, api.MethodSubscribe:
+			d.stream(ctx, c, enc, &req)
+			return
+		}
+		result, err := d.call(ctx, &req)
+		resp := api.Response{ID: req.ID}
+		if err != nil {
+			resp.Error = toAPIError(err)
+		} else if result != nil {
+			b, merr := json.Marshal(result)
+			if merr != nil {
+				resp.Error = toAPIError(merr)
+			} else {
+				resp.Result = b
+			}
+		}
+		if err := enc.Encode(resp); err != nil {
+			return
+		}
+		if req.Method == api.MethodKill && err == nil {
+			close(d.quit)
+			return
+		}
+	}
+}
+
+func toAPIError(err error) *api.Error {
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return &api.Error{Code: api.CodeFailed, Message: err.Error()}
+}
+
+func decode[T any](raw json.RawMessage) (T, error) {
+	var v T
+	if len(raw) == 0 {
+		return v, nil
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, &api.Error{Code: api.CodeInvalid, Message: "bad parameters: " + err.Error()}
+	}
+	return v, nil
+}
+
+// call dispatches one request.
+func (d *Daemon) call(ctx context.Context, req *api.Request) (any, error) {
+	switch req.Method {
+	case api.MethodPing:
+		return map[string]string{"msg": "pong"}, nil
+	case api.MethodVersion:
+		return api.VersionInfo{Version: d.opts.Version, Protocol: api.Version, PID: os.Getpid(), Home: d.opts.Home}, nil
+	case api.MethodList:
+		return d.list(ctx)
+	case api.MethodStart:
+		p, err := decode[api.StartParams](req.Params)
+		if err != nil {
+			return nil, err
+		}
+		return d.startApps(ctx, &p)
+	case api.MethodStop, api.MethodDelete, api.MethodReset:
+		p, err := decode[api.Targets](req.Params)
+		if err != nil {
+			return nil, err
+		}
+		switch req.Method {
+		case api.MethodStop:
+			return d.stopTargets(ctx, p.Targets, false)
+		case api.MethodDelete:
+			return d.stopTargets(ctx, p.Targets, true)
+		default:
+			return d.reset(ctx, p.Targets)
+		}
+	case api.MethodRestart:
+		p, err := decode[api.RestartParams](req.Params)
+		if err != nil {
+			return nil, err
+		}
+		return d.restart(ctx, &p)
+	case api.MethodScale:
+		p, err := decode[api.ScaleParams](req.Params)
+		if err != nil {
+			return nil, err
+		}
+		return d.scale(ctx, &p)
+	case api.MethodSignal:
+		p, err := decode[api.SignalParams](req.Params)
+		if err != nil {
+			return nil, err
+		}
+		return d.signal(ctx, &p)
+	case api.MethodEnv:
+		p, err := decode[api.Targets](req.Params)
+		if err != nil {
+			return nil, err
+		}
+		return d.envOf(ctx, p.Targets)
+	case api.MethodSave:
+		p, err := decode[api.SaveParams](req.Params)
+		if err != nil {
+			return nil, err
+		}
+		return d.save(ctx, p.Force)
+	case api.MethodResurrect:
+		p, err := decode[api.StartParams](req.Params)
+		if err != nil {
+			return nil, err
+		}
+		return d.resurrect(ctx, p.CallerEnv)
+	case api.MethodClearDump:
+		return d.clearDump()
+	case api.MethodFlush:
+		p, err := decode[api.Targets](req.Params)
+		if err != nil {
+			return nil, err
+		}
+		return d.flush(ctx, p.Targets)
+	case api.MethodReloadLogs:
+		return d.reloadLogs(), nil
+	case api.MethodKill:
+		return d.stopAll(ctx), nil
+	}
+	return nil, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("unknown method %q", req.Method)}
+}

@@ -1,0 +1,220 @@
+// Package service is the gpm daemon: the process table, the supervision loop that starts, stops and restarts
+// applications, their logs, the saved list (dump), and the control server that clients talk to.
+//
+// One goroutine, the supervision loop, owns the process table: control requests, child exits and timers are all
+// turned into functions run on it (Daemon.exec, Daemon.post), so the table needs no locks and every state change
+// happens in one place, in order.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/platform"
+)
+
+// Options configure a daemon.
+type Options struct {
+	Home    string // GPM_HOME, absolute
+	Version string
+	// Resurrect starts the saved list before serving (what a service unit does at boot).
+	Resurrect bool
+	// Log receives the daemon's own messages; nil discards them.
+	Log io.Writer
+	// SampleInterval is how often cpu and memory are read; 0 means 2 s.
+	SampleInterval time.Duration
+}
+
+// Daemon is a running manager. Create it with New and run it with Run.
+type Daemon struct {
+	opts  Options
+	log   *log.Logger
+	euid  int
+	hub   *hub
+	ops   chan func()
+	exits chan platform.Exit
+	quit  chan struct{} // closed by "kill" to end Run
+
+	// Owned by the loop goroutine.
+	procs  map[int]*proc
+	nextID int
+	// env is the daemon's own environment, used for apps registered without a caller environment.
+	env map[string]string
+}
+
+// ErrAlreadyRunning means another daemon owns the home.
+var ErrAlreadyRunning = errors.New("a gpm daemon is already running for this GPM_HOME")
+
+// New prepares a daemon; nothing is started until Run.
+func New(opts Options) *Daemon {
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	if opts.SampleInterval == 0 {
+		opts.SampleInterval = 2 * time.Second
+	}
+	return &Daemon{
+		opts:  opts,
+		log:   log.New(opts.Log, "", log.LstdFlags|log.Lmsgprefix),
+		euid:  os.Geteuid(),
+		hub:   newHub(),
+		ops:   make(chan func(), 64),
+		exits: make(chan platform.Exit, 64),
+		quit:  make(chan struct{}),
+		procs: map[int]*proc{},
+		env:   envMap(os.Environ()),
+	}
+}
+
+func (d *Daemon) path(name ...string) string {
+	return filepath.Join(append([]string{d.opts.Home}, name...)...)
+}
+
+// Run serves until ctx ends, a "kill" request arrives, or SIGTERM/SIGINT; then it stops every app and returns.
+func (d *Daemon) Run(ctx context.Context) error {
+	for _, dir := range []string{d.opts.Home, d.path(api.LogsDir), d.path(api.PidsDir)} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("daemon: %w", err)
+		}
+	}
+	if err := os.Chmod(d.opts.Home, 0o700); err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	lock, err := platform.Lock(d.path(api.LockName), false)
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	if lock == nil {
+		return ErrAlreadyRunning
+	}
+	defer lock.Close()
+	if err := platform.SetSubreaper(); err != nil {
+		d.log.Printf("warning: cannot become a subreaper (%v): apps that daemonize escape supervision", err)
+	}
+	// A write to a closed pipe (a client that went away, a dead journald) must not kill the daemon.
+	signal.Ignore(syscall.SIGPIPE)
+	ln, err := platform.Listen(api.SocketPath(d.opts.Home))
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	pidFile := d.path(api.PidName)
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		ln.Close()
+		return fmt.Errorf("daemon: pid file: %w", err)
+	}
+	defer os.Remove(pidFile)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR2)
+	defer signal.Stop(sigs)
+
+	go platform.Reap(ctx, d.exits)
+	loopDone := make(chan struct{})
+	go func() { d.loop(ctx); close(loopDone) }()
+	go d.sample(ctx)
+
+	if d.opts.Resurrect {
+		if res, err := d.resurrect(ctx, nil); err != nil && !errors.Is(err, errNoDump) {
+			d.log.Printf("resurrect: %v", err)
+		} else if res != nil {
+			d.log.Printf("resurrected from %s: %d started, %d kept stopped", res.Source, len(res.Started), len(res.Stopped))
+		}
+	}
+	srvDone := make(chan struct{})
+	go func() { d.serve(ctx, ln); close(srvDone) }()
+	d.log.Printf("daemon %s up, pid %d, home %s", d.opts.Version, os.Getpid(), d.opts.Home)
+
+	for running := true; running; {
+		select {
+		case <-ctx.Done():
+			running = false
+		case <-d.quit:
+			running = false
+		case s := <-sigs:
+			switch s {
+			case syscall.SIGUSR2, syscall.SIGHUP:
+				d.log.Printf("%v: reopening log files", s)
+				d.reloadLogs()
+			default:
+				d.log.Printf("%v: stopping every app, then exiting", s)
+				running = false
+			}
+		}
+	}
+	ln.Close()
+	d.stopAll(context.Background())
+	cancel()
+	<-srvDone
+	<-loopDone
+	os.Remove(api.SocketPath(d.opts.Home))
+	d.log.Printf("daemon exited")
+	return nil
+}
+
+// loop is the supervision loop: the only goroutine that touches the process table.
+func (d *Daemon) loop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case fn := <-d.ops:
+			fn()
+		case e := <-d.exits:
+			d.onExit(e)
+		}
+	}
+}
+
+// exec runs fn on the loop and waits for it.
+func (d *Daemon) exec(ctx context.Context, fn func()) error {
+	done := make(chan struct{})
+	select {
+	case d.ops <- func() { fn(); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// post queues fn on the loop without waiting; timers use it. It must not be called from the loop itself.
+func (d *Daemon) post(fn func()) {
+	d.ops <- fn
+}
+
+// emit publishes a state change.
+func (d *Daemon) emit(p *proc, reason string) {
+	if !d.hub.active() {
+		return
+	}
+	d.hub.publish(api.Event{Type: api.EventState, Time: time.Now(), ID: p.id, Name: p.app.Name, Status: p.status,
+		PID: p.pid, Reason: reason})
+}
+
+// listen accepts control connections until ln is closed.
+func (d *Daemon) serve(ctx context.Context, ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go d.handleConn(ctx, c)
+	}
+}

@@ -1,0 +1,146 @@
+// Package dump reads and writes gpm's saved process list (dump.json) so that it survives crashes and full disks: a
+// write goes to a temporary file that is fsynced, renamed over the dump, and made durable by an fsync of the
+// directory; the previous good dump is kept as dump.json.bak; a reader falls back to the .bak when the dump is
+// unreadable.
+package dump
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gpmd/gpm/config"
+)
+
+// FormatVersion is written into every dump; a newer major version is refused rather than misread.
+const FormatVersion = 1
+
+// List is the content of a dump.
+type List struct {
+	Version int       `json:"version"`
+	SavedAt time.Time `json:"saved_at"`
+	Apps    []App     `json:"apps"`
+}
+
+// App is one saved application with its processes.
+type App struct {
+	Config config.App `json:"config"`
+	Procs  []Proc     `json:"procs"`
+}
+
+// Proc is one saved instance: its id (reused on resurrect when free), its instance number, and whether it was
+// meant to be running.
+type Proc struct {
+	ID       int  `json:"id"`
+	Instance int  `json:"instance"`
+	Stopped  bool `json:"stopped,omitempty"`
+}
+
+// ErrNoDump means neither the dump nor its backup exists.
+var ErrNoDump = errors.New("no saved process list")
+
+// BackupPath is where the previous dump is kept.
+func BackupPath(path string) string { return path + ".bak" }
+
+// Write saves l at path atomically and keeps the previous dump, if it was readable, as path.bak.
+// On any error (a full disk among them) the dump at path is left as it was.
+func Write(path string, l *List) error {
+	l.Version = FormatVersion
+	data, err := json.MarshalIndent(l, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save: encode: %w", err)
+	}
+	data = append(data, '\n')
+	dir := filepath.Dir(path)
+	// Keep the old dump as .bak only if it is good: a corrupt dump must not replace a good backup.
+	if _, err := read(path); err == nil {
+		if err := writeAtomic(BackupPath(path), func(f *os.File) error { return copyFile(f, path) }); err != nil {
+			return fmt.Errorf("save: backup: %w", err)
+		}
+	}
+	if err := writeAtomic(path, func(f *os.File) error { _, err := f.Write(data); return err }); err != nil {
+		return fmt.Errorf("save: %w", err)
+	}
+	return syncDir(dir)
+}
+
+// writeAtomic writes a temporary file in path's directory with fill, fsyncs it and renames it over path.
+func writeAtomic(path string, fill func(*os.File) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(name)
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return err
+	}
+	if err := fill(tmp); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", name, err)
+	}
+	if err := os.Rename(name, path); err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}
+
+func copyFile(dst *os.File, src string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	_, err = dst.Write(b)
+	return err
+}
+
+// Read loads the dump at path, or its backup when the dump is missing or unreadable. It returns the file actually
+// read and, when the backup was used, a warning saying why. Neither present gives ErrNoDump.
+func Read(path string) (l *List, source string, warning string, err error) {
+	l, err = read(path)
+	if err == nil {
+		return l, path, "", nil
+	}
+	first := err
+	bl, berr := read(BackupPath(path))
+	if berr == nil {
+		return bl, BackupPath(path), fmt.Sprintf("%s is unreadable (%v); using %s", path, first, BackupPath(path)), nil
+	}
+	if errors.Is(first, os.ErrNotExist) && errors.Is(berr, os.ErrNotExist) {
+		return nil, "", "", ErrNoDump
+	}
+	if errors.Is(first, os.ErrNotExist) {
+		return nil, "", "", fmt.Errorf("resurrect: %s missing and backup unreadable: %w", path, berr)
+	}
+	return nil, "", "", fmt.Errorf("resurrect: %s: %v; backup: %w", path, first, berr)
+}
+
+func read(path string) (*List, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var l List
+	if err := json.Unmarshal(b, &l); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	if l.Version != FormatVersion {
+		return nil, fmt.Errorf("%s: format version %d, this gpm reads %d", path, l.Version, FormatVersion)
+	}
+	return &l, nil
+}

@@ -1,0 +1,214 @@
+// Package logfile turns an application's stdout and stderr into log files: it copies a pipe to one or more files in
+// whole lines (so instances that share a merged file never interleave inside a line), optionally prefixes each line
+// with a timestamp or wraps it as JSON, hands each line to a live subscriber, and reopens or truncates the files on
+// request.
+package logfile
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// File is an append-only log file that can be reopened (after an outside rotation) and truncated (flush).
+// A File with an empty path discards everything.
+type File struct {
+	mu   sync.Mutex
+	path string
+	f    *os.File
+}
+
+// Open opens path for appending, creating missing directories. An empty path, "NULL" or os.DevNull gives a File
+// that discards.
+func Open(path string) (*File, error) {
+	if path == "" || path == "NULL" || path == os.DevNull {
+		return &File{}, nil
+	}
+	lf := &File{path: path}
+	if err := lf.open(); err != nil {
+		return nil, err
+	}
+	return lf, nil
+}
+
+func (l *File) open() error {
+	if err := os.MkdirAll(filepath.Dir(l.path), 0o755); err != nil {
+		return fmt.Errorf("log dir: %w", err)
+	}
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("log file: %w", err)
+	}
+	l.f = f
+	return nil
+}
+
+// Path is the file's path, "" when it discards.
+func (l *File) Path() string { return l.path }
+
+// Write appends p in one write(2): with O_APPEND, concurrent writers to the same file never split it.
+func (l *File) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return len(p), nil
+	}
+	return l.f.Write(p)
+}
+
+// Reopen closes and opens the path again, so that a file renamed away by logrotate stops growing and a new one
+// starts.
+func (l *File) Reopen() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.path == "" {
+		return nil
+	}
+	if l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
+	return l.open()
+}
+
+// Truncate empties the file.
+func (l *File) Truncate() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	if err := l.f.Truncate(0); err != nil {
+		return fmt.Errorf("flush %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// Close closes the file.
+func (l *File) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
+
+// Format says how a line is written.
+type Format struct {
+	TimeLayout string // Go layout; "" = no timestamp
+	JSON       bool   // one JSON object per line
+	Stream     string // "out" or "err", for JSON
+	AppName    string
+	ID         int
+}
+
+// Line is what a subscriber receives: one line without its newline.
+type Line struct {
+	Stream string
+	Text   string
+}
+
+// maxLine bounds a line held while waiting for its newline; a longer one is written as it is.
+const maxLine = 64 << 10
+
+// Copy reads r until EOF and writes every line to each of dst in format f, then calls emit (when not nil) with each
+// line. Lines are written whole; a last line without a newline is written at EOF. It returns the first read error
+// other than EOF; write errors are reported through onErr and do not stop the copy (a full disk must not block the
+// app on a full pipe).
+func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)) error {
+	buf := make([]byte, 16<<10)
+	var pending []byte
+	var out []byte
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			chunk := buf[:n]
+			out = out[:0]
+			start := 0
+			for i, c := range chunk {
+				if c != '\n' {
+					continue
+				}
+				line := chunk[start:i]
+				if len(pending) > 0 {
+					line = append(pending, line...)
+					pending = pending[:0]
+				}
+				out = f.appendLine(out, line)
+				if emit != nil {
+					emit(Line{Stream: f.Stream, Text: string(line)})
+				}
+				start = i + 1
+			}
+			pending = append(pending, chunk[start:]...)
+			if len(pending) >= maxLine {
+				out = f.appendLine(out, pending)
+				if emit != nil {
+					emit(Line{Stream: f.Stream, Text: string(pending)})
+				}
+				pending = pending[:0]
+			}
+			write(dst, out, onErr)
+		}
+		if err != nil {
+			if len(pending) > 0 {
+				out = f.appendLine(out[:0], pending)
+				if emit != nil {
+					emit(Line{Stream: f.Stream, Text: string(pending)})
+				}
+				write(dst, out, onErr)
+			}
+			if errors.Is(err, io.EOF) || errors.Is(err, os.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+func write(dst []*File, b []byte, onErr func(error)) {
+	if len(b) == 0 {
+		return
+	}
+	for _, d := range dst {
+		if _, err := d.Write(b); err != nil && onErr != nil {
+			onErr(err)
+		}
+	}
+}
+
+type jsonLine struct {
+	Message   string `json:"message"`
+	Timestamp string `json:"timestamp"`
+	Type      string `json:"type"`
+	ProcessID int    `json:"process_id"`
+	AppName   string `json:"app_name"`
+}
+
+// appendLine appends line, formatted, with its newline, to b.
+func (f Format) appendLine(b, line []byte) []byte {
+	if f.JSON {
+		layout := f.TimeLayout
+		if layout == "" {
+			layout = time.RFC3339Nano
+		}
+		j, _ := json.Marshal(jsonLine{Message: string(line), Timestamp: time.Now().Format(layout), Type: f.Stream,
+			ProcessID: f.ID, AppName: f.AppName})
+		b = append(b, j...)
+		return append(b, '\n')
+	}
+	if f.TimeLayout != "" {
+		b = time.Now().AppendFormat(b, f.TimeLayout)
+		b = append(b, ':', ' ')
+	}
+	b = append(b, line...)
+	return append(b, '\n')
+}

@@ -1,0 +1,458 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/config"
+)
+
+func notFound(format string, args ...any) error {
+	return &api.Error{Code: api.CodeNotFound, Message: fmt.Sprintf(format, args...)}
+}
+
+func invalid(format string, args ...any) error {
+	return &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf(format, args...)}
+}
+
+// sorted returns the processes ordered by id.
+func (d *Daemon) sorted() []*proc {
+	out := make([]*proc, 0, len(d.procs))
+	for _, p := range d.procs {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b *proc) int { return a.id - b.id })
+	return out
+}
+
+// resolve turns targets (id, name, namespace, "all") into processes, each once, ordered by id. Runs on the loop.
+func (d *Daemon) resolve(targets []string) ([]*proc, error) {
+	if len(targets) == 0 {
+		return nil, invalid("no target given: name an id, a name, a namespace or all")
+	}
+	seen := map[int]bool{}
+	var out []*proc
+	add := func(p *proc) {
+		if !seen[p.id] {
+			seen[p.id] = true
+			out = append(out, p)
+		}
+	}
+	all := d.sorted()
+	for _, t := range targets {
+		n := len(out)
+		matched := false
+		if t == "all" {
+			matched = true
+			for _, p := range all {
+				add(p)
+			}
+		} else if id, err := strconv.Atoi(t); err == nil {
+			if p, ok := d.procs[id]; ok {
+				matched = true
+				add(p)
+			}
+		}
+		if !matched {
+			for _, p := range all {
+				if p.app.Name == t {
+					matched = true
+					add(p)
+				}
+			}
+		}
+		if !matched {
+			for _, p := range all {
+				if p.app.Namespace == t {
+					matched = true
+					add(p)
+				}
+			}
+		}
+		if !matched || (t == "all" && len(out) == n && len(all) == 0) {
+			if t == "all" {
+				return nil, notFound("no process to act on: the list is empty")
+			}
+			return nil, notFound("process or namespace %q not found", t)
+		}
+	}
+	slices.SortFunc(out, func(a, b *proc) int { return a.id - b.id })
+	return out, nil
+}
+
+func (d *Daemon) list(ctx context.Context) ([]api.Process, error) {
+	var out []api.Process
+	err := d.exec(ctx, func() {
+		out = make([]api.Process, 0, len(d.procs))
+		for _, p := range d.sorted() {
+			out = append(out, d.snapshot(p))
+		}
+	})
+	return out, err
+}
+
+// waitAll waits for every channel or for ctx.
+func waitAll(ctx context.Context, chs []chan struct{}) error {
+	for _, ch := range chs {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// freeID returns the lowest unused id at or above d.nextID's floor of 0.
+func (d *Daemon) freeID() int {
+	for {
+		id := d.nextID
+		d.nextID++
+		if _, used := d.procs[id]; !used {
+			return id
+		}
+	}
+}
+
+// freeInstances returns n instance numbers unused by the app name, lowest first (scale reuses freed numbers).
+func (d *Daemon) freeInstances(name string, n int) []int {
+	used := map[int]bool{}
+	for _, p := range d.procs {
+		if p.app.Name == name {
+			used[p.instance] = true
+		}
+	}
+	var out []int
+	for i := 0; len(out) < n; i++ {
+		if !used[i] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// register adds a process to the table without starting it.
+func (d *Daemon) register(app config.App, instance, id int, callerEnv map[string]string) *proc {
+	if _, used := d.procs[id]; id < 0 || used {
+		id = d.freeID()
+	}
+	if id >= d.nextID {
+		d.nextID = id + 1
+	}
+	p := &proc{id: id, app: app.Clone(), instance: instance, callerEnv: callerEnv, status: api.StatusStopped,
+		createdAt: time.Now()}
+	d.procs[id] = p
+	return p
+}
+
+// checkRunnable fails when app's program cannot be found, so that a bad start changes nothing.
+func (d *Daemon) checkRunnable(app *config.App, callerEnv map[string]string) error {
+	if err := app.Validate(); err != nil {
+		return invalid("app %q: %v", app.Name, err)
+	}
+	env := callerEnv
+	if env == nil {
+		env = d.env
+	}
+	first := app.Script
+	if app.Interpreter != "" {
+		first = app.Interpreter
+	} else if _, err := os.Stat(app.Script); err == nil {
+		if _, err := lookPath(app.Script, app.Cwd, ""); err != nil {
+			return invalid("app %q: %v", app.Name, err)
+		}
+		return nil
+	}
+	if _, err := lookPath(first, app.Cwd, env["PATH"]); err != nil {
+		return invalid("app %q: %v", app.Name, err)
+	}
+	if app.Interpreter != "" {
+		if _, err := os.Stat(app.Script); err != nil {
+			return invalid("app %q: script %s: no such file", app.Name, app.Script)
+		}
+	}
+	if st, err := os.Stat(app.Cwd); err != nil || !st.IsDir() {
+		return invalid("app %q: cwd %s: not a directory", app.Name, app.Cwd)
+	}
+	return nil
+}
+
+// startApps registers and starts apps; an app whose name exists is reconfigured and restarted instead.
+func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Process, error) {
+	for i := range sp.Apps {
+		if err := d.checkRunnable(&sp.Apps[i].App, sp.CallerEnv); err != nil {
+			return nil, err
+		}
+	}
+	var waits []chan struct{}
+	var ids []int
+	var errs []string
+	err := d.exec(ctx, func() {
+		for _, sa := range sp.Apps {
+			app := sa.App
+			var existing []*proc
+			for _, p := range d.sorted() {
+				if p.app.Name == app.Name {
+					existing = append(existing, p)
+				}
+			}
+			if len(existing) > 0 {
+				if sp.OnlyNew {
+					continue
+				}
+				// Smart start: the running app takes the new configuration and restarts; the instance count follows.
+				for _, p := range existing {
+					ids = append(ids, p.id)
+					p.app = app.Clone()
+					p.callerEnv = sp.CallerEnv
+					p.closeLogs()
+					ch := make(chan struct{})
+					waits = append(waits, ch)
+					p.restarts++
+					d.stop(p, func() { d.start(p); close(ch) })
+				}
+				if extra := app.Instances - len(existing); extra > 0 {
+					for _, inst := range d.freeInstances(app.Name, extra) {
+						p := d.register(app, inst, -1, sp.CallerEnv)
+						ids = append(ids, p.id)
+						if err := d.start(p); err != nil {
+							errs = append(errs, err.Error())
+						}
+					}
+				} else if extra < 0 {
+					for _, p := range existing[len(existing)+extra:] {
+						ch := make(chan struct{})
+						waits = append(waits, ch)
+						d.remove(p, ch)
+					}
+				}
+				continue
+			}
+			insts := sa.InstanceNumbers
+			if len(insts) == 0 {
+				insts = d.freeInstances(app.Name, app.Instances)
+			}
+			for _, inst := range insts {
+				p := d.register(app, inst, -1, sp.CallerEnv)
+				ids = append(ids, p.id)
+				if sa.Stopped || !app.Autostart {
+					continue
+				}
+				if err := d.start(p); err != nil {
+					errs = append(errs, err.Error())
+				}
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := waitAll(ctx, waits); err != nil {
+		return nil, err
+	}
+	out, err := d.snapshots(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	if len(errs) > 0 {
+		return out, &api.Error{Code: api.CodeFailed, Message: fmt.Sprintf("%d process(es) failed to start: %s", len(errs), errs[0])}
+	}
+	return out, nil
+}
+
+// snapshots returns the named processes that still exist.
+func (d *Daemon) snapshots(ctx context.Context, ids []int) ([]api.Process, error) {
+	var out []api.Process
+	err := d.exec(ctx, func() {
+		for _, id := range ids {
+			if p, ok := d.procs[id]; ok {
+				out = append(out, d.snapshot(p))
+			}
+		}
+	})
+	return out, err
+}
+
+// remove stops p and deletes it from the table; done is closed when it is gone.
+func (d *Daemon) remove(p *proc, done chan struct{}) {
+	d.stop(p, func() {
+		if d.procs[p.id] == p {
+			delete(d.procs, p.id)
+			p.closeLogs()
+			os.Remove(d.pidFilePath(p))
+		}
+		close(done)
+	})
+}
+
+// stopTargets stops (or deletes) the targets and waits until they are down.
+func (d *Daemon) stopTargets(ctx context.Context, targets []string, del bool) ([]api.Process, error) {
+	var waits []chan struct{}
+	var ids []int
+	var rerr error
+	var before []api.Process
+	err := d.exec(ctx, func() {
+		procs, err := d.resolve(targets)
+		if err != nil {
+			rerr = err
+			return
+		}
+		for _, p := range procs {
+			ch := make(chan struct{})
+			waits = append(waits, ch)
+			ids = append(ids, p.id)
+			if del {
+				before = append(before, d.snapshot(p))
+				d.remove(p, ch)
+			} else {
+				d.stop(p, func() { close(ch) })
+			}
+		}
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := waitAll(ctx, waits); err != nil {
+		return nil, err
+	}
+	if del {
+		for i := range before {
+			before[i].Status, before[i].PID = "deleted", 0
+		}
+		return before, nil
+	}
+	return d.snapshots(ctx, ids)
+}
+
+func (d *Daemon) restart(ctx context.Context, rp *api.RestartParams) ([]api.Process, error) {
+	var waits []chan struct{}
+	var ids []int
+	var rerr error
+	err := d.exec(ctx, func() {
+		procs, err := d.resolve(rp.Targets)
+		if err != nil {
+			rerr = err
+			return
+		}
+		for _, p := range procs {
+			if rp.UpdateEnv {
+				p.callerEnv = rp.CallerEnv
+			}
+			ch := make(chan struct{})
+			waits = append(waits, ch)
+			ids = append(ids, p.id)
+			p.restarts++
+			d.stop(p, func() { d.start(p); close(ch) })
+		}
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := waitAll(ctx, waits); err != nil {
+		return nil, err
+	}
+	out, err := d.snapshots(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range out {
+		if p.Status == api.StatusErrored {
+			return out, &api.Error{Code: api.CodeFailed, Message: fmt.Sprintf("%s (id %d) failed to start: %s", p.Name, p.ID, p.Reason)}
+		}
+	}
+	return out, nil
+}
+
+func (d *Daemon) reset(ctx context.Context, targets []string) ([]api.Process, error) {
+	var ids []int
+	var rerr error
+	err := d.exec(ctx, func() {
+		procs, err := d.resolve(targets)
+		if err != nil {
+			rerr = err
+			return
+		}
+		for _, p := range procs {
+			p.restarts, p.unstable, p.backoff = 0, 0, 0
+			ids = append(ids, p.id)
+		}
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d.snapshots(ctx, ids)
+}
+
+func (d *Daemon) scale(ctx context.Context, sp *api.ScaleParams) ([]api.Process, error) {
+	var waits []chan struct{}
+	var ids []int
+	var rerr error
+	err := d.exec(ctx, func() {
+		var existing []*proc
+		for _, p := range d.sorted() {
+			if p.app.Name == sp.Name {
+				existing = append(existing, p)
+			}
+		}
+		if len(existing) == 0 {
+			rerr = notFound("app %q not found", sp.Name)
+			return
+		}
+		want := sp.Count
+		if sp.Relative {
+			want += len(existing)
+		}
+		if want < 1 {
+			rerr = invalid("scale %s to %d: at least 1 instance is needed (use `gpm delete %s` to remove it)", sp.Name, want, sp.Name)
+			return
+		}
+		// Remove the highest instance numbers first, so that the numbers left stay dense from 0.
+		slices.SortFunc(existing, func(a, b *proc) int { return a.instance - b.instance })
+		for _, p := range existing {
+			p.app.Instances = want
+		}
+		if want < len(existing) {
+			for _, p := range existing[want:] {
+				ch := make(chan struct{})
+				waits = append(waits, ch)
+				d.remove(p, ch)
+			}
+			existing = existing[:want]
+		}
+		for _, p := range existing {
+			ids = append(ids, p.id)
+		}
+		tmpl := existing[0]
+		for _, inst := range d.freeInstances(sp.Name, want-len(existing)) {
+			p := d.register(tmpl.app, inst, -1, tmpl.callerEnv)
+			ids = append(ids, p.id)
+			if err := d.start(p); err != nil {
+				rerr = err
+			}
+		}
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := waitAll(ctx, waits); err != nil {
+		return nil, err
+	}
+	return d.snapshots(ctx, ids)
+}

@@ -1,0 +1,243 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/platform"
+	"github.com/gpmd/gpm/service/logfile"
+)
+
+var timeNow = time.Now
+
+func peerUID(c net.Conn) (int, error) { return platform.PeerUID(c) }
+
+func (d *Daemon) signal(ctx context.Context, sp *api.SignalParams) ([]api.Process, error) {
+	sig, err := platform.ParseSignal(sp.Signal)
+	if err != nil {
+		return nil, invalid("%v", err)
+	}
+	var out []api.Process
+	var rerr error
+	err = d.exec(ctx, func() {
+		procs, err := d.resolve(sp.Targets)
+		if err != nil {
+			rerr = err
+			return
+		}
+		for _, p := range procs {
+			if p.pid == 0 {
+				continue
+			}
+			if err := platform.Signal(p.pid, sig); err != nil {
+				rerr = err
+				return
+			}
+			out = append(out, d.snapshot(p))
+		}
+		if len(out) == 0 {
+			rerr = &api.Error{Code: api.CodeFailed, Message: "no running process among the targets"}
+		}
+	})
+	if err == nil {
+		err = rerr
+	}
+	return out, err
+}
+
+// envOf returns the environment each target process was (or will be) started with.
+func (d *Daemon) envOf(ctx context.Context, targets []string) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	var rerr error
+	err := d.exec(ctx, func() {
+		procs, err := d.resolve(targets)
+		if err != nil {
+			rerr = err
+			return
+		}
+		for _, p := range procs {
+			out[fmt.Sprint(p.id)] = envMap(d.environ(p))
+		}
+	})
+	if err == nil {
+		err = rerr
+	}
+	return out, err
+}
+
+// flush empties the log files of the targets (all when none).
+func (d *Daemon) flush(ctx context.Context, targets []string) ([]string, error) {
+	var paths []string
+	var rerr error
+	err := d.exec(ctx, func() {
+		procs := d.sorted()
+		if len(targets) > 0 {
+			procs, rerr = d.resolve(targets)
+		}
+		for _, p := range procs {
+			o, e, c := d.logPaths(p)
+			for _, path := range []string{o, e, c} {
+				if path != "" {
+					paths = append(paths, path)
+				}
+			}
+		}
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	for _, path := range paths {
+		// Truncating the path, not our descriptor, also empties files of stopped apps; writers use O_APPEND, so
+		// they continue at the new end.
+		if err := os.Truncate(path, 0); err != nil && !os.IsNotExist(err) {
+			return done, fmt.Errorf("flush %s: %w", path, err)
+		}
+		done = append(done, path)
+	}
+	return done, nil
+}
+
+// reloadLogs reopens every open log file (after an outside rotation) and returns how many apps it touched.
+func (d *Daemon) reloadLogs() int {
+	n := 0
+	d.exec(context.Background(), func() {
+		for _, p := range d.procs {
+			if p.out == nil {
+				continue
+			}
+			for _, f := range []*logfile.File{p.out, p.err, p.combined} {
+				if err := f.Reopen(); err != nil {
+					d.log.Printf("%s[%d]: reopen logs: %v", p.app.Name, p.id, err)
+				}
+			}
+			n++
+		}
+	})
+	return n
+}
+
+// stopAll stops every app and waits (bounded by ctx) until they are down. It returns how many there were.
+func (d *Daemon) stopAll(ctx context.Context) int {
+	var waits []chan struct{}
+	d.exec(ctx, func() {
+		for _, p := range d.procs {
+			ch := make(chan struct{})
+			waits = append(waits, ch)
+			d.stop(p, func() { close(ch) })
+		}
+	})
+	waitAll(ctx, waits)
+	return len(waits)
+}
+
+// stream serves "logs" and "subscribe": it writes events on c until the client goes away (or, for logs
+// --nostream, until the tails are written).
+func (d *Daemon) stream(ctx context.Context, c net.Conn, enc *json.Encoder, req *api.Request) {
+	var lp api.LogsParams
+	if len(req.Params) > 0 {
+		if err := json.Unmarshal(req.Params, &lp); err != nil {
+			enc.Encode(api.Response{ID: req.ID, Error: &api.Error{Code: api.CodeInvalid, Message: err.Error()}})
+			return
+		}
+	}
+	type files struct {
+		id        int
+		name      string
+		out, errp string
+	}
+	var fs []files
+	var ids map[int]bool
+	var rerr error
+	err := d.exec(ctx, func() {
+		procs := d.sorted()
+		if len(lp.Targets) > 0 {
+			procs, rerr = d.resolve(lp.Targets)
+			ids = map[int]bool{}
+			for _, p := range procs {
+				ids[p.id] = true
+			}
+		}
+		for _, p := range procs {
+			o, e, _ := d.logPaths(p)
+			fs = append(fs, files{p.id, p.app.Name, o, e})
+		}
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		enc.Encode(api.Response{ID: req.ID, Error: toAPIError(err)})
+		return
+	}
+	logsOnly := req.Method == api.MethodLogs
+	want := func(e *api.Event) bool {
+		if ids != nil && !ids[e.ID] {
+			return false
+		}
+		if e.Type == api.EventLog {
+			return !(lp.Out && e.Stream == "err") && !(lp.Err && e.Stream == "out")
+		}
+		return !logsOnly
+	}
+	var sub *subscriber
+	if !lp.NoStream || !logsOnly {
+		// Subscribe before reading the tails, so that no line falls between the two (one may appear twice).
+		sub = d.hub.subscribe(want)
+		defer d.hub.unsubscribe(sub)
+	}
+	if err := enc.Encode(api.Response{ID: req.ID, Result: json.RawMessage(`{"ok":true}`)}); err != nil {
+		return
+	}
+	if logsOnly {
+		for _, f := range fs {
+			for _, s := range []struct{ stream, path string }{{"out", f.out}, {"err", f.errp}} {
+				if s.path == "" || (lp.Out && s.stream == "err") || (lp.Err && s.stream == "out") {
+					continue
+				}
+				lines, err := logfile.Tail(s.path, lp.Lines)
+				if err != nil {
+					d.log.Printf("logs: %v", err)
+				}
+				for _, l := range lines {
+					ev := api.Event{Type: api.EventLog, ID: f.id, Name: f.name, Stream: s.stream, Line: strings.TrimSuffix(l, "\r")}
+					if enc.Encode(api.Response{Event: &ev}) != nil {
+						return
+					}
+				}
+			}
+		}
+		if lp.NoStream {
+			enc.Encode(api.Response{Event: &api.Event{Type: api.EventEnd}})
+			return
+		}
+	}
+	gone := make(chan struct{})
+	go func() {
+		// The client sends nothing more; a read returns when it hangs up.
+		var b [1]byte
+		c.Read(b[:])
+		close(gone)
+	}()
+	for {
+		select {
+		case e := <-sub.ch:
+			if enc.Encode(api.Response{Event: &e}) != nil {
+				return
+			}
+		case <-gone:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}

@@ -1,0 +1,573 @@
+package service
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/platform"
+	"github.com/gpmd/gpm/service/logfile"
+)
+
+// proc is one supervised instance of an app. Every field is owned by the supervision loop.
+type proc struct {
+	id        int
+	app       config.App
+	instance  int
+	callerEnv map[string]string // the environment of the CLI that started it; never saved
+
+	status    string
+	pid       int
+	startedAt time.Time
+	createdAt time.Time
+	restarts  int
+	unstable  int
+	backoff   time.Duration
+	exitCode  *int
+	exitSig   string
+	reason    string
+
+	stopAsked  bool  // the current run ends because someone asked
+	leaderGone bool  // the leader was reaped but its group is still being killed
+	tree       []int // descendants seen when the stop began, killed with the group
+	gen        int   // bumps on every start and stop; a timer from an older generation does nothing
+	timer      *time.Timer
+	nextStart  time.Time
+
+	// settled run on the loop when the process reaches a resting state (stopped, errored, or started).
+	settled []func()
+
+	out, err, combined *logfile.File
+	cpu                float64
+	mem                uint64
+	cpuTime            float64 // seconds of cpu at the last sample
+	sampledAt          time.Time
+}
+
+// fileName is the app name as it appears in file names (PM2's rule: anything but [a-zA-Z0-9.-] becomes '-').
+var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9.-]`)
+
+func fileName(name string) string { return unsafeName.ReplaceAllString(name, "-") }
+
+// logPaths returns the out, err and combined paths of p: the configured ones (with -<id> for instances unless
+// merged) or the defaults under GPM_HOME/logs.
+func (d *Daemon) logPaths(p *proc) (out, errp, combined string) {
+	a := &p.app
+	if a.DisableLogs {
+		return "", "", ""
+	}
+	perInstance := a.Instances > 1 && !a.MergeLogs
+	pick := func(set, kind string) string {
+		if set == config.NullLog || set == os.DevNull {
+			return ""
+		}
+		if set == "" {
+			set = d.path(api.LogsDir, fileName(a.Name)+"-"+kind+".log")
+		}
+		if perInstance {
+			ext := filepath.Ext(set)
+			set = strings.TrimSuffix(set, ext) + "-" + strconv.Itoa(p.id) + ext
+		}
+		return set
+	}
+	out, errp = pick(a.OutFile, "out"), pick(a.ErrorFile, "error")
+	if a.LogFile != "" {
+		if a.LogFile == "default" {
+			combined = pick("", "combined")
+		} else {
+			combined = pick(a.LogFile, "combined")
+		}
+	}
+	return out, errp, combined
+}
+
+// openLogs opens p's log files if they are not open yet.
+func (d *Daemon) openLogs(p *proc) error {
+	if p.out != nil {
+		return nil
+	}
+	o, e, c := d.logPaths(p)
+	var err error
+	if p.out, err = logfile.Open(o); err != nil {
+		return err
+	}
+	if p.err, err = logfile.Open(e); err != nil {
+		p.out.Close()
+		p.out = nil
+		return err
+	}
+	if p.combined, err = logfile.Open(c); err != nil {
+		p.out.Close()
+		p.err.Close()
+		p.out, p.err = nil, nil
+		return err
+	}
+	return nil
+}
+
+func (p *proc) closeLogs() {
+	for _, f := range []*logfile.File{p.out, p.err, p.combined} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	p.out, p.err, p.combined = nil, nil, nil
+}
+
+// environ builds the child's environment: the caller's (or the daemon's), then the app's env, then what gpm sets.
+func (d *Daemon) environ(p *proc) []string {
+	base := p.callerEnv
+	if base == nil {
+		base = d.env
+	}
+	env := make(map[string]string, len(base)+len(p.app.Env)+8)
+	for k, v := range base {
+		env[k] = v
+	}
+	// Never hand our own service-manager plumbing to an app: it would talk to systemd in our name.
+	for _, k := range []string{"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_USEC", "WATCHDOG_PID"} {
+		delete(env, k)
+	}
+	for k, v := range p.app.Env {
+		env[k] = v
+	}
+	inst := strconv.Itoa(p.instance)
+	env[p.app.InstanceVar] = inst
+	env["GPM_INSTANCE"] = inst
+	env["GPM_ID"] = strconv.Itoa(p.id)
+	env["GPM_NAME"] = p.app.Name
+	env["GPM_HOME"] = d.opts.Home
+	if v := p.app.IncrementVar; v != "" {
+		if n, err := strconv.Atoi(env[v]); err == nil {
+			env[v] = strconv.Itoa(n + p.instance)
+		}
+	}
+	if strings.HasPrefix(filepath.Base(p.app.Interpreter), "python") {
+		env["PYTHONUNBUFFERED"] = "1"
+	}
+	return envList(env)
+}
+
+// command resolves the executable and argv of p.
+func (d *Daemon) command(p *proc, env []string) (string, []string, error) {
+	a := &p.app
+	var argv []string
+	if a.Interpreter != "" {
+		argv = append(append(append([]string{a.Interpreter}, a.InterpreterArgs...), a.Script), a.Args...)
+	} else {
+		argv = append([]string{a.Script}, a.Args...)
+	}
+	exe, err := lookPath(argv[0], a.Cwd, lookupEnv(env, "PATH"))
+	if err != nil {
+		return "", nil, err
+	}
+	return exe, argv, nil
+}
+
+// lookPath finds file like a shell would, with the app's PATH rather than the daemon's.
+func lookPath(file, dir, path string) (string, error) {
+	isExec := func(p string) bool {
+		st, err := os.Stat(p)
+		return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+	}
+	if strings.ContainsRune(file, '/') {
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(dir, file)
+		}
+		if isExec(file) {
+			return file, nil
+		}
+		if _, err := os.Stat(file); err != nil {
+			return "", fmt.Errorf("%s: no such file", file)
+		}
+		return "", fmt.Errorf("%s: not executable (chmod +x it, or set an interpreter)", file)
+	}
+	for _, d := range filepath.SplitList(path) {
+		if d == "" {
+			d = "."
+		}
+		if c := filepath.Join(d, file); isExec(c) {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not found in PATH", file)
+}
+
+// credentials resolves uid/gid when the daemon is root; otherwise they are refused.
+func (d *Daemon) credentials(a *config.App) (int, int, error) {
+	if a.User == "" && a.Group == "" {
+		return -1, -1, nil
+	}
+	if d.euid != 0 {
+		return -1, -1, fmt.Errorf("uid/gid need a daemon running as root")
+	}
+	uid, gid := -1, -1
+	if a.User != "" {
+		u, err := user.Lookup(a.User)
+		if err != nil {
+			if u, err = user.LookupId(a.User); err != nil {
+				return -1, -1, fmt.Errorf("uid %q: %w", a.User, err)
+			}
+		}
+		uid, _ = strconv.Atoi(u.Uid)
+		gid, _ = strconv.Atoi(u.Gid)
+	}
+	if a.Group != "" {
+		g, err := user.LookupGroup(a.Group)
+		if err != nil {
+			if g, err = user.LookupGroupId(a.Group); err != nil {
+				return -1, -1, fmt.Errorf("gid %q: %w", a.Group, err)
+			}
+		}
+		gid, _ = strconv.Atoi(g.Gid)
+	}
+	if uid < 0 {
+		uid = 0
+	}
+	return uid, gid, nil
+}
+
+// start launches p now. On failure p is errored with the reason and the error is returned.
+func (d *Daemon) start(p *proc) error {
+	p.gen++
+	p.stopTimer()
+	p.stopAsked, p.leaderGone, p.tree = false, false, nil
+	p.exitCode, p.exitSig = nil, ""
+	if err := d.spawn(p); err != nil {
+		p.status, p.pid, p.reason = api.StatusErrored, 0, err.Error()
+		d.emit(p, p.reason)
+		d.settle(p)
+		return fmt.Errorf("start %s: %w", p.app.Name, err)
+	}
+	p.status, p.reason = api.StatusOnline, ""
+	d.emit(p, "")
+	d.settle(p)
+	return nil
+}
+
+func (d *Daemon) spawn(p *proc) error {
+	env := d.environ(p)
+	exe, argv, err := d.command(p, env)
+	if err != nil {
+		return err
+	}
+	uid, gid, err := d.credentials(&p.app)
+	if err != nil {
+		return err
+	}
+	if err := d.openLogs(p); err != nil {
+		return err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("pipe: %w", err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return fmt.Errorf("pipe: %w", err)
+	}
+	pid, err := platform.Start(&platform.Cmd{Path: exe, Args: argv, Env: env, Dir: p.app.Cwd,
+		Stdout: outW, Stderr: errW, UID: uid, GID: gid})
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return err
+	}
+	p.pid, p.startedAt = pid, time.Now()
+	d.pump(p, outR, "out", p.out)
+	d.pump(p, errR, "err", p.err)
+	d.writePidFile(p)
+	return nil
+}
+
+// pump copies one output stream of p to its files on its own goroutine, so a chatty app never waits on the loop.
+func (d *Daemon) pump(p *proc, r *os.File, stream string, f *logfile.File) {
+	a := &p.app
+	format := logfile.Format{Stream: stream, AppName: a.Name, ID: p.id, JSON: a.LogType == "json"}
+	if a.LogDateFormat != "" {
+		format.TimeLayout = config.GoTimeLayout(a.LogDateFormat)
+	} else if a.Time {
+		format.TimeLayout = "2006-01-02T15:04:05"
+	}
+	dst := []*logfile.File{f}
+	if p.combined != nil && p.combined.Path() != "" {
+		dst = append(dst, p.combined)
+	}
+	id, name := p.id, a.Name
+	emit := func(l logfile.Line) {
+		if d.hub.active() {
+			d.hub.publish(api.Event{Type: api.EventLog, Time: time.Now(), ID: id, Name: name, Stream: l.Stream, Line: l.Text})
+		}
+	}
+	go func() {
+		defer r.Close()
+		var reported bool
+		if err := logfile.Copy(r, dst, format, emit, func(err error) {
+			if !reported {
+				d.log.Printf("%s[%d] %s log: %v", name, id, stream, err)
+				reported = true
+			}
+		}); err != nil {
+			d.log.Printf("%s[%d] %s: %v", name, id, stream, err)
+		}
+	}()
+}
+
+func (d *Daemon) pidFilePath(p *proc) string {
+	if p.app.PidFile != "" {
+		return p.app.PidFile
+	}
+	return d.path(api.PidsDir, fmt.Sprintf("%s-%d.pid", fileName(p.app.Name), p.id))
+}
+
+func (d *Daemon) writePidFile(p *proc) {
+	if err := os.WriteFile(d.pidFilePath(p), []byte(strconv.Itoa(p.pid)+"\n"), 0o644); err != nil {
+		d.log.Printf("%s[%d]: pid file: %v", p.app.Name, p.id, err)
+	}
+}
+
+func (p *proc) stopTimer() {
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+	p.nextStart = time.Time{}
+}
+
+// after runs fn on the loop after delay, unless p was started or stopped again meanwhile.
+func (d *Daemon) after(p *proc, delay time.Duration, fn func()) {
+	p.stopTimer()
+	gen := p.gen
+	p.timer = time.AfterFunc(delay, func() {
+		d.post(func() {
+			if p.gen == gen {
+				p.timer = nil
+				fn()
+			}
+		})
+	})
+}
+
+// settle runs the callbacks waiting for p to come to rest.
+func (d *Daemon) settle(p *proc) {
+	cbs := p.settled
+	p.settled = nil
+	for _, cb := range cbs {
+		cb()
+	}
+}
+
+// running reports whether p has a live leader or a group still being killed.
+func (p *proc) running() bool { return p.pid != 0 }
+
+// stop asks p to stop: the kill signal to its process group, SIGKILL to the group and every descendant seen at the
+// start of the stop after kill_timeout. then runs on the loop once p is down.
+func (d *Daemon) stop(p *proc, then func()) {
+	if then != nil {
+		p.settled = append(p.settled, then)
+	}
+	if !p.running() {
+		p.gen++
+		p.stopTimer()
+		if p.status != api.StatusStopped {
+			p.status, p.reason = api.StatusStopped, "stopped"
+			d.emit(p, p.reason)
+		}
+		d.settle(p)
+		return
+	}
+	if p.stopAsked {
+		return // a stop is already under way; then runs when it ends
+	}
+	p.gen++
+	p.stopAsked = true
+	p.status = api.StatusStopping
+	d.emit(p, "")
+	p.tree = platform.Descendants(p.pid)
+	sig, err := platform.ParseSignal(p.app.KillSignal)
+	if err != nil {
+		sig = syscall.SIGINT
+	}
+	if err := platform.SignalGroup(p.pid, sig); err != nil {
+		d.log.Printf("%s[%d]: %v", p.app.Name, p.id, err)
+	}
+	d.after(p, p.app.KillTimeout.D(), func() { d.killHard(p) })
+}
+
+// killHard SIGKILLs p's group and the descendants recorded at the start of the stop, then waits for the group to
+// empty.
+func (d *Daemon) killHard(p *proc) {
+	if !p.running() {
+		return
+	}
+	d.log.Printf("%s[%d]: still alive after kill_timeout %v, sending SIGKILL", p.app.Name, p.id, p.app.KillTimeout.D())
+	platform.SignalGroup(p.pid, syscall.SIGKILL)
+	for _, c := range p.tree {
+		platform.Signal(c, syscall.SIGKILL)
+	}
+	d.waitGroupGone(p)
+}
+
+// waitGroupGone polls until no process of p's group is left, then marks p stopped. Members of the group are our
+// children or were adopted by us (subreaper), so they are reaped and vanish promptly once killed.
+func (d *Daemon) waitGroupGone(p *proc) {
+	if !p.leaderGone {
+		return // the leader's exit will call back
+	}
+	if platform.GroupAlive(p.pid) || anyAlive(p.tree) {
+		gen := p.gen
+		time.AfterFunc(20*time.Millisecond, func() {
+			d.post(func() {
+				if p.gen == gen {
+					d.waitGroupGone(p)
+				}
+			})
+		})
+		return
+	}
+	d.down(p)
+}
+
+func anyAlive(pids []int) bool {
+	for _, pid := range pids {
+		if platform.Alive(pid) {
+			return true
+		}
+	}
+	return false
+}
+
+// down finishes a requested stop.
+func (d *Daemon) down(p *proc) {
+	p.stopTimer()
+	os.Remove(d.pidFilePath(p))
+	p.pid, p.leaderGone, p.tree, p.stopAsked = 0, false, nil, false
+	p.gen++
+	p.status = api.StatusStopped
+	if p.reason == "" {
+		p.reason = "stopped"
+	}
+	d.emit(p, p.reason)
+	d.settle(p)
+}
+
+// onExit handles a reaped child.
+func (d *Daemon) onExit(e platform.Exit) {
+	var p *proc
+	for _, q := range d.procs {
+		if q.pid == e.PID && !q.leaderGone {
+			p = q
+			break
+		}
+	}
+	if p == nil {
+		return // an adopted orphan or a group member: reaping it was the whole job
+	}
+	code := e.Code
+	p.exitCode, p.exitSig = &code, e.Signal
+	p.leaderGone = true
+	uptime := time.Since(p.startedAt)
+	if p.stopAsked {
+		p.reason = "stopped"
+		d.waitGroupGone(p)
+		return
+	}
+	// The leader died on its own: what it leaves in its group has lost its supervisor and would hold the app's
+	// ports against the restart, so it goes now.
+	if platform.GroupAlive(p.pid) {
+		platform.SignalGroup(p.pid, syscall.SIGKILL)
+	}
+	os.Remove(d.pidFilePath(p))
+	p.pid, p.leaderGone = 0, false
+	dec := decide(&p.app, p.unstable, p.backoff, exitFacts{code: e.Code, signal: e.Signal, uptime: uptime})
+	if dec.unstable {
+		p.unstable++
+	}
+	if uptime >= backoffReset {
+		p.backoff = 0
+	}
+	p.reason = dec.reason
+	switch dec.act {
+	case actStop:
+		p.status = api.StatusStopped
+		d.emit(p, dec.reason)
+	case actErrored:
+		p.status = api.StatusErrored
+		d.log.Printf("%s[%d]: errored: %s", p.app.Name, p.id, dec.reason)
+		d.emit(p, dec.reason)
+	case actRestart:
+		p.backoff = dec.backoff
+		p.restarts++
+		if dec.delay > 0 {
+			p.status = api.StatusWaiting
+			p.reason = fmt.Sprintf("%s; restarting in %v", dec.reason, dec.delay)
+			p.nextStart = time.Now().Add(dec.delay)
+			d.emit(p, p.reason)
+			d.after(p, dec.delay, func() { d.start(p) })
+			return
+		}
+		d.emit(p, dec.reason)
+		d.start(p)
+		return
+	}
+	d.settle(p)
+}
+
+// snapshot is p as a client sees it.
+func (d *Daemon) snapshot(p *proc) api.Process {
+	out, errp, comb := d.logPaths(p)
+	s := api.Process{ID: p.id, Name: p.app.Name, Namespace: p.app.Namespace, PID: p.pid, Status: p.status,
+		Restarts: p.restarts, UnstableRestarts: p.unstable, ExitCode: p.exitCode, ExitSignal: p.exitSig,
+		Instance: p.instance, Mode: p.app.ExecMode, CreatedAt: p.createdAt, Reason: p.reason,
+		OutLog: out, ErrLog: errp, CombinedLog: comb, Config: p.app.Clone()}
+	if p.pid != 0 {
+		t := p.startedAt
+		s.StartedAt = &t
+		s.UptimeMS = time.Since(p.startedAt).Milliseconds()
+		s.CPU, s.Memory = p.cpu, p.mem
+	}
+	if !p.nextStart.IsZero() {
+		t := p.nextStart
+		s.NextRestart = &t
+	}
+	return s
+}
+
+func envMap(kv []string) map[string]string {
+	m := make(map[string]string, len(kv))
+	for _, s := range kv {
+		if k, v, ok := strings.Cut(s, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func envList(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+func lookupEnv(env []string, key string) string {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
