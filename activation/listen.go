@@ -1,0 +1,170 @@
+package activation
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// Spec is one socket to listen on, from an address such as "tcp://127.0.0.1:8080", "tcp6://[::1]:8080",
+// "unix:///run/app.sock", "udp://0.0.0.0:5353" or "systemd:web" (an fd named web handed in by systemd).
+type Spec struct {
+	Name    string // LISTEN_FDNAMES entry; defaults to the address
+	Network string // tcp, tcp4, tcp6, unix, udp, udp4, udp6, or systemd
+	Address string // host:port, a path, or the systemd fd name
+}
+
+// String is the spec as an address.
+func (s Spec) String() string {
+	if s.Network == "systemd" {
+		return "systemd:" + s.Address
+	}
+	if s.Network == "unix" {
+		return "unix://" + s.Address
+	}
+	return s.Network + "://" + s.Address
+}
+
+// ParseSpec parses an address, optionally prefixed with "name=" ("web=tcp://:8080").
+func ParseSpec(s string) (Spec, error) {
+	var sp Spec
+	if name, rest, ok := strings.Cut(s, "="); ok && !strings.Contains(name, ":") {
+		sp.Name, s = name, rest
+	}
+	if rest, ok := strings.CutPrefix(s, "systemd:"); ok {
+		if rest == "" {
+			return sp, fmt.Errorf("listen %q: expected systemd:NAME (the FileDescriptorName= of the socket unit)", s)
+		}
+		sp.Network, sp.Address = "systemd", rest
+		if sp.Name == "" {
+			sp.Name = rest
+		}
+		return sp, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		return sp, fmt.Errorf("listen %q: expected tcp://host:port, tcp6://[host]:port, udp://host:port, unix:///path or systemd:NAME", s)
+	}
+	switch u.Scheme {
+	case "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6":
+		if u.Host == "" || u.Port() == "" {
+			return sp, fmt.Errorf("listen %q: expected %s://host:port", s, u.Scheme)
+		}
+		sp.Network, sp.Address = u.Scheme, u.Host
+	case "unix":
+		p := u.Path
+		if u.Host != "" { // unix://relative/path
+			p = u.Host + u.Path
+		}
+		if p == "" {
+			return sp, fmt.Errorf("listen %q: expected unix:///absolute/path", s)
+		}
+		sp.Network, sp.Address = "unix", p
+	default:
+		return sp, fmt.Errorf("listen %q: unknown scheme %q (tcp, tcp4, tcp6, udp, udp4, udp6, unix, systemd)", s, u.Scheme)
+	}
+	if sp.Name == "" {
+		sp.Name = sp.Address
+	}
+	return sp, nil
+}
+
+// Socket is one bound socket as a file, ready to be inherited.
+type Socket struct {
+	Spec Spec
+	File *os.File
+}
+
+// Bind creates the socket of s. A unix socket path left by a previous run is replaced; the socket file is not
+// removed when the listener closes, because workers still hold it (Go's default would unlink it under them).
+func Bind(s Spec) (*Socket, error) {
+	var f *os.File
+	var err error
+	switch s.Network {
+	case "tcp", "tcp4", "tcp6", "unix":
+		if s.Network == "unix" {
+			if err := os.Remove(s.Address); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("listen %s: %w", s, err)
+			}
+		}
+		var ln net.Listener
+		ln, err = net.Listen(s.Network, s.Address)
+		if err != nil {
+			return nil, fmt.Errorf("listen %s: %w", s, err)
+		}
+		if ul, ok := ln.(*net.UnixListener); ok {
+			ul.SetUnlinkOnClose(false)
+		}
+		f, err = ln.(interface{ File() (*os.File, error) }).File()
+		ln.Close()
+	case "udp", "udp4", "udp6":
+		var pc net.PacketConn
+		pc, err = net.ListenPacket(s.Network, s.Address)
+		if err != nil {
+			return nil, fmt.Errorf("listen %s: %w", s, err)
+		}
+		f, err = pc.(*net.UDPConn).File()
+		pc.Close()
+	default:
+		return nil, fmt.Errorf("listen %s: %s sockets come from systemd, not from Bind", s, s.Network)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", s, err)
+	}
+	return &Socket{Spec: s, File: f}, nil
+}
+
+// Addr returns the socket's bound address (useful after binding port 0).
+func (s *Socket) Addr() (net.Addr, error) {
+	if strings.HasPrefix(s.Spec.Network, "udp") {
+		pc, err := net.FilePacketConn(s.File)
+		if err != nil {
+			return nil, err
+		}
+		defer pc.Close()
+		return pc.LocalAddr(), nil
+	}
+	ln, err := net.FileListener(s.File)
+	if err != nil {
+		return nil, err
+	}
+	defer ln.Close()
+	if ul, ok := ln.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(false)
+	}
+	return ln.Addr(), nil
+}
+
+// Close closes the socket (a unix socket's path is removed too: nothing serves it any more).
+func (s *Socket) Close() error {
+	if s.Spec.Network == "unix" {
+		os.Remove(s.Spec.Address)
+	}
+	return s.File.Close()
+}
+
+// Env returns the variables a worker needs besides LISTEN_PID: LISTEN_FDS and LISTEN_FDNAMES for socks passed as
+// fds 3, 4, ... in order.
+func Env(socks []*Socket) []string {
+	if len(socks) == 0 {
+		return nil
+	}
+	names := make([]string, len(socks))
+	for i, s := range socks {
+		// ':' separates names in LISTEN_FDNAMES, so it cannot appear inside one.
+		names[i] = strings.ReplaceAll(s.Spec.Name, ":", "_")
+	}
+	return []string{fmt.Sprintf("LISTEN_FDS=%d", len(socks)), "LISTEN_FDNAMES=" + strings.Join(names, ":")}
+}
+
+// Files returns the sockets' files in order, for exec's ExtraFiles.
+func Files(socks []*Socket) []*os.File {
+	out := make([]*os.File, len(socks))
+	for i, s := range socks {
+		out[i] = s.File
+	}
+	return out
+}

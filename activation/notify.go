@@ -1,0 +1,30 @@
+package activation
+
+import (
+	"strings"
+)
+
+// State strings of sd_notify(3).
+const (
+	Ready     = "READY=1"
+	Reloading = "RELOADING=1"
+	Stopping  = "STOPPING=1"
+	Watchdog  = "WATCHDOG=1"
+)
+
+// Message is one received notification.
+type Message struct {
+	PID, UID int               // the sender, from SCM_CREDENTIALS
+	Fields   map[string]string // KEY=VALUE lines; a later duplicate wins
+}
+
+// ParseState splits an sd_notify payload into its KEY=VALUE lines. Lines without '=' are ignored, as systemd does.
+func ParseState(payload string) map[string]string {
+	m := map[string]string{}
+	for _, line := range strings.Split(payload, "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && k != "" {
+			m[k] = v
+		}
+	}
+	return m
+}

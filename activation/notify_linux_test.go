@@ -1,0 +1,54 @@
+package activation
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestNotifyRoundTrip(t *testing.T) {
+	srv, err := ListenNotify(filepath.Join(t.TempDir(), "notify.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	st, _ := os.Stat(srv.Path())
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("notify socket mode %v, want 0600", st.Mode().Perm())
+	}
+	t.Setenv("NOTIFY_SOCKET", srv.Path())
+	r, w, _ := os.Pipe()
+	defer r.Close()
+	defer w.Close()
+	tests := []struct {
+		state string
+		files []*os.File
+		want  map[string]string
+	}{
+		{"READY=1", nil, map[string]string{"READY": "1"}},
+		{"STATUS=serving 3 clients\nWATCHDOG=1", nil, map[string]string{"STATUS": "serving 3 clients", "WATCHDOG": "1"}},
+		{"FDSTORE=1\nFDNAME=web", []*os.File{r}, map[string]string{"FDSTORE": "1", "FDNAME": "web"}},
+	}
+	for _, tt := range tests {
+		sent, err := NotifyWithFDs(tt.state, tt.files...)
+		if !sent || err != nil {
+			t.Fatalf("Notify(%q) = %v, %v", tt.state, sent, err)
+		}
+		m, err := srv.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.PID != os.Getpid() || m.UID != os.Getuid() {
+			t.Fatalf("credentials pid %d uid %d, want %d %d", m.PID, m.UID, os.Getpid(), os.Getuid())
+		}
+		for k, v := range tt.want {
+			if m.Fields[k] != v {
+				t.Fatalf("%q: field %s = %q, want %q", tt.state, k, m.Fields[k], v)
+			}
+		}
+	}
+	t.Setenv("NOTIFY_SOCKET", "")
+	if sent, err := Notify("READY=1"); sent || err != nil {
+		t.Fatalf("without NOTIFY_SOCKET: %v %v, want false nil", sent, err)
+	}
+}

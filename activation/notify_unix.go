@@ -1,0 +1,123 @@
+//go:build unix
+
+package activation
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Notify sends state (e.g. "READY=1\nSTATUS=serving") to $NOTIFY_SOCKET. Like sd_notify(3) it returns
+// (false, nil) when NOTIFY_SOCKET is unset, (false, err) when sending failed, and (true, nil) when sent.
+func Notify(state string) (bool, error) { return NotifyWithFDs(state) }
+
+// NotifyWithFDs is Notify with files attached (SCM_RIGHTS), for FDSTORE=1. go-systemd's SdNotify cannot attach
+// files (coreos/go-systemd#442), hence this sender.
+func NotifyWithFDs(state string, files ...*os.File) (bool, error) {
+	addr := os.Getenv("NOTIFY_SOCKET")
+	if addr == "" {
+		return false, nil
+	}
+	if err := SendNotify(addr, state, files...); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// SendNotify sends state, with files, to the notify socket at addr ("/path" or "@abstract").
+func SendNotify(addr, state string, files ...*os.File) error {
+	if addr[0] == '@' {
+		addr = "\x00" + addr[1:]
+	}
+	// An unconnected socket: Go refuses WriteMsgUnix on a connected datagram socket.
+	syscall.ForkLock.RLock()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+	if err == nil {
+		unix.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		return fmt.Errorf("notify: socket: %w", err)
+	}
+	defer unix.Close(fd)
+	var oob []byte
+	if len(files) > 0 {
+		fds := make([]int, len(files))
+		for i, f := range files {
+			// SyscallConn().Control avoids Fd(), which would switch the file to blocking mode.
+			rc, err := f.SyscallConn()
+			if err != nil {
+				return fmt.Errorf("notify: %w", err)
+			}
+			rc.Control(func(u uintptr) { fds[i] = int(u) })
+		}
+		oob = unix.UnixRights(fds...)
+	}
+	if err := unix.Sendmsg(fd, []byte(state), oob, &unix.SockaddrUnix{Name: addr}, 0); err != nil {
+		return fmt.Errorf("notify %s: %w", addr, err)
+	}
+	return nil
+}
+
+// NotifyServer receives sd_notify messages from workers.
+type NotifyServer struct {
+	conn *net.UnixConn
+	path string
+}
+
+// ListenNotify creates the notify socket at path (mode 0600: workers of the same user may write to it).
+func ListenNotify(path string) (*NotifyServer, error) {
+	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		return nil, fmt.Errorf("notify socket: %w", err)
+	}
+	old := syscall.Umask(0o177)
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	syscall.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("notify socket: %w", err)
+	}
+	if err := passCred(conn); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("notify socket: %w", err)
+	}
+	return &NotifyServer{conn: conn, path: path}, nil
+}
+
+// Path is the value to give workers as NOTIFY_SOCKET.
+func (s *NotifyServer) Path() string { return s.path }
+
+// Close stops the server and removes its socket.
+func (s *NotifyServer) Close() error {
+	os.Remove(s.path)
+	return s.conn.Close()
+}
+
+// Recv waits for the next message. Files sent with it are closed: workers have no business storing fds with gpm.
+func (s *NotifyServer) Recv() (Message, error) {
+	buf := make([]byte, 4096)
+	oob := make([]byte, 1024)
+	for {
+		n, oobn, _, _, err := s.conn.ReadMsgUnix(buf, oob)
+		if err != nil {
+			return Message{}, err
+		}
+		m := Message{PID: -1, UID: -1, Fields: ParseState(string(buf[:n]))}
+		if cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+			for _, c := range cmsgs {
+				if fds, err := unix.ParseUnixRights(&c); err == nil {
+					for _, fd := range fds {
+						unix.Close(fd)
+					}
+				}
+				if cred, ok := parseCred(&c); ok {
+					m.PID, m.UID = cred[0], cred[1]
+				}
+			}
+		}
+		return m, nil
+	}
+}
