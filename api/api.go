@@ -165,7 +165,9 @@ type Process struct {
 	CPU              float64    `json:"cpu"`
 	Memory           uint64     `json:"memory"`
 	// Reason says why the process is errored, stopped on its own, or waiting.
-	Reason      string     `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// StatusText is the app's last STATUS= sent on its NOTIFY_SOCKET.
+	StatusText  string     `json:"status_text,omitempty"`
 	NextRestart *time.Time `json:"next_restart,omitempty"`
 	OutLog      string     `json:"out_log,omitempty"`
 	ErrLog      string     `json:"err_log,omitempty"`
@@ -232,3 +234,15 @@ const (
 	HomeEnv      = "GPM_HOME"
 	DefaultHomeD = ".gpm"
 )
+
+// MethodReload replaces workers without downtime (see ReloadParams).
+const MethodReload = "reload"
+
+// ReloadParams reload targets: per instance, a new worker starts on the same sockets, and the old one stops once
+// the new one is ready; Parallel instances at a time (default 1). UpdateEnv as for restart.
+type ReloadParams struct {
+	Targets   []string          `json:"targets"`
+	Parallel  int               `json:"parallel,omitempty"`
+	UpdateEnv bool              `json:"update_env,omitempty"`
+	CallerEnv map[string]string `json:"caller_env,omitempty"`
+}

@@ -125,8 +125,14 @@ func (c *Client) ReloadLogs(ctx context.Context) error {
 	return c.Call(ctx, api.MethodReloadLogs, nil, nil)
 }
 
-// Kill stops every app, then the daemon. The dump is left alone.
-func (c *Client) Kill(ctx context.Context) error { return c.Call(ctx, api.MethodKill, nil, nil) }
+// Kill stops every app, then the daemon, and returns once the daemon has let go of its home (so a daemon started
+// right after finds it free). The dump is left alone.
+func (c *Client) Kill(ctx context.Context) error {
+	if err := c.Call(ctx, api.MethodKill, nil, nil); err != nil {
+		return err
+	}
+	return c.waitClosed(ctx)
+}
 
 // Logs streams the last lines of the targets' logs, then live lines unless p.NoStream.
 func (c *Client) Logs(ctx context.Context, p api.LogsParams, fn func(api.Event) error) error {
@@ -136,4 +142,16 @@ func (c *Client) Logs(ctx context.Context, p api.LogsParams, fn func(api.Event) 
 // Subscribe streams state changes and log lines of the targets (all when none).
 func (c *Client) Subscribe(ctx context.Context, targets []string, fn func(api.Event) error) error {
 	return c.Stream(ctx, api.MethodSubscribe, api.LogsParams{Targets: targets}, fn)
+}
+
+// Reload replaces the targets' workers without downtime, parallel at a time (0 = 1). The first worker that fails to
+// become ready halts it with an error naming the worker; the old workers keep serving.
+func (c *Client) Reload(ctx context.Context, parallel int, updateEnv bool, targets ...string) ([]api.Process, error) {
+	p := api.ReloadParams{Targets: targets, Parallel: parallel, UpdateEnv: updateEnv}
+	if updateEnv {
+		p.CallerEnv = callerEnv()
+	}
+	var out []api.Process
+	err := c.Call(ctx, api.MethodReload, p, &out)
+	return out, err
 }

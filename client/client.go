@@ -157,3 +157,20 @@ func callerEnv() map[string]string {
 	}
 	return m
 }
+
+// waitClosed waits until the daemon closes the connection.
+func (c *Client) waitClosed(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	var b [64]byte
+	for {
+		if _, err := c.r.Read(b[:]); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return nil
+		}
+	}
+}

@@ -34,36 +34,61 @@ func Connect(ctx context.Context, home, exe string) (c *Client, started bool, er
 	if c, err := Dial(ctx, home); err == nil {
 		return c, false, nil // another caller started it while we waited for the lock
 	}
-	logf, err := os.OpenFile(filepath.Join(home, api.DaemonLog), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	logPath := filepath.Join(home, api.DaemonLog)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := spawn(ctx, home, exe, logPath, deadline)
+		if err == nil {
+			return c, true, nil
+		}
+		// A daemon that is still shutting down holds the home for a moment: the new one exits at once. Try again.
+		if !errors.Is(err, errExited) || time.Now().After(deadline) {
+			return nil, false, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if c, err := Dial(ctx, home); err == nil {
+			return c, false, nil
+		}
+	}
+}
+
+var errExited = errors.New("the daemon exited")
+
+// spawn starts one daemon and waits until it answers, it exits, or the deadline passes.
+func spawn(ctx context.Context, home, exe, logPath string, deadline time.Time) (*Client, error) {
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, false, fmt.Errorf("start daemon: %w", err)
+		return nil, fmt.Errorf("start daemon: %w", err)
 	}
 	defer logf.Close()
-	// os/exec is fine here: this is the client, not the daemon, and the child is never waited for but released.
+	// os/exec is fine here: this is the client, not the daemon.
 	cmd := exec.Command(exe, "daemon")
 	cmd.Env = append(os.Environ(), api.HomeEnv+"="+home)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = platform.DetachedAttr()
 	cmd.Dir = "/"
 	if err := cmd.Start(); err != nil {
-		return nil, false, fmt.Errorf("start daemon: %w", err)
+		return nil, fmt.Errorf("start daemon: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	deadline := time.Now().Add(10 * time.Second)
 	for delay := 5 * time.Millisecond; ; delay = min(delay*2, 100*time.Millisecond) {
 		if c, err := Dial(ctx, home); err == nil {
-			return c, true, nil
+			return c, nil
 		}
 		select {
 		case err := <-exited:
-			return nil, false, fmt.Errorf("start daemon: it exited (%v); see %s", err, filepath.Join(home, api.DaemonLog))
+			return nil, fmt.Errorf("start daemon: %w (%v); see %s", errExited, err, logPath)
 		case <-ctx.Done():
-			return nil, false, ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(delay):
 		}
 		if time.Now().After(deadline) {
-			return nil, false, fmt.Errorf("start daemon: no answer after 10s; see %s", filepath.Join(home, api.DaemonLog))
+			return nil, fmt.Errorf("start daemon: no answer after 10s; see %s", logPath)
 		}
 	}
 }

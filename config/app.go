@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/gpmd/gpm/activation"
 )
 
 // Millis is a duration in milliseconds: the unit PM2's files and dumps use for every delay and timeout.
@@ -45,10 +47,12 @@ type App struct {
 	InterpreterArgs []string `json:"interpreter_args,omitempty"`
 	Cwd             string   `json:"cwd"`
 
-	Instances    int    `json:"instances"` // resolved count, at least 1
-	ExecMode     string `json:"exec_mode"` // "fork" or "cluster"
-	InstanceVar  string `json:"instance_var"`
-	IncrementVar string `json:"increment_var,omitempty"`
+	Instances int `json:"instances"` // resolved count, at least 1
+	// Listen are sockets gpm binds once and hands to every instance as fds 3.. (activation.ParseSpec syntax).
+	Listen       []string `json:"listen,omitempty"`
+	ExecMode     string   `json:"exec_mode"` // "fork" or "cluster"
+	InstanceVar  string   `json:"instance_var"`
+	IncrementVar string   `json:"increment_var,omitempty"`
 
 	// Env is the application's own environment (from the process file, env_<name>, or captured explicitly).
 	// It is what dump.json stores; the caller's environment is kept in memory only.
@@ -158,7 +162,7 @@ func (a *App) Normalize(base string) error {
 }
 
 func (a *App) logPath(p string) string {
-	if p == "" || p == NullLog || p == os.DevNull {
+	if p == "" || p == NullLog || p == os.DevNull || p == DefaultLog {
 		return p
 	}
 	p = expandHome(p)
@@ -198,6 +202,11 @@ func (a *App) Validate() error {
 	if _, ok := SignalNumber(a.KillSignal); !ok {
 		return &FieldError{Field: "kill_signal", Msg: fmt.Sprintf("unknown signal %q (expected a name such as SIGINT or SIGTERM)", a.KillSignal)}
 	}
+	for _, l := range a.Listen {
+		if _, err := activation.ParseSpec(l); err != nil {
+			return &FieldError{Field: "listen", Msg: err.Error()}
+		}
+	}
 	if strings.ContainsAny(a.Name, "/\\\x00") {
 		return &FieldError{Field: "name", Msg: fmt.Sprintf("%q must not contain path separators", a.Name)}
 	}
@@ -210,6 +219,7 @@ func (a App) Clone() App {
 	b.Args = append([]string(nil), a.Args...)
 	b.InterpreterArgs = append([]string(nil), a.InterpreterArgs...)
 	b.StopExitCodes = append([]int(nil), a.StopExitCodes...)
+	b.Listen = append([]string(nil), a.Listen...)
 	if a.Env != nil {
 		b.Env = make(map[string]string, len(a.Env))
 		for k, v := range a.Env {

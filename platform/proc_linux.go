@@ -66,3 +66,6 @@ func parentPID(pid int) int {
 	pp, _ := strconv.Atoi(f[1])
 	return pp
 }
+
+// ParentPID returns the parent of pid, or 0 when unknown.
+func ParentPID(pid int) int { return parentPID(pid) }

@@ -11,3 +11,6 @@ func setDeathSignal(*syscall.SysProcAttr) {}
 
 // Descendants is only implemented on Linux; elsewhere the process group is what gets signalled.
 func Descendants(pid int) []int { return nil }
+
+// ParentPID is only implemented on Linux.
+func ParentPID(pid int) int { return 0 }

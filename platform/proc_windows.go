@@ -40,3 +40,6 @@ func SetSubreaper() error { return nil }
 
 // Descendants is not implemented on Windows yet.
 func Descendants(pid int) []int { return nil }
+
+// ParentPID is not implemented on Windows yet.
+func ParentPID(pid int) int { return 0 }

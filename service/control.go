@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 
 	"github.com/gpmd/gpm/api"
 )
@@ -19,6 +20,9 @@ const maxRequest = 16 << 20
 func (d *Daemon) handleConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	if uid, err := peerUID(c); err != nil || (uid != d.euid && uid != 0) {
+		// Read the request before answering: a client whose request hits a closed socket sees EPIPE, not why.
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		bufio.NewReader(c).ReadString('\n')
 		d.log.Printf("control: refused a client (uid %d, %v): only uid %d may control this daemon", uid, err, d.euid)
 		json.NewEncoder(c).Encode(api.Response{Error: &api.Error{Code: api.CodeDenied,
 			Message: fmt.Sprintf("permission denied: this daemon belongs to uid %d", d.euid)}})
@@ -59,7 +63,10 @@ func (d *Daemon) handleConn(ctx context.Context, c net.Conn) {
 			return
 		}
 		if req.Method == api.MethodKill && err == nil {
+			// Hold the connection until the daemon has released its home: the client reads EOF only then, so a
+			// `gpm kill; gpm start` never meets a half-dead daemon.
 			close(d.quit)
+			<-d.gone
 			return
 		}
 	}
@@ -158,6 +165,12 @@ func (d *Daemon) call(ctx context.Context, req *api.Request) (any, error) {
 		return d.flush(ctx, p.Targets)
 	case api.MethodReloadLogs:
 		return d.reloadLogs(), nil
+	case api.MethodReload:
+		p, err := decode[api.ReloadParams](req.Params)
+		if err != nil {
+			return nil, err
+		}
+		return d.reload(ctx, &p)
 	case api.MethodKill:
 		return d.stopAll(ctx), nil
 	}

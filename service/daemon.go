@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gpmd/gpm/activation"
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/platform"
 )
@@ -45,13 +46,24 @@ type Daemon struct {
 	ops   chan func()
 	exits chan platform.Exit
 	quit  chan struct{} // closed by "kill" to end Run
+	gone  chan struct{} // closed when Run has released the home (socket removed, lock released)
 
 	// Owned by the loop goroutine.
 	procs  map[int]*proc
 	nextID int
 	// env is the daemon's own environment, used for apps registered without a caller environment.
-	env map[string]string
+	env      map[string]string
+	sockets  map[string][]*activation.Socket // by app name, held for the app's whole life
+	draining map[int]*drain                  // old workers of reloads, by pid
+	// inherited are the sockets systemd passed in LISTEN_FDS, until an app claims them.
+	inherited []*activation.Socket
+
+	self   string // this binary, the trampoline for socket apps
+	notify *activation.NotifyServer
 }
+
+// NotifyName is the NOTIFY_SOCKET gpm serves to its workers, in GPM_HOME.
+const NotifyName = "notify.sock"
 
 // ErrAlreadyRunning means another daemon owns the home.
 var ErrAlreadyRunning = errors.New("a gpm daemon is already running for this GPM_HOME")
@@ -65,15 +77,17 @@ func New(opts Options) *Daemon {
 		opts.SampleInterval = 2 * time.Second
 	}
 	return &Daemon{
-		opts:  opts,
-		log:   log.New(opts.Log, "", log.LstdFlags|log.Lmsgprefix),
-		euid:  os.Geteuid(),
-		hub:   newHub(),
-		ops:   make(chan func(), 64),
-		exits: make(chan platform.Exit, 64),
-		quit:  make(chan struct{}),
-		procs: map[int]*proc{},
-		env:   envMap(os.Environ()),
+		opts:     opts,
+		log:      log.New(opts.Log, "", log.LstdFlags|log.Lmsgprefix),
+		euid:     os.Geteuid(),
+		hub:      newHub(),
+		ops:      make(chan func(), 64),
+		exits:    make(chan platform.Exit, 64),
+		quit:     make(chan struct{}),
+		procs:    map[int]*proc{},
+		env:      envMap(os.Environ()),
+		sockets:  map[string][]*activation.Socket{},
+		draining: map[int]*drain{},
 	}
 }
 
@@ -99,6 +113,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return ErrAlreadyRunning
 	}
 	defer lock.Close()
+	defer close(d.gone)
 	if err := platform.SetSubreaper(); err != nil {
 		d.log.Printf("warning: cannot become a subreaper (%v): apps that daemonize escape supervision", err)
 	}
@@ -107,6 +122,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ln, err := platform.Listen(api.SocketPath(d.opts.Home))
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
+	}
+	if d.self, err = os.Executable(); err != nil {
+		ln.Close()
+		return fmt.Errorf("daemon: %w", err)
+	}
+	if d.notify, err = activation.ListenNotify(d.path(NotifyName)); err != nil {
+		d.log.Printf("warning: %v: apps cannot report readiness", err)
+		d.notify = nil
+	} else {
+		defer d.notify.Close()
 	}
 	pidFile := d.path(api.PidName)
 	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
@@ -125,6 +150,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	loopDone := make(chan struct{})
 	go func() { d.loop(ctx); close(loopDone) }()
 	go d.sample(ctx)
+	if d.notify != nil {
+		go d.listenNotify(ctx)
+	}
 
 	if d.opts.Resurrect {
 		if res, err := d.resurrect(ctx, nil); err != nil && !errors.Is(err, errNoDump) {
@@ -133,8 +161,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.log.Printf("resurrected from %s: %d started, %d kept stopped", res.Source, len(res.Started), len(res.Stopped))
 		}
 	}
-	srvDone := make(chan struct{})
-	go func() { d.serve(ctx, ln); close(srvDone) }()
+	go d.serve(ctx, ln)
 	d.log.Printf("daemon %s up, pid %d, home %s", d.opts.Version, os.Getpid(), d.opts.Home)
 
 	for running := true; running; {
@@ -157,9 +184,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ln.Close()
 	d.stopAll(context.Background())
 	cancel()
-	<-srvDone
 	<-loopDone
 	os.Remove(api.SocketPath(d.opts.Home))
+	os.Remove(pidFile)
+	lock.Close()
 	d.log.Printf("daemon exited")
 	return nil
 }

@@ -66,7 +66,7 @@ func (d *Daemon) sample(ctx context.Context) {
 				if lim := p.app.MaxMemoryRestart; lim > 0 && int64(r.rss) > lim && !p.stopAsked {
 					d.log.Printf("%s[%d]: memory %d B over max_memory_restart %d B, restarting", p.app.Name, p.id, r.rss, lim)
 					p.restarts++
-					d.stop(p, func() { d.start(p) })
+					d.stop(p, func() { d.start(p, nil) })
 				}
 			}
 		}) != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gpmd/gpm/api"
@@ -191,7 +192,6 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 	}
 	var waits []chan struct{}
 	var ids []int
-	var errs []string
 	err := d.exec(ctx, func() {
 		for _, sa := range sp.Apps {
 			app := sa.App
@@ -214,15 +214,15 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 					ch := make(chan struct{})
 					waits = append(waits, ch)
 					p.restarts++
-					d.stop(p, func() { d.start(p); close(ch) })
+					d.stop(p, func() { d.start(p, func() { close(ch) }) })
 				}
 				if extra := app.Instances - len(existing); extra > 0 {
 					for _, inst := range d.freeInstances(app.Name, extra) {
 						p := d.register(app, inst, -1, sp.CallerEnv)
 						ids = append(ids, p.id)
-						if err := d.start(p); err != nil {
-							errs = append(errs, err.Error())
-						}
+						ch := make(chan struct{})
+						waits = append(waits, ch)
+						d.start(p, func() { close(ch) })
 					}
 				} else if extra < 0 {
 					for _, p := range existing[len(existing)+extra:] {
@@ -243,9 +243,9 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 				if sa.Stopped || !app.Autostart {
 					continue
 				}
-				if err := d.start(p); err != nil {
-					errs = append(errs, err.Error())
-				}
+				ch := make(chan struct{})
+				waits = append(waits, ch)
+				d.start(p, func() { close(ch) })
 			}
 		}
 	})
@@ -259,10 +259,21 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 	if err != nil {
 		return nil, err
 	}
-	if len(errs) > 0 {
-		return out, &api.Error{Code: api.CodeFailed, Message: fmt.Sprintf("%d process(es) failed to start: %s", len(errs), errs[0])}
+	return out, failedStarts(out)
+}
+
+// failedStarts names the processes that ended errored, as the error of a start, restart or reload.
+func failedStarts(out []api.Process) error {
+	var errs []string
+	for _, p := range out {
+		if p.Status == api.StatusErrored {
+			errs = append(errs, fmt.Sprintf("%s (id %d): %s", p.Name, p.ID, p.Reason))
+		}
 	}
-	return out, nil
+	if len(errs) == 0 {
+		return nil
+	}
+	return &api.Error{Code: api.CodeFailed, Message: fmt.Sprintf("%d process(es) failed to start: %s", len(errs), strings.Join(errs, "; "))}
 }
 
 // snapshots returns the named processes that still exist.
@@ -285,6 +296,7 @@ func (d *Daemon) remove(p *proc, done chan struct{}) {
 			delete(d.procs, p.id)
 			p.closeLogs()
 			os.Remove(d.pidFilePath(p))
+			d.releaseSockets(p.app.Name)
 		}
 		close(done)
 	})
@@ -350,7 +362,7 @@ func (d *Daemon) restart(ctx context.Context, rp *api.RestartParams) ([]api.Proc
 			waits = append(waits, ch)
 			ids = append(ids, p.id)
 			p.restarts++
-			d.stop(p, func() { d.start(p); close(ch) })
+			d.stop(p, func() { d.start(p, func() { close(ch) }) })
 		}
 	})
 	if err == nil {
@@ -366,12 +378,7 @@ func (d *Daemon) restart(ctx context.Context, rp *api.RestartParams) ([]api.Proc
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range out {
-		if p.Status == api.StatusErrored {
-			return out, &api.Error{Code: api.CodeFailed, Message: fmt.Sprintf("%s (id %d) failed to start: %s", p.Name, p.ID, p.Reason)}
-		}
-	}
-	return out, nil
+	return out, failedStarts(out)
 }
 
 func (d *Daemon) reset(ctx context.Context, targets []string) ([]api.Process, error) {
@@ -440,7 +447,7 @@ func (d *Daemon) scale(ctx context.Context, sp *api.ScaleParams) ([]api.Process,
 		for _, inst := range d.freeInstances(sp.Name, want-len(existing)) {
 			p := d.register(tmpl.app, inst, -1, tmpl.callerEnv)
 			ids = append(ids, p.id)
-			if err := d.start(p); err != nil {
+			if err := d.start(p, nil); err != nil {
 				rerr = err
 			}
 		}

@@ -100,7 +100,7 @@ func (d *Daemon) resurrect(ctx context.Context, callerEnv map[string]string) (*a
 					res.Stopped = append(res.Stopped, label)
 					continue
 				}
-				if err := d.start(p); err != nil {
+				if err := d.start(p, nil); err != nil {
 					failed = append(failed, err.Error())
 					continue
 				}

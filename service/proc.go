@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gpmd/gpm/activation"
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/config"
 	"github.com/gpmd/gpm/platform"
@@ -35,7 +36,11 @@ type proc struct {
 	exitSig   string
 	reason    string
 
-	stopAsked  bool  // the current run ends because someone asked
+	stopAsked  bool   // the current run ends because someone asked
+	failReason string // when set, the requested stop ends in errored with this reason
+	statusText string // the app's last STATUS= on NOTIFY_SOCKET
+	reload     *drain // during a reload: the previous worker, still serving until this one is ready
+	reloadThen func(error)
 	leaderGone bool  // the leader was reaped but its group is still being killed
 	tree       []int // descendants seen when the stop began, killed with the group
 	gen        int   // bumps on every start and stop; a timer from an older generation does nothing
@@ -80,7 +85,7 @@ func (d *Daemon) logPaths(p *proc) (out, errp, combined string) {
 	}
 	out, errp = pick(a.OutFile, "out"), pick(a.ErrorFile, "error")
 	if a.LogFile != "" {
-		if a.LogFile == "default" {
+		if a.LogFile == config.DefaultLog {
 			combined = pick("", "combined")
 		} else {
 			combined = pick(a.LogFile, "combined")
@@ -149,6 +154,9 @@ func (d *Daemon) environ(p *proc) []string {
 		if n, err := strconv.Atoi(env[v]); err == nil {
 			env[v] = strconv.Itoa(n + p.instance)
 		}
+	}
+	if d.notify != nil {
+		env["NOTIFY_SOCKET"] = d.notify.Path()
 	}
 	if strings.HasPrefix(filepath.Base(p.app.Interpreter), "python") {
 		env["PYTHONUNBUFFERED"] = "1"
@@ -236,10 +244,16 @@ func (d *Daemon) credentials(a *config.App) (int, int, error) {
 }
 
 // start launches p now. On failure p is errored with the reason and the error is returned.
-func (d *Daemon) start(p *proc) error {
+// start launches p now; then (if not nil) runs on the loop once p is online, or has failed. An app with wait_ready
+// is "launching" until it sends READY=1 on its NOTIFY_SOCKET; one that does not within listen_timeout is stopped
+// and errored (PM2 marks it online anyway: #5716). Without wait_ready an app is online as soon as it is spawned.
+func (d *Daemon) start(p *proc, then func()) error {
+	if then != nil {
+		p.settled = append(p.settled, then)
+	}
 	p.gen++
 	p.stopTimer()
-	p.stopAsked, p.leaderGone, p.tree = false, false, nil
+	p.stopAsked, p.leaderGone, p.tree, p.failReason, p.statusText = false, false, nil, "", ""
 	p.exitCode, p.exitSig = nil, ""
 	if err := d.spawn(p); err != nil {
 		p.status, p.pid, p.reason = api.StatusErrored, 0, err.Error()
@@ -247,10 +261,44 @@ func (d *Daemon) start(p *proc) error {
 		d.settle(p)
 		return fmt.Errorf("start %s: %w", p.app.Name, err)
 	}
-	p.status, p.reason = api.StatusOnline, ""
+	p.reason = ""
+	if p.app.WaitReady {
+		p.status = api.StatusLaunching
+		d.emit(p, "")
+		timeout := p.app.ListenTimeout.D()
+		d.after(p, timeout, func() { d.notReady(p, timeout) })
+		return nil
+	}
+	p.status = api.StatusOnline
 	d.emit(p, "")
 	d.settle(p)
 	return nil
+}
+
+// notReady fails a worker that did not say READY=1 in time: it is stopped and marked errored.
+func (d *Daemon) notReady(p *proc, timeout time.Duration) {
+	if p.status != api.StatusLaunching {
+		return
+	}
+	reason := fmt.Sprintf("not ready within listen_timeout (%v): no READY=1 on NOTIFY_SOCKET", timeout)
+	d.log.Printf("%s[%d]: %s", p.app.Name, p.id, reason)
+	if p.reload != nil {
+		d.reloadFailed(p, reason)
+		return
+	}
+	p.failReason = reason
+	d.stop(p, nil)
+}
+
+// ready marks a launching worker online.
+func (d *Daemon) ready(p *proc) {
+	if p.status != api.StatusLaunching {
+		return
+	}
+	p.stopTimer()
+	p.status = api.StatusOnline
+	d.emit(p, "ready")
+	d.settle(p)
 }
 
 func (d *Daemon) spawn(p *proc) error {
@@ -276,8 +324,21 @@ func (d *Daemon) spawn(p *proc) error {
 		outW.Close()
 		return fmt.Errorf("pipe: %w", err)
 	}
+	socks, err := d.socketsFor(&p.app)
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		errR.Close()
+		errW.Close()
+		return err
+	}
+	if len(socks) > 0 {
+		env = append(env, activation.Env(socks)...)
+		argv = activation.TrampolineArgs(d.self, exe, argv)
+		exe = d.self
+	}
 	pid, err := platform.Start(&platform.Cmd{Path: exe, Args: argv, Env: env, Dir: p.app.Cwd,
-		Stdout: outW, Stderr: errW, UID: uid, GID: gid})
+		Stdout: outW, Stderr: errW, UID: uid, GID: gid, ExtraFiles: activation.Files(socks)})
 	outW.Close()
 	errW.Close()
 	if err != nil {
@@ -459,6 +520,9 @@ func (d *Daemon) down(p *proc) {
 	if p.reason == "" {
 		p.reason = "stopped"
 	}
+	if p.failReason != "" {
+		p.status, p.reason, p.failReason = api.StatusErrored, p.failReason, ""
+	}
 	d.emit(p, p.reason)
 	d.settle(p)
 }
@@ -473,7 +537,11 @@ func (d *Daemon) onExit(e platform.Exit) {
 		}
 	}
 	if p == nil {
-		return // an adopted orphan or a group member: reaping it was the whole job
+		if w := d.draining[e.PID]; w != nil {
+			w.exited = true
+			d.drainCheck(w)
+		}
+		return // otherwise an adopted orphan or a group member: reaping it was the whole job
 	}
 	code := e.Code
 	p.exitCode, p.exitSig = &code, e.Signal
@@ -482,6 +550,12 @@ func (d *Daemon) onExit(e platform.Exit) {
 	if p.stopAsked {
 		p.reason = "stopped"
 		d.waitGroupGone(p)
+		return
+	}
+	if p.reload != nil {
+		// The new worker died before it was ready: the old one keeps serving.
+		p.leaderGone = false
+		d.reloadFailed(p, fmt.Sprintf("new worker exited before it was ready (code %d%s)", e.Code, sigSuffix(e.Signal)))
 		return
 	}
 	// The leader died on its own: what it leaves in its group has lost its supervisor and would hold the app's
@@ -513,13 +587,13 @@ func (d *Daemon) onExit(e platform.Exit) {
 		if dec.delay > 0 {
 			p.status = api.StatusWaiting
 			p.reason = fmt.Sprintf("%s; restarting in %v", dec.reason, dec.delay)
-			p.nextStart = time.Now().Add(dec.delay)
+			d.after(p, dec.delay, func() { d.start(p, nil) })
+			p.nextStart = time.Now().Add(dec.delay) // after d.after, which clears it
 			d.emit(p, p.reason)
-			d.after(p, dec.delay, func() { d.start(p) })
 			return
 		}
 		d.emit(p, dec.reason)
-		d.start(p)
+		d.start(p, nil)
 		return
 	}
 	d.settle(p)
@@ -530,7 +604,7 @@ func (d *Daemon) snapshot(p *proc) api.Process {
 	out, errp, comb := d.logPaths(p)
 	s := api.Process{ID: p.id, Name: p.app.Name, Namespace: p.app.Namespace, PID: p.pid, Status: p.status,
 		Restarts: p.restarts, UnstableRestarts: p.unstable, ExitCode: p.exitCode, ExitSignal: p.exitSig,
-		Instance: p.instance, Mode: p.app.ExecMode, CreatedAt: p.createdAt, Reason: p.reason,
+		Instance: p.instance, Mode: p.app.ExecMode, CreatedAt: p.createdAt, Reason: p.reason, StatusText: p.statusText,
 		OutLog: out, ErrLog: errp, CombinedLog: comb, Config: p.app.Clone()}
 	if p.pid != 0 {
 		t := p.startedAt

@@ -101,6 +101,7 @@ func cmdRestart(ctx context.Context, c *cli, args []string) error {
 
 func cmdScale(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("scale")
+	fs.SetInterspersed(false) // "-2" is a count, not a flag
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -267,7 +268,7 @@ func cmdImport(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	imported, err := importTmp(data)
+	imported, err := config.ImportPM2(data)
 	if err != nil {
 		return fmt.Errorf("import %s: %w", path, err)
 	}
@@ -336,4 +337,93 @@ func cmdDaemon(ctx context.Context, c *cli, args []string) error {
 	d := service.New(service.Options{Home: c.home, Version: version, Resurrect: *resurrect, Log: c.stderr})
 	// The daemon handles SIGINT and SIGTERM itself (stop every app, then exit); ctx here is not cancelled by them.
 	return d.Run(context.WithoutCancel(ctx))
+}
+
+func cmdReload(ctx context.Context, c *cli, args []string) error {
+	f := newStartFlags(c, "reload")
+	if err := c.parse(f.fs, args); err != nil {
+		return err
+	}
+	if f.fs.NArg() == 0 {
+		return fmt.Errorf("no target given: name an id, a name, a namespace, all, or a process file")
+	}
+	var names []string
+	for _, t := range f.fs.Args() {
+		if t == "-" || config.IsProcessFile(t) {
+			if err := c.reloadFile(ctx, f, t); err != nil {
+				return err
+			}
+			continue
+		}
+		names = append(names, t)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return c.reload(ctx, f, names)
+}
+
+func (c *cli) reload(ctx context.Context, f *startFlags, names []string) error {
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	out, err := conn.Reload(ctx, f.parallel, f.updateEnv, names...)
+	for _, p := range out {
+		fmt.Fprintf(c.stdout, "[gpm] %s (id %d) %s pid %d\n", p.Name, p.ID, p.Status, p.PID)
+	}
+	if err != nil {
+		return err
+	}
+	return c.showList(ctx)
+}
+
+// reloadFile starts the file's apps that are missing and reloads those that run (with their current configuration:
+// a changed configuration is applied by `gpm restart FILE`).
+func (c *cli) reloadFile(ctx context.Context, f *startFlags, path string) error {
+	file, err := c.loadFile(path, f)
+	if err != nil {
+		return err
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := conn.List(ctx)
+	if err != nil {
+		return err
+	}
+	var running []string
+	p := api.StartParams{CallerEnv: envNow(), OnlyNew: true}
+	for _, a := range file.Apps {
+		if hasName(list, a.Name) {
+			running = append(running, a.Name)
+		} else {
+			p.Apps = append(p.Apps, api.StartApp{App: a})
+		}
+	}
+	if len(p.Apps) > 0 {
+		out, err := conn.StartWith(ctx, p)
+		for _, pr := range out {
+			fmt.Fprintf(c.stdout, "[gpm] %s (id %d) %s\n", pr.Name, pr.ID, pr.Status)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if len(running) == 0 {
+		return c.showList(ctx)
+	}
+	return c.reload(ctx, f, running)
+}
+
+func cmdStartOrReload(ctx context.Context, c *cli, args []string) error {
+	f := newStartFlags(c, "startOrReload")
+	if err := c.parse(f.fs, args); err != nil {
+		return err
+	}
+	if f.fs.NArg() != 1 {
+		return fmt.Errorf("expected one process file")
+	}
+	return c.reloadFile(ctx, f, f.fs.Arg(0))
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/gpmd/gpm/activation"
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/client"
 )
@@ -43,6 +44,8 @@ func init() {
 	commands = map[string]*command{
 		"start":          {cmdStart, "start <script|binary|file|name|id>... [options] [-- args]", "start and daemonize apps"},
 		"stop":           {cmdTargets(api.MethodStop), "stop <id|name|namespace|all|file>...", "stop apps"},
+		"reload":         {cmdReload, "reload <id|name|namespace|all|file>... [--parallel N] [--update-env]", "replace workers with no downtime: each new worker is ready before the old one stops"},
+		"startOrReload":  {cmdStartOrReload, "startOrReload <file>", "start the file's apps, reloading those that run"},
 		"restart":        {cmdRestart, "restart <id|name|namespace|all|file>... [--update-env]", "restart apps"},
 		"delete":         {cmdTargets(api.MethodDelete), "delete <id|name|namespace|all|file>...", "stop apps and remove them from the list"},
 		"reset":          {cmdTargets(api.MethodReset), "reset <id|name|namespace|all>...", "zero restart counters"},
@@ -72,10 +75,16 @@ func init() {
 var aliases = map[string]string{
 	"ls": "list", "l": "list", "ps": "list", "status": "list", "del": "delete", "desc": "describe", "info": "describe",
 	"show": "describe", "dump": "save", "reload-logs": "reloadLogs", "send-signal": "sendSignal",
-	"--version": "version", "-v": "version", "-V": "version",
+	"--version": "version", "startOrGracefulReload": "startOrReload", "gracefulReload": "reload", "-v": "version", "-V": "version",
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == activation.TrampolineArg {
+		// The daemon starts socket workers through gpm itself, so they find LISTEN_PID equal to their own pid.
+		err := activation.RunTrampoline(os.Args[2:])
+		fmt.Fprintf(os.Stderr, "gpm: %v\n", err)
+		os.Exit(127)
+	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

@@ -23,6 +23,8 @@ type startFlags struct {
 	logDateFormat, logType, pid, env   string
 	maxMem, killSignal, cron, uid, gid string
 	only                               []string
+	listen                             []string
+	parallel                           int
 	stopExitCodes                      []int
 	restartDelay, expBackoff           string
 	killTimeout, listenTimeout         string
@@ -74,6 +76,8 @@ func newStartFlags(c *cli, name string) *startFlags {
 	fs.StringVar(&f.uid, "uid", "", "run as this user (daemon must be root)")
 	fs.StringVar(&f.gid, "gid", "", "run with this group (daemon must be root)")
 	fs.BoolVar(&f.watch, "watch", false, "watch (not supported yet)")
+	fs.StringArrayVar(&f.listen, "listen", nil, "socket to bind once and pass to every instance as fd 3.. (tcp://host:port, unix:///path, udp://..., systemd:NAME; name=ADDR names it)")
+	fs.IntVar(&f.parallel, "parallel", 1, "reload: instances replaced at a time")
 	fs.BoolVarP(&f.fork, "execute-command", "x", false, "fork mode (the default)")
 	return f
 }
@@ -166,6 +170,13 @@ func (f *startFlags) apply(a *config.App) error {
 	}
 	if set("no-autostart") {
 		a.Autostart = !f.noAutostart
+	}
+	if set("listen") {
+		a.Listen = f.listen
+		if !set("instances") && a.Instances < 1 {
+			a.Instances = 1
+		}
+		a.ExecMode = "cluster"
 	}
 	if set("uid") {
 		a.User = f.uid
@@ -272,7 +283,7 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 		if strings.ContainsAny(t, " \t") {
 			if _, err := os.Stat(filepath.Join(c.cwd, t)); err != nil {
 				// "python3 -m http.server 8000": a command line, split without a shell.
-				fields, err := splitArgsTmp(t)
+				fields, err := config.SplitArgs(t)
 				if err != nil {
 					return fmt.Errorf("%q: %w", t, err)
 				}

@@ -1,0 +1,211 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultLog, as App.LogFile, asks for the default combined out+err log (PM2's `log_file: true`, which PM2 writes to
+// ~/.pm2/logs/<name>.log). The daemon owns the log directory, so the loader cannot resolve the path; it leaves this
+// marker instead. No path can collide with it: after Normalize every other LogFile is "", NullLog, os.DevNull or
+// absolute.
+//
+// Important (!): Normalize joins any relative LogFile with Cwd, so the loader sets the marker after Normalize; code
+// that normalizes an App again must keep LogFile == DefaultLog as it is (app.go's logPath should pass it through,
+// as it does NullLog).
+const DefaultLog = "default"
+
+// setter applies one process-file field to the app being decoded. Its error completes "<app>.<field> ".
+type setter func(c *appDecoder, n *yaml.Node) error
+
+// fields maps every supported process-file field (REFERENCE §1.3) to its setter. Aliases are in fieldAliases.
+//
+// Important (!): when adding a field to App, add it here, to pm2Fields in pm2dump.go if PM2 dumps it, and to
+// docs/PROTOCOL.md.
+var fields = map[string]setter{
+	"name":      str(func(a *App, s string) { a.Name = s }),
+	"listen":    list(func(a *App, l []string) { a.Listen = l }),
+	"script":    str(func(a *App, s string) { a.Script = s }),
+	"args":      list(func(a *App, l []string) { a.Args = l }),
+	"cwd":       str(func(a *App, s string) { a.Cwd = s }),
+	"namespace": str(func(a *App, s string) { a.Namespace = s }),
+
+	// "none" is kept so that Normalize does not pick an interpreter by extension; Normalize then clears it.
+	"interpreter":      str(func(a *App, s string) { a.Interpreter = s }),
+	"interpreter_args": list(func(a *App, l []string) { a.InterpreterArgs = l }),
+	"instances":        setInstances,
+	"exec_mode":        setExecMode,
+	"instance_var":     str(func(a *App, s string) { a.InstanceVar = s }),
+	"increment_var":    str(func(a *App, s string) { a.IncrementVar = s }),
+	"env": func(c *appDecoder, n *yaml.Node) error {
+		env, err := envValues(n)
+		c.app.Env = env
+		return err
+	},
+
+	"autorestart": boolean(func(a *App, b bool) { a.Autorestart = b }),
+	"autostart":   boolean(func(a *App, b bool) { a.Autostart = b }),
+	"stop_exit_codes": func(c *appDecoder, n *yaml.Node) error {
+		codes, err := intList(n, math.MinInt32, math.MaxInt32)
+		c.app.StopExitCodes = codes
+		return err
+	},
+	"restart_delay":             millis(func(a *App, m Millis) { a.RestartDelay = m }),
+	"exp_backoff_restart_delay": millis(func(a *App, m Millis) { a.ExpBackoffRestartDelay = m }),
+	"min_uptime":                millis(func(a *App, m Millis) { a.MinUptime = m }),
+	"kill_timeout":              millis(func(a *App, m Millis) { a.KillTimeout = m }),
+	"listen_timeout":            millis(func(a *App, m Millis) { a.ListenTimeout = m }),
+	"max_restarts": func(c *appDecoder, n *yaml.Node) error {
+		v, err := intValue(n, 0, math.MaxInt32)
+		c.app.MaxRestarts = int(v)
+		return err
+	},
+	"max_memory_restart": func(c *appDecoder, n *yaml.Node) error {
+		v, err := sizeValue(n)
+		c.app.MaxMemoryRestart = v
+		return err
+	},
+	"kill_signal": str(func(a *App, s string) { a.KillSignal = SignalName(s) }),
+	"wait_ready":  boolean(func(a *App, b bool) { a.WaitReady = b }),
+	"cron_restart": func(c *appDecoder, n *yaml.Node) error {
+		s, ok := scalarString(n)
+		if !ok {
+			return fmt.Errorf("must be a cron expression such as \"0 3 * * *\", got %s", describe(n))
+		}
+		if strings.TrimSpace(s) == "0" { // PM2: 0 disables the cron restart
+			s = ""
+		}
+		c.app.CronRestart = s
+		return nil
+	},
+
+	"out_file":   str(func(a *App, s string) { a.OutFile = s }),
+	"error_file": str(func(a *App, s string) { a.ErrorFile = s }),
+	"log_file": func(c *appDecoder, n *yaml.Node) error {
+		if n := deref(n); n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" {
+			b, err := boolValue(n)
+			c.app.LogFile, c.logDefault = "", b // true: see DefaultLog
+			return err
+		}
+		s, err := stringValue(n)
+		c.app.LogFile, c.logDefault = s, false
+		if err != nil {
+			return fmt.Errorf("must be a path or true, got %s", describe(n))
+		}
+		return nil
+	},
+	"merge_logs":      boolean(func(a *App, b bool) { a.MergeLogs = b }),
+	"time":            boolean(func(a *App, b bool) { a.Time = b }),
+	"log_date_format": str(func(a *App, s string) { a.LogDateFormat = s }),
+	"log_type":        str(func(a *App, s string) { a.LogType = s }),
+	"disable_logs":    boolean(func(a *App, b bool) { a.DisableLogs = b }),
+	"pid_file":        str(func(a *App, s string) { a.PidFile = s }),
+	"uid":             str(func(a *App, s string) { a.User = s }),
+	"gid":             str(func(a *App, s string) { a.Group = s }),
+}
+
+// fieldAliases maps the other names PM2 accepts to the canonical field.
+var fieldAliases = map[string]string{
+	"exec": "script", "cmd": "script", "command": "script",
+	"exec_interpreter": "interpreter",
+	"node_args":        "interpreter_args", "interpreterArgs": "interpreter_args",
+	"cron":   "cron_restart",
+	"output": "out_file", "out": "out_file", "out_log": "out_file",
+	"error": "error_file", "err": "error_file", "err_file": "error_file", "err_log": "error_file",
+	"log":          "log_file",
+	"combine_logs": "merge_logs",
+	"pid":          "pid_file",
+	"user":         "uid",
+}
+
+// unsupported lists PM2 fields gpm knows but does not implement yet, each with the value at which ignoring it changes
+// nothing (so `watch: false` in a generated file does not warn); "" means always warn.
+var unsupported = map[string]string{
+	"watch": "false", "ignore_watch": "", "watch_delay": "", "watch_options": "",
+	"treekill": "true", "shutdown_with_message": "false", "kill_retry_time": "",
+	"filter_env": "false", "append_env_to_name": "false", "force": "false", "port": "",
+	"windowsHide": "true", "source_map_support": "", "disable_source_map_support": "",
+	"vizion": "", "pmx": "", "automation": "", "trace": "", "disable_trace": "", "v8": "", "event_loop_inspector": "",
+	"deep_monitoring": "", "node_version": "", "post_update": "", "install_url": "", "io": "", "name_prefix": "",
+	"execute_command": "", "write": "", "username": "",
+}
+
+func str(set func(*App, string)) setter {
+	return func(c *appDecoder, n *yaml.Node) error {
+		s, err := stringValue(n)
+		if err == nil {
+			set(&c.app, s)
+		}
+		return err
+	}
+}
+
+func list(set func(*App, []string)) setter {
+	return func(c *appDecoder, n *yaml.Node) error {
+		l, err := stringList(n)
+		if err == nil {
+			set(&c.app, l)
+		}
+		return err
+	}
+}
+
+func boolean(set func(*App, bool)) setter {
+	return func(c *appDecoder, n *yaml.Node) error {
+		b, err := boolValue(n)
+		if err == nil {
+			set(&c.app, b)
+		}
+		return err
+	}
+}
+
+func millis(set func(*App, Millis)) setter {
+	return func(c *appDecoder, n *yaml.Node) error {
+		m, err := millisValue(n)
+		if err == nil {
+			set(&c.app, m)
+		}
+		return err
+	}
+}
+
+// maxInstances guards against a typo starting millions of processes.
+const maxInstances = 4096
+
+// setInstances resolves PM2's instance count: N, "N", "max" or 0 (one per CPU), -N (all CPUs but N); at least 1.
+func setInstances(c *appDecoder, n *yaml.Node) error {
+	var v int64
+	if s, ok := scalarString(n); ok && strings.EqualFold(strings.TrimSpace(s), "max") {
+		v = 0
+	} else if f, ok := number(n); ok && f == math.Trunc(f) && math.Abs(f) <= maxInstances {
+		v = int64(f)
+	} else {
+		return fmt.Errorf(`must be a number, "max" or -N, got %s`, describe(n))
+	}
+	cpus := int64(c.numCPU)
+	switch {
+	case v == 0:
+		v = cpus
+	case v < 0:
+		v = cpus + v
+	}
+	c.app.Instances = int(max(v, 1))
+	return nil
+}
+
+func setExecMode(c *appDecoder, n *yaml.Node) error {
+	s, ok := scalarString(n)
+	switch m := strings.ToLower(strings.TrimSpace(s)); {
+	case ok && (m == "fork" || m == "fork_mode"):
+		c.app.ExecMode = "fork"
+	case ok && (m == "cluster" || m == "cluster_mode"):
+		c.app.ExecMode = "cluster"
+	default:
+		return fmt.Errorf("must be fork or cluster (fork_mode and cluster_mode also work), got %s", describe(n))
+	}
+	return nil
+}

@@ -1,0 +1,314 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/gpmd/gpm/activation"
+	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/platform"
+)
+
+// drain is a worker on its way out after a reload: it got its kill signal once its successor was ready, and has
+// kill_timeout to finish its requests before SIGKILL. It is no longer in the process table.
+type drain struct {
+	pid       int
+	startedAt time.Time
+	tree      []int
+	exited    bool
+	killed    bool
+	name      string
+	app       config.App
+	done      []func()
+}
+
+// socketsFor returns the app's listening sockets, binding them on first use. They are held until the app's last
+// process is deleted, so connections queue in the kernel while workers come and go and are never refused.
+func (d *Daemon) socketsFor(a *config.App) ([]*activation.Socket, error) {
+	if len(a.Listen) == 0 {
+		return nil, nil
+	}
+	if socks, ok := d.sockets[a.Name]; ok {
+		return socks, nil
+	}
+	var socks []*activation.Socket
+	for _, l := range a.Listen {
+		spec, err := activation.ParseSpec(l)
+		if err != nil {
+			closeSockets(socks)
+			return nil, err
+		}
+		s, err := d.bind(spec)
+		if err != nil {
+			closeSockets(socks)
+			return nil, err
+		}
+		socks = append(socks, s)
+	}
+	d.sockets[a.Name] = socks
+	return socks, nil
+}
+
+// bind creates a socket, or takes it from the sockets systemd handed the daemon.
+func (d *Daemon) bind(spec activation.Spec) (*activation.Socket, error) {
+	if spec.Network != "systemd" {
+		return activation.Bind(spec)
+	}
+	for i, s := range d.inherited {
+		if s.Spec.Name == spec.Address {
+			d.inherited = append(d.inherited[:i], d.inherited[i+1:]...)
+			s.Spec.Name = spec.Name
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("listen %s: systemd passed no socket named %q (FileDescriptorName= in the .socket unit)", spec, spec.Address)
+}
+
+func closeSockets(socks []*activation.Socket) {
+	for _, s := range socks {
+		s.Close()
+	}
+}
+
+// releaseSockets closes an app's sockets once no process of it is left.
+func (d *Daemon) releaseSockets(name string) {
+	for _, p := range d.procs {
+		if p.app.Name == name {
+			return
+		}
+	}
+	if socks, ok := d.sockets[name]; ok {
+		closeSockets(socks)
+		delete(d.sockets, name)
+	}
+}
+
+// reloadOne replaces p's worker with a new one without a gap: the new worker starts on the same sockets, and the
+// old one is stopped only once the new one is ready. then runs with nil on success, or the reason of the failure;
+// on failure the old worker keeps serving. A worker that is not running, or an app without sockets, is restarted.
+func (d *Daemon) reloadOne(p *proc, then func(error)) {
+	if !p.running() || p.stopAsked || p.status != api.StatusOnline || len(p.app.Listen) == 0 {
+		p.restarts++
+		d.stop(p, func() {
+			d.start(p, func() {
+				if p.status == api.StatusErrored {
+					then(fmt.Errorf("%s (id %d): %s", p.app.Name, p.id, p.reason))
+					return
+				}
+				then(nil)
+			})
+		})
+		return
+	}
+	old := &drain{pid: p.pid, startedAt: p.startedAt, name: p.app.Name, app: p.app.Clone()}
+	d.draining[old.pid] = old
+	p.reload = old
+	p.pid = 0
+	p.restarts++
+	var failed error
+	p.reloadThen = func(err error) { failed = err }
+	d.start(p, func() {
+		if p.reload == nil {
+			then(failed) // reloadFailed already restored the old worker
+			return
+		}
+		p.reload = nil
+		if p.status != api.StatusOnline {
+			// A spawn failure: nothing new runs, the old worker stays.
+			d.restore(p, old, p.reason)
+			then(fmt.Errorf("%s (id %d): %s", p.app.Name, p.id, p.reason))
+			return
+		}
+		d.drainStop(old, nil)
+		then(nil)
+	})
+}
+
+// reloadFailed is called when the new worker of a reload died or was not ready: it goes, the old one stays.
+func (d *Daemon) reloadFailed(p *proc, reason string) {
+	old := p.reload
+	p.reload = nil
+	if p.pid != 0 {
+		// The new worker becomes a drain of its own and is killed.
+		nw := &drain{pid: p.pid, startedAt: p.startedAt, name: p.app.Name, app: p.app.Clone(), exited: p.leaderGone}
+		d.draining[nw.pid] = nw
+		d.drainStop(nw, nil)
+	}
+	d.restore(p, old, reason)
+	if p.reloadThen != nil {
+		p.reloadThen(fmt.Errorf("%s (id %d): %s; the previous worker (pid %d) keeps serving", p.app.Name, p.id, reason, old.pid))
+		p.reloadThen = nil
+	}
+	d.settle(p)
+}
+
+// restore puts the old worker of a failed reload back in place.
+func (d *Daemon) restore(p *proc, old *drain, reason string) {
+	delete(d.draining, old.pid)
+	p.gen++
+	p.stopTimer()
+	p.pid, p.startedAt, p.leaderGone = old.pid, old.startedAt, false
+	p.status, p.reason = api.StatusOnline, "reload failed: "+reason
+	d.writePidFile(p)
+	d.emit(p, p.reason)
+}
+
+// drainStop sends an old worker its kill signal and SIGKILL after kill_timeout; then runs when its group is gone.
+func (d *Daemon) drainStop(w *drain, then func()) {
+	if then != nil {
+		w.done = append(w.done, then)
+	}
+	w.tree = platform.Descendants(w.pid)
+	sig, err := platform.ParseSignal(w.app.KillSignal)
+	if err != nil {
+		sig = syscall.SIGINT
+	}
+	platform.SignalGroup(w.pid, sig)
+	time.AfterFunc(w.app.KillTimeout.D(), func() {
+		d.post(func() {
+			if d.draining[w.pid] == w {
+				w.killed = true
+				platform.SignalGroup(w.pid, syscall.SIGKILL)
+				for _, c := range w.tree {
+					platform.Signal(c, syscall.SIGKILL)
+				}
+				d.drainCheck(w)
+			}
+		})
+	})
+	d.drainCheck(w)
+}
+
+// drainCheck finishes a drain once its leader was reaped and its group is empty.
+func (d *Daemon) drainCheck(w *drain) {
+	if !w.exited || d.draining[w.pid] != w {
+		return
+	}
+	if platform.GroupAlive(w.pid) || anyAlive(w.tree) {
+		if !w.killed {
+			return // kill_timeout will SIGKILL the rest and check again
+		}
+		time.AfterFunc(20*time.Millisecond, func() { d.post(func() { d.drainCheck(w) }) })
+		return
+	}
+	delete(d.draining, w.pid)
+	for _, f := range w.done {
+		f()
+	}
+}
+
+func sigSuffix(sig string) string {
+	if sig == "" {
+		return ""
+	}
+	return ", " + sig
+}
+
+// reload replaces the workers of the targets, Parallel at a time (1 by default), each new worker ready before its
+// predecessor stops. The first failure halts the reload: workers not yet replaced keep running as they were.
+func (d *Daemon) reload(ctx context.Context, rp *api.ReloadParams) ([]api.Process, error) {
+	var ids []int
+	var rerr error
+	if err := d.exec(ctx, func() {
+		procs, err := d.resolve(rp.Targets)
+		if err != nil {
+			rerr = err
+			return
+		}
+		for _, p := range procs {
+			if rp.UpdateEnv {
+				p.callerEnv = rp.CallerEnv
+			}
+			ids = append(ids, p.id)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if rerr != nil {
+		return nil, rerr
+	}
+	par := max(rp.Parallel, 1)
+	for i := 0; i < len(ids); i += par {
+		batch := ids[i:min(i+par, len(ids))]
+		results := make(chan error, len(batch))
+		if err := d.exec(ctx, func() {
+			for _, id := range batch {
+				p := d.procs[id]
+				if p == nil {
+					results <- nil
+					continue
+				}
+				d.reloadOne(p, func(err error) { results <- err })
+			}
+		}); err != nil {
+			return nil, err
+		}
+		var first error
+		for range batch {
+			select {
+			case err := <-results:
+				if err != nil && first == nil {
+					first = err
+				}
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		if first != nil {
+			out, _ := d.snapshots(ctx, ids)
+			return out, &api.Error{Code: api.CodeFailed, Message: "reload halted: " + first.Error()}
+		}
+	}
+	return d.snapshots(ctx, ids)
+}
+
+// handleNotify applies one sd_notify message from a worker (or from a process below it).
+func (d *Daemon) handleNotify(m activation.Message) {
+	p := d.procByPID(m.PID)
+	if p == nil {
+		return
+	}
+	if m.Fields["READY"] == "1" {
+		d.ready(p)
+	}
+	if s, ok := m.Fields["STATUS"]; ok {
+		p.statusText = s
+	}
+	if m.Fields["STOPPING"] == "1" && p.status == api.StatusOnline {
+		p.reason = "the app said STOPPING=1"
+	}
+}
+
+// procByPID finds the process pid belongs to: the worker itself or one of its descendants.
+func (d *Daemon) procByPID(pid int) *proc {
+	for depth := 0; pid > 1 && depth < 16; depth++ {
+		for _, p := range d.procs {
+			if p.pid == pid {
+				return p
+			}
+		}
+		pid = platform.ParentPID(pid)
+	}
+	return nil
+}
+
+// listenNotify serves NOTIFY_SOCKET for the workers until ctx ends.
+func (d *Daemon) listenNotify(ctx context.Context) {
+	for {
+		m, err := d.notify.Recv()
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Printf("notify socket: %v", err)
+			}
+			return
+		}
+		select {
+		case d.ops <- func() { d.handleNotify(m) }:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
