@@ -29,3 +29,8 @@ func (s *NotifyServer) Close() error { return nil }
 func (s *NotifyServer) Recv() (Message, error) {
 	return Message{}, fmt.Errorf("notify socket: not supported on this OS yet")
 }
+
+// SendNotify is not available on Windows.
+func SendNotify(addr, state string, files ...*os.File) error {
+	return fmt.Errorf("notify: not supported on this OS yet")
+}

@@ -13,6 +13,8 @@ import (
 	"github.com/gpmd/gpm/api"
 )
 
+const methodWedge = "debug.wedge"
+
 // maxRequest bounds one request line; a process file of thousands of apps fits well inside.
 const maxRequest = 16 << 20
 
@@ -173,6 +175,19 @@ func (d *Daemon) call(ctx context.Context, req *api.Request) (any, error) {
 		return d.reload(ctx, &p)
 	case api.MethodKill:
 		return d.stopAll(ctx), nil
+	case methodWedge:
+		// A test hook, off unless the daemon runs with GPM_TEST_HOOKS=1: it blocks the supervision loop so that a
+		// test can see the systemd watchdog pings stop.
+		if d.env["GPM_TEST_HOOKS"] != "1" {
+			break
+		}
+		p, err := decode[struct {
+			MS int `json:"ms"`
+		}](req.Params)
+		if err != nil {
+			return nil, err
+		}
+		return nil, d.exec(ctx, func() { time.Sleep(time.Duration(p.MS) * time.Millisecond) })
 	}
 	return nil, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("unknown method %q", req.Method)}
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -60,6 +61,9 @@ type Daemon struct {
 
 	self   string // this binary, the trampoline for socket apps
 	notify *activation.NotifyServer
+	sd     *supervisor
+	// stored are the sockets systemd kept in its fd store for us, by FDNAME, until their app claims them.
+	stored map[string]*os.File
 }
 
 // NotifyName is the NOTIFY_SOCKET gpm serves to its workers, in GPM_HOME.
@@ -87,6 +91,7 @@ func New(opts Options) *Daemon {
 		procs:    map[int]*proc{},
 		env:      envMap(os.Environ()),
 		sockets:  map[string][]*activation.Socket{},
+		stored:   map[string]*os.File{},
 		draining: map[int]*drain{},
 	}
 }
@@ -105,6 +110,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := os.Chmod(d.opts.Home, 0o700); err != nil {
 		return fmt.Errorf("daemon: %w", err)
 	}
+	d.sd = newSupervisor(d.env)
+	d.takeInherited()
 	lock, err := platform.Lock(d.path(api.LockName), false)
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
@@ -143,7 +150,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR2)
+	signal.Notify(sigs, append(append([]os.Signal{}, stopSignals...), reopenSignals...)...)
 	defer signal.Stop(sigs)
 
 	go platform.Reap(ctx, d.exits)
@@ -155,11 +162,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 
 	if d.opts.Resurrect {
+		// A long resurrect must not hit systemd's start timeout.
+		d.sd.send("EXTEND_TIMEOUT_USEC=60000000")
 		if res, err := d.resurrect(ctx, nil); err != nil && !errors.Is(err, errNoDump) {
 			d.log.Printf("resurrect: %v", err)
 		} else if res != nil {
 			d.log.Printf("resurrected from %s: %d started, %d kept stopped", res.Source, len(res.Started), len(res.Stopped))
 		}
+	}
+	d.exec(ctx, func() { d.dropUnclaimed(); d.updateStatus() })
+	if err := d.sd.send("READY=1\nMAINPID=" + strconv.Itoa(os.Getpid())); err != nil {
+		d.log.Printf("sd_notify READY=1: %v", err)
 	}
 	go d.serve(ctx, ln)
 	d.log.Printf("daemon %s up, pid %d, home %s", d.opts.Version, os.Getpid(), d.opts.Home)
@@ -171,17 +184,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-d.quit:
 			running = false
 		case s := <-sigs:
-			switch s {
-			case syscall.SIGUSR2, syscall.SIGHUP:
+			if slices.Contains(reopenSignals, s) {
 				d.log.Printf("%v: reopening log files", s)
 				d.reloadLogs()
-			default:
-				d.log.Printf("%v: stopping every app, then exiting", s)
-				running = false
+				continue
 			}
+			d.log.Printf("%v: stopping every app, then exiting", s)
+			running = false
 		}
 	}
 	ln.Close()
+	d.sd.send("STOPPING=1")
 	d.stopAll(context.Background())
 	cancel()
 	<-loopDone
@@ -194,10 +207,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 // loop is the supervision loop: the only goroutine that touches the process table.
 func (d *Daemon) loop(ctx context.Context) {
+	// The watchdog ping comes from this loop, not from a free-running ticker: if the loop wedges, the pings stop and
+	// systemd restarts us, which is the whole point of WatchdogSec=.
+	var watchdog <-chan time.Time
+	if d.sd.watchdog > 0 {
+		t := time.NewTicker(d.sd.watchdog)
+		defer t.Stop()
+		watchdog = t.C
+		d.sd.send("WATCHDOG=1")
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-watchdog:
+			d.sd.send("WATCHDOG=1")
 		case fn := <-d.ops:
 			fn()
 		case e := <-d.exits:
@@ -227,8 +251,9 @@ func (d *Daemon) post(fn func()) {
 	d.ops <- fn
 }
 
-// emit publishes a state change.
+// emit publishes a state change of p (and keeps systemd's STATUS= current). Runs on the loop.
 func (d *Daemon) emit(p *proc, reason string) {
+	d.updateStatus()
 	if !d.hub.active() {
 		return
 	}

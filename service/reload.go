@@ -41,11 +41,18 @@ func (d *Daemon) socketsFor(a *config.App) ([]*activation.Socket, error) {
 			closeSockets(socks)
 			return nil, err
 		}
+		// A socket the previous daemon put in systemd's fd store is the same socket, still accepting: reuse it.
+		if f, ok := d.stored[fdName(a.Name, spec)]; ok {
+			delete(d.stored, fdName(a.Name, spec))
+			socks = append(socks, &activation.Socket{Spec: spec, File: f})
+			continue
+		}
 		s, err := d.bind(spec)
 		if err != nil {
 			closeSockets(socks)
 			return nil, err
 		}
+		d.storeSocket(a.Name, s)
 		socks = append(socks, s)
 	}
 	d.sockets[a.Name] = socks
@@ -81,6 +88,9 @@ func (d *Daemon) releaseSockets(name string) {
 		}
 	}
 	if socks, ok := d.sockets[name]; ok {
+		for _, s := range socks {
+			d.unstoreSocket(name, s)
+		}
 		closeSockets(socks)
 		delete(d.sockets, name)
 	}
