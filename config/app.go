@@ -149,6 +149,10 @@ func (a *App) Normalize(base string) error {
 	if a.Namespace == "" {
 		a.Namespace = DefaultNamespace
 	}
+	if len(a.Listen) > 0 {
+		// Workers sharing sockets handed to them: that is what cluster mode means here, in any language.
+		a.ExecMode = "cluster"
+	}
 	if a.InstanceVar == "" {
 		a.InstanceVar = DefaultInstanceVar
 	}
