@@ -21,3 +21,6 @@ func IsNotRunning(err error) bool { return false }
 
 // PeerUID is not implemented on Windows yet.
 func PeerUID(c net.Conn) (int, error) { return -1, fmt.Errorf("peer credentials: %w", ErrUnsupported) }
+
+// PeerPID is not implemented on Windows yet.
+func PeerPID(c net.Conn) (int, error) { return -1, fmt.Errorf("peer pid: %w", ErrUnsupported) }

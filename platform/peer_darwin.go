@@ -29,3 +29,8 @@ func PeerUID(c net.Conn) (int, error) {
 	}
 	return int(cred.Uid), nil
 }
+
+// PeerPID is not implemented on macOS yet (LOCAL_PEERPID would do it).
+func PeerPID(c net.Conn) (int, error) {
+	return -1, fmt.Errorf("peer pid: %w", ErrUnsupported)
+}

@@ -11,3 +11,6 @@ import (
 func PeerUID(c net.Conn) (int, error) {
 	return -1, fmt.Errorf("peer credentials: %w", ErrUnsupported)
 }
+
+// PeerPID is not implemented on this OS.
+func PeerPID(c net.Conn) (int, error) { return -1, fmt.Errorf("peer pid: %w", ErrUnsupported) }

@@ -62,6 +62,10 @@ type Daemon struct {
 	self   string // this binary, the trampoline for socket apps
 	notify *activation.NotifyServer
 	sd     *supervisor
+	// notifyStream is the Node shim's notify socket ("" when unavailable).
+	notifyStream string
+	// runCtx lives as long as Run: work the daemon starts on its own (not for a client) uses it.
+	runCtx context.Context
 	// stored are the sockets systemd kept in its fd store for us, by FDNAME, until their app claims them.
 	stored map[string]*os.File
 }
@@ -140,6 +144,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	} else {
 		defer d.notify.Close()
 	}
+	if nl, err := d.startNodeSupport(); err != nil {
+		d.log.Printf("warning: %v: Node apps get no cluster shim", err)
+	} else {
+		defer nl.Close()
+	}
 	pidFile := d.path(api.PidName)
 	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
 		ln.Close()
@@ -149,6 +158,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	d.runCtx = ctx
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, append(append([]os.Signal{}, stopSignals...), reopenSignals...)...)
 	defer signal.Stop(sigs)

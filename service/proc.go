@@ -158,6 +158,8 @@ func (d *Daemon) environ(p *proc) []string {
 	if d.notify != nil {
 		env["NOTIFY_SOCKET"] = d.notify.Path()
 	}
+	portEnv(p.app.Listen, env)
+	d.nodeEnv(p, env)
 	if strings.HasPrefix(filepath.Base(p.app.Interpreter), "python") {
 		env["PYTHONUNBUFFERED"] = "1"
 	}

@@ -287,6 +287,9 @@ func (d *Daemon) handleNotify(m activation.Message) {
 	if s, ok := m.Fields["STATUS"]; ok {
 		p.statusText = s
 	}
+	if addr, ok := m.Fields["LISTEN"]; ok {
+		d.adoptListen(p, addr)
+	}
 	if m.Fields["STOPPING"] == "1" && p.status == api.StatusOnline {
 		p.reason = "the app said STOPPING=1"
 	}

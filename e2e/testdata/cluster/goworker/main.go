@@ -1,0 +1,87 @@
+// Command goworker is a cluster test worker in Go that knows only systemd's protocols, through go-systemd: it
+// takes its listener with activation.ListenersWithNames (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES), serves HTTP on
+// it, says READY=1 with daemon.SdNotify, and shuts down gracefully on SIGINT or SIGTERM (http.Server.Shutdown).
+//
+// READY_DELAY (seconds) delays serving and readiness. GET / answers "pid PID instance N name FDNAME"; GET /slow
+// writes the headers, waits 0.5 s, then writes the body.
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/activation"
+	"github.com/coreos/go-systemd/v22/daemon"
+)
+
+func main() {
+	named, err := activation.ListenersWithNames()
+	if err != nil {
+		fatal("listeners: %v", err)
+	}
+	var name string
+	var count int
+	for n, ls := range named {
+		count += len(ls)
+		name = n
+	}
+	if count != 1 {
+		fatal("want exactly one inherited listener, got %d (LISTEN_FDS=%q LISTEN_PID=%q pid %d)", count,
+			os.Getenv("LISTEN_FDS"), os.Getenv("LISTEN_PID"), os.Getpid())
+	}
+	ln := named[name][0]
+	if d := os.Getenv("READY_DELAY"); d != "" {
+		secs, err := strconv.ParseFloat(d, 64)
+		if err != nil {
+			fatal("READY_DELAY=%q: %v", d, err)
+		}
+		time.Sleep(time.Duration(secs * float64(time.Second)))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	reply := fmt.Sprintf("pid %d instance %s name %s\n", os.Getpid(), os.Getenv("GPM_INSTANCE"), name)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprint(w, reply)
+	})
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		time.Sleep(500 * time.Millisecond)
+		fmt.Fprint(w, reply)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	if _, err := daemon.SdNotify(false, fmt.Sprintf("READY=1\nSTATUS=serving pid %d on %s", os.Getpid(), ln.Addr())); err != nil {
+		fatal("sd_notify: %v", err)
+	}
+	fmt.Printf("worker %d serving on %s (%s)\n", os.Getpid(), ln.Addr(), name)
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		fatal("serve: %v", err)
+	}
+	daemon.SdNotify(false, daemon.SdNotifyStopping)
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		fatal("shutdown: %v", err)
+	}
+	fmt.Printf("worker %d stopped gracefully\n", os.Getpid())
+}
+
+func fatal(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "goworker: "+format+"\n", args...)
+	os.Exit(1)
+}
