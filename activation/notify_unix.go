@@ -100,24 +100,22 @@ func (s *NotifyServer) Close() error {
 func (s *NotifyServer) Recv() (Message, error) {
 	buf := make([]byte, 4096)
 	oob := make([]byte, 1024)
-	for {
-		n, oobn, _, _, err := s.conn.ReadMsgUnix(buf, oob)
-		if err != nil {
-			return Message{}, err
-		}
-		m := Message{PID: -1, UID: -1, Fields: ParseState(string(buf[:n]))}
-		if cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
-			for _, c := range cmsgs {
-				if fds, err := unix.ParseUnixRights(&c); err == nil {
-					for _, fd := range fds {
-						unix.Close(fd)
-					}
-				}
-				if cred, ok := parseCred(&c); ok {
-					m.PID, m.UID = cred[0], cred[1]
+	n, oobn, _, _, err := s.conn.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return Message{}, err
+	}
+	m := Message{PID: -1, UID: -1, Fields: ParseState(string(buf[:n]))}
+	if cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+		for _, c := range cmsgs {
+			if fds, err := unix.ParseUnixRights(&c); err == nil {
+				for _, fd := range fds {
+					unix.Close(fd)
 				}
 			}
+			if cred, ok := parseCred(&c); ok {
+				m.PID, m.UID = cred[0], cred[1]
+			}
 		}
-		return m, nil
 	}
+	return m, nil
 }

@@ -57,7 +57,7 @@ process.stdin.on('data', (c) => chunks.push(c)).on('end', () => {
 `
 
 // errNoNode is returned, wrapped, when a JS process file is given and node is not in PATH.
-var errNoNode = errors.New("Node.js is needed to evaluate JavaScript process files, and node was not found in PATH; " +
+var errNoNode = errors.New("evaluating JavaScript process files needs Node.js to evaluate JavaScript process files, and node was not found in PATH; " +
 	"write the apps as JSON (ecosystem.json) or YAML (ecosystem.yml), which gpm reads without Node.js")
 
 // evalJSFile runs node on the process file at the absolute path abs and returns the JSON of its exports.

@@ -28,7 +28,9 @@ import (
 
 // Options configure a daemon.
 type Options struct {
-	Home    string // GPM_HOME, absolute
+	Home string // GPM_HOME, absolute
+	// Socket is the control socket path; "" means GPM_HOME/gpm.sock. Ignored when systemd passes the socket.
+	Socket  string
 	Version string
 	// Resurrect starts the saved list before serving (what a service unit does at boot).
 	Resurrect bool
@@ -66,6 +68,8 @@ type Daemon struct {
 	notifyStream string
 	// runCtx lives as long as Run: work the daemon starts on its own (not for a client) uses it.
 	runCtx context.Context
+	// control is the control socket when systemd passed it (gpm.socket); otherwise Run creates it.
+	control net.Listener
 	// stored are the sockets systemd kept in its fd store for us, by FDNAME, until their app claims them.
 	stored map[string]*os.File
 }
@@ -130,9 +134,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	// A write to a closed pipe (a client that went away, a dead journald) must not kill the daemon.
 	signal.Ignore(syscall.SIGPIPE)
-	ln, err := platform.Listen(api.SocketPath(d.opts.Home))
-	if err != nil {
-		return fmt.Errorf("daemon: %w", err)
+	ln := d.control
+	if ln == nil {
+		if ln, err = platform.Listen(d.socketPath()); err != nil {
+			return fmt.Errorf("daemon: %w", err)
+		}
 	}
 	if d.self, err = os.Executable(); err != nil {
 		ln.Close()
@@ -208,11 +214,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.stopAll(context.Background())
 	cancel()
 	<-loopDone
-	os.Remove(api.SocketPath(d.opts.Home))
+	if d.control == nil {
+		os.Remove(d.socketPath())
+	}
 	os.Remove(pidFile)
 	lock.Close()
 	d.log.Printf("daemon exited")
 	return nil
+}
+
+// socketPath is where the control socket goes: Options.Socket, or GPM_HOME/gpm.sock.
+func (d *Daemon) socketPath() string {
+	if d.opts.Socket != "" {
+		return d.opts.Socket
+	}
+	return api.SocketPath(d.opts.Home)
 }
 
 // loop is the supervision loop: the only goroutine that touches the process table.

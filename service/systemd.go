@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -14,6 +15,10 @@ import (
 	"github.com/gpmd/gpm/activation"
 	"github.com/gpmd/gpm/api"
 )
+
+// ControlFDName is the FileDescriptorName= of the control socket in gpm.socket: systemd holds it, and the first
+// client's connection starts the daemon.
+const ControlFDName = "gpm-control"
 
 // supervisor is the service manager above the daemon (systemd), spoken to with sd_notify: READY=1 once the saved
 // list is resurrected, STATUS= with the counts, WATCHDOG=1 from the supervision loop, STOPPING=1, and every
@@ -61,6 +66,16 @@ func (d *Daemon) takeInherited() {
 	}
 	for _, f := range sdactivation.Files(true) {
 		name := f.Name()
+		if name == ControlFDName {
+			ln, err := net.FileListener(f)
+			f.Close()
+			if err != nil {
+				d.log.Printf("warning: socket %q from systemd is not a listening socket: %v", name, err)
+				continue
+			}
+			d.control = ln
+			continue
+		}
 		if strings.HasPrefix(name, "gpm.") {
 			d.stored[name] = f
 			continue
