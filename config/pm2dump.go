@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -38,6 +39,27 @@ var pm2Fields = map[string]string{
 // pm2LogKeys are the log paths of a dump, handled by importLogPath.
 var pm2LogKeys = map[string]string{"pm_out_log_path": "out_file", "pm_err_log_path": "error_file", "pm_log_path": "log_file"}
 
+// sessionVars are variables of a login shell, not of an app.
+var sessionVars = map[string]bool{
+	"PATH": true, "HOME": true, "SHELL": true, "USER": true, "LOGNAME": true, "MAIL": true, "TERM": true,
+	"PWD": true, "OLDPWD": true, "SHLVL": true, "_": true, "LANG": true, "LANGUAGE": true, "DISPLAY": true,
+	"HOSTNAME": true, "COLORTERM": true, "LS_COLORS": true, "EDITOR": true, "VISUAL": true, "PAGER": true,
+	"MOTD_SHOWN": true, "NVM_DIR": true, "NVM_BIN": true, "NVM_INC": true, "NVM_CD_FLAGS": true,
+}
+
+// isSessionVar reports whether k belongs to the captured login session rather than to the app.
+func isSessionVar(k string) bool {
+	if sessionVars[k] {
+		return true
+	}
+	for _, p := range []string{"SSH_", "XDG_", "LC_", "DBUS_", "TMUX", "SUDO_", "GPG_", "WINDOWID", "KITTY_", "VSCODE_", "TERM_"} {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // pm2InjectedEnv are the env keys PM2 adds itself (REFERENCE §5.2); they describe PM2, not the app.
 var pm2InjectedEnv = []string{"unique_id", "PM2_HOME", "PM2_USAGE", "PM2_JSON_PROCESSING"}
 
@@ -48,8 +70,10 @@ var pm2InjectedEnv = []string{"unique_id", "PM2_HOME", "PM2_USAGE", "PM2_JSON_PR
 // Environment: the rule of §5.2 taken literally: App.Env is the element's `env` object only; the copies of env keys
 // at the top level of the element, and the other uppercase top-level keys, are ignored. The keys PM2 injects itself
 // (unique_id, PM2_HOME, PM2_USAGE, PM2_JSON_PROCESSING, the key named after the app, and the instance variable) are
-// dropped. Everything else in `env` is kept, including what PM2 captured from the shell that ran `pm2 start` (PATH,
-// HOME, ...): the dump cannot tell those apart from the app's own variables.
+// dropped, and so are the variables of the login session PM2 captured from the shell that ran `pm2 start` (PATH,
+// HOME, SSH_*, ... see isSessionVar): gpm gives apps the environment of the CLI that imports them instead, and a
+// later `gpm save` must not write someone's session to disk. Everything else in `env` is kept: the dump cannot tell
+// the app's own variables from other exported ones.
 //
 // Log paths: PM2 inserts "-<pm_id>" before ".log" unless merge_logs is set, so that suffix is removed; a path that is
 // PM2's own default (under $PM2_HOME/logs) is dropped so that gpm uses its default, and the default combined log
@@ -156,6 +180,11 @@ func importApp(i int, name string, el *yaml.Node, pairs []pair, get func(string)
 		}
 		for _, k := range pm2InjectedEnv {
 			delete(vars, k)
+		}
+		for k := range vars {
+			if isSessionVar(k) {
+				delete(vars, k)
+			}
 		}
 		delete(vars, name)              // JSON of the app's module_conf
 		delete(vars, c.app.InstanceVar) // gpm sets it per instance

@@ -30,7 +30,8 @@ func TestImportPM2(t *testing.T) {
 		Name: "api", Namespace: "default", Script: "/srv/api/server.js", Args: []string{"--port", "3000"},
 		Interpreter: "node", InterpreterArgs: []string{"--max-old-space-size=512"}, Cwd: "/srv/api",
 		Instances: 2, ExecMode: "cluster", InstanceVar: "NODE_APP_INSTANCE", IncrementVar: "PORT",
-		Env:         map[string]string{"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/home/deploy", "SHELL": "/bin/bash", "SSH_CONNECTION": "10.0.0.2 50514 10.0.0.5 22", "LANG": "C.UTF-8", "NODE_ENV": "production", "PORT": "3000"},
+		// The login session PM2 captured (PATH, HOME, SHELL, SSH_*, LANG) is dropped; the app's own variables stay.
+		Env:         map[string]string{"NODE_ENV": "production", "PORT": "3000"},
 		Autorestart: true, Autostart: true, MaxRestarts: 10, MinUptime: 2000, KillSignal: "SIGINT", KillTimeout: 5000,
 		ListenTimeout: 8000, WaitReady: true, MaxMemoryRestart: 209715200, CronRestart: "0 3 * * *",
 		OutFile: "", ErrorFile: "/srv/api/logs/err.log", LogFile: DefaultLog, LogDateFormat: "YYYY-MM-DD HH:mm Z",

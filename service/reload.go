@@ -229,9 +229,6 @@ func (d *Daemon) reload(ctx context.Context, rp *api.ReloadParams) ([]api.Proces
 			return
 		}
 		for _, p := range procs {
-			if rp.UpdateEnv {
-				p.callerEnv = rp.CallerEnv
-			}
 			ids = append(ids, p.id)
 		}
 	}); err != nil {
@@ -251,7 +248,18 @@ func (d *Daemon) reload(ctx context.Context, rp *api.ReloadParams) ([]api.Proces
 					results <- nil
 					continue
 				}
-				d.reloadOne(p, func(err error) { results <- err })
+				// --update-env applies to a worker only if its replacement succeeds: a halted reload leaves the
+				// workers it did not replace exactly as they were.
+				prevEnv := p.callerEnv
+				if rp.UpdateEnv {
+					p.callerEnv = rp.CallerEnv
+				}
+				d.reloadOne(p, func(err error) {
+					if err != nil {
+						p.callerEnv = prevEnv
+					}
+					results <- err
+				})
 			}
 		}); err != nil {
 			return nil, err
