@@ -346,6 +346,9 @@ func (d *Daemon) spawn(p *proc) error {
 	if err != nil {
 		outR.Close()
 		errR.Close()
+		if uid >= 0 {
+			return fmt.Errorf("%w (running as uid %d: it needs to enter cwd %s and read the script)", err, uid, p.app.Cwd)
+		}
 		return err
 	}
 	p.pid, p.startedAt = pid, time.Now()
