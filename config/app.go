@@ -69,8 +69,10 @@ type App struct {
 	KillTimeout            Millis `json:"kill_timeout"`
 	ListenTimeout          Millis `json:"listen_timeout"`
 	WaitReady              bool   `json:"wait_ready,omitempty"`
-	MaxMemoryRestart       int64  `json:"max_memory_restart,omitempty"` // bytes
-	CronRestart            string `json:"cron_restart,omitempty"`
+	// Watchdog, when set, is passed as WATCHDOG_USEC: a worker that sends no WATCHDOG=1 for that long is restarted.
+	Watchdog         Millis `json:"watchdog,omitempty"`
+	MaxMemoryRestart int64  `json:"max_memory_restart,omitempty"` // bytes
+	CronRestart      string `json:"cron_restart,omitempty"`
 
 	OutFile       string `json:"out_file,omitempty"`   // "" = default path; "NULL" or /dev/null = disabled
 	ErrorFile     string `json:"error_file,omitempty"` // same
@@ -198,7 +200,7 @@ func (a *App) Validate() error {
 		return &FieldError{Field: "exec_mode", Msg: fmt.Sprintf("expected fork or cluster, got %q", a.ExecMode)}
 	case a.MaxRestarts < 0:
 		return &FieldError{Field: "max_restarts", Msg: "must not be negative"}
-	case a.KillTimeout < 0 || a.RestartDelay < 0 || a.MinUptime < 0 || a.ExpBackoffRestartDelay < 0 || a.ListenTimeout < 0:
+	case a.KillTimeout < 0 || a.RestartDelay < 0 || a.MinUptime < 0 || a.ExpBackoffRestartDelay < 0 || a.ListenTimeout < 0 || a.Watchdog < 0:
 		return &FieldError{Field: "kill_timeout/restart_delay/min_uptime", Msg: "durations must not be negative"}
 	case a.LogType != "" && a.LogType != "json" && a.LogType != "raw":
 		return &FieldError{Field: "log_type", Msg: fmt.Sprintf("expected json, got %q", a.LogType)}

@@ -45,6 +45,7 @@ type proc struct {
 	tree       []int // descendants seen when the stop began, killed with the group
 	gen        int   // bumps on every start and stop; a timer from an older generation does nothing
 	timer      *time.Timer
+	wdTimer    *time.Timer // the app's watchdog (WATCHDOG=1 re-arms it)
 	nextStart  time.Time
 
 	// settled run on the loop when the process reaches a resting state (stopped, errored, or started).
@@ -157,6 +158,10 @@ func (d *Daemon) environ(p *proc) []string {
 	}
 	if d.notify != nil {
 		env["NOTIFY_SOCKET"] = d.notify.Path()
+	}
+	if wd := p.app.Watchdog; wd > 0 {
+		env["WATCHDOG_USEC"] = strconv.FormatInt(int64(wd.D()/time.Microsecond), 10)
+		delete(env, "WATCHDOG_PID") // the worker is the process gpm started: sd_watchdog_enabled(3) accepts that
 	}
 	portEnv(p.app.Listen, env)
 	d.nodeEnv(p, env)
@@ -272,6 +277,7 @@ func (d *Daemon) start(p *proc, then func()) error {
 		return nil
 	}
 	p.status = api.StatusOnline
+	d.armWatchdog(p)
 	d.emit(p, "")
 	d.settle(p)
 	return nil
@@ -299,8 +305,33 @@ func (d *Daemon) ready(p *proc) {
 	}
 	p.stopTimer()
 	p.status = api.StatusOnline
+	d.armWatchdog(p)
 	d.emit(p, "ready")
 	d.settle(p)
+}
+
+// armWatchdog (re)starts p's watchdog: without a WATCHDOG=1 within the app's watchdog interval, the worker is
+// considered hung and restarted, as systemd does with WatchdogSec=. It has its own timer: the other one holds
+// restart delays, listen_timeout and kill_timeout.
+func (d *Daemon) armWatchdog(p *proc) {
+	if p.app.Watchdog <= 0 {
+		return
+	}
+	if p.wdTimer != nil {
+		p.wdTimer.Stop()
+	}
+	gen, interval := p.gen, p.app.Watchdog.D()
+	p.wdTimer = time.AfterFunc(interval, func() {
+		d.post(func() {
+			if p.gen != gen || p.status != api.StatusOnline || p.stopAsked {
+				return
+			}
+			d.log.Printf("%s[%d]: no WATCHDOG=1 for %v: the worker is hung, restarting it", p.app.Name, p.id, interval)
+			p.restarts++
+			p.reason = fmt.Sprintf("watchdog: no WATCHDOG=1 within %v", interval)
+			d.stop(p, func() { d.start(p, nil) })
+		})
+	})
 }
 
 func (d *Daemon) spawn(p *proc) error {

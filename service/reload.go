@@ -292,6 +292,9 @@ func (d *Daemon) handleNotify(m activation.Message) {
 	if m.Fields["READY"] == "1" {
 		d.ready(p)
 	}
+	if m.Fields["WATCHDOG"] == "1" && p.status == api.StatusOnline {
+		d.armWatchdog(p)
+	}
 	if s, ok := m.Fields["STATUS"]; ok {
 		p.statusText = s
 	}

@@ -26,7 +26,7 @@ type startFlags struct {
 	listen                             []string
 	parallel                           int
 	stopExitCodes                      []int
-	restartDelay, expBackoff           string
+	restartDelay, expBackoff, watchdog string
 	killTimeout, listenTimeout         string
 	minUptime, maxRestarts             string
 	mergeLogs, timePrefix, disableLogs bool
@@ -68,7 +68,8 @@ func newStartFlags(c *cli, name string) *startFlags {
 	fs.StringVarP(&f.killTimeout, "kill-timeout", "k", "", "delay before SIGKILL on stop (ms, default 1600)")
 	fs.StringVar(&f.killSignal, "kill-signal", "", "signal sent on stop (default SIGINT)")
 	fs.StringVar(&f.listenTimeout, "listen-timeout", "", "time a worker has to become ready (ms)")
-	fs.BoolVar(&f.waitReady, "wait-ready", false, "wait for the app to say it is ready")
+	fs.BoolVar(&f.waitReady, "wait-ready", false, "the app is online once it sends READY=1 on NOTIFY_SOCKET (or process.send('ready') in Node)")
+	fs.StringVar(&f.watchdog, "watchdog", "", "restart a worker that sends no WATCHDOG=1 for this long (WATCHDOG_USEC)")
 	fs.IntSliceVar(&f.stopExitCodes, "stop-exit-codes", nil, "exit codes that do not restart the app")
 	fs.BoolVar(&f.noAutorestart, "no-autorestart", false, "do not restart the app when it exits")
 	fs.BoolVar(&f.noAutostart, "no-autostart", false, "register the app without starting it")
@@ -149,7 +150,8 @@ func (f *startFlags) apply(a *config.App) error {
 		dst  *config.Millis
 	}{{"min-uptime", f.minUptime, &a.MinUptime}, {"restart-delay", f.restartDelay, &a.RestartDelay},
 		{"exp-backoff-restart-delay", f.expBackoff, &a.ExpBackoffRestartDelay},
-		{"kill-timeout", f.killTimeout, &a.KillTimeout}, {"listen-timeout", f.listenTimeout, &a.ListenTimeout}} {
+		{"kill-timeout", f.killTimeout, &a.KillTimeout}, {"listen-timeout", f.listenTimeout, &a.ListenTimeout},
+		{"watchdog", f.watchdog, &a.Watchdog}} {
 		if set(d.flag) {
 			if *d.dst, err = config.ParseMillis(d.val); err != nil {
 				return fmt.Errorf("--%s: %w", d.flag, err)

@@ -1,0 +1,48 @@
+package e2e
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gpmd/gpm/api"
+)
+
+// TestWorkerWatchdog: a worker given WATCHDOG_USEC pings WATCHDOG=1, then hangs (stops pinging but stays alive);
+// gpm restarts it and says why. A worker that keeps pinging is left alone.
+func TestWorkerWatchdog(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is needed for the worker")
+	}
+	t.Parallel()
+	home := newHome(t)
+	dir := t.TempDir()
+	script := writeFile(t, dir, "wd.py", `import os, socket, sys, time
+addr = os.environ["NOTIFY_SOCKET"]
+usec = int(os.environ["WATCHDOG_USEC"])
+hang_after = float(sys.argv[1])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+start = time.time()
+print("watchdog", usec, flush=True)
+while True:
+    if time.time() - start < hang_after:
+        s.sendto(b"WATCHDOG=1", addr)
+    time.sleep(usec / 4e6)
+`)
+	mustRun(t, home, "start", script, "--name", "hangs", "--watchdog", "300", "--", "0.6")
+	mustRun(t, home, "start", script, "--name", "healthy", "--watchdog", "300", "--", "3600")
+	first := waitOnline(t, home, "hangs")
+	if got := waitFileContains(t, outLog(home, "hangs"), "watchdog"); !strings.Contains(got, "watchdog 300000") {
+		t.Fatalf("WATCHDOG_USEC not passed: %q", got)
+	}
+	waitProc(t, home, "hangs", 10*time.Second, "the hung worker restarted", func(p api.Process) bool {
+		return p.Restarts >= 1 && p.PID != first.PID && p.PID != 0
+	})
+	if !strings.Contains(readFile(t, home+"/gpm.log"), "no WATCHDOG=1") {
+		t.Fatalf("daemon log does not say why it restarted the worker")
+	}
+	if h := one(t, home, "healthy"); h.Restarts != 0 || !isOnline(h) {
+		t.Fatalf("a worker that pings was restarted: %+v", h)
+	}
+}
