@@ -240,8 +240,12 @@ const MethodReload = "reload"
 
 // ReloadParams reload targets: per instance, a new worker starts on the same sockets, and the old one stops once
 // the new one is ready; Parallel instances at a time (default 1). UpdateEnv as for restart.
+//
+// With Apps (a process file), each app first takes its new configuration and instance count (a missing app is
+// started), then its workers are reloaded; Targets is ignored.
 type ReloadParams struct {
 	Targets   []string          `json:"targets"`
+	Apps      []config.App      `json:"apps,omitempty"`
 	Parallel  int               `json:"parallel,omitempty"`
 	UpdateEnv bool              `json:"update_env,omitempty"`
 	CallerEnv map[string]string `json:"caller_env,omitempty"`

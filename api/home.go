@@ -6,6 +6,20 @@ import (
 	"path/filepath"
 )
 
+// The system daemon: one gpm for the whole machine, run by the packaged gpm.service as root, reached by root and the
+// members of group gpm through a socket that systemd holds (gpm.socket). `gpm --system ...` (or GPM_SYSTEM=1)
+// selects it.
+const (
+	// SystemEnv set to "1" selects the system daemon (see UseSystem).
+	SystemEnv = "GPM_SYSTEM"
+	// SocketEnv overrides the control socket path of this process's GPM_HOME.
+	SocketEnv = "GPM_SOCKET"
+	// SystemHome is the system daemon's GPM_HOME (StateDirectory=gpm in gpm.service).
+	SystemHome = "/var/lib/gpm"
+	// SystemSocket is the system daemon's control socket: ListenStream= of gpm.socket, mode 0660, group gpm.
+	SystemSocket = "/run/gpm/gpm.sock"
+)
+
 // Home returns GPM_HOME, or ~/.gpm when it is unset, as an absolute path.
 func Home() (string, error) {
 	if h := os.Getenv(HomeEnv); h != "" {
@@ -22,5 +36,29 @@ func Home() (string, error) {
 	return filepath.Join(u, DefaultHomeD), nil
 }
 
-// SocketPath is the control socket of the daemon that owns home.
-func SocketPath(home string) string { return filepath.Join(home, SocketName) }
+// SocketPath is the control socket of the daemon that owns home: GPM_SOCKET when it is set and home is this
+// process's GPM_HOME, otherwise home/gpm.sock. The override follows the home so that a program talking to several
+// homes (gpm startup handing a user's daemon over) still finds each one.
+func SocketPath(home string) string {
+	if s := os.Getenv(SocketEnv); s != "" {
+		if h, err := Home(); err == nil && h == home {
+			return s
+		}
+	}
+	return filepath.Join(home, SocketName)
+}
+
+// System reports whether this process works with the system daemon (GPM_SYSTEM=1).
+func System() bool { return os.Getenv(SystemEnv) == "1" }
+
+// UseSystem selects the system daemon for this process and every program it starts: it sets GPM_SYSTEM=1,
+// GPM_HOME=SystemHome and GPM_SOCKET=SystemSocket, replacing what the caller's environment said. A daemon started
+// this way admits every client that the socket's file mode lets connect (root and group gpm with gpm.socket).
+func UseSystem() error {
+	for k, v := range map[string]string{SystemEnv: "1", HomeEnv: SystemHome, SocketEnv: SystemSocket} {
+		if err := os.Setenv(k, v); err != nil {
+			return fmt.Errorf("system mode: %w", err)
+		}
+	}
+	return nil
+}

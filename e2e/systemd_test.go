@@ -281,7 +281,7 @@ func TestSystemdNotifyAndFDStore(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	ok, failed, errs := load.finish()
-	if failed > 0 || ok < 50 {
+	if failed > 0 || ok < 10 {
 		t.Fatalf("across the daemon restart: %d ok, %d failed %v; want no failure", ok, failed, errs)
 	}
 	for _, a := range after {

@@ -21,7 +21,7 @@ const maxRequest = 16 << 20
 // handleConn serves one client: requests in order, each answered before the next is read.
 func (d *Daemon) handleConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
-	if uid, err := peerUID(c); err != nil || (uid != d.euid && uid != 0) {
+	if uid, err := peerUID(c); err != nil || !d.admits(uid) {
 		// Read the request before answering: a client whose request hits a closed socket sees EPIPE, not why.
 		c.SetReadDeadline(time.Now().Add(time.Second))
 		bufio.NewReader(c).ReadString('\n')
@@ -72,6 +72,13 @@ func (d *Daemon) handleConn(ctx context.Context, c net.Conn) {
 			return
 		}
 	}
+}
+
+// admits reports whether a client of uid may control the daemon: root and the daemon's own uid always; anyone who
+// got through the socket's file mode when the daemon trusts the socket group (Options.TrustSocketGroup, or the
+// system daemon: GPM_SYSTEM=1).
+func (d *Daemon) admits(uid int) bool {
+	return uid == d.euid || uid == 0 || d.opts.TrustSocketGroup || d.env[api.SystemEnv] == "1"
 }
 
 func toAPIError(err error) *api.Error {

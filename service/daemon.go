@@ -38,6 +38,12 @@ type Options struct {
 	Log io.Writer
 	// SampleInterval is how often cpu and memory are read; 0 means 2 s.
 	SampleInterval time.Duration
+	// TrustSocketGroup admits every client that could connect to the control socket, not only root and the
+	// daemon's own uid: the socket's file mode and group are then the access check. It is for the system daemon,
+	// whose socket gpm.socket makes 0660 root:gpm, so that members of group gpm may control it (which makes them
+	// root-equivalent, like the docker group). Never set it for a socket that others can reach. A daemon running
+	// with GPM_SYSTEM=1 (gpm --system daemon) behaves as if it were set.
+	TrustSocketGroup bool
 }
 
 // Daemon is a running manager. Create it with New and run it with Run.
@@ -186,7 +192,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.log.Printf("resurrected from %s: %d started, %d kept stopped", res.Source, len(res.Started), len(res.Stopped))
 		}
 	}
-	d.exec(ctx, func() { d.dropUnclaimed(); d.updateStatus() })
+	d.exec(ctx, func() {
+		if d.opts.Resurrect {
+			d.dropUnclaimed()
+		} else {
+			for _, s := range d.inherited {
+				d.log.Printf("socket %q from systemd kept for the app that asks for listen: systemd:%s", s.Spec.Name, s.Spec.Name)
+			}
+		}
+		d.updateStatus()
+	})
 	if err := d.sd.send("READY=1\nMAINPID=" + strconv.Itoa(os.Getpid())); err != nil {
 		d.log.Printf("sd_notify READY=1: %v", err)
 	}

@@ -205,31 +205,63 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 				if sp.OnlyNew {
 					continue
 				}
-				// Smart start: the running app takes the new configuration and restarts; the instance count follows.
-				for _, p := range existing {
-					ids = append(ids, p.id)
-					p.app = app.Clone()
-					p.callerEnv = sp.CallerEnv
-					p.closeLogs()
-					ch := make(chan struct{})
-					waits = append(waits, ch)
-					p.restarts++
-					d.stop(p, func() { d.start(p, func() { close(ch) }) })
-				}
-				if extra := app.Instances - len(existing); extra > 0 {
-					for _, inst := range d.freeInstances(app.Name, extra) {
-						p := d.register(app, inst, -1, sp.CallerEnv)
-						ids = append(ids, p.id)
-						ch := make(chan struct{})
-						waits = append(waits, ch)
-						d.start(p, func() { close(ch) })
-					}
-				} else if extra < 0 {
-					for _, p := range existing[len(existing)+extra:] {
+				// Smart start: the running app takes the new configuration and restarts; the instance count follows
+				// (the highest instance numbers go first).
+				slices.SortFunc(existing, func(a, b *proc) int { return a.instance - b.instance })
+				if len(existing) > app.Instances {
+					for _, p := range existing[app.Instances:] {
 						ch := make(chan struct{})
 						waits = append(waits, ch)
 						d.remove(p, ch)
 					}
+					existing = existing[:app.Instances]
+				}
+				rebind := !slices.Equal(existing[0].app.Listen, app.Listen)
+				var starts []*proc
+				for _, p := range existing {
+					ids = append(ids, p.id)
+					d.configure(p, app)
+					p.callerEnv = sp.CallerEnv
+					p.restarts++
+					starts = append(starts, p)
+				}
+				for _, inst := range d.freeInstances(app.Name, app.Instances-len(existing)) {
+					p := d.register(app, inst, -1, sp.CallerEnv)
+					ids = append(ids, p.id)
+					starts = append(starts, p)
+				}
+				chs := make([]chan struct{}, len(starts))
+				for i := range chs {
+					chs[i] = make(chan struct{})
+				}
+				waits = append(waits, chs...)
+				startAll := func() {
+					for i, p := range starts {
+						d.start(p, func() { close(chs[i]) })
+					}
+				}
+				if !rebind {
+					// Each instance restarts on its own: the sockets stay, so the others keep serving meanwhile.
+					for i, p := range starts {
+						d.stop(p, func() { d.start(p, func() { close(chs[i]) }) })
+					}
+					continue
+				}
+				// New addresses: every old worker must let go of the old sockets before they are closed and the new
+				// ones bound.
+				pending := len(existing)
+				if pending == 0 {
+					startAll()
+					continue
+				}
+				name := app.Name
+				for _, p := range existing {
+					d.stop(p, func() {
+						if pending--; pending == 0 {
+							d.dropSockets(name)
+							startAll()
+						}
+					})
 				}
 				continue
 			}

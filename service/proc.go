@@ -119,6 +119,24 @@ func (d *Daemon) openLogs(p *proc) error {
 	return nil
 }
 
+// configure gives p a new configuration (a process file applied again). Open log files follow a changed path;
+// they are retargeted, not closed, because the pumps of a running or draining worker still write through them.
+func (d *Daemon) configure(p *proc, app config.App) {
+	p.app = app.Clone()
+	if p.out == nil {
+		return
+	}
+	o, e, c := d.logPaths(p)
+	for _, r := range []struct {
+		f    *logfile.File
+		path string
+	}{{p.out, o}, {p.err, e}, {p.combined, c}} {
+		if err := r.f.Retarget(r.path); err != nil {
+			d.log.Printf("%s[%d]: log file: %v", p.app.Name, p.id, err)
+		}
+	}
+}
+
 func (p *proc) closeLogs() {
 	for _, f := range []*logfile.File{p.out, p.err, p.combined} {
 		if f != nil {
@@ -277,7 +295,9 @@ func (d *Daemon) start(p *proc, then func()) error {
 		return nil
 	}
 	p.status = api.StatusOnline
-	d.armWatchdog(p)
+	// Without wait_ready the app is online before it can ping: its first watchdog period includes listen_timeout
+	// as a grace for starting up (systemd, likewise, arms the watchdog once a notify service is ready).
+	d.armWatchdogAfter(p, p.app.ListenTimeout.D())
 	d.emit(p, "")
 	d.settle(p)
 	return nil
@@ -313,7 +333,10 @@ func (d *Daemon) ready(p *proc) {
 // armWatchdog (re)starts p's watchdog: without a WATCHDOG=1 within the app's watchdog interval, the worker is
 // considered hung and restarted, as systemd does with WatchdogSec=. It has its own timer: the other one holds
 // restart delays, listen_timeout and kill_timeout.
-func (d *Daemon) armWatchdog(p *proc) {
+func (d *Daemon) armWatchdog(p *proc) { d.armWatchdogAfter(p, 0) }
+
+// armWatchdogAfter arms the watchdog for its interval plus grace.
+func (d *Daemon) armWatchdogAfter(p *proc, grace time.Duration) {
 	if p.app.Watchdog <= 0 {
 		return
 	}
@@ -321,7 +344,7 @@ func (d *Daemon) armWatchdog(p *proc) {
 		p.wdTimer.Stop()
 	}
 	gen, interval := p.gen, p.app.Watchdog.D()
-	p.wdTimer = time.AfterFunc(interval, func() {
+	p.wdTimer = time.AfterFunc(interval+grace, func() {
 		d.post(func() {
 			if p.gen != gen || p.status != api.StatusOnline || p.stopAsked {
 				return

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 	"syscall"
 	"time"
 
@@ -87,6 +88,11 @@ func (d *Daemon) releaseSockets(name string) {
 			return
 		}
 	}
+	d.dropSockets(name)
+}
+
+// dropSockets closes an app's sockets (and takes them out of systemd's fd store).
+func (d *Daemon) dropSockets(name string) {
 	if socks, ok := d.sockets[name]; ok {
 		for _, s := range socks {
 			d.unstoreSocket(name, s)
@@ -222,6 +228,20 @@ func sigSuffix(sig string) string {
 func (d *Daemon) reload(ctx context.Context, rp *api.ReloadParams) ([]api.Process, error) {
 	var ids []int
 	var rerr error
+	var waits []chan struct{}
+	if len(rp.Apps) > 0 {
+		// A process file: apply its configuration first, then reload what ran before.
+		if err := d.exec(ctx, func() { ids, waits, rerr = d.reconfigure(rp.Apps, rp.CallerEnv) }); err != nil {
+			return nil, err
+		}
+		if rerr != nil {
+			return nil, rerr
+		}
+		if err := waitAll(ctx, waits); err != nil {
+			return nil, err
+		}
+		return d.reloadIDs(ctx, rp, ids)
+	}
 	if err := d.exec(ctx, func() {
 		procs, err := d.resolve(rp.Targets)
 		if err != nil {
@@ -237,6 +257,58 @@ func (d *Daemon) reload(ctx context.Context, rp *api.ReloadParams) ([]api.Proces
 	if rerr != nil {
 		return nil, rerr
 	}
+	return d.reloadIDs(ctx, rp, ids)
+}
+
+// reconfigure applies a process file's apps: a running app takes its new configuration (its sockets must stay the
+// same: they are shared with the workers still serving) and its instance count; a missing app is started. It
+// returns the processes to reload, and channels closed when the new ones are up. Runs on the loop.
+func (d *Daemon) reconfigure(apps []config.App, callerEnv map[string]string) ([]int, []chan struct{}, error) {
+	var ids []int
+	var waits []chan struct{}
+	for _, app := range apps {
+		var existing []*proc
+		for _, p := range d.sorted() {
+			if p.app.Name == app.Name {
+				existing = append(existing, p)
+			}
+		}
+		if len(existing) > 0 && !slices.Equal(existing[0].app.Listen, app.Listen) {
+			return nil, nil, invalid("%s: listen changed from %v to %v: a reload keeps the sockets; use gpm restart to rebind", app.Name, existing[0].app.Listen, app.Listen)
+		}
+	}
+	for _, app := range apps {
+		var existing []*proc
+		for _, p := range d.sorted() {
+			if p.app.Name == app.Name {
+				existing = append(existing, p)
+			}
+		}
+		slices.SortFunc(existing, func(a, b *proc) int { return a.instance - b.instance })
+		if len(existing) > app.Instances {
+			for _, p := range existing[app.Instances:] {
+				ch := make(chan struct{})
+				waits = append(waits, ch)
+				d.remove(p, ch)
+			}
+			existing = existing[:app.Instances]
+		}
+		for _, p := range existing {
+			d.configure(p, app)
+			ids = append(ids, p.id)
+		}
+		for _, inst := range d.freeInstances(app.Name, app.Instances-len(existing)) {
+			p := d.register(app, inst, -1, callerEnv)
+			ch := make(chan struct{})
+			waits = append(waits, ch)
+			d.start(p, func() { close(ch) })
+		}
+	}
+	return ids, waits, nil
+}
+
+// reloadIDs reloads the processes ids, rp.Parallel at a time.
+func (d *Daemon) reloadIDs(ctx context.Context, rp *api.ReloadParams, ids []int) ([]api.Process, error) {
 	par := max(rp.Parallel, 1)
 	for i := 0; i < len(ids); i += par {
 		batch := ids[i:min(i+par, len(ids))]

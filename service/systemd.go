@@ -107,7 +107,9 @@ func (d *Daemon) unstoreSocket(app string, s *activation.Socket) {
 }
 
 // dropUnclaimed closes what systemd passed and no app took after the saved list was resurrected: an fd-store entry
-// of an app that is gone, or a socket unit's fd nobody asked for. Keeping them would leak them forever.
+// of an app that is gone, or a socket unit's fd nobody asked for. Keeping them would leak them forever. It runs only
+// when the daemon resurrected at start (a service unit's boot path, where the saved list is the whole desired
+// state); a daemon started without --resurrect keeps them for a later `gpm start --listen systemd:NAME`.
 func (d *Daemon) dropUnclaimed() {
 	for name, f := range d.stored {
 		d.log.Printf("fd store entry %s claimed by no app: closed", name)

@@ -378,8 +378,8 @@ func (c *cli) reload(ctx context.Context, f *startFlags, names []string) error {
 	return c.showList(ctx)
 }
 
-// reloadFile starts the file's apps that are missing and reloads those that run (with their current configuration:
-// a changed configuration is applied by `gpm restart FILE`).
+// reloadFile applies a process file with no downtime: running apps take the file's configuration and are
+// reloaded worker by worker, missing apps are started.
 func (c *cli) reloadFile(ctx context.Context, f *startFlags, path string) error {
 	file, err := c.loadFile(path, f)
 	if err != nil {
@@ -389,32 +389,16 @@ func (c *cli) reloadFile(ctx context.Context, f *startFlags, path string) error 
 	if err != nil {
 		return err
 	}
-	list, err := conn.List(ctx)
+	p := api.ReloadParams{Apps: file.Apps, Parallel: f.parallel, UpdateEnv: f.updateEnv, CallerEnv: envNow()}
+	var out []api.Process
+	err = conn.Call(ctx, api.MethodReload, p, &out)
+	for _, pr := range out {
+		fmt.Fprintf(c.stdout, "[gpm] %s (id %d) %s pid %d\n", pr.Name, pr.ID, pr.Status, pr.PID)
+	}
 	if err != nil {
 		return err
 	}
-	var running []string
-	p := api.StartParams{CallerEnv: envNow(), OnlyNew: true}
-	for _, a := range file.Apps {
-		if hasName(list, a.Name) {
-			running = append(running, a.Name)
-		} else {
-			p.Apps = append(p.Apps, api.StartApp{App: a})
-		}
-	}
-	if len(p.Apps) > 0 {
-		out, err := conn.StartWith(ctx, p)
-		for _, pr := range out {
-			fmt.Fprintf(c.stdout, "[gpm] %s (id %d) %s\n", pr.Name, pr.ID, pr.Status)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if len(running) == 0 {
-		return c.showList(ctx)
-	}
-	return c.reload(ctx, f, running)
+	return c.showList(ctx)
 }
 
 func cmdStartOrReload(ctx context.Context, c *cli, args []string) error {

@@ -76,6 +76,28 @@ func (l *File) Reopen() error {
 	return l.open()
 }
 
+// Retarget moves the File to path (a changed configuration): writers holding it write there from now on.
+// An empty path, "NULL" or os.DevNull makes it discard.
+func (l *File) Retarget(path string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if path == "NULL" || path == os.DevNull {
+		path = ""
+	}
+	if path == l.path {
+		return nil
+	}
+	if l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
+	l.path = path
+	if path == "" {
+		return nil
+	}
+	return l.open()
+}
+
 // Truncate empties the file.
 func (l *File) Truncate() error {
 	l.mu.Lock()
