@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,14 +32,28 @@ func Start(c *Cmd) (int, error) {
 		defer f.Close()
 		stdin = f
 	}
-	files := append([]*os.File{stdin, c.Stdout, c.Stderr}, c.ExtraFiles...)
-	p, err := os.StartProcess(c.Path, c.Args, &os.ProcAttr{Dir: c.Dir, Env: c.Env, Files: files, Sys: attr})
-	if err != nil {
-		return 0, err
+	// Descriptors for the child. The extra files are listening sockets shared with every worker: reading their
+	// number through Fd() would switch the shared file description to blocking mode (os.StartProcess does that),
+	// and then a worker blocked in accept(2) never sees its stop signal. SyscallConn().Control leaves the mode alone.
+	fds := []uintptr{stdin.Fd(), c.Stdout.Fd(), c.Stderr.Fd()}
+	for _, f := range c.ExtraFiles {
+		rc, err := f.SyscallConn()
+		if err != nil {
+			return 0, fmt.Errorf("start %s: %w", c.Path, err)
+		}
+		if err := rc.Control(func(fd uintptr) { fds = append(fds, fd) }); err != nil {
+			return 0, fmt.Errorf("start %s: %w", c.Path, err)
+		}
 	}
-	pid := p.Pid
-	// The Reaper collects the exit; Release only frees the handle (a pidfd on Linux).
-	p.Release()
+	pid, err := syscall.ForkExec(c.Path, c.Args, &syscall.ProcAttr{Dir: c.Dir, Env: c.Env, Files: fds, Sys: attr})
+	// The files must stay open until the child has its copies.
+	runtime.KeepAlive(c.ExtraFiles)
+	runtime.KeepAlive(stdin)
+	runtime.KeepAlive(c.Stdout)
+	runtime.KeepAlive(c.Stderr)
+	if err != nil {
+		return 0, &os.PathError{Op: "fork/exec", Path: c.Path, Err: err}
+	}
 	return pid, nil
 }
 

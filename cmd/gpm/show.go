@@ -46,10 +46,23 @@ func (c *cli) printList(list []api.Process) {
 			pid = strconv.Itoa(p.PID)
 			uptime = humanDuration(time.Duration(p.UptimeMS) * time.Millisecond)
 		}
+		status := p.Status
+		if p.StatusText != "" {
+			status += " (" + truncate(p.StatusText, 32) + ")"
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%.1f%%\t%s\n", p.ID, p.Name, p.Namespace, p.Mode, pid,
-			uptime, p.Restarts, p.Status, p.CPU, humanBytes(p.Memory))
+			uptime, p.Restarts, status, p.CPU, humanBytes(p.Memory))
 	}
 	tw.Flush()
+}
+
+// truncate shortens s to n runes with an ellipsis.
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 func humanDuration(d time.Duration) string {
@@ -174,6 +187,9 @@ func describe(w io.Writer, p api.Process) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
 	row("status", p.Status)
+	if p.StatusText != "" {
+		row("app status", p.StatusText) // the app's own STATUS= on NOTIFY_SOCKET
+	}
 	if p.Reason != "" {
 		row("reason", p.Reason)
 	}

@@ -1,6 +1,12 @@
 // Command goworker is a cluster test worker in Go that knows only systemd's protocols, through go-systemd: it
 // takes its listener with activation.ListenersWithNames (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES), serves HTTP on
-// it, says READY=1 with daemon.SdNotify, and shuts down gracefully on SIGINT or SIGTERM (http.Server.Shutdown).
+// it, says READY=1 with daemon.SdNotify, and shuts down gracefully on SIGINT or SIGTERM.
+//
+// The graceful shutdown drains before it calls http.Server.Shutdown: since Go 1.23 (the fix of golang/go#65802),
+// a connection accepted before Shutdown whose request is read after Shutdown began is closed without an answer
+// (golang/go#75591, open): the client sees EOF. On a socket shared by several workers, that is a dropped request at
+// every reload. So: keep-alives off, close the listener, wait for Serve to return (every accepted connection is
+// then tracked), wait for the tracked connections to finish, and only then Shutdown.
 //
 // READY_DELAY (seconds) delays serving and readiness. GET / answers "pid PID instance N name FDNAME"; GET /slow
 // writes the headers, waits 0.5 s, then writes the body.
@@ -9,10 +15,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -59,7 +67,22 @@ func main() {
 		time.Sleep(500 * time.Millisecond)
 		fmt.Fprint(w, reply)
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ConnState: func(c net.Conn, st http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		if st == http.StateClosed || st == http.StateHijacked {
+			delete(conns, c)
+		} else {
+			conns[c] = true
+		}
+	}}
+	open := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(conns)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -73,7 +96,14 @@ func main() {
 		fatal("serve: %v", err)
 	}
 	daemon.SdNotify(false, daemon.SdNotifyStopping)
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	srv.SetKeepAlivesEnabled(false)
+	ln.Close()
+	<-served
+	for open() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	sctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		fatal("shutdown: %v", err)
