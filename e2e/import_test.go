@@ -82,7 +82,7 @@ func TestNodeClusterLazyBind(t *testing.T) {
 	}
 	t.Parallel()
 	home := newHome(t)
-	port := freePort(t)
+	port := clusterPort(t)
 	dir := t.TempDir()
 	app := writeFile(t, dir, "app.js", fmt.Sprintf(`const http = require('http');
 const server = http.createServer((req, res) => res.end('pid ' + process.pid + '\n'));

@@ -3,15 +3,12 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,66 +157,6 @@ func (s *fakeSystemd) startDaemon(t *testing.T, home string, extraEnv ...string)
 	return cmd
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// loadClient sends requests on new connections until stop; it counts successes and failures.
-type loadClient struct {
-	ok, failed atomic.Int64
-	mu         sync.Mutex
-	errs       map[string]int
-	stop       chan struct{}
-	wg         sync.WaitGroup
-}
-
-func startLoad(url string, workers int) *loadClient {
-	l := &loadClient{errs: map[string]int{}, stop: make(chan struct{})}
-	c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	for i := 0; i < workers; i++ {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			for {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				resp, err := c.Get(url)
-				if err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 {
-						err = fmt.Errorf("status %d", resp.StatusCode)
-					}
-				}
-				if err != nil {
-					l.failed.Add(1)
-					l.mu.Lock()
-					l.errs[err.Error()]++
-					l.mu.Unlock()
-					continue
-				}
-				l.ok.Add(1)
-			}
-		}()
-	}
-	return l
-}
-
-func (l *loadClient) finish() (ok, failed int64, errs map[string]int) {
-	close(l.stop)
-	l.wg.Wait()
-	return l.ok.Load(), l.failed.Load(), l.errs
-}
-
 // TestSystemdNotifyAndFDStore runs the daemon as systemd would: READY=1 only once the saved list runs, STATUS=
 // with the counts, the app's listening socket sent to the fd store (SCM_RIGHTS, named), and a second daemon given
 // that fd back serving on it while a client never sees a refused connection across the restart.
@@ -233,9 +170,8 @@ func TestSystemdNotifyAndFDStore(t *testing.T) {
 	sd.startDaemon(t, home)
 	waitFor(t, 10*time.Second, func() bool { return sd.count("READY=1") == 1 }, "READY=1 from the first daemon")
 
-	port := freePort(t)
-	hello := filepath.Join(moduleRootDir(t), "examples", "hello.py")
-	mustRun(t, home, "start", hello, "--name", "web", "-i", "2", "--wait-ready",
+	port := clusterPort(t)
+	mustRun(t, home, "start", fixture("cluster/worker.py"), "--name", "web", "-i", "2", "--wait-ready",
 		"--listen", fmt.Sprintf("web=tcp://127.0.0.1:%d", port))
 	waitFor(t, 5*time.Second, func() bool { return strings.Contains(sd.last("STATUS="), "2 online") }, "STATUS= with 2 online")
 	sd.mu.Lock()
@@ -252,7 +188,7 @@ func TestSystemdNotifyAndFDStore(t *testing.T) {
 	before := procs(t, home, "web")
 
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	load := startLoad(url, 4)
+	load := startClusterLoad(t, url, 4)
 	time.Sleep(300 * time.Millisecond)
 
 	// Restart the daemon as `systemctl restart` would: SIGTERM (apps stop), then a new daemon with the fd store.
@@ -280,9 +216,8 @@ func TestSystemdNotifyAndFDStore(t *testing.T) {
 		t.Fatalf("after the restart: %d workers, want 2 resurrected before READY=1", len(after))
 	}
 	time.Sleep(500 * time.Millisecond)
-	ok, failed, errs := load.finish()
-	if failed > 0 || ok < 10 {
-		t.Fatalf("across the daemon restart: %d ok, %d failed %v; want no failure", ok, failed, errs)
+	if ok := load.checkNoFailure(t, "across the daemon restart"); ok < 10 {
+		t.Fatalf("only %d requests succeeded across the daemon restart", ok)
 	}
 	for _, a := range after {
 		for _, b := range before {
@@ -322,13 +257,4 @@ func TestSystemdWatchdog(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 3*time.Second, func() bool { return sd.count("WATCHDOG=1") > during }, "pings to resume")
-}
-
-func moduleRootDir(t *testing.T) string {
-	t.Helper()
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
 }

@@ -63,27 +63,33 @@ func cmdTargets(method string) func(context.Context, *cli, []string) error {
 	}
 }
 
-func cmdRestart(ctx context.Context, c *cli, args []string) error {
-	f := newStartFlags(c, "restart")
-	if err := c.parse(f.fs, args); err != nil {
-		return err
-	}
+// splitFiles applies onFile to each process-file target and returns the other targets.
+func (c *cli) splitFiles(ctx context.Context, f *startFlags, onFile func(context.Context, *startFlags, string) error) ([]string, error) {
 	if f.fs.NArg() == 0 {
-		return fmt.Errorf("no target given: name an id, a name, a namespace, all, or a process file")
+		return nil, fmt.Errorf("no target given: name an id, a name, a namespace, all, or a process file")
 	}
 	var names []string
 	for _, t := range f.fs.Args() {
 		if t == "-" || config.IsProcessFile(t) {
-			// Restarting a file applies its configuration and starts what is missing.
-			if err := c.startFile(ctx, f, t); err != nil {
-				return err
+			if err := onFile(ctx, f, t); err != nil {
+				return nil, err
 			}
 			continue
 		}
 		names = append(names, t)
 	}
-	if len(names) == 0 {
-		return nil
+	return names, nil
+}
+
+func cmdRestart(ctx context.Context, c *cli, args []string) error {
+	f := newStartFlags(c, "restart")
+	if err := c.parse(f.fs, args); err != nil {
+		return err
+	}
+	// Restarting a file applies its configuration and starts what is missing.
+	names, err := c.splitFiles(ctx, f, c.startFile)
+	if err != nil || len(names) == 0 {
+		return err
 	}
 	conn, err := c.client(ctx)
 	if err != nil {
@@ -344,21 +350,9 @@ func cmdReload(ctx context.Context, c *cli, args []string) error {
 	if err := c.parse(f.fs, args); err != nil {
 		return err
 	}
-	if f.fs.NArg() == 0 {
-		return fmt.Errorf("no target given: name an id, a name, a namespace, all, or a process file")
-	}
-	var names []string
-	for _, t := range f.fs.Args() {
-		if t == "-" || config.IsProcessFile(t) {
-			if err := c.reloadFile(ctx, f, t); err != nil {
-				return err
-			}
-			continue
-		}
-		names = append(names, t)
-	}
-	if len(names) == 0 {
-		return nil
+	names, err := c.splitFiles(ctx, f, c.reloadFile)
+	if err != nil || len(names) == 0 {
+		return err
 	}
 	return c.reload(ctx, f, names)
 }
@@ -402,12 +396,5 @@ func (c *cli) reloadFile(ctx context.Context, f *startFlags, path string) error 
 }
 
 func cmdStartOrReload(ctx context.Context, c *cli, args []string) error {
-	f := newStartFlags(c, "startOrReload")
-	if err := c.parse(f.fs, args); err != nil {
-		return err
-	}
-	if f.fs.NArg() != 1 {
-		return fmt.Errorf("expected one process file")
-	}
-	return c.reloadFile(ctx, f, f.fs.Arg(0))
+	return c.fileCommand(ctx, "startOrReload", args, c.reloadFile)
 }

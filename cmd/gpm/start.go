@@ -362,14 +362,19 @@ func envNow() map[string]string {
 
 // cmdStartOrRestart starts a process file's apps; those already running restart with the file's configuration.
 func cmdStartOrRestart(ctx context.Context, c *cli, args []string) error {
-	f := newStartFlags(c, "startOrRestart")
+	return c.fileCommand(ctx, "startOrRestart", args, c.startFile)
+}
+
+// fileCommand runs a command whose one argument is a process file.
+func (c *cli) fileCommand(ctx context.Context, name string, args []string, run func(context.Context, *startFlags, string) error) error {
+	f := newStartFlags(c, name)
 	if err := c.parse(f.fs, args); err != nil {
 		return err
 	}
 	if f.fs.NArg() != 1 {
 		return fmt.Errorf("expected one process file")
 	}
-	return c.startFile(ctx, f, f.fs.Arg(0))
+	return run(ctx, f, f.fs.Arg(0))
 }
 
 func (c *cli) startFile(ctx context.Context, f *startFlags, path string) error {
