@@ -146,6 +146,10 @@ func useHome(t *testing.T, dir string) {
 				syscall.Kill(pid, syscall.SIGKILL)
 			}
 		}
+		// The daemon must exit cleanly: a panic on the way out still "works" for kill, but not under systemd.
+		if b, err := os.ReadFile(filepath.Join(dir, api.DaemonLog)); err == nil && bytes.Contains(b, []byte("panic:")) {
+			t.Errorf("the daemon of %s panicked:\n%s", dir, b)
+		}
 		os.RemoveAll(dir)
 	})
 }

@@ -102,6 +102,7 @@ func New(opts Options) *Daemon {
 		ops:      make(chan func(), 64),
 		exits:    make(chan platform.Exit, 64),
 		quit:     make(chan struct{}),
+		gone:     make(chan struct{}),
 		procs:    map[int]*proc{},
 		env:      envMap(os.Environ()),
 		sockets:  map[string][]*activation.Socket{},

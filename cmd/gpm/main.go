@@ -69,6 +69,8 @@ func init() {
 		"kill":           {cmdKill, "kill", "stop every app, then the daemon (the dump is left alone)"},
 		"version":        {cmdVersion, "version", "print versions"},
 		"daemon":         {cmdDaemon, "daemon [--resurrect]", "run the daemon in the foreground (what a service unit runs)"},
+		"startup":        {cmdStartup, "startup [systemd|launchd|windows] [--user] [-u USER] [--service-name N] [--system] [--print]", "start the daemon at boot as an OS service (its saved list comes back)"},
+		"unstartup":      {cmdUnstartup, "unstartup [systemd|launchd|windows] [--user] [-u USER] [--service-name N] [--system] [--print]", "remove the service that gpm startup installed"},
 	}
 }
 
@@ -90,6 +92,20 @@ func main() {
 
 // run executes one command line and returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// --system before the command selects the system daemon (api.UseSystem): /run/gpm/gpm.sock, /var/lib/gpm.
+	for len(args) > 0 && args[0] == "--system" {
+		args = args[1:]
+		if err := api.UseSystem(); err != nil {
+			fmt.Fprintf(stderr, "gpm: %v\n", err)
+			return 1
+		}
+	}
+	if api.System() {
+		if err := api.UseSystem(); err != nil { // GPM_SYSTEM=1 from the environment means the same
+			fmt.Fprintf(stderr, "gpm: %v\n", err)
+			return 1
+		}
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
 		usage(stdout)
 		return 0
@@ -137,7 +153,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintf(w, "gpm %s: a process manager for any language, with PM2's commands\n\nUsage: gpm <command> [options]\n\n", version)
+	fmt.Fprintf(w, "gpm %s: a process manager for any language, with PM2's commands\n\nUsage: gpm [--system] <command> [options]\n\n", version)
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
@@ -147,6 +163,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-15s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintf(w, "\nGPM_HOME (default ~/.gpm) holds the daemon's socket, logs and dump. gpm <command> --help shows options.\n")
+	fmt.Fprintf(w, "gpm --system <command> talks to the system daemon (%s; root and group gpm).\n", api.SystemSocket)
 }
 
 // client returns a connection to the daemon, starting one when none answers.
@@ -157,6 +174,20 @@ func (c *cli) client(ctx context.Context) (*client.Client, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find gpm binary: %w", err)
+	}
+	if api.System() {
+		// The system daemon is systemd's to start (gpm.socket starts it on this very connection); a CLI must not
+		// start an unmanaged one as whoever runs it.
+		conn, err := client.Dial(ctx, c.home)
+		if errors.Is(err, client.ErrNotRunning) {
+			return nil, fmt.Errorf("the system daemon is not running and gpm.socket is not listening on %s: "+
+				"sudo systemctl enable --now gpm.socket (or sudo gpm --system startup)", api.SocketPath(c.home))
+		}
+		if err != nil {
+			return nil, err
+		}
+		c.conn = conn
+		return conn, nil
 	}
 	conn, started, err := client.Connect(ctx, c.home, exe)
 	if err != nil {

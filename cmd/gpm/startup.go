@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"strconv"
+
+	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/startup"
+)
+
+// startupFlags are shared by startup and unstartup.
+type startupFlags struct {
+	user, system, print bool
+	as, name            string
+}
+
+func (c *cli) startupFlags(name string, args []string) (*startupFlags, []string, error) {
+	fs := c.flags(name)
+	f := &startupFlags{}
+	fs.BoolVar(&f.user, "user", false, "a service of your own service manager (systemd --user with lingering, a LaunchAgent) instead of a system service")
+	fs.StringVarP(&f.as, "username", "u", "", "run the daemon of this user (default: you); its GPM_HOME is ~USER/.gpm unless GPM_HOME is set")
+	fs.StringVar(&f.name, "service-name", "", "the service's name (default gpm-USER, or gpm for --user and --system)")
+	fs.BoolVar(&f.system, "system", false, "the machine's system daemon (gpm --system): /var/lib/gpm, /run/gpm/gpm.sock for root and group gpm")
+	fs.BoolVar(&f.print, "print", false, "only print what would be written")
+	if err := c.parse(fs, args); err != nil {
+		return nil, nil, err
+	}
+	return f, fs.Args(), nil
+}
+
+// startupSpec turns the command line into what to install.
+func (c *cli) startupSpec(ctx context.Context, f *startupFlags, args []string) (startup.Spec, error) {
+	var s startup.Spec
+	if len(args) > 1 {
+		return s, fmt.Errorf("expected at most one platform (systemd, launchd or windows), got %q", args)
+	}
+	s.Platform = map[string]startup.Platform{"darwin": startup.Launchd, "windows": startup.Windows}[runtime.GOOS]
+	if s.Platform == "" {
+		s.Platform = startup.Systemd
+	}
+	if len(args) == 1 {
+		// PM2 takes a distribution name: anything it knew that uses systemd means systemd.
+		p, ok := map[string]startup.Platform{"systemd": startup.Systemd, "ubuntu": startup.Systemd, "debian": startup.Systemd,
+			"centos": startup.Systemd, "redhat": startup.Systemd, "fedora": startup.Systemd, "amazon": startup.Systemd,
+			"launchd": startup.Launchd, "macos": startup.Launchd, "darwin": startup.Launchd, "windows": startup.Windows}[args[0]]
+		if !ok {
+			return s, fmt.Errorf("unknown platform %q: systemd, launchd or windows", args[0])
+		}
+		s.Platform = p
+	}
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		return s, fmt.Errorf("find the gpm binary: %w", err)
+	}
+	s.Exe = exe
+	switch {
+	case (f.system || api.System()) && (f.user || f.as != ""):
+		return s, fmt.Errorf("--system is the machine's own daemon: it takes neither --user nor -u")
+	case f.system || api.System():
+		s.Mode = startup.Global
+	case f.user:
+		if f.as != "" {
+			return s, fmt.Errorf("--user installs a service of the user running gpm; to run another user's daemon, use -u USER as root")
+		}
+		if os.Geteuid() == 0 && !f.print {
+			return s, fmt.Errorf("--user as root would give root a user service; run it as the user, or use -u USER for a system service")
+		}
+		s.Mode = startup.User
+	default:
+		s.Mode = startup.System
+	}
+	if s.Mode != startup.Global {
+		u, err := user.Current()
+		if f.as != "" {
+			u, err = user.Lookup(f.as)
+		}
+		if err != nil {
+			return s, fmt.Errorf("user: %w", err)
+		}
+		s.User, s.Home = u.Username, u.HomeDir
+		s.UID, _ = strconv.Atoi(u.Uid)
+		s.GPMHome = c.home
+		if f.as != "" && os.Getenv(api.HomeEnv) == "" {
+			s.GPMHome = filepath.Join(u.HomeDir, api.DefaultHomeD)
+		}
+		s.Path = os.Getenv("PATH")
+		if s.Platform == startup.Windows && f.as == "" {
+			s.User = "" // LocalSystem: a named account needs its password, which kardianos would take as an option
+		}
+		if s.Mode == startup.System && os.Geteuid() != 0 && !f.print && s.Platform != startup.Windows {
+			return s, fmt.Errorf("a system service needs root; run:\n  sudo env PATH=%q %s=%s %s startup %s -u %s\n"+
+				"or, without root, a service of your own: gpm startup --user", s.Path, api.HomeEnv, s.GPMHome, s.Exe, s.Platform, s.User)
+		}
+	}
+	s.Name = f.name
+	if s.Name == "" {
+		s.Name = startup.DefaultName(s.Platform, s.Mode, s.User)
+	}
+	if s.Platform == startup.Systemd {
+		if v, err := startup.SystemdVersion(ctx, startup.Exec{}); err == nil && v >= 254 {
+			s.FDStorePreserve = true
+		}
+	}
+	return s, nil
+}
+
+func cmdStartup(ctx context.Context, c *cli, args []string) error {
+	f, rest, err := c.startupFlags("startup", args)
+	if err != nil {
+		return err
+	}
+	s, err := c.startupSpec(ctx, f, rest)
+	if err != nil {
+		return err
+	}
+	if f.print {
+		files, err := startup.Render(s)
+		if err != nil {
+			return err
+		}
+		for _, file := range files {
+			if file.Path != "" {
+				fmt.Fprintf(c.stdout, "### %s (%s)\n", file.Path, file.Doc)
+			}
+			c.stdout.Write(file.Data)
+		}
+		return nil
+	}
+	if s.Platform == startup.Windows {
+		return fmt.Errorf("the daemon does not run on Windows yet (the named-pipe control transport is missing); " +
+			"gpm startup windows --print shows the service it will install")
+	}
+	in := &startup.Installer{Runner: startup.Exec{}, Daemons: startup.Clients{}, Out: prefixed{c}}
+	if err := in.Install(ctx, s); err != nil {
+		return err
+	}
+	home := s.GPMHome
+	if s.Mode == startup.Global {
+		home = api.SystemHome
+	}
+	fmt.Fprintf(c.stdout, "[gpm] %s (%s, %s service) runs the daemon of %s from boot; it resurrects what `gpm save` saved\n",
+		s.Name, s.Platform, s.Mode, home)
+	return nil
+}
+
+func cmdUnstartup(ctx context.Context, c *cli, args []string) error {
+	f, rest, err := c.startupFlags("unstartup", args)
+	if err != nil {
+		return err
+	}
+	s, err := c.startupSpec(ctx, f, rest)
+	if err != nil {
+		return err
+	}
+	if f.print {
+		files, err := startup.Render(s)
+		if err != nil {
+			return err
+		}
+		for _, file := range files {
+			if file.Path != "" {
+				fmt.Fprintf(c.stdout, "would remove %s\n", file.Path)
+			}
+		}
+		return nil
+	}
+	if s.Platform == startup.Windows {
+		return fmt.Errorf("the daemon does not run on Windows yet: there is no service to remove")
+	}
+	in := &startup.Installer{Runner: startup.Exec{}, Out: prefixed{c}}
+	return in.Uninstall(ctx, s)
+}
+
+// prefixed writes the installer's report lines to stdout as "[gpm] ...".
+type prefixed struct{ c *cli }
+
+func (p prefixed) Write(b []byte) (int, error) {
+	if _, err := fmt.Fprintf(p.c.stdout, "[gpm] %s", b); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
