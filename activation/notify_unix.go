@@ -28,7 +28,8 @@ func NotifyWithFDs(state string, files ...*os.File) (bool, error) {
 	return true, nil
 }
 
-// SendNotify sends state, with files, to the notify socket at addr ("/path" or "@abstract").
+// SendNotify sends state, with files, to the notify socket at addr ("/path" or "@abstract"). It never blocks: when
+// the receiver's queue is full it returns an error wrapping unix.EAGAIN.
 func SendNotify(addr, state string, files ...*os.File) error {
 	if addr[0] == '@' {
 		addr = "\x00" + addr[1:]
@@ -57,7 +58,9 @@ func SendNotify(addr, state string, files ...*os.File) error {
 		}
 		oob = unix.UnixRights(fds...)
 	}
-	if err := unix.Sendmsg(fd, []byte(state), oob, &unix.SockaddrUnix{Name: addr}, 0); err != nil {
+	// Never block: a receiver that stops reading (its queue holds net.unix.max_dgram_qlen messages, 10 by default)
+	// would otherwise wedge the sender. A full queue fails with EAGAIN; the caller decides whether to retry.
+	if err := unix.Sendmsg(fd, []byte(state), oob, &unix.SockaddrUnix{Name: addr}, unix.MSG_DONTWAIT); err != nil {
 		return fmt.Errorf("notify %s: %w", addr, err)
 	}
 	return nil

@@ -11,7 +11,7 @@
 # Then it prints a result table with the bars of issue 2. Everything it starts is stopped and its temp dirs removed.
 #
 # Environment:
-#   GPM_BIN       gpm binary (default: built from this tree into the work dir)
+#   GPM_BIN       gpm binary (default: built from this tree into the work dir, with make build's flags)
 #   PM2_BIN       pm2 executable (default: /tmp/gpm-bench/pm2/node_modules/.bin/pm2, npm-installed there on first
 #                 use; never inside the repo)
 #   PM2_VERSION   version installed when PM2_BIN is not given (default 7.0.4)
@@ -20,6 +20,8 @@
 #   JLIST_RUNS    hyperfine runs per jlist figure (default 20); START_RUNS (default 5); RESTART_RUNS (default 10)
 #   SETTLE        seconds to wait before reading RSS (default 3); RSS_SECONDS: how long RSS is sampled (default 10)
 #   LOG_LINES     lines written by the chatty app (default 500000); LOG_MODES (default "line bulk")
+#   QUIET_WAIT    before each measurement, wait up to this many seconds (default 120) for the machine to be idle
+#                 (CPU busy <= QUIET_BUSY %, default 15): on a shared 2-core machine other work skews every figure
 #   RESULTS       also write the table (and raw figures as KEY=VALUE) to this file
 #   KEEP_WORK=1   keep the work dir (homes, logs, hyperfine JSON) for inspection
 set -euo pipefail
@@ -36,6 +38,8 @@ LOG_MODES=${LOG_MODES:-line bulk}
 SETTLE=${SETTLE:-3}
 RSS_SECONDS=${RSS_SECONDS:-10}
 MANAGERS=${MANAGERS:-gpm pm2}
+QUIET_WAIT=${QUIET_WAIT:-120}
+QUIET_BUSY=${QUIET_BUSY:-15}
 PM2_VERSION=${PM2_VERSION:-7.0.4}
 PM2_PREFIX=${PM2_PREFIX:-/tmp/gpm-bench/pm2}
 
@@ -43,7 +47,7 @@ if ((BASH_VERSINFO[0] < 5)); then
 	echo "bench: bash 5 or newer is needed (EPOCHREALTIME)" >&2
 	exit 1
 fi
-for tool in jq awk stat; do
+for tool in go jq awk stat; do
 	command -v "$tool" >/dev/null || {
 		echo "bench: $tool is needed" >&2
 		exit 1
@@ -88,8 +92,9 @@ trap 'exit 130' INT TERM
 # --- tools ---------------------------------------------------------------------------------------------------------
 
 if [[ -z ${GPM_BIN:-} ]]; then
-	log "building gpm from $ROOT"
-	(cd "$ROOT" && go build -o "$WORK/gpm" ./cmd/gpm)
+	# As `make build` builds it: that is the binary people run.
+	log "building gpm from $ROOT (CGO_ENABLED=0 -trimpath -ldflags '-s -w', as make build)"
+	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$WORK/gpm" ./cmd/gpm)
 	GPM_BIN=$WORK/gpm
 fi
 (cd "$ROOT" && go build -o "$WORK/restartlat" ./bench/cmd/restartlat && go build -o "$WORK/jlistq" ./bench/cmd/jlistq)
@@ -203,6 +208,42 @@ cpu_ticks() {
 	awk '{ print $12 + $13 }' <<<"$stat"
 }
 CLK_TCK=$(getconf CLK_TCK)
+
+# cpu_busy: percent of all CPUs busy over the next second (from /proc/stat), for noticing other load on the machine.
+cpu_busy() {
+	local a b
+	a=$(head -n1 /proc/stat)
+	sleep 1
+	b=$(head -n1 /proc/stat)
+	awk -v a="$a" -v b="$b" 'BEGIN {
+		split(a, x); split(b, y); t = 0; idle = 0
+		for (i = 2; i <= 9; i++) t += y[i] - x[i]
+		idle = (y[5] - x[5]) + (y[6] - x[6])
+		r = (t > 0) ? 100 * (t - idle) / t : 0
+		printf "%.0f", r
+	}'
+}
+
+# wait_quiet MANAGER: wait (up to QUIET_WAIT s) until the machine is mostly idle, so that other work on a shared
+# machine does not end up in the figures; record the highest busy figure it went ahead with. Called before each
+# measurement; other work that starts in the middle of one still shows, in the load average printed at the end.
+wait_quiet() {
+	local b deadline=$((SECONDS + QUIET_WAIT))
+	while :; do
+		b=$(cpu_busy)
+		((b > QUIET_BUSY)) || break
+		if ((SECONDS >= deadline)); then
+			log "warning: machine still ${b}% busy after ${QUIET_WAIT}s of waiting; measuring anyway"
+			break
+		fi
+		log "machine ${b}% busy (other work); waiting for <= ${QUIET_BUSY}%"
+		sleep 2
+	done
+	local prev=${R[busy_$1]:--1}
+	if ((b > prev)); then
+		R[busy_$1]=$b
+	fi
+}
 
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) exit 1; if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
@@ -362,6 +403,7 @@ log_throughput() {
 bench_manager() {
 	local m=$1 dpid i t0 t1 t2 runs=() cmd_runs=() victim
 	log "== $m"
+	wait_quiet "$m"
 	mgr "$m" ping >/dev/null 2>&1
 	dpid=$(<"$(pidfile_of "$m")")
 	DAEMON_PID[$m]=$dpid
@@ -375,6 +417,7 @@ bench_manager() {
 	log "$m: daemon pid $dpid, idle RSS median ${R[rss_idle_$m]} MB, max ${R[rss_idle_max_$m]} MB"
 
 	# jlist with JLIST_SMALL apps.
+	wait_quiet "$m"
 	mgr "$m" start "$WORK/apps/apps$JLIST_SMALL.json" >/dev/null 2>&1
 	wait_online "$m" "$JLIST_SMALL"
 	sleep 1
@@ -385,6 +428,7 @@ bench_manager() {
 	# APPS apps from one process file, START_RUNS times.
 	for ((i = 1; i <= START_RUNS; i++)); do
 		sleep 1
+		wait_quiet "$m"
 		t0=${EPOCHREALTIME/./}
 		mgr "$m" start "$WORK/apps/apps$APPS.json" >/dev/null 2>&1
 		t1=${EPOCHREALTIME/./}
@@ -416,6 +460,7 @@ bench_manager() {
 	R[hwm_$m]=$(kb_to_mb "$(hwm_kb "$dpid")")
 
 	# Restart after kill -9, APPS apps online; the victim is the middle app.
+	wait_quiet "$m"
 	victim=s$(((APPS + 1) / 2))
 	if [[ $m == gpm ]]; then
 		"$WORK/restartlat" -home "$GPM_HOME_B" -name "$victim" -runs "$RESTART_RUNS" -gap "${RESTART_GAP}s" >"$WORK/restartlat.json"
@@ -433,8 +478,10 @@ bench_manager() {
 	wait_empty "$m"
 
 	for mode in $LOG_MODES; do
+		wait_quiet "$m"
 		log_throughput "$m" "$mode"
 	done
+	R[load_$m]=$(cut -d' ' -f1 /proc/loadavg)
 
 	R[rss_end_$m]=$(kb_to_mb "$(rss_kb "$dpid")")
 	R[hwm_end_$m]=$(kb_to_mb "$(hwm_kb "$dpid")")
@@ -510,6 +557,7 @@ report() {
 	echo "gpm restart events seen (first run): $(g restart_event_seq); daemon-side median $(g restart_event_daemon) ms, max $(g restart_event_max) ms"
 	echo "victim after the restart runs: gpm: $(g restarts_seen); pm2: $(p restarts_seen)"
 	echo "load average (1/5/15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER"
+	echo "other work on the machine: highest CPU busy seen just before a measurement: gpm $(g busy)%, pm2 $(p busy)%; 1-min load average at the end of each manager: gpm $(g load), pm2 $(p load)"
 	echo "gpm: $(g version) ($GPM_BIN); pm2: $(p version) ($PM2_BIN); hyperfine: ${HYPERFINE:-none}"
 }
 

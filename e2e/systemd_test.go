@@ -258,3 +258,37 @@ func TestSystemdWatchdog(t *testing.T) {
 	}
 	waitFor(t, 3*time.Second, func() bool { return sd.count("WATCHDOG=1") > during }, "pings to resume")
 }
+
+// TestSystemdNotReadingNeverWedgesTheDaemon: if systemd stops reading its notify socket (the queue holds 10
+// datagrams), STATUS= updates must be dropped, not block the supervision loop.
+func TestSystemdNotReadingNeverWedgesTheDaemon(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	dir, err := os.MkdirTemp("", "gpm-sd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close() // never read
+	cmd := exec.Command(gpmBin, "daemon")
+	cmd.Env = append(environWithout(api.HomeEnv, "NOTIFY_SOCKET"), api.HomeEnv+"="+home, "NOTIFY_SOCKET="+path)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go cmd.Wait()
+	waitFor(t, 10*time.Second, func() bool {
+		_, _, code := run(t, home, "ping")
+		return code == 0
+	}, "the daemon to answer")
+	mustRun(t, home, "start", fixture("echo.sh"), "--name", "many", "-i", "20")
+	mustRun(t, home, "stop", "many")
+	mustRun(t, home, "restart", "many")
+	if n := len(procs(t, home, "many")); n != 20 {
+		t.Fatalf("%d processes, want 20", n)
+	}
+}

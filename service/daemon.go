@@ -263,7 +263,8 @@ func (d *Daemon) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-watchdog:
-			d.sd.send("WATCHDOG=1")
+			d.sd.try("WATCHDOG=1")
+			d.updateStatus() // resends a STATUS= lost to a full queue
 		case fn := <-d.ops:
 			fn()
 		case e := <-d.exits:

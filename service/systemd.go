@@ -3,11 +3,13 @@ package service
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	sdactivation "github.com/coreos/go-systemd/v22/activation"
@@ -42,12 +44,30 @@ func newSupervisor(env map[string]string) *supervisor {
 
 func (s *supervisor) active() bool { return s.addr != "" }
 
-// send tells systemd state; errors are returned for the caller to log (systemd going away must not stop us).
+// send tells systemd state, retrying for up to a second while systemd's queue is full: for messages that must
+// arrive (READY=1, STOPPING=1, FDSTORE=1). Errors are returned for the caller to log; systemd going away must not
+// stop us.
 func (s *supervisor) send(state string, files ...*os.File) error {
 	if s.addr == "" {
 		return nil
 	}
-	return activation.SendNotify(s.addr, state, files...)
+	var err error
+	for delay := time.Millisecond; delay < time.Second; delay *= 2 {
+		if err = activation.SendNotify(s.addr, state, files...); !errors.Is(err, syscall.EAGAIN) {
+			return err
+		}
+		time.Sleep(delay)
+	}
+	return err
+}
+
+// try sends state once, without waiting: for what the loop sends often (STATUS=, WATCHDOG=1), where the next
+// message replaces a lost one. The loop must never wait on systemd.
+func (s *supervisor) try(state string) error {
+	if s.addr == "" {
+		return nil
+	}
+	return activation.SendNotify(s.addr, state)
 }
 
 // fdName is the fd-store name of an app's socket: derived from the app and the address, so a changed address is
@@ -143,8 +163,8 @@ func (d *Daemon) updateStatus() {
 	if status == "" {
 		status = "no apps"
 	}
-	if status != d.sd.status {
+	// Remember what was sent only when it went out, so that a status lost to a full queue is sent again.
+	if status != d.sd.status && d.sd.try("STATUS="+status) == nil {
 		d.sd.status = status
-		d.sd.send("STATUS=" + status)
 	}
 }
