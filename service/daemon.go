@@ -67,6 +67,8 @@ type Daemon struct {
 	// inherited are the sockets systemd passed in LISTEN_FDS, until an app claims them.
 	inherited []*activation.Socket
 
+	pidOps chan pidOp // to the pid file writer
+
 	self   string // this binary, the trampoline for socket apps
 	notify *activation.NotifyServer
 	sd     *supervisor
@@ -103,6 +105,7 @@ func New(opts Options) *Daemon {
 		exits:    make(chan platform.Exit, 64),
 		quit:     make(chan struct{}),
 		gone:     make(chan struct{}),
+		pidOps:   make(chan pidOp, 1024),
 		procs:    map[int]*proc{},
 		env:      envMap(os.Environ()),
 		sockets:  map[string][]*activation.Socket{},
@@ -176,6 +179,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	signal.Notify(sigs, append(append([]os.Signal{}, stopSignals...), reopenSignals...)...)
 	defer signal.Stop(sigs)
 
+	pidsDone := make(chan struct{})
+	go d.pidFiles(d.pidOps, pidsDone)
 	go platform.Reap(ctx, d.exits)
 	loopDone := make(chan struct{})
 	go func() { d.loop(ctx); close(loopDone) }()
@@ -230,6 +235,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.stopAll(context.Background())
 	cancel()
 	<-loopDone
+	close(d.pidOps)
+	<-pidsDone
 	if d.control == nil {
 		os.Remove(d.socketPath())
 	}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -193,6 +194,8 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 	var waits []chan struct{}
 	var ids []int
 	err := d.exec(ctx, func() {
+		var b batch
+		defer b.run(d)
 		for _, sa := range sp.Apps {
 			app := sa.App
 			var existing []*proc
@@ -236,9 +239,11 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 				}
 				waits = append(waits, chs...)
 				startAll := func() {
+					var b batch
 					for i, p := range starts {
-						d.start(p, func() { close(chs[i]) })
+						b.add(p, func() { close(chs[i]) })
 					}
+					b.run(d)
 				}
 				if !rebind {
 					// Each instance restarts on its own: the sockets stay, so the others keep serving meanwhile.
@@ -277,7 +282,7 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 				}
 				ch := make(chan struct{})
 				waits = append(waits, ch)
-				d.start(p, func() { close(ch) })
+				b.add(p, func() { close(ch) })
 			}
 		}
 	})
@@ -327,7 +332,7 @@ func (d *Daemon) remove(p *proc, done chan struct{}) {
 		if d.procs[p.id] == p {
 			delete(d.procs, p.id)
 			p.closeLogs()
-			os.Remove(d.pidFilePath(p))
+			d.removePidFile(p)
 			d.releaseSockets(p.app.Name)
 		}
 		close(done)
@@ -476,13 +481,13 @@ func (d *Daemon) scale(ctx context.Context, sp *api.ScaleParams) ([]api.Process,
 			ids = append(ids, p.id)
 		}
 		tmpl := existing[0]
+		var b batch
 		for _, inst := range d.freeInstances(sp.Name, want-len(existing)) {
 			p := d.register(tmpl.app, inst, -1, tmpl.callerEnv)
 			ids = append(ids, p.id)
-			if err := d.start(p, nil); err != nil {
-				rerr = err
-			}
+			b.add(p, nil)
 		}
+		rerr = errors.Join(b.run(d)...)
 	})
 	if err == nil {
 		err = rerr

@@ -73,15 +73,22 @@ func (d *Daemon) resurrect(ctx context.Context, callerEnv map[string]string) (*a
 		d.log.Printf("resurrect: %s", warning)
 	}
 	var failed []string
+	var runnable []dump.App
 	for _, a := range l.Apps {
 		if err := d.checkRunnable(&a.Config, callerEnv); err != nil {
 			failed = append(failed, err.Error())
 			continue
 		}
-		app := a.Config
-		procs := a.Procs
-		sort.Slice(procs, func(i, j int) bool { return procs[i].Instance < procs[j].Instance })
-		if err := d.exec(ctx, func() {
+		runnable = append(runnable, a)
+	}
+	// One loop turn for the whole list: the fork/execs of every app run side by side (startAll).
+	if err := d.exec(ctx, func() {
+		var b batch
+		var labels []string
+		for _, a := range runnable {
+			app := a.Config
+			procs := a.Procs
+			sort.Slice(procs, func(i, j int) bool { return procs[i].Instance < procs[j].Instance })
 			for _, sp := range procs {
 				label := fmt.Sprintf("%s#%d", app.Name, sp.Instance)
 				exists := false
@@ -100,15 +107,19 @@ func (d *Daemon) resurrect(ctx context.Context, callerEnv map[string]string) (*a
 					res.Stopped = append(res.Stopped, label)
 					continue
 				}
-				if err := d.start(p, nil); err != nil {
-					failed = append(failed, err.Error())
-					continue
-				}
-				res.Started = append(res.Started, label)
+				b.add(p, nil)
+				labels = append(labels, label)
 			}
-		}); err != nil {
-			return nil, err
 		}
+		for i, err := range b.run(d) {
+			if err != nil {
+				failed = append(failed, err.Error())
+				continue
+			}
+			res.Started = append(res.Started, labels[i])
+		}
+	}); err != nil {
+		return nil, err
 	}
 	if len(failed) > 0 {
 		res.Warning = joinNonEmpty(res.Warning, fmt.Sprintf("%d app(s) could not start: %s", len(failed), failed[0]))

@@ -273,26 +273,71 @@ func (d *Daemon) credentials(a *config.App) (int, int, error) {
 // is "launching" until it sends READY=1 on its NOTIFY_SOCKET; one that does not within listen_timeout is stopped
 // and errored (PM2 marks it online anyway: #5716). Without wait_ready an app is online as soon as it is spawned.
 func (d *Daemon) start(p *proc, then func()) error {
-	if then != nil {
-		p.settled = append(p.settled, then)
+	return d.startAll([]*proc{p}, []func(){then})[0]
+}
+
+// batch collects the starts of one loop turn, to run them together with startAll.
+type batch struct {
+	ps    []*proc
+	thens []func()
+}
+
+func (b *batch) add(p *proc, then func()) {
+	b.ps = append(b.ps, p)
+	b.thens = append(b.thens, then)
+}
+
+// run starts the batch's processes; it returns one error per process, in order.
+func (b *batch) run(d *Daemon) []error {
+	if len(b.ps) == 0 {
+		return nil
 	}
-	p.gen++
-	p.stopTimer()
-	p.stopAsked, p.leaderGone, p.tree, p.failReason, p.statusText = false, false, nil, "", ""
-	p.exitCode, p.exitSig = nil, ""
-	if err := d.spawn(p); err != nil {
-		p.status, p.pid, p.reason = api.StatusErrored, 0, err.Error()
-		d.emit(p, p.reason)
-		d.settle(p)
-		return fmt.Errorf("start %s: %w", p.app.Name, err)
+	return d.startAll(b.ps, b.thens)
+}
+
+// startAll is start for several processes. The fork/execs run one after the other: Go holds syscall.ForkLock
+// until a vfork'd child has exec'd, so spawning from several goroutines overlaps nothing (measured: 50 spawns took
+// as long with 4 goroutines as with one). thens[i] (may be nil) belongs to ps[i].
+func (d *Daemon) startAll(ps []*proc, thens []func()) []error {
+	jobs := make([]*spawnJob, len(ps))
+	errs := make([]error, len(ps))
+	for i, p := range ps {
+		if thens[i] != nil {
+			p.settled = append(p.settled, thens[i])
+		}
+		p.gen++
+		p.stopTimer()
+		p.stopAsked, p.leaderGone, p.tree, p.failReason, p.statusText = false, false, nil, "", ""
+		p.exitCode, p.exitSig = nil, ""
+		if jobs[i], errs[i] = d.prepare(p); errs[i] == nil {
+			jobs[i].run()
+		}
 	}
+	for i, p := range ps {
+		if errs[i] == nil {
+			errs[i] = d.complete(p, jobs[i])
+		}
+		if errs[i] != nil {
+			p.status, p.pid, p.reason = api.StatusErrored, 0, errs[i].Error()
+			d.emit(p, p.reason)
+			d.settle(p)
+			errs[i] = fmt.Errorf("start %s: %w", p.app.Name, errs[i])
+			continue
+		}
+		d.started(p)
+	}
+	return errs
+}
+
+// started sets a freshly spawned p online, or launching until READY=1 with wait_ready.
+func (d *Daemon) started(p *proc) {
 	p.reason = ""
 	if p.app.WaitReady {
 		p.status = api.StatusLaunching
 		d.emit(p, "")
 		timeout := p.app.ListenTimeout.D()
 		d.after(p, timeout, func() { d.notReady(p, timeout) })
-		return nil
+		return
 	}
 	p.status = api.StatusOnline
 	// Without wait_ready the app is online before it can ping: its first watchdog period includes listen_timeout
@@ -300,7 +345,6 @@ func (d *Daemon) start(p *proc, then func()) error {
 	d.armWatchdogAfter(p, p.app.ListenTimeout.D())
 	d.emit(p, "")
 	d.settle(p)
-	return nil
 }
 
 // notReady fails a worker that did not say READY=1 in time: it is stopped and marked errored.
@@ -357,57 +401,72 @@ func (d *Daemon) armWatchdogAfter(p *proc, grace time.Duration) {
 	})
 }
 
-func (d *Daemon) spawn(p *proc) error {
+// spawnJob is a prepared start: everything decided on the loop; only the fork/exec is left, which may run off it.
+type spawnJob struct {
+	cmd        platform.Cmd
+	outR, errR *os.File
+	pid        int
+	err        error
+}
+
+// prepare resolves the command, opens the logs, the pipes and the sockets of p. Runs on the loop.
+func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
 	env := d.environ(p)
 	exe, argv, err := d.command(p, env)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	uid, gid, err := d.credentials(&p.app)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := d.openLogs(p); err != nil {
-		return err
-	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return fmt.Errorf("pipe: %w", err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return fmt.Errorf("pipe: %w", err)
+		return nil, err
 	}
 	socks, err := d.socketsFor(&p.app)
 	if err != nil {
-		outR.Close()
-		outW.Close()
-		errR.Close()
-		errW.Close()
-		return err
+		return nil, err
 	}
 	if len(socks) > 0 {
 		env = append(env, activation.Env(socks)...)
 		argv = activation.TrampolineArgs(d.self, exe, argv)
 		exe = d.self
 	}
-	pid, err := platform.Start(&platform.Cmd{Path: exe, Args: argv, Env: env, Dir: p.app.Cwd,
-		Stdout: outW, Stderr: errW, UID: uid, GID: gid, ExtraFiles: activation.Files(socks)})
-	outW.Close()
-	errW.Close()
-	if err != nil {
-		outR.Close()
-		errR.Close()
-		if uid >= 0 {
-			return fmt.Errorf("%w (running as uid %d: it needs to enter cwd %s and read the script)", err, uid, p.app.Cwd)
-		}
-		return err
+	j := &spawnJob{cmd: platform.Cmd{Path: exe, Args: argv, Env: env, Dir: p.app.Cwd, UID: uid, GID: gid,
+		ExtraFiles: activation.Files(socks)}}
+	if j.outR, j.cmd.Stdout, err = os.Pipe(); err != nil {
+		return nil, fmt.Errorf("pipe: %w", err)
 	}
-	p.pid, p.startedAt = pid, time.Now()
-	d.pump(p, outR, "out", p.out)
-	d.pump(p, errR, "err", p.err)
+	if j.errR, j.cmd.Stderr, err = os.Pipe(); err != nil {
+		j.outR.Close()
+		j.cmd.Stdout.Close()
+		return nil, fmt.Errorf("pipe: %w", err)
+	}
+	return j, nil
+}
+
+// run forks and execs.
+func (j *spawnJob) run() {
+	j.pid, j.err = platform.Start(&j.cmd)
+	j.cmd.Stdout.Close()
+	j.cmd.Stderr.Close()
+	if j.err != nil {
+		j.outR.Close()
+		j.errR.Close()
+		if j.cmd.UID >= 0 {
+			j.err = fmt.Errorf("%w (running as uid %d: it needs to enter cwd %s and read the script)", j.err, j.cmd.UID, j.cmd.Dir)
+		}
+	}
+}
+
+// complete registers a spawned process: its pid, its log pumps, its pid file. Runs on the loop.
+func (d *Daemon) complete(p *proc, j *spawnJob) error {
+	if j.err != nil {
+		return j.err
+	}
+	p.pid, p.startedAt = j.pid, time.Now()
+	d.pump(p, j.outR, "out", p.out)
+	d.pump(p, j.errR, "err", p.err)
 	d.writePidFile(p)
 	return nil
 }
@@ -452,9 +511,37 @@ func (d *Daemon) pidFilePath(p *proc) string {
 	return d.path(api.PidsDir, fmt.Sprintf("%s-%d.pid", fileName(p.app.Name), p.id))
 }
 
+// writePidFile and removePidFile queue the change for pidFiles: creating a file costs more than the fork/exec it
+// records, and the loop must not wait on the disk.
 func (d *Daemon) writePidFile(p *proc) {
-	if err := os.WriteFile(d.pidFilePath(p), []byte(strconv.Itoa(p.pid)+"\n"), 0o644); err != nil {
-		d.log.Printf("%s[%d]: pid file: %v", p.app.Name, p.id, err)
+	d.pidOps <- pidOp{path: d.pidFilePath(p), pid: p.pid}
+}
+
+func (d *Daemon) removePidFile(p *proc) {
+	d.pidOps <- pidOp{path: d.pidFilePath(p)}
+}
+
+// pidOp writes pid into path, or removes path when pid is 0.
+type pidOp struct {
+	path string
+	pid  int
+}
+
+// pidFiles applies pid file changes in order until ops is closed.
+func (d *Daemon) pidFiles(ops <-chan pidOp, done chan<- struct{}) {
+	defer close(done)
+	for op := range ops {
+		var err error
+		if op.pid == 0 {
+			if err = os.Remove(op.path); os.IsNotExist(err) {
+				err = nil
+			}
+		} else {
+			err = os.WriteFile(op.path, []byte(strconv.Itoa(op.pid)+"\n"), 0o644)
+		}
+		if err != nil {
+			d.log.Printf("pid file: %v", err)
+		}
 	}
 }
 
@@ -572,7 +659,7 @@ func anyAlive(pids []int) bool {
 // down finishes a requested stop.
 func (d *Daemon) down(p *proc) {
 	p.stopTimer()
-	os.Remove(d.pidFilePath(p))
+	d.removePidFile(p)
 	p.pid, p.leaderGone, p.tree, p.stopAsked = 0, false, nil, false
 	p.gen++
 	p.status = api.StatusStopped
@@ -622,7 +709,7 @@ func (d *Daemon) onExit(e platform.Exit) {
 	if platform.GroupAlive(p.pid) {
 		platform.SignalGroup(p.pid, syscall.SIGKILL)
 	}
-	os.Remove(d.pidFilePath(p))
+	d.removePidFile(p)
 	p.pid, p.leaderGone = 0, false
 	dec := decide(&p.app, p.unstable, p.backoff, exitFacts{code: e.Code, signal: e.Signal, uptime: uptime})
 	if dec.unstable {

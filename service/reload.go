@@ -297,12 +297,14 @@ func (d *Daemon) reconfigure(apps []config.App, callerEnv map[string]string) ([]
 			d.configure(p, app)
 			ids = append(ids, p.id)
 		}
+		var b batch
 		for _, inst := range d.freeInstances(app.Name, app.Instances-len(existing)) {
 			p := d.register(app, inst, -1, callerEnv)
 			ch := make(chan struct{})
 			waits = append(waits, ch)
-			d.start(p, func() { close(ch) })
+			b.add(p, func() { close(ch) })
 		}
+		b.run(d)
 	}
 	return ids, waits, nil
 }

@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	sdactivation "github.com/coreos/go-systemd/v22/activation"
-
 	"github.com/gpmd/gpm/activation"
 	"github.com/gpmd/gpm/api"
 )
@@ -84,7 +82,7 @@ func (d *Daemon) takeInherited() {
 	if os.Getenv("LISTEN_FDS") != "" && os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
 		d.log.Printf("warning: LISTEN_FDS set but LISTEN_PID=%s is not our pid %d: ignoring the passed sockets", os.Getenv("LISTEN_PID"), os.Getpid())
 	}
-	for _, f := range sdactivation.Files(true) {
+	for _, f := range activation.Inherited() {
 		name := f.Name()
 		if name == ControlFDName {
 			ln, err := net.FileListener(f)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -307,7 +308,7 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !f.force {
+	if !f.force && slices.Contains(fromFile, false) {
 		list, err := conn.List(ctx)
 		if err != nil {
 			return err
