@@ -138,6 +138,9 @@ type Line struct {
 	Text   string
 }
 
+// maxRead is the largest read buffer of Copy.
+const maxRead = 64 << 10
+
 // maxLine bounds a line held while waiting for its newline; a longer one is written as it is.
 const maxLine = 64 << 10
 
@@ -146,7 +149,8 @@ const maxLine = 64 << 10
 // other than EOF; write errors are reported through onErr and do not stop the copy (a full disk must not block the
 // app on a full pipe).
 func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)) error {
-	buf := make([]byte, 16<<10)
+	// The buffer grows while reads fill it: an idle app costs 2 KB per stream, a chatty one reads 64 KB at a time.
+	buf := make([]byte, 2<<10)
 	var pending []byte
 	var out []byte
 	for {
@@ -179,6 +183,9 @@ func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)
 				pending = pending[:0]
 			}
 			write(dst, out, onErr)
+			if n == len(buf) && len(buf) < maxRead {
+				buf = make([]byte, 2*len(buf))
+			}
 		}
 		if err != nil {
 			if len(pending) > 0 {
