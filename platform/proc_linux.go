@@ -21,9 +21,13 @@ func SetSubreaper() error {
 // alive unless a locked goroutine exits, which the daemon never does.)
 func setDeathSignal(a *syscall.SysProcAttr) { a.Pdeathsig = syscall.SIGTERM }
 
-// Descendants returns every live process below pid, found through /proc parent links.
-func Descendants(pid int) []int {
-	children := map[int][]int{}
+// Tree is a snapshot of the parent links of every process, to find many processes' descendants with one scan of
+// /proc (a scan per process made `delete all` of 50 apps cost 150 ms).
+type Tree struct{ children map[int][]int }
+
+// Snapshot reads the parent of every process now.
+func Snapshot() *Tree {
+	t := &Tree{children: map[int][]int{}}
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		p, err := strconv.Atoi(e.Name())
@@ -31,21 +35,29 @@ func Descendants(pid int) []int {
 			continue
 		}
 		if pp := parentPID(p); pp > 0 {
-			children[pp] = append(children[pp], p)
+			t.children[pp] = append(t.children[pp], p)
 		}
 	}
+	return t
+}
+
+// Descendants returns every process below pid in the snapshot.
+func (t *Tree) Descendants(pid int) []int {
 	var out []int
 	queue := []int{pid}
 	for len(queue) > 0 {
 		p := queue[0]
 		queue = queue[1:]
-		for _, c := range children[p] {
+		for _, c := range t.children[p] {
 			out = append(out, c)
 			queue = append(queue, c)
 		}
 	}
 	return out
 }
+
+// Descendants returns every live process below pid, found through /proc parent links.
+func Descendants(pid int) []int { return Snapshot().Descendants(pid) }
 
 // parentPID reads the ppid from /proc/PID/stat; the command name may hold spaces and parentheses, so parse after
 // the last ')'.

@@ -9,6 +9,15 @@ func SetSubreaper() error { return nil }
 
 func setDeathSignal(*syscall.SysProcAttr) {}
 
+// Tree is a snapshot of parent links; only Linux has one, elsewhere the process group is what gets signalled.
+type Tree struct{}
+
+// Snapshot returns an empty tree.
+func Snapshot() *Tree { return &Tree{} }
+
+// Descendants finds nothing outside Linux.
+func (t *Tree) Descendants(pid int) []int { return nil }
+
 // Descendants is only implemented on Linux; elsewhere the process group is what gets signalled.
 func Descendants(pid int) []int { return nil }
 

@@ -662,3 +662,12 @@ func jobAllowsBreakaway() bool {
 // SetSubreaper has nothing to do on Windows: the job object of each app (see Start) keeps its descendants together
 // whatever becomes of their parents.
 func SetSubreaper() error { return nil }
+
+// Tree is a snapshot for finding descendants; on Windows each lookup asks the job or a fresh Toolhelp snapshot.
+type Tree struct{}
+
+// Snapshot returns a Tree whose lookups use Descendants.
+func Snapshot() *Tree { return &Tree{} }
+
+// Descendants returns every process below pid.
+func (t *Tree) Descendants(pid int) []int { return Descendants(pid) }

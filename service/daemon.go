@@ -67,7 +67,8 @@ type Daemon struct {
 	// inherited are the sockets systemd passed in LISTEN_FDS, until an app claims them.
 	inherited []*activation.Socket
 
-	pidOps chan pidOp // to the pid file writer
+	pidOps chan pidOp     // to the pid file writer
+	tree   *platform.Tree // this loop turn's snapshot of the process tree (descendants)
 
 	self   string // this binary, the trampoline for socket apps
 	notify *activation.NotifyServer
@@ -273,8 +274,10 @@ func (d *Daemon) loop(ctx context.Context) {
 			d.sd.try("WATCHDOG=1")
 			d.updateStatus() // resends a STATUS= lost to a full queue
 		case fn := <-d.ops:
+			d.tree = nil
 			fn()
 		case e := <-d.exits:
+			d.tree = nil
 			d.onExit(e)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/platform"
 )
 
 func notFound(format string, args ...any) error {
@@ -165,12 +166,12 @@ func (d *Daemon) checkRunnable(app *config.App, callerEnv map[string]string) err
 	if app.Interpreter != "" {
 		first = app.Interpreter
 	} else if _, err := os.Stat(app.Script); err == nil {
-		if _, err := lookPath(app.Script, app.Cwd, ""); err != nil {
+		if _, err := platform.LookPath(app.Script, app.Cwd, ""); err != nil {
 			return invalid("app %q: %v", app.Name, err)
 		}
 		return nil
 	}
-	if _, err := lookPath(first, app.Cwd, env["PATH"]); err != nil {
+	if _, err := platform.LookPath(first, app.Cwd, platform.PathEnv(envList(env))); err != nil {
 		return invalid("app %q: %v", app.Name, err)
 	}
 	if app.Interpreter != "" {

@@ -198,40 +198,11 @@ func (d *Daemon) command(p *proc, env []string) (string, []string, error) {
 	} else {
 		argv = append([]string{a.Script}, a.Args...)
 	}
-	exe, err := lookPath(argv[0], a.Cwd, lookupEnv(env, "PATH"))
+	exe, err := platform.LookPath(argv[0], a.Cwd, platform.PathEnv(env))
 	if err != nil {
 		return "", nil, err
 	}
 	return exe, argv, nil
-}
-
-// lookPath finds file like a shell would, with the app's PATH rather than the daemon's.
-func lookPath(file, dir, path string) (string, error) {
-	isExec := func(p string) bool {
-		st, err := os.Stat(p)
-		return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
-	}
-	if strings.ContainsRune(file, '/') {
-		if !filepath.IsAbs(file) {
-			file = filepath.Join(dir, file)
-		}
-		if isExec(file) {
-			return file, nil
-		}
-		if _, err := os.Stat(file); err != nil {
-			return "", fmt.Errorf("%s: no such file", file)
-		}
-		return "", fmt.Errorf("%s: not executable (chmod +x it, or set an interpreter)", file)
-	}
-	for _, d := range filepath.SplitList(path) {
-		if d == "" {
-			d = "."
-		}
-		if c := filepath.Join(d, file); isExec(c) {
-			return c, nil
-		}
-	}
-	return "", fmt.Errorf("%s: not found in PATH", file)
 }
 
 // credentials resolves uid/gid when the daemon is root; otherwise they are refused.
@@ -602,7 +573,7 @@ func (d *Daemon) stop(p *proc, then func()) {
 	p.stopAsked = true
 	p.status = api.StatusStopping
 	d.emit(p, "")
-	p.tree = platform.Descendants(p.pid)
+	p.tree = d.descendants(p.pid)
 	sig, err := platform.ParseSignal(p.app.KillSignal)
 	if err != nil {
 		sig = syscall.SIGINT
@@ -611,6 +582,15 @@ func (d *Daemon) stop(p *proc, then func()) {
 		d.log.Printf("%s[%d]: %v", p.app.Name, p.id, err)
 	}
 	d.after(p, p.app.KillTimeout.D(), func() { d.killHard(p) })
+}
+
+// descendants returns the processes below pid from a snapshot of /proc taken in this loop turn: a stop of many apps
+// scans /proc once, not once per app, and never sees a tree older than the turn.
+func (d *Daemon) descendants(pid int) []int {
+	if d.tree == nil {
+		d.tree = platform.Snapshot()
+	}
+	return d.tree.Descendants(pid)
 }
 
 // killHard SIGKILLs p's group and the descendants recorded at the start of the stop, then waits for the group to
@@ -738,6 +718,7 @@ func (d *Daemon) onExit(e platform.Exit) {
 			d.emit(p, p.reason)
 			return
 		}
+		p.status = api.StatusLaunching // between the exit and the new pid: not online
 		d.emit(p, dec.reason)
 		d.start(p, nil)
 		return
@@ -781,13 +762,4 @@ func envList(m map[string]string) []string {
 		out = append(out, k+"="+v)
 	}
 	return out
-}
-
-func lookupEnv(env []string, key string) string {
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
-			return v
-		}
-	}
-	return ""
 }

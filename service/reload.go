@@ -177,7 +177,7 @@ func (d *Daemon) drainStop(w *drain, then func()) {
 	if then != nil {
 		w.done = append(w.done, then)
 	}
-	w.tree = platform.Descendants(w.pid)
+	w.tree = d.descendants(w.pid)
 	sig, err := platform.ParseSignal(w.app.KillSignal)
 	if err != nil {
 		sig = syscall.SIGINT

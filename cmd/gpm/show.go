@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -38,7 +39,10 @@ func (c *cli) showList(ctx context.Context) error {
 
 // printList prints PM2's table: id, name, namespace, mode, pid, uptime, restarts, status, cpu, mem.
 func (c *cli) printList(list []api.Process) {
-	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	// tabwriter writes cell by cell: buffer the table into one write.
+	bw := bufio.NewWriter(c.stdout)
+	defer bw.Flush()
+	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "id\tname\tnamespace\tmode\tpid\tuptime\t↺\tstatus\tcpu\tmem")
 	for _, p := range list {
 		pid, uptime := "0", "0"
