@@ -1,8 +1,12 @@
 package service
 
-import "os"
+import (
+	"os"
+	"syscall"
+)
 
+// Go maps console close, logoff and shutdown to SIGTERM on Windows: they stop the apps gracefully too.
 var (
-	stopSignals   = []os.Signal{os.Interrupt}
+	stopSignals   = []os.Signal{os.Interrupt, syscall.SIGTERM}
 	reopenSignals = []os.Signal{}
 )
