@@ -239,7 +239,7 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 					chs[i] = make(chan struct{})
 				}
 				waits = append(waits, chs...)
-				startAll := func() {
+				startEach := func() {
 					var b batch
 					for i, p := range starts {
 						b.add(p, func() { close(chs[i]) })
@@ -256,16 +256,12 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 				// New addresses: every old worker must let go of the old sockets before they are closed and the new
 				// ones bound.
 				pending := len(existing)
-				if pending == 0 {
-					startAll()
-					continue
-				}
 				name := app.Name
 				for _, p := range existing {
 					d.stop(p, func() {
 						if pending--; pending == 0 {
 							d.dropSockets(name)
-							startAll()
+							startEach()
 						}
 					})
 				}
