@@ -37,10 +37,14 @@ func Open(path string) (*File, error) {
 }
 
 func (l *File) open() error {
-	if err := os.MkdirAll(filepath.Dir(l.path), 0o755); err != nil {
-		return fmt.Errorf("log dir: %w", err)
-	}
 	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if errors.Is(err, os.ErrNotExist) {
+		// Missing directories are created on demand, not checked on every open.
+		if err := os.MkdirAll(filepath.Dir(l.path), 0o755); err != nil {
+			return fmt.Errorf("log dir: %w", err)
+		}
+		f, err = os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	}
 	if err != nil {
 		return fmt.Errorf("log file: %w", err)
 	}
