@@ -1,3 +1,5 @@
+//go:build linux
+
 package e2e
 
 // Cluster mode end to end (issue 3): gpm binds a socket once and hands it to every worker as fd 3 with LISTEN_FDS,

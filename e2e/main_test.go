@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package e2e drives the real gpm binary end to end: every test gets a GPM_HOME of its own, runs `gpm` commands
 // with exec, and checks what the apps (sh fixtures in testdata) and the daemon did. Nothing here imports the daemon;
 // only the api package, to decode `gpm jlist`.

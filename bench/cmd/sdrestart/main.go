@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command sdrestart measures `systemctl restart gpm` under load without systemd: it plays systemd's part the way
 // e2e/systemd_test.go does. It owns a NOTIFY_SOCKET, keeps every fd the daemon sends with FDSTORE=1 (the fd store),
 // and restarts the daemon as systemd would: SIGTERM, wait for it to exit, then start `gpm daemon --resurrect` again

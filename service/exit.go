@@ -1,0 +1,189 @@
+package service
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/platform"
+)
+
+// running reports whether p has a live leader or a group still being killed.
+func (p *proc) running() bool { return p.pid != 0 }
+
+// stop asks p to stop: the kill signal to its process group, SIGKILL to the group and every descendant seen at the
+// start of the stop after kill_timeout. then runs on the loop once p is down.
+func (d *Daemon) stop(p *proc, then func()) {
+	if then != nil {
+		p.settled = append(p.settled, then)
+	}
+	if !p.running() {
+		p.gen++
+		p.stopTimer()
+		if p.status != api.StatusStopped {
+			p.status, p.reason = api.StatusStopped, "stopped"
+			d.emit(p, p.reason)
+		}
+		d.settle(p)
+		return
+	}
+	if p.stopAsked {
+		return // a stop is already under way; then runs when it ends
+	}
+	p.gen++
+	p.stopAsked = true
+	p.status = api.StatusStopping
+	d.emit(p, "")
+	p.tree = d.descendants(p.pid)
+	sig, err := platform.ParseSignal(p.app.KillSignal)
+	if err != nil {
+		sig = syscall.SIGINT
+	}
+	if err := platform.SignalGroup(p.pid, sig); err != nil {
+		d.log.Printf("%s[%d]: %v", p.app.Name, p.id, err)
+	}
+	d.after(p, p.app.KillTimeout.D(), func() { d.killHard(p) })
+}
+
+// descendants returns the processes below pid from a snapshot of /proc taken in this loop turn: a stop of many apps
+// scans /proc once, not once per app, and never sees a tree older than the turn.
+func (d *Daemon) descendants(pid int) []int {
+	if d.tree == nil {
+		d.tree = platform.Snapshot()
+	}
+	return d.tree.Descendants(pid)
+}
+
+// killHard SIGKILLs p's group and the descendants recorded at the start of the stop, then waits for the group to
+// empty.
+func (d *Daemon) killHard(p *proc) {
+	if !p.running() {
+		return
+	}
+	d.log.Printf("%s[%d]: still alive after kill_timeout %v, sending SIGKILL", p.app.Name, p.id, p.app.KillTimeout.D())
+	platform.SignalGroup(p.pid, syscall.SIGKILL)
+	for _, c := range p.tree {
+		platform.Signal(c, syscall.SIGKILL)
+	}
+	d.waitGroupGone(p)
+}
+
+// waitGroupGone polls until no process of p's group is left, then marks p stopped. Members of the group are our
+// children or were adopted by us (subreaper), so they are reaped and vanish promptly once killed.
+func (d *Daemon) waitGroupGone(p *proc) {
+	if !p.leaderGone {
+		return // the leader's exit will call back
+	}
+	if platform.GroupAlive(p.pid) || anyAlive(p.tree) {
+		gen := p.gen
+		time.AfterFunc(20*time.Millisecond, func() {
+			d.post(func() {
+				if p.gen == gen {
+					d.waitGroupGone(p)
+				}
+			})
+		})
+		return
+	}
+	d.down(p)
+}
+
+func anyAlive(pids []int) bool {
+	for _, pid := range pids {
+		if platform.Alive(pid) {
+			return true
+		}
+	}
+	return false
+}
+
+// down finishes a requested stop.
+func (d *Daemon) down(p *proc) {
+	p.stopTimer()
+	d.removePidFile(p)
+	p.pid, p.leaderGone, p.tree, p.stopAsked = 0, false, nil, false
+	p.gen++
+	p.status = api.StatusStopped
+	if p.reason == "" {
+		p.reason = "stopped"
+	}
+	if p.failReason != "" {
+		p.status, p.reason, p.failReason = api.StatusErrored, p.failReason, ""
+	}
+	d.emit(p, p.reason)
+	d.settle(p)
+}
+
+// onExit handles a reaped child.
+func (d *Daemon) onExit(e platform.Exit) {
+	var p *proc
+	for _, q := range d.procs {
+		if q.pid == e.PID && !q.leaderGone {
+			p = q
+			break
+		}
+	}
+	if p == nil {
+		if w := d.draining[e.PID]; w != nil {
+			w.exited = true
+			d.drainCheck(w)
+		}
+		return // otherwise an adopted orphan or a group member: reaping it was the whole job
+	}
+	code := e.Code
+	p.exitCode, p.exitSig = &code, e.Signal
+	p.leaderGone = true
+	uptime := time.Since(p.startedAt)
+	if p.stopAsked {
+		p.reason = "stopped"
+		d.waitGroupGone(p)
+		return
+	}
+	if p.reload != nil {
+		// The new worker died before it was ready: the old one keeps serving.
+		p.leaderGone = false
+		d.reloadFailed(p, fmt.Sprintf("new worker exited before it was ready (code %d%s)", e.Code, sigSuffix(e.Signal)))
+		return
+	}
+	// The leader died on its own: what it leaves in its group has lost its supervisor and would hold the app's
+	// ports against the restart, so it goes now.
+	if platform.GroupAlive(p.pid) {
+		platform.SignalGroup(p.pid, syscall.SIGKILL)
+	}
+	d.removePidFile(p)
+	p.pid, p.leaderGone = 0, false
+	dec := decide(&p.app, p.unstable, p.backoff, exitFacts{code: e.Code, signal: e.Signal, uptime: uptime})
+	if dec.unstable {
+		p.unstable++
+	}
+	if uptime >= backoffReset {
+		p.backoff = 0
+	}
+	p.reason = dec.reason
+	switch dec.act {
+	case actStop:
+		p.status = api.StatusStopped
+		d.emit(p, dec.reason)
+	case actErrored:
+		p.status = api.StatusErrored
+		d.log.Printf("%s[%d]: errored: %s", p.app.Name, p.id, dec.reason)
+		d.emit(p, dec.reason)
+	case actRestart:
+		p.backoff = dec.backoff
+		p.restarts++
+		if dec.delay > 0 {
+			p.status = api.StatusWaiting
+			p.reason = fmt.Sprintf("%s; restarting in %v", dec.reason, dec.delay)
+			d.after(p, dec.delay, func() { d.start(p, nil) })
+			p.nextStart = time.Now().Add(dec.delay) // after d.after, which clears it
+			d.emit(p, p.reason)
+			return
+		}
+		p.status = api.StatusLaunching // between the exit and the new pid: not online
+		d.emit(p, dec.reason)
+		d.start(p, nil)
+		return
+	}
+	d.settle(p)
+}
