@@ -65,3 +65,16 @@ func TestReloadFileAppliesConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadAllEmpty: `reload all` with nothing to reload succeeds (it is the service unit's ExecReload=), while
+// `restart all` on an empty list still fails as PM2's does.
+func TestReloadAllEmpty(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	if _, stderr, code := run(t, home, "reload", "all"); code != 0 {
+		t.Fatalf("reload all on an empty list: exit %d: %s", code, stderr)
+	}
+	if _, _, code := run(t, home, "restart", "all"); code == 0 {
+		t.Fatalf("restart all on an empty list must fail")
+	}
+}

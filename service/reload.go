@@ -243,6 +243,9 @@ func (d *Daemon) reload(ctx context.Context, rp *api.ReloadParams) ([]api.Proces
 		return d.reloadIDs(ctx, rp, ids)
 	}
 	if err := d.exec(ctx, func() {
+		if len(d.procs) == 0 && slices.Equal(rp.Targets, []string{"all"}) {
+			return // `reload all` with nothing to reload (ExecReload= of an empty daemon) is not a failure
+		}
 		procs, err := d.resolve(rp.Targets)
 		if err != nil {
 			rerr = err
