@@ -12,6 +12,9 @@ var signals = map[string]int{
 	"SIGCHLD": 17, "SIGCONT": 18, "SIGSTOP": 19, "SIGTSTP": 20, "SIGTTIN": 21, "SIGTTOU": 22, "SIGURG": 23,
 	"SIGXCPU": 24, "SIGXFSZ": 25, "SIGVTALRM": 26, "SIGPROF": 27, "SIGWINCH": 28, "SIGIO": 29, "SIGPWR": 30,
 	"SIGSYS": 31,
+	// SIGBREAK is Windows only: the C runtime's 21, a CTRL_BREAK_EVENT, which Node sees as SIGBREAK. Elsewhere 21 is
+	// SIGTTIN, and platform refuses the name SIGBREAK when it is sent.
+	"SIGBREAK": 21,
 }
 
 // SignalNumber parses "SIGTERM", "TERM", "term" or "15" into a Linux signal number.

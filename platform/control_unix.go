@@ -35,6 +35,10 @@ func Listen(path string) (net.Listener, error) {
 	return ln, nil
 }
 
+// Address is what a client outside Go (the Node shim, given it in GPM_NOTIFY_STREAM) connects to for the
+// listener that Listen(path) makes: the socket path itself.
+func Address(path string) string { return path }
+
 // Dial connects to the control socket at path.
 func Dial(path string, timeout time.Duration) (net.Conn, error) {
 	return net.DialTimeout("unix", path, timeout)

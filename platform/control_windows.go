@@ -30,6 +30,10 @@ func pipeName(path string) string {
 	return pipePrefix + "gpm-" + hex.EncodeToString(sum[:16])
 }
 
+// Address is what a client outside Go (the Node shim, given it in GPM_NOTIFY_STREAM) connects to for the
+// listener that Listen(path) makes: the named pipe derived from path (see pipeName).
+func Address(path string) string { return pipeName(path) }
+
 // pipeSDDL is the security descriptor of the control pipe: a protected DACL (nothing inherited) granting full
 // access to Administrators and LocalSystem, and, when the daemon runs as a plain user, to that user. Nobody else
 // can open the pipe, so the DACL is the access check that the unix socket's mode and peer uid are elsewhere.

@@ -138,6 +138,9 @@ func TestPipeName(t *testing.T) {
 	if got := pipeName(`\\.\pipe\custom`); got != `\\.\pipe\custom` {
 		t.Errorf("a pipe name is kept as it is: got %q", got)
 	}
+	if got := Address(`C:\Users\ann\.gpm\gpm.sock`); got != a {
+		t.Errorf("Address = %q, want the pipe Listen makes, %q", got, a)
+	}
 }
 
 func TestPipeSDDL(t *testing.T) {

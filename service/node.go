@@ -44,7 +44,7 @@ func (d *Daemon) nodeEnv(p *proc, env map[string]string) {
 		opt = cur + " " + opt
 	}
 	env["NODE_OPTIONS"] = opt
-	env["GPM_NOTIFY_STREAM"] = d.notifyStream
+	env["GPM_NOTIFY_STREAM"] = platform.Address(d.notifyStream)
 	addrs := make([]string, 0, len(p.app.Listen))
 	for _, l := range p.app.Listen {
 		if s, err := activation.ParseSpec(l); err == nil {

@@ -2,5 +2,7 @@
 
 package startup
 
-// setRecovery is never reached off Windows (installWindows refuses first).
-func setRecovery(string) error { return errNotWindows }
+import "github.com/kardianos/service"
+
+// syncService is never reached off Windows (installWindows refuses first).
+func syncService(*service.Config) ([]string, error) { return nil, errNotWindows }

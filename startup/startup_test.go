@@ -3,11 +3,13 @@ package startup
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -46,6 +48,10 @@ var goldens = []struct {
 	{"launchd-escaping.plist", func() Spec { s := alice(Launchd, System); s.GPMHome = "/Users/a&b/<gpm>"; return s }, ".plist"},
 	{"windows-service.txt", func() Spec {
 		return Spec{Platform: Windows, Mode: System, Name: "gpm", Exe: `C:\Program Files\gpm\gpm.exe`, GPMHome: `C:\ProgramData\gpm`}
+	}, ""},
+	{"windows-service-user.txt", func() Spec {
+		return Spec{Platform: Windows, Mode: System, Name: "gpm-ann", Exe: `C:\gpm\gpm.exe`, User: `.\ann`,
+			GPMHome: `C:\Users\ann\.gpm`, Path: `C:\Program Files\nodejs;C:\Windows\system32`}
 	}, ""},
 }
 
@@ -414,5 +420,71 @@ func TestSystemdVersion(t *testing.T) {
 	v, err := SystemdVersion(context.Background(), newFake())
 	if err != nil || v != 252 {
 		t.Fatalf("got %d, %v", v, err)
+	}
+}
+
+// TestEscapeArg: the command line --print shows is the one CreateService registers (syscall.EscapeArg on Windows;
+// escape_windows_test.go compares the two there).
+func TestEscapeArg(t *testing.T) {
+	for in, want := range escapeArgCases {
+		if got := escapeArg(in); got != want {
+			t.Errorf("escapeArg(%q) = %s, want %s", in, got, want)
+		}
+	}
+	if got := commandLine(`C:\Program Files\gpm\gpm.exe`, []string{"daemon", "--resurrect"}); got != `"C:\Program Files\gpm\gpm.exe" daemon --resurrect` {
+		t.Errorf("commandLine = %s", got)
+	}
+}
+
+var escapeArgCases = map[string]string{
+	"":                     `""`,
+	"daemon":               `daemon`,
+	`C:\gpm\gpm.exe`:       `C:\gpm\gpm.exe`,
+	`C:\Program Files\gpm`: `"C:\Program Files\gpm"`,
+	`C:\my dir\`:           `"C:\my dir\\"`,
+	`a"b`:                  `a\"b`,
+	`a\"b c`:               `"a\\\"b c"`,
+	"tab\there":            "\"tab\there\"",
+}
+
+// TestRegistrationDiff: what Install compares with the registered service. The wanted registration matches
+// itself, and each difference is named once.
+func TestRegistrationDiff(t *testing.T) {
+	s := Spec{Platform: Windows, Mode: System, Name: "gpm", Exe: `C:\gpm\gpm.exe`, GPMHome: `C:\gpm-home`, Path: `C:\bin`}
+	c := windowsConfig(&s)
+	want := wantRegistration(c, c.Executable)
+	if want.CommandLine != `C:\gpm\gpm.exe daemon --resurrect` || want.Account != "LocalSystem" || want.StartType != "automatic" ||
+		!slices.Equal(want.Env, []string{`GPM_HOME=C:\gpm-home`, `PATH=C:\bin`}) || !want.OnNonCrashes ||
+		len(want.Recovery) != 3 || want.ResetPeriod != RecoveryResetPeriod {
+		t.Fatalf("wanted registration: %+v", want)
+	}
+	same := want
+	same.CommandLine = strings.ToUpper(same.CommandLine) // paths are case-insensitive
+	same.Account = "localsystem"
+	if d := same.diff(&want); len(d) != 0 {
+		t.Errorf("the wanted registration differs from itself: %q", d)
+	}
+	// What kardianos registers: one restart after 1 s, reset after a day, crashes only.
+	have := want
+	have.Recovery, have.OnNonCrashes = want.Recovery[:1], false
+	have.Env = []string{`GPM_HOME=C:\old`}
+	have.StartType = "delayed"
+	if d := have.diff(&want); !slices.Equal(d, []string{"start type", "environment", "recovery actions"}) {
+		t.Errorf("diff = %q", d)
+	}
+}
+
+// TestWindowsOffWindows: installing or removing a Windows service elsewhere is refused, without touching anything.
+func TestWindowsOffWindows(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("this is the refusal off Windows")
+	}
+	in := &Installer{Runner: newFake(), Root: t.TempDir()}
+	s := Spec{Platform: Windows, Mode: System, Name: "gpm", Exe: `C:\gpm\gpm.exe`}
+	if err := in.Install(context.Background(), s); !errors.Is(err, errNotWindows) {
+		t.Errorf("Install: %v", err)
+	}
+	if err := in.Uninstall(context.Background(), s); !errors.Is(err, errNotWindows) {
+		t.Errorf("Uninstall: %v", err)
 	}
 }

@@ -348,7 +348,7 @@ func cmdDaemon(ctx context.Context, c *cli, args []string) error {
 	}
 	d := service.New(service.Options{Home: c.home, Version: version, Resurrect: *resurrect, Log: c.stderr})
 	// The daemon handles SIGINT and SIGTERM itself (stop every app, then exit); ctx here is not cancelled by them.
-	return d.Run(context.WithoutCancel(ctx))
+	return runDaemon(context.WithoutCancel(ctx), d)
 }
 
 func cmdReload(ctx context.Context, c *cli, args []string) error {

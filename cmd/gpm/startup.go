@@ -134,10 +134,6 @@ func cmdStartup(ctx context.Context, c *cli, args []string) error {
 		}
 		return nil
 	}
-	if s.Platform == startup.Windows {
-		return fmt.Errorf("the daemon does not run on Windows yet (the named-pipe control transport is missing); " +
-			"gpm startup windows --print shows the service it will install")
-	}
 	in := &startup.Installer{Runner: startup.Exec{}, Daemons: startup.Clients{}, Out: prefixed{c}}
 	if err := in.Install(ctx, s); err != nil {
 		return err
@@ -171,9 +167,6 @@ func cmdUnstartup(ctx context.Context, c *cli, args []string) error {
 			}
 		}
 		return nil
-	}
-	if s.Platform == startup.Windows {
-		return fmt.Errorf("the daemon does not run on Windows yet: there is no service to remove")
 	}
 	in := &startup.Installer{Runner: startup.Exec{}, Out: prefixed{c}}
 	return in.Uninstall(ctx, s)
