@@ -112,12 +112,18 @@ func (c *cli) startupSpec(ctx context.Context, f *startupFlags, args []string) (
 	return s, nil
 }
 
-func cmdStartup(ctx context.Context, c *cli, args []string) error {
-	f, rest, err := c.startupFlags("startup", args)
+// startupTarget parses the flags of startup or unstartup and works out the service they mean.
+func (c *cli) startupTarget(ctx context.Context, name string, args []string) (*startupFlags, startup.Spec, error) {
+	f, rest, err := c.startupFlags(name, args)
 	if err != nil {
-		return err
+		return nil, startup.Spec{}, err
 	}
 	s, err := c.startupSpec(ctx, f, rest)
+	return f, s, err
+}
+
+func cmdStartup(ctx context.Context, c *cli, args []string) error {
+	f, s, err := c.startupTarget(ctx, "startup", args)
 	if err != nil {
 		return err
 	}
@@ -148,11 +154,7 @@ func cmdStartup(ctx context.Context, c *cli, args []string) error {
 }
 
 func cmdUnstartup(ctx context.Context, c *cli, args []string) error {
-	f, rest, err := c.startupFlags("unstartup", args)
-	if err != nil {
-		return err
-	}
-	s, err := c.startupSpec(ctx, f, rest)
+	f, s, err := c.startupTarget(ctx, "unstartup", args)
 	if err != nil {
 		return err
 	}
