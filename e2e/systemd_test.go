@@ -186,6 +186,12 @@ func TestSystemdNotifyAndFDStore(t *testing.T) {
 	if nstored != 1 || !strings.HasPrefix(name, "gpm.") {
 		t.Fatalf("fd store holds %d fds (%q), want the app's one listening socket", nstored, name)
 	}
+	mustRun(t, home, "reload", "web")
+	waitFor(t, 5*time.Second, func() bool { return sd.count("RELOADING=1") == 1 && sd.count("READY=1") == 2 },
+		"RELOADING=1, then READY=1 again, around a reload")
+	if sd.last("MONOTONIC_USEC=") == "" {
+		t.Fatalf("RELOADING=1 without MONOTONIC_USEC=")
+	}
 	mustRun(t, home, "save")
 	before := procs(t, home, "web")
 
@@ -211,7 +217,7 @@ func TestSystemdNotifyAndFDStore(t *testing.T) {
 		t.Fatalf("no STOPPING=1 on shutdown")
 	}
 	sd.startDaemon(t, home)
-	waitFor(t, 10*time.Second, func() bool { return sd.count("READY=1") == 2 }, "READY=1 from the second daemon")
+	waitFor(t, 10*time.Second, func() bool { return sd.count("READY=1") == 3 }, "READY=1 from the second daemon")
 	// READY=1 comes after resurrect: the apps are already there.
 	after := procs(t, home, "web")
 	if len(after) != 2 {

@@ -226,6 +226,18 @@ func sigSuffix(sig string) string {
 // reload replaces the workers of the targets, Parallel at a time (1 by default), each new worker ready before its
 // predecessor stops. The first failure halts the reload: workers not yet replaced keep running as they were.
 func (d *Daemon) reload(ctx context.Context, rp *api.ReloadParams) ([]api.Process, error) {
+	// Under systemd a reload is announced: RELOADING=1 (with MONOTONIC_USEC=, as Type=notify-reload wants) now,
+	// READY=1 when it is over, whatever its outcome: the daemon itself is fine either way.
+	if d.sd.active() {
+		if err := d.sd.send(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec())); err != nil {
+			d.log.Printf("sd_notify RELOADING=1: %v", err)
+		}
+		defer d.sd.send("READY=1")
+	}
+	return d.reloadTargets(ctx, rp)
+}
+
+func (d *Daemon) reloadTargets(ctx context.Context, rp *api.ReloadParams) ([]api.Process, error) {
 	var ids []int
 	var rerr error
 	var waits []chan struct{}

@@ -166,3 +166,6 @@ func (d *Daemon) updateStatus() {
 		d.sd.status = status
 	}
 }
+
+// monotonicUsec is CLOCK_MONOTONIC in microseconds, for MONOTONIC_USEC=.
+func monotonicUsec() int64 { return time.Duration(nanotime()).Microseconds() }
