@@ -1,0 +1,46 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestDependencies guards what the binary links, per OS: no systemd or D-Bus client code outside Linux, and on no
+// OS the TLS stack (go-systemd's activation package pulled it in and cost the daemon 1.5 MB of its 12 MB budget).
+func TestDependencies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	tests := []struct {
+		goos      string
+		forbidden []string
+	}{
+		{"linux", []string{"crypto/tls", "github.com/coreos/go-systemd", "github.com/godbus/dbus"}},
+		{"windows", []string{"crypto/tls", "github.com/coreos/go-systemd", "github.com/godbus/dbus"}},
+		{"darwin", []string{"crypto/tls", "github.com/coreos/go-systemd", "github.com/godbus/dbus"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.goos, func(t *testing.T) {
+			cmd := exec.Command("go", "list", "-deps", ".")
+			cmd.Env = append(os.Environ(), "GOOS="+tt.goos, "CGO_ENABLED=0")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("go list: %v\n%s", err, out)
+			}
+			deps := strings.Fields(string(out))
+			if !slices.Contains(deps, "github.com/gpmd/gpm/service") {
+				t.Fatalf("go list -deps did not list the daemon package: %s", out)
+			}
+			for _, dep := range deps {
+				for _, f := range tt.forbidden {
+					if dep == f || strings.HasPrefix(dep, f+"/") {
+						t.Errorf("GOOS=%s: gpm links %s", tt.goos, dep)
+					}
+				}
+			}
+		})
+	}
+}
