@@ -36,6 +36,9 @@ type Options struct {
 	Resurrect bool
 	// Log receives the daemon's own messages; nil discards them.
 	Log io.Writer
+	// MemoryLimit, when set, is the daemon's soft memory limit (runtime/debug.SetMemoryLimit) while its live heap is
+	// small; it follows twice the live heap beyond that. 0 leaves the Go runtime's default.
+	MemoryLimit int64
 	// SampleInterval is how often cpu and memory are read; 0 means 2 s.
 	SampleInterval time.Duration
 	// TrustSocketGroup admits every client that could connect to the control socket, not only root and the

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -341,12 +340,11 @@ func cmdDaemon(ctx context.Context, c *cli, args []string) error {
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
-	// The daemon's live heap is about 2 MB; without a limit the Go heap grows to twice what it held at its peak and
-	// keeps it. A soft limit makes the collector return memory sooner (GOMEMLIMIT in the environment wins).
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(10 << 20)
+	opts := service.Options{Home: c.home, Version: version, Resurrect: *resurrect, Log: c.stderr}
+	if os.Getenv("GOMEMLIMIT") == "" { // the environment's limit wins
+		opts.MemoryLimit = 10 << 20
 	}
-	d := service.New(service.Options{Home: c.home, Version: version, Resurrect: *resurrect, Log: c.stderr})
+	d := service.New(opts)
 	// The daemon handles SIGINT and SIGTERM itself (stop every app, then exit); ctx here is not cancelled by them.
 	return runDaemon(context.WithoutCancel(ctx), d)
 }
