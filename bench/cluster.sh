@@ -48,6 +48,8 @@ WORK=$(mktemp -d /tmp/gpm-cluster.XXXXXX)
 declare -A R=()
 LOADGEN_PID=
 log() { printf '[cluster %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 cleanup() {
 	set +e
@@ -78,31 +80,13 @@ mkdir -p "$WORK/app"
 cp "$ROOT/e2e/testdata/cluster/app.js" "$WORK/app/app.js"
 APP=$WORK/app/app.js
 
-cpu_busy() {
-	local a b
-	a=$(head -n1 /proc/stat)
-	sleep 1
-	b=$(head -n1 /proc/stat)
-	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x); split(b, y); t = 0
-		for (i = 2; i <= 9; i++) t += y[i] - x[i]
-		idle = (y[5] - x[5]) + (y[6] - x[6]); printf "%.0f", (t > 0) ? 100 * (t - idle) / t : 0 }'
-}
 BUSY_MAX=0
+# wait_quiet: wait for an idle machine (quiet_busy, bench/lib.sh); remember the busiest figure measured at.
 wait_quiet() {
-	local b deadline=$((SECONDS + QUIET_WAIT))
-	while :; do
-		b=$(cpu_busy)
-		((b > QUIET_BUSY)) || break
-		if ((SECONDS >= deadline)); then
-			log "warning: machine still ${b}% busy after ${QUIET_WAIT}s; measuring anyway"
-			break
-		fi
-		log "machine ${b}% busy (other work); waiting for <= ${QUIET_BUSY}%"
-		sleep 3
-	done
+	local b
+	b=$(quiet_busy)
 	((b <= BUSY_MAX)) || BUSY_MAX=$b
 }
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) exit 1; if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 gpm() { GPM_HOME=$WORK/gpm-home "$GPM_BIN" "$@"; }
 pm2() { PM2_HOME=$WORK/pm2-home "$PM2_BIN" "$@"; }

@@ -61,6 +61,8 @@ declare -A DAEMON_PID=()
 declare -A R=()
 
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 cleanup() {
 	set +e
@@ -209,43 +211,17 @@ cpu_ticks() {
 }
 CLK_TCK=$(getconf CLK_TCK)
 
-# cpu_busy: percent of all CPUs busy over the next second (from /proc/stat), for noticing other load on the machine.
-cpu_busy() {
-	local a b
-	a=$(head -n1 /proc/stat)
-	sleep 1
-	b=$(head -n1 /proc/stat)
-	awk -v a="$a" -v b="$b" 'BEGIN {
-		split(a, x); split(b, y); t = 0; idle = 0
-		for (i = 2; i <= 9; i++) t += y[i] - x[i]
-		idle = (y[5] - x[5]) + (y[6] - x[6])
-		r = (t > 0) ? 100 * (t - idle) / t : 0
-		printf "%.0f", r
-	}'
-}
-
-# wait_quiet MANAGER: wait (up to QUIET_WAIT s) until the machine is mostly idle, so that other work on a shared
-# machine does not end up in the figures; record the highest busy figure it went ahead with. Called before each
-# measurement; other work that starts in the middle of one still shows, in the load average printed at the end.
+# wait_quiet MANAGER: wait for an idle machine (quiet_busy, bench/lib.sh) and record the highest busy figure a
+# measurement went ahead with. Other work that starts in the middle of one still shows, in the load average printed
+# at the end.
 wait_quiet() {
-	local b deadline=$((SECONDS + QUIET_WAIT))
-	while :; do
-		b=$(cpu_busy)
-		((b > QUIET_BUSY)) || break
-		if ((SECONDS >= deadline)); then
-			log "warning: machine still ${b}% busy after ${QUIET_WAIT}s of waiting; measuring anyway"
-			break
-		fi
-		log "machine ${b}% busy (other work); waiting for <= ${QUIET_BUSY}%"
-		sleep 2
-	done
+	local b
+	b=$(quiet_busy)
 	local prev=${R[busy_$1]:--1}
 	if ((b > prev)); then
 		R[busy_$1]=$b
 	fi
 }
-
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) exit 1; if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 # app_id MANAGER NAME: the id of the (single) process NAME.
 app_id() {

@@ -302,6 +302,15 @@ func (d *Daemon) exec(ctx context.Context, fn func()) error {
 	}
 }
 
+// do runs fn on the loop and returns its error, or ctx's if the loop could not be reached.
+func (d *Daemon) do(ctx context.Context, fn func() error) error {
+	var err error
+	if xerr := d.exec(ctx, func() { err = fn() }); xerr != nil {
+		return xerr
+	}
+	return err
+}
+
 // post queues fn on the loop without waiting; timers use it. It must not be called from the loop itself.
 func (d *Daemon) post(fn func()) {
 	d.ops <- fn

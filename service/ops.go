@@ -90,11 +90,12 @@ func (d *Daemon) resolve(targets []string) ([]*proc, error) {
 
 func (d *Daemon) list(ctx context.Context) ([]api.Process, error) {
 	var out []api.Process
-	err := d.exec(ctx, func() {
+	err := d.do(ctx, func() error {
 		out = make([]api.Process, 0, len(d.procs))
 		for _, p := range d.sorted() {
 			out = append(out, d.snapshot(p))
 		}
+		return nil
 	})
 	return out, err
 }
@@ -340,13 +341,11 @@ func (d *Daemon) remove(p *proc, done chan struct{}) {
 func (d *Daemon) stopTargets(ctx context.Context, targets []string, del bool) ([]api.Process, error) {
 	var waits []chan struct{}
 	var ids []int
-	var rerr error
 	var before []api.Process
-	err := d.exec(ctx, func() {
+	err := d.do(ctx, func() error {
 		procs, err := d.resolve(targets)
 		if err != nil {
-			rerr = err
-			return
+			return err
 		}
 		for _, p := range procs {
 			ch := make(chan struct{})
@@ -359,10 +358,8 @@ func (d *Daemon) stopTargets(ctx context.Context, targets []string, del bool) ([
 				d.stop(p, func() { close(ch) })
 			}
 		}
+		return nil
 	})
-	if err == nil {
-		err = rerr
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -381,12 +378,10 @@ func (d *Daemon) stopTargets(ctx context.Context, targets []string, del bool) ([
 func (d *Daemon) restart(ctx context.Context, rp *api.RestartParams) ([]api.Process, error) {
 	var waits []chan struct{}
 	var ids []int
-	var rerr error
-	err := d.exec(ctx, func() {
+	err := d.do(ctx, func() error {
 		procs, err := d.resolve(rp.Targets)
 		if err != nil {
-			rerr = err
-			return
+			return err
 		}
 		for _, p := range procs {
 			if rp.UpdateEnv {
@@ -398,10 +393,8 @@ func (d *Daemon) restart(ctx context.Context, rp *api.RestartParams) ([]api.Proc
 			p.restarts++
 			d.stop(p, func() { d.start(p, func() { close(ch) }) })
 		}
+		return nil
 	})
-	if err == nil {
-		err = rerr
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -417,21 +410,17 @@ func (d *Daemon) restart(ctx context.Context, rp *api.RestartParams) ([]api.Proc
 
 func (d *Daemon) reset(ctx context.Context, targets []string) ([]api.Process, error) {
 	var ids []int
-	var rerr error
-	err := d.exec(ctx, func() {
+	err := d.do(ctx, func() error {
 		procs, err := d.resolve(targets)
 		if err != nil {
-			rerr = err
-			return
+			return err
 		}
 		for _, p := range procs {
 			p.restarts, p.unstable, p.backoff = 0, 0, 0
 			ids = append(ids, p.id)
 		}
+		return nil
 	})
-	if err == nil {
-		err = rerr
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -441,8 +430,7 @@ func (d *Daemon) reset(ctx context.Context, targets []string) ([]api.Process, er
 func (d *Daemon) scale(ctx context.Context, sp *api.ScaleParams) ([]api.Process, error) {
 	var waits []chan struct{}
 	var ids []int
-	var rerr error
-	err := d.exec(ctx, func() {
+	err := d.do(ctx, func() error {
 		var existing []*proc
 		for _, p := range d.sorted() {
 			if p.app.Name == sp.Name {
@@ -450,16 +438,14 @@ func (d *Daemon) scale(ctx context.Context, sp *api.ScaleParams) ([]api.Process,
 			}
 		}
 		if len(existing) == 0 {
-			rerr = notFound("app %q not found", sp.Name)
-			return
+			return notFound("app %q not found", sp.Name)
 		}
 		want := sp.Count
 		if sp.Relative {
 			want += len(existing)
 		}
 		if want < 1 {
-			rerr = invalid("scale %s to %d: at least 1 instance is needed (use `gpm delete %s` to remove it)", sp.Name, want, sp.Name)
-			return
+			return invalid("scale %s to %d: at least 1 instance is needed (use `gpm delete %s` to remove it)", sp.Name, want, sp.Name)
 		}
 		// Remove the highest instance numbers first, so that the numbers left stay dense from 0.
 		slices.SortFunc(existing, func(a, b *proc) int { return a.instance - b.instance })
@@ -484,11 +470,8 @@ func (d *Daemon) scale(ctx context.Context, sp *api.ScaleParams) ([]api.Process,
 			ids = append(ids, p.id)
 			b.add(p, nil)
 		}
-		rerr = errors.Join(b.run(d)...)
+		return errors.Join(b.run(d)...)
 	})
-	if err == nil {
-		err = rerr
-	}
 	if err != nil {
 		return nil, err
 	}

@@ -24,61 +24,54 @@ func (d *Daemon) signal(ctx context.Context, sp *api.SignalParams) ([]api.Proces
 		return nil, invalid("%v", err)
 	}
 	var out []api.Process
-	var rerr error
-	err = d.exec(ctx, func() {
+	err = d.do(ctx, func() error {
 		procs, err := d.resolve(sp.Targets)
 		if err != nil {
-			rerr = err
-			return
+			return err
 		}
 		for _, p := range procs {
 			if p.pid == 0 {
 				continue
 			}
 			if err := platform.Signal(p.pid, sig); err != nil {
-				rerr = err
-				return
+				return err
 			}
 			out = append(out, d.snapshot(p))
 		}
 		if len(out) == 0 {
-			rerr = &api.Error{Code: api.CodeFailed, Message: "no running process among the targets"}
+			return &api.Error{Code: api.CodeFailed, Message: "no running process among the targets"}
 		}
+		return nil
 	})
-	if err == nil {
-		err = rerr
-	}
 	return out, err
 }
 
 // envOf returns the environment each target process was (or will be) started with.
 func (d *Daemon) envOf(ctx context.Context, targets []string) (map[string]map[string]string, error) {
 	out := map[string]map[string]string{}
-	var rerr error
-	err := d.exec(ctx, func() {
+	err := d.do(ctx, func() error {
 		procs, err := d.resolve(targets)
 		if err != nil {
-			rerr = err
-			return
+			return err
 		}
 		for _, p := range procs {
 			out[fmt.Sprint(p.id)] = envMap(d.environ(p))
 		}
+		return nil
 	})
-	if err == nil {
-		err = rerr
-	}
 	return out, err
 }
 
 // flush empties the log files of the targets (all when none).
 func (d *Daemon) flush(ctx context.Context, targets []string) ([]string, error) {
 	var paths []string
-	var rerr error
-	err := d.exec(ctx, func() {
+	err := d.do(ctx, func() error {
 		procs := d.sorted()
 		if len(targets) > 0 {
-			procs, rerr = d.resolve(targets)
+			var err error
+			if procs, err = d.resolve(targets); err != nil {
+				return err
+			}
 		}
 		for _, p := range procs {
 			o, e, c := d.logPaths(p)
@@ -88,10 +81,8 @@ func (d *Daemon) flush(ctx context.Context, targets []string) ([]string, error) 
 				}
 			}
 		}
+		return nil
 	})
-	if err == nil {
-		err = rerr
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -157,11 +148,13 @@ func (d *Daemon) stream(ctx context.Context, c net.Conn, enc *json.Encoder, req 
 	}
 	var fs []files
 	var ids map[int]bool
-	var rerr error
-	err := d.exec(ctx, func() {
+	err := d.do(ctx, func() error {
 		procs := d.sorted()
 		if len(lp.Targets) > 0 {
-			procs, rerr = d.resolve(lp.Targets)
+			var err error
+			if procs, err = d.resolve(lp.Targets); err != nil {
+				return err
+			}
 			ids = map[int]bool{}
 			for _, p := range procs {
 				ids[p.id] = true
@@ -171,10 +164,8 @@ func (d *Daemon) stream(ctx context.Context, c net.Conn, enc *json.Encoder, req 
 			o, e, _ := d.logPaths(p)
 			fs = append(fs, files{p.id, p.app.Name, o, e})
 		}
+		return nil
 	})
-	if err == nil {
-		err = rerr
-	}
 	if err != nil {
 		enc.Encode(api.Response{ID: req.ID, Error: toAPIError(err)})
 		return

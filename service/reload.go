@@ -239,38 +239,34 @@ func (d *Daemon) reload(ctx context.Context, rp *api.ReloadParams) ([]api.Proces
 
 func (d *Daemon) reloadTargets(ctx context.Context, rp *api.ReloadParams) ([]api.Process, error) {
 	var ids []int
-	var rerr error
-	var waits []chan struct{}
 	if len(rp.Apps) > 0 {
 		// A process file: apply its configuration first, then reload what ran before.
-		if err := d.exec(ctx, func() { ids, waits, rerr = d.reconfigure(rp.Apps, rp.CallerEnv) }); err != nil {
+		var waits []chan struct{}
+		if err := d.do(ctx, func() (err error) {
+			ids, waits, err = d.reconfigure(rp.Apps, rp.CallerEnv)
+			return err
+		}); err != nil {
 			return nil, err
-		}
-		if rerr != nil {
-			return nil, rerr
 		}
 		if err := waitAll(ctx, waits); err != nil {
 			return nil, err
 		}
 		return d.reloadIDs(ctx, rp, ids)
 	}
-	if err := d.exec(ctx, func() {
+	if err := d.do(ctx, func() error {
 		if len(d.procs) == 0 && slices.Equal(rp.Targets, []string{"all"}) {
-			return // `reload all` with nothing to reload (ExecReload= of an empty daemon) is not a failure
+			return nil // `reload all` with nothing to reload (ExecReload= of an empty daemon) is not a failure
 		}
 		procs, err := d.resolve(rp.Targets)
 		if err != nil {
-			rerr = err
-			return
+			return err
 		}
 		for _, p := range procs {
 			ids = append(ids, p.id)
 		}
+		return nil
 	}); err != nil {
 		return nil, err
-	}
-	if rerr != nil {
-		return nil, rerr
 	}
 	return d.reloadIDs(ctx, rp, ids)
 }
