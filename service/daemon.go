@@ -2,7 +2,7 @@
 // applications, their logs, the saved list (dump), and the control server that clients talk to.
 //
 // One goroutine, the supervision loop, owns the process table: control requests, child exits and timers are all
-// turned into functions run on it (Daemon.exec, Daemon.post), so the table needs no locks and every state change
+// turned into functions run on it (Daemon.exec, Daemon.do, Daemon.post), so the table needs no locks and every state change
 // happens in one place, in order.
 package service
 
