@@ -3,37 +3,85 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/client"
 )
 
 // TestReloadForkModeOneAtATime: an app without sockets cannot hand over a socket, so reload restarts its instances
-// one after the other: each is back before the next one stops.
+// one after the other: each is online again before the next one is stopped. The order is read from the daemon's own
+// event stream (an app's log lines would race with the next stop).
 func TestReloadForkModeOneAtATime(t *testing.T) {
 	t.Parallel()
 	home := newHome(t)
-	dir := t.TempDir()
-	events := dir + "/events"
-	script := writeFile(t, dir, "inst.sh", fmt.Sprintf(`#!/bin/sh
-trap 'echo "stop $GPM_INSTANCE" >> %[1]s; exit 0' INT
-echo "start $GPM_INSTANCE" >> %[1]s
-while :; do sleep 0.05; done
-`, events))
-	mustRun(t, home, "start", script, "--name", "forky", "-i", "3")
-	waitFor(t, 10*time.Second, func() bool { return strings.Count(readFile(t, events), "start") == 3 }, "3 instances started")
+	mustRun(t, home, "start", fixture("echo.sh"), "--name", "forky", "-i", "3")
 	before := procs(t, home, "forky")
+	conn, err := client.Dial(context.Background(), home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var seen []string
+	probed := make(chan struct{})
+	go conn.Subscribe(ctx, nil, func(e api.Event) error {
+		if e.Type != api.EventState {
+			return nil
+		}
+		if e.Name == "probe" && e.Status == api.StatusOnline {
+			select {
+			case <-probed:
+			default:
+				close(probed)
+			}
+		}
+		if e.Name == "forky" && (e.Status == api.StatusStopping || e.Status == api.StatusOnline) {
+			mu.Lock()
+			seen = append(seen, fmt.Sprintf("%s %d", e.Status, e.ID))
+			mu.Unlock()
+		}
+		return nil
+	})
+	// An event the subscription sees proves it is in place before the reload starts: restart a probe app until
+	// its online event arrives.
+	mustRun(t, home, "start", fixture("echo.sh"), "--name", "probe")
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		mustRun(t, home, "restart", "probe")
+		select {
+		case <-probed:
+		case <-time.After(200 * time.Millisecond):
+			if time.Now().Before(deadline) {
+				continue
+			}
+			t.Fatal("the subscription never saw the probe's events")
+		}
+		break
+	}
 	mustRun(t, home, "reload", "forky")
+	var want []string
+	for _, p := range before {
+		want = append(want, fmt.Sprintf("stopping %d", p.ID), fmt.Sprintf("online %d", p.ID))
+	}
+	waitFor(t, 5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) >= len(want) }, "the reload's events")
+	mu.Lock()
+	got := strings.Join(seen, ", ")
+	mu.Unlock()
+	if got != strings.Join(want, ", ") {
+		t.Fatalf("reload order: %s; want %s (one instance at a time)", got, strings.Join(want, ", "))
+	}
 	after := procs(t, home, "forky")
 	for i := range after {
 		if after[i].PID == before[i].PID || !isOnline(after[i]) {
 			t.Fatalf("instance %d: pid %d -> %d, %s: want a new online process", i, before[i].PID, after[i].PID, after[i].Status)
 		}
-	}
-	got := strings.Join(lines(readFile(t, events))[3:], ", ")
-	if want := "stop 0, start 0, stop 1, start 1, stop 2, start 2"; got != want {
-		t.Fatalf("reload order: %s; want %s (one instance at a time)", got, want)
 	}
 }
 
