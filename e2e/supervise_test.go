@@ -5,6 +5,7 @@ package e2e
 import (
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -359,4 +360,42 @@ func TestStopAndDeleteFreeThePort(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPidFiles: each app's pid file (PM2's place, GPM_HOME/pids/<name>-<id>.pid, or --pid) follows its pid through a
+// restart after kill -9, and goes away when the app stops and when it is deleted. The files are written off the
+// supervision loop, so each check waits for them.
+func TestPidFiles(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	custom := filepath.Join(t.TempDir(), "run", "custom.pid")
+	mustRun(t, home, "start", fixture("echo.sh"), "--name", "pidded")
+	mustRun(t, home, "start", fixture("echo.sh"), "--name", "custom", "--pid", custom)
+	p := waitOnline(t, home, "pidded")
+	c := waitOnline(t, home, "custom")
+	def := filepath.Join(home, "pids", fmt.Sprintf("pidded-%d.pid", p.ID))
+	holds := func(path string, pid int) func() bool {
+		return func() bool {
+			b, err := os.ReadFile(path)
+			return err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(pid)
+		}
+	}
+	gone := func(path string) func() bool {
+		return func() bool { _, err := os.Stat(path); return os.IsNotExist(err) }
+	}
+	waitFor(t, 5*time.Second, holds(def, p.PID), def+" holding the app's pid")
+	waitFor(t, 5*time.Second, holds(custom, c.PID), custom+" (--pid, in a directory created for it) holding the app's pid")
+
+	if err := syscall.Kill(p.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	q := waitProc(t, home, "pidded", 10*time.Second, "a new pid online after kill -9", func(q api.Process) bool {
+		return isOnline(q) && q.PID != p.PID
+	})
+	waitFor(t, 5*time.Second, holds(def, q.PID), def+" holding the restarted app's new pid")
+
+	mustRun(t, home, "stop", "pidded")
+	waitFor(t, 5*time.Second, gone(def), def+" removed after stop")
+	mustRun(t, home, "delete", "custom")
+	waitFor(t, 5*time.Second, gone(custom), custom+" removed after delete")
 }

@@ -18,7 +18,7 @@ func SetSubreaper() error {
 
 // setDeathSignal asks the kernel to SIGTERM the app if the daemon dies: an unsupervised app would hold its port
 // while a new daemon resurrects a second copy. (The signal follows the forking OS thread; Go keeps its threads
-// alive unless a locked goroutine exits, which the daemon never does.)
+// alive unless a locked goroutine exits, and the daemon's only locked goroutine, the pid file writer, never forks.)
 func setDeathSignal(a *syscall.SysProcAttr) { a.Pdeathsig = syscall.SIGTERM }
 
 // Tree is a snapshot of the parent links of every process, to find many processes' descendants with one scan of
@@ -81,3 +81,18 @@ func parentPID(pid int) int {
 
 // ParentPID returns the parent of pid, or 0 when unknown.
 func ParentPID(pid int) int { return parentPID(pid) }
+
+// Background lowers the scheduling priority of the calling OS thread by 10 nice levels (Linux nice is per thread), so
+// that the bookkeeping it does yields the CPU to the work the daemon is waiting for: spawning 50 apps on 2 cores
+// competes with the apps' own start-up, and the pid files can be written a moment later. The caller locks its
+// goroutine to the thread first and never unlocks it, so the thread ends with the goroutine; the Go runtime never
+// clones new threads from a locked one, so the lower priority spreads nowhere else.
+func Background() error {
+	tid := unix.Gettid()
+	// getpriority(2) returns 20-nice in the raw syscall.
+	prio, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
+	if err != nil {
+		return err
+	}
+	return unix.Setpriority(unix.PRIO_PROCESS, tid, min(20-prio+10, 19))
+}

@@ -23,3 +23,6 @@ func Descendants(pid int) []int { return nil }
 
 // ParentPID is only implemented on Linux.
 func ParentPID(pid int) int { return 0 }
+
+// Background does nothing outside Linux: elsewhere the priority of one thread is not the nice value.
+func Background() error { return nil }

@@ -671,3 +671,6 @@ func Snapshot() *Tree { return &Tree{} }
 
 // Descendants returns every process below pid.
 func (t *Tree) Descendants(pid int) []int { return Descendants(pid) }
+
+// Background does nothing on Windows yet: thread priorities there are not nice values.
+func Background() error { return nil }

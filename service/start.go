@@ -36,9 +36,10 @@ func (b *batch) run(d *Daemon) []error {
 	return d.startAll(b.ps, b.thens)
 }
 
-// startAll is start for several processes. The fork/execs run one after the other: Go holds syscall.ForkLock
-// until a vfork'd child has exec'd, so spawning from several goroutines overlaps nothing (measured: 50 spawns took
-// as long with 4 goroutines as with one). thens[i] (may be nil) belongs to ps[i].
+// startAll is start for several processes. The fork/execs run one after the other, on the loop: spawning from
+// several goroutines gained nothing measurable, because on 2 cores the children's own start-up takes the CPUs the
+// spawner would need (50 shell-script apps: 45–60 ms with 1, 2, 4 or 8 spawning goroutines, as with a tiny test
+// program; BENCHMARKS.md). thens[i] (may be nil) belongs to ps[i].
 func (d *Daemon) startAll(ps []*proc, thens []func()) []error {
 	jobs := make([]*spawnJob, len(ps))
 	errs := make([]error, len(ps))

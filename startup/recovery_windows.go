@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/kardianos/service"
 	"golang.org/x/sys/windows/registry"
 	"golang.org/x/sys/windows/svc/mgr"
 )
@@ -16,7 +15,7 @@ import (
 // registers a service only once, with a single recovery action, so gpm compares what the service control manager
 // holds and changes only what differs. It returns what it changed; nothing when all was as wanted. The account is
 // never changed (a named account needs its password): a service running as another one must be removed first.
-func syncService(c *service.Config) ([]string, error) {
+func syncService(c *winService) ([]string, error) {
 	exe, err := filepath.Abs(c.Executable)
 	if err != nil {
 		return nil, fmt.Errorf("startup: %w", err)

@@ -1,3 +1,5 @@
+//go:build windows
+
 package startup
 
 import (
@@ -5,14 +7,31 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 
 	"github.com/kardianos/service"
 )
 
-// errNotWindows: kardianos installs into the service manager of the OS it was built for.
-var errNotWindows = errors.New("startup: a Windows service can be installed on Windows only (--print shows it)")
+// noProgram satisfies kardianos's Interface for installing; the daemon itself answers the service control manager
+// through golang.org/x/sys/windows/svc (cmd/gpm/daemon_windows.go).
+type noProgram struct{}
+
+func (noProgram) Start(service.Service) error { return nil }
+func (noProgram) Stop(service.Service) error  { return nil }
+
+// kardianos is c as kardianos/service takes it.
+func (c *winService) kardianos() *service.Config {
+	return &service.Config{
+		Name:        c.Name,
+		DisplayName: c.DisplayName,
+		Description: c.Description,
+		Executable:  c.Executable,
+		Arguments:   c.Arguments,
+		UserName:    c.UserName,
+		EnvVars:     c.EnvVars,
+		Option:      service.KeyValue(c.Option),
+	}
+}
 
 // elevated adds what to do to an error that says access was denied: the service control manager lets only an
 // elevated Administrator create, change or remove services.
@@ -26,11 +45,8 @@ func elevated(err error) error {
 // installWindows registers the service with kardianos (the first time), makes its registration what gpm wants
 // (syncService: the recovery schedule, and whatever changed since), and starts it. A second run changes nothing.
 func (in *Installer) installWindows(ctx context.Context, s *Spec) error {
-	if runtime.GOOS != "windows" {
-		return errNotWindows
-	}
 	c := windowsConfig(s)
-	svc, err := service.New(noProgram{}, c)
+	svc, err := service.New(noProgram{}, c.kardianos())
 	if err != nil {
 		return fmt.Errorf("startup: %w", err)
 	}
@@ -79,10 +95,7 @@ func (in *Installer) installWindows(ctx context.Context, s *Spec) error {
 // uninstallWindows stops the service (its daemon stops its apps first; the saved list stays in GPM_HOME) and
 // removes it. Removing a service that is not there is not an error.
 func (in *Installer) uninstallWindows(ctx context.Context, s *Spec) error {
-	if runtime.GOOS != "windows" {
-		return errNotWindows
-	}
-	svc, err := service.New(noProgram{}, windowsConfig(s))
+	svc, err := service.New(noProgram{}, windowsConfig(s).kardianos())
 	if err != nil {
 		return fmt.Errorf("startup: %w", err)
 	}

@@ -56,9 +56,7 @@ func cmdTargets(method string) func(context.Context, *cli, []string) error {
 		if err := conn.Call(ctx, method, api.Targets{Targets: targets}, &out); err != nil {
 			return err
 		}
-		for _, p := range out {
-			fmt.Fprintf(c.stdout, "[gpm] %s (id %d) %s\n", p.Name, p.ID, p.Status)
-		}
+		c.report(out, false)
 		return c.showList(ctx)
 	}
 }
@@ -96,9 +94,7 @@ func cmdRestart(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	out, err := conn.Restart(ctx, f.updateEnv, names...)
-	for _, p := range out {
-		fmt.Fprintf(c.stdout, "[gpm] %s (id %d) %s\n", p.Name, p.ID, p.Status)
-	}
+	c.report(out, false)
 	if err != nil {
 		return err
 	}
@@ -367,9 +363,7 @@ func (c *cli) reload(ctx context.Context, f *startFlags, names []string) error {
 		return err
 	}
 	out, err := conn.Reload(ctx, f.parallel, f.updateEnv, names...)
-	for _, p := range out {
-		fmt.Fprintf(c.stdout, "[gpm] %s (id %d) %s pid %d\n", p.Name, p.ID, p.Status, p.PID)
-	}
+	c.report(out, true)
 	if err != nil {
 		return err
 	}
@@ -390,9 +384,7 @@ func (c *cli) reloadFile(ctx context.Context, f *startFlags, path string) error 
 	p := api.ReloadParams{Apps: file.Apps, Parallel: f.parallel, UpdateEnv: f.updateEnv, CallerEnv: envNow()}
 	var out []api.Process
 	err = conn.Call(ctx, api.MethodReload, p, &out)
-	for _, pr := range out {
-		fmt.Fprintf(c.stdout, "[gpm] %s (id %d) %s pid %d\n", pr.Name, pr.ID, pr.Status, pr.PID)
-	}
+	c.report(out, true)
 	if err != nil {
 		return err
 	}

@@ -336,9 +336,7 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 	}
-	for _, p := range out {
-		fmt.Fprintf(c.stdout, "[gpm] %s (id %d) %s\n", p.Name, p.ID, p.Status)
-	}
+	c.report(out, false)
 	return c.showList(ctx)
 }
 
@@ -392,9 +390,7 @@ func (c *cli) startFile(ctx context.Context, f *startFlags, path string) error {
 		p.Apps = append(p.Apps, api.StartApp{App: a})
 	}
 	out, err := conn.StartWith(ctx, p)
-	for _, p := range out {
-		fmt.Fprintf(c.stdout, "[gpm] %s (id %d) %s\n", p.Name, p.ID, p.Status)
-	}
+	c.report(out, false)
 	if err != nil {
 		return err
 	}
