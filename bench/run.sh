@@ -3,7 +3,9 @@
 # `make bench` runs it. It measures, for each manager in turn, in a temporary GPM_HOME / PM2_HOME:
 #   1. daemon RSS (VmRSS of the daemon pid) idle and with 50 apps online;
 #   2. `jlist` latency with 10 and 50 apps (hyperfine median, or a timing loop without hyperfine);
-#   3. time from `start FILE` (50 apps) until jlist shows 50 online;
+#   3. time from `start FILE` (50 apps) until jlist shows 50 online, and the daemon's CPU time for it, with two kinds
+#      of apps: the sleep binary executed directly (the managers' own work) and bench/apps/sleeper.sh (a shell that
+#      forks sleep: ~1.4 ms of CPU per app that the managers' 2 cores must also find);
 #   4. restart latency after kill -9 of one app (gpm: event stream via bench/cmd/restartlat; both: new pid in the
 #      app's pid file, and jlist polling);
 #   5. log throughput of a chatty app (500k lines of 100 bytes): time until every byte is in the log file, and the
@@ -133,6 +135,25 @@ ecosystem() {
 ecosystem "$APPS" "$WORK/apps/apps$APPS.json"
 ecosystem "$JLIST_SMALL" "$WORK/apps/apps$JLIST_SMALL.json"
 
+# ecosystem_bin N FILE: N apps b1..bN that are the sleep binary itself, executed directly by either manager: a
+# long-running app with the least start-up work an app can have, so that the time to get them online is the
+# managers' own. (sleeper.sh costs ~1.4 ms of CPU per app before it sleeps: a shell, a fork, a second exec; 50 of
+# them are ~70 ms of CPU that any manager's 2 cores must also find.)
+SLEEP_BIN=$(command -v sleep)
+ecosystem_bin() {
+	local n=$1 i sep=
+	{
+		printf '{"apps": [\n'
+		for ((i = 1; i <= n; i++)); do
+			printf '%s  {"name": "b%d", "script": "%s", "args": ["1000000"], "interpreter": "none", "cwd": "%s"}' \
+				"$sep" "$i" "$SLEEP_BIN" "$WORK/apps"
+			sep=$',\n'
+		done
+		printf '\n]}\n'
+	} >"$2"
+}
+ecosystem_bin "$APPS" "$WORK/apps/bin$APPS.json"
+
 # chatty_file MANAGER MODE: a process file for the chatty app, its log in $WORK/logs.
 chatty_file() {
 	local m=$1 mode=$2 f=$WORK/apps/chatty-$1-$2.json
@@ -210,6 +231,10 @@ cpu_ticks() {
 	awk '{ print $12 + $13 }' <<<"$stat"
 }
 CLK_TCK=$(getconf CLK_TCK)
+# cpu_ns PID: CPU time of every thread of PID now, in ns (schedstat: exact, where utime+stime counts 10 ms ticks).
+cpu_ns() {
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'
+}
 
 # wait_quiet MANAGER: wait for an idle machine (quiet_busy, bench/lib.sh) and record the highest busy figure a
 # measurement went ahead with. Other work that starts in the middle of one still shows, in the load average printed
@@ -374,10 +399,46 @@ log_throughput() {
 	wait_empty "$m"
 }
 
+# start_runs MANAGER KEY FILE KEEP: START_RUNS times, `start FILE` (APPS apps) and poll jlist until all are online;
+# records the median time (R[KEY_MANAGER]), the start command's own (R[KEY_cmd_MANAGER]) and the daemon's CPU time
+# for one start (R[KEY_cpu_MANAGER]: every thread of the daemon, from the start command until all were online). The
+# apps of the last run stay when KEEP is 1; after the first run of the KEEP file, the daemon's RSS is sampled.
+start_runs() {
+	local m=$1 key=$2 file=$3 keep=$4 dpid=${DAEMON_PID[$1]} i t0 t1 t2 c0 c2 runs=() cmd_runs=() cpus=()
+	for ((i = 1; i <= START_RUNS; i++)); do
+		sleep 1
+		wait_quiet "$m"
+		c0=$(cpu_ns "$dpid")
+		t0=${EPOCHREALTIME/./}
+		mgr "$m" start "$file" >/dev/null 2>&1
+		t1=${EPOCHREALTIME/./}
+		wait_online "$m" "$APPS"
+		t2=${EPOCHREALTIME/./}
+		c2=$(cpu_ns "$dpid")
+		runs+=($((t2 - t0)))
+		cmd_runs+=($((t1 - t0)))
+		cpus+=($(((c2 - c0) / 1000)))
+		log "$m: $key: start $APPS apps, run $i: all online after $(us_to_ms $((t2 - t0))) ms (start command returned after $(us_to_ms $((t1 - t0))) ms; daemon CPU $(us_to_ms $(((c2 - c0) / 1000))) ms)"
+		if ((keep && i == 1)); then
+			# RSS of a daemon that has started its first 50 apps (the figure below is after START_RUNS cycles).
+			sleep "$SETTLE"
+			read -r "R[rss_first_$m]" "R[rss_first_max_$m]" <<<"$(rss_sample "$dpid" 3)"
+		fi
+		if ((!keep || i < START_RUNS)); then
+			mgr "$m" delete all >/dev/null 2>&1
+			wait_empty "$m"
+		fi
+	done
+	R[${key}_$m]=$(us_to_ms "$(printf '%s\n' "${runs[@]}" | median)")
+	R[${key}_cmd_$m]=$(us_to_ms "$(printf '%s\n' "${cmd_runs[@]}" | median)")
+	R[${key}_cpu_$m]=$(us_to_ms "$(printf '%s\n' "${cpus[@]}" | median)")
+	R[${key}_all_$m]=$(for r in "${runs[@]}"; do us_to_ms "$r"; printf ' '; done)
+}
+
 # --- one manager ---------------------------------------------------------------------------------------------------
 
 bench_manager() {
-	local m=$1 dpid i t0 t1 t2 runs=() cmd_runs=() victim
+	local m=$1 dpid i victim
 	log "== $m"
 	wait_quiet "$m"
 	mgr "$m" ping >/dev/null 2>&1
@@ -401,31 +462,10 @@ bench_manager() {
 	mgr "$m" delete all >/dev/null 2>&1
 	wait_empty "$m"
 
-	# APPS apps from one process file, START_RUNS times.
-	for ((i = 1; i <= START_RUNS; i++)); do
-		sleep 1
-		wait_quiet "$m"
-		t0=${EPOCHREALTIME/./}
-		mgr "$m" start "$WORK/apps/apps$APPS.json" >/dev/null 2>&1
-		t1=${EPOCHREALTIME/./}
-		wait_online "$m" "$APPS"
-		t2=${EPOCHREALTIME/./}
-		runs+=($((t2 - t0)))
-		cmd_runs+=($((t1 - t0)))
-		log "$m: start $APPS apps, run $i: all online after $(us_to_ms $((t2 - t0))) ms (start command returned after $(us_to_ms $((t1 - t0))) ms)"
-		if ((i == 1)); then
-			# RSS of a daemon that has started its first 50 apps (the figure below is after START_RUNS cycles).
-			sleep "$SETTLE"
-			read -r "R[rss_first_$m]" "R[rss_first_max_$m]" <<<"$(rss_sample "$dpid" 3)"
-		fi
-		if ((i < START_RUNS)); then
-			mgr "$m" delete all >/dev/null 2>&1
-			wait_empty "$m"
-		fi
-	done
-	R[start_$m]=$(us_to_ms "$(printf '%s\n' "${runs[@]}" | median)")
-	R[start_cmd_$m]=$(us_to_ms "$(printf '%s\n' "${cmd_runs[@]}" | median)")
-	R[start_all_$m]=$(for r in "${runs[@]}"; do us_to_ms "$r"; printf ' '; done)
+	# APPS binary apps from one process file, START_RUNS times; then APPS shell-script apps, which stay for what
+	# follows.
+	start_runs "$m" start_bin "$WORK/apps/bin$APPS.json" 0
+	start_runs "$m" start "$WORK/apps/apps$APPS.json" 1
 
 	# RSS and jlist with APPS apps online.
 	sleep "$SETTLE"
@@ -501,7 +541,7 @@ ratio() {
 }
 
 report() {
-	local W=64 mode
+	local W=78 mode
 	row() { printf "| %-${W}s | %9s | %9s | %8s | %-22s | %-6s |\n" "$@"; }
 	echo
 	echo "gpm vs PM2 ($(uname -r), $(nproc) cores, $(go version 2>/dev/null | awk '{ print $3 }'), node $(node --version 2>/dev/null), pm2 $(p version), $(date -u '+%Y-%m-%d %H:%M UTC'))"
@@ -516,8 +556,12 @@ report() {
 	row "Daemon peak RSS (VmHWM) over the whole run (MB)" "$(g hwm_end)" "$(p hwm_end)" "$(ratio "$(g hwm_end)" "$(p hwm_end)")" "" ""
 	row "jlist, $JLIST_SMALL apps, median of $JLIST_RUNS (ms)" "$(g "jlist$JLIST_SMALL")" "$(p "jlist$JLIST_SMALL")" "$(ratio "$(g "jlist$JLIST_SMALL")" "$(p "jlist$JLIST_SMALL")")" "" ""
 	row "jlist, $APPS apps, median of $JLIST_RUNS (ms)" "$(g "jlist$APPS")" "$(p "jlist$APPS")" "$(ratio "$(g "jlist$APPS")" "$(p "jlist$APPS")")" "gpm <= 15 ms" "$(verdict "$(g "jlist$APPS")" - 'g <= 15')"
-	row "start FILE -> jlist shows $APPS online, median of $START_RUNS (ms)" "$(g start)" "$(p start)" "$(ratio "$(g start)" "$(p start)")" ">= 10x sooner than PM2" "$(verdict "$(g start)" "$(p start)" 'p / g >= 10')"
+	row "start FILE -> jlist shows $APPS online, binary apps, median of $START_RUNS (ms)" "$(g start_bin)" "$(p start_bin)" "$(ratio "$(g start_bin)" "$(p start_bin)")" ">= 10x sooner than PM2" "$(verdict "$(g start_bin)" "$(p start_bin)" 'p / g >= 10')"
+	row "  the start command alone returned after (ms)" "$(g start_bin_cmd)" "$(p start_bin_cmd)" "$(ratio "$(g start_bin_cmd)" "$(p start_bin_cmd)")" "" ""
+	row "  daemon CPU time for the start (ms)" "$(g start_bin_cpu)" "$(p start_bin_cpu)" "$(ratio "$(g start_bin_cpu)" "$(p start_bin_cpu)")" "" ""
+	row "start FILE -> jlist shows $APPS online, shell-script apps, median of $START_RUNS (ms)" "$(g start)" "$(p start)" "$(ratio "$(g start)" "$(p start)")" ">= 10x sooner than PM2" "$(verdict "$(g start)" "$(p start)" 'p / g >= 10')"
 	row "  the start command alone returned after (ms)" "$(g start_cmd)" "$(p start_cmd)" "$(ratio "$(g start_cmd)" "$(p start_cmd)")" "" ""
+	row "  daemon CPU time for the start (ms)" "$(g start_cpu)" "$(p start_cpu)" "$(ratio "$(g start_cpu)" "$(p start_cpu)")" "" ""
 	row "restart after kill -9, median of $RESTART_RUNS: event stream (ms)" "$(g restart_event)" "n/a" "" "gpm <= 50 ms" "$(verdict "$(g restart_event)" - 'g <= 50')"
 	row "restart after kill -9, median of $RESTART_RUNS: new pid in pid file (ms)" "$(g restart_pidfile)" "$(p restart_pidfile)" "$(ratio "$(g restart_pidfile)" "$(p restart_pidfile)")" "gpm <= 50 ms" "$(verdict "$(g restart_pidfile)" - 'g <= 50')"
 	row "restart after kill -9, median of $RESTART_RUNS: jlist polling (ms)" "$(g restart_jlist)" "$(p restart_jlist)" "$(ratio "$(g restart_jlist)" "$(p restart_jlist)")" "gpm <= 50 ms" "$(verdict "$(g restart_jlist)" - 'g <= 50')"
@@ -529,7 +573,8 @@ report() {
 		row "log $mode: every line once, in order" "$(g "log_${mode}_ok")" "$(p "log_${mode}_ok")" "" "" ""
 	done
 	echo
-	echo "start runs (ms): gpm: $(g start_all); pm2: $(p start_all)"
+	echo "start runs, binary apps (ms): gpm: $(g start_bin_all); pm2: $(p start_bin_all)"
+	echo "start runs, shell-script apps (ms): gpm: $(g start_all); pm2: $(p start_all)"
 	echo "gpm restart events seen (first run): $(g restart_event_seq); daemon-side median $(g restart_event_daemon) ms, max $(g restart_event_max) ms"
 	echo "victim after the restart runs: gpm: $(g restarts_seen); pm2: $(p restarts_seen)"
 	echo "load average (1/5/15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER"
