@@ -49,15 +49,18 @@ def main():
     if delay:
         time.sleep(delay)  # a slow start, to show that reload waits for readiness
 
-    def stop(signum, frame):
-        # Stop accepting; requests already accepted finish; the socket stays open in the other workers.
-        threading.Thread(target=server.shutdown).start()
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    # The kill signal is taken by sigwait, not by a signal handler: a Python handler runs in the main thread between
+    # two bytecodes, even while that thread holds one of threading's locks, and one that starts a thread (to call
+    # server.shutdown) can deadlock there. Blocked before any thread starts, the signals stay blocked in every thread.
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    serving.start()
     print(f"worker {os.getpid()} serving on {sock.getsockname()}", flush=True)
     notify(f"READY=1\nSTATUS=serving on {sock.getsockname()}")
-    server.serve_forever(poll_interval=0.05)
+    signal.sigwait(stop_signals)
+    # Stop accepting; requests already accepted finish; the socket stays open in the other workers.
+    server.shutdown()
     server.server_close()
     print(f"worker {os.getpid()} stopped", flush=True)
 

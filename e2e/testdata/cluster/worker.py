@@ -61,15 +61,21 @@ def main():
     if delay:
         time.sleep(delay)
 
-    def stop(signum, frame):
-        threading.Thread(target=server.shutdown).start()
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    # The kill signal is taken by sigwait, not by a Python signal handler: a handler runs in the main thread between
+    # two bytecodes, even while that thread holds one of threading's locks. One that started a thread to call
+    # server.shutdown() deadlocked when the signal came while serve_forever, having just accepted a connection, was
+    # reaping finished request threads under threading._shutdown_locks_lock (the new thread waited for that lock,
+    # the handler for the new thread): the worker hung with the connection unread until gpm's SIGKILL, which reset
+    # it. Blocked before any thread starts, the signals stay blocked in every thread.
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    serving.start()
     print(f"worker {os.getpid()} serving on {sock.getsockname()}", flush=True)
     notify(f"READY=1\nSTATUS=serving pid {os.getpid()}")
-    server.serve_forever(poll_interval=0.05)
-    server.server_close()
+    signal.sigwait(stop_signals)
+    server.shutdown()  # returns once serve_forever has stopped accepting
+    server.server_close()  # joins the request threads: the accepted requests finish
     print(f"worker {os.getpid()} stopped", flush=True)
 
 
