@@ -149,8 +149,12 @@ func useHome(t *testing.T, dir string) {
 			}
 		}
 		// The daemon must exit cleanly: a panic on the way out still "works" for kill, but not under systemd.
-		if b, err := os.ReadFile(filepath.Join(dir, api.DaemonLog)); err == nil && bytes.Contains(b, []byte("panic:")) {
+		b, err := os.ReadFile(filepath.Join(dir, api.DaemonLog))
+		if err == nil && bytes.Contains(b, []byte("panic:")) {
 			t.Errorf("the daemon of %s panicked:\n%s", dir, b)
+		} else if err == nil && t.Failed() {
+			// A failure seen once in CI must bring its evidence: the home is removed below.
+			t.Logf("the daemon's log (%s), last 8 KB:\n%s", api.DaemonLog, b[max(0, len(b)-8<<10):])
 		}
 		os.RemoveAll(dir)
 	})
