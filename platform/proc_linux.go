@@ -1,10 +1,9 @@
 package platform
 
 import (
+	"bytes"
 	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -25,16 +24,19 @@ func setDeathSignal(a *syscall.SysProcAttr) { a.Pdeathsig = syscall.SIGTERM }
 // /proc (a scan per process made `delete all` of 50 apps cost 150 ms).
 type Tree struct{ children map[int][]int }
 
-// Snapshot reads the parent of every process now.
+// Snapshot reads the parent of every process now. One buffer serves every /proc/PID/stat: the daemon takes a
+// snapshot per loop turn while apps stop, and reading each file with os.ReadFile made it the daemon's first
+// allocator (three quarters of what `delete all` of 50 apps allocated, in a Go allocation profile).
 func Snapshot() *Tree {
 	t := &Tree{children: map[int][]int{}}
 	ents, _ := os.ReadDir("/proc")
+	var buf [256]byte
 	for _, e := range ents {
 		p, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		if pp := parentPID(p); pp > 0 {
+		if pp := readParent(p, buf[:]); pp > 0 {
 			t.children[pp] = append(t.children[pp], p)
 		}
 	}
@@ -59,28 +61,46 @@ func (t *Tree) Descendants(pid int) []int {
 // Descendants returns every live process below pid, found through /proc parent links.
 func Descendants(pid int) []int { return Snapshot().Descendants(pid) }
 
-// parentPID reads the ppid from /proc/PID/stat; the command name may hold spaces and parentheses, so parse after
-// the last ')'.
-func parentPID(pid int) int {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+// readParent reads the ppid of pid from /proc/PID/stat into buf; 0 when the process is gone. The ppid comes right
+// after the command name, so the start of the file is enough (the name is at most 64 bytes).
+func readParent(pid int, buf []byte) int {
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0
 	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
+	n, err := unix.Read(fd, buf)
+	unix.Close(fd)
+	if err != nil || n <= 0 {
 		return 0
 	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
+	return statParent(buf[:n])
+}
+
+// statParent parses the ppid out of the start of a /proc/PID/stat line, "PID (COMM) STATE PPID ...". The command
+// name may hold spaces and parentheses, so parsing starts after the last ')'. It returns 0 when the line is not one.
+func statParent(b []byte) int {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || len(b) < i+5 || b[i+1] != ' ' || b[i+3] != ' ' {
 		return 0
 	}
-	pp, _ := strconv.Atoi(f[1])
-	return pp
+	pp := 0
+	for _, c := range b[i+4:] {
+		if c < '0' || c > '9' {
+			if c != ' ' && c != '\n' {
+				return 0
+			}
+			return pp
+		}
+		pp = pp*10 + int(c-'0')
+	}
+	return 0 // cut before the ppid ended
 }
 
 // ParentPID returns the parent of pid, or 0 when unknown.
-func ParentPID(pid int) int { return parentPID(pid) }
+func ParentPID(pid int) int {
+	var buf [256]byte
+	return readParent(pid, buf[:])
+}
 
 // Background lowers the scheduling priority of the calling OS thread by 10 nice levels (Linux nice is per thread), so
 // that the bookkeeping it does yields the CPU to the work the daemon is waiting for: spawning 50 apps on 2 cores
