@@ -59,8 +59,7 @@ type proc struct {
 }
 
 // fileName is the app name as it appears in file names (PM2's rule: anything but [a-zA-Z0-9.-] becomes '-', one
-// per character). A loop, not a regexp: it runs four times per start and the regexp allocated 4 KB
-// each time.
+// per character). A loop, not a regexp: it runs four times per start and the regexp allocated 4 KB each time.
 func fileName(name string) string {
 	return strings.Map(func(r rune) rune {
 		switch {
