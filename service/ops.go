@@ -123,6 +123,34 @@ func (d *Daemon) freeID() int {
 	}
 }
 
+// instances returns the processes of the app name, by instance number.
+func (d *Daemon) instances(name string) []*proc {
+	var out []*proc
+	for _, p := range d.procs {
+		if p.app.Name == name {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b *proc) int { return a.instance - b.instance })
+	return out
+}
+
+// keepInstances deletes the processes of ps (by instance number, as instances returns them) beyond the first n: the
+// highest numbers go, so that the numbers left stay dense from 0. It returns the processes kept, and a channel per
+// deleted one, closed when it is gone.
+func (d *Daemon) keepInstances(ps []*proc, n int) ([]*proc, []chan struct{}) {
+	if len(ps) <= n {
+		return ps, nil
+	}
+	var gone []chan struct{}
+	for _, p := range ps[n:] {
+		ch := make(chan struct{})
+		gone = append(gone, ch)
+		d.remove(p, ch)
+	}
+	return ps[:n], gone
+}
+
 // freeInstances returns n instance numbers unused by the app name, lowest first (scale reuses freed numbers).
 func (d *Daemon) freeInstances(name string, n int) []int {
 	used := map[int]bool{}
@@ -200,27 +228,15 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 		defer b.run(d)
 		for _, sa := range sp.Apps {
 			app := sa.App
-			var existing []*proc
-			for _, p := range d.sorted() {
-				if p.app.Name == app.Name {
-					existing = append(existing, p)
-				}
-			}
+			existing := d.instances(app.Name)
 			if len(existing) > 0 {
 				if sp.OnlyNew {
 					continue
 				}
-				// Smart start: the running app takes the new configuration and restarts; the instance count follows
-				// (the highest instance numbers go first).
-				slices.SortFunc(existing, func(a, b *proc) int { return a.instance - b.instance })
-				if len(existing) > app.Instances {
-					for _, p := range existing[app.Instances:] {
-						ch := make(chan struct{})
-						waits = append(waits, ch)
-						d.remove(p, ch)
-					}
-					existing = existing[:app.Instances]
-				}
+				// Smart start: the running app takes the new configuration and restarts; the instance count follows.
+				var gone []chan struct{}
+				existing, gone = d.keepInstances(existing, app.Instances)
+				waits = append(waits, gone...)
 				rebind := !slices.Equal(existing[0].app.Listen, app.Listen)
 				var starts []*proc
 				for _, p := range existing {
@@ -431,12 +447,7 @@ func (d *Daemon) scale(ctx context.Context, sp *api.ScaleParams) ([]api.Process,
 	var waits []chan struct{}
 	var ids []int
 	err := d.do(ctx, func() error {
-		var existing []*proc
-		for _, p := range d.sorted() {
-			if p.app.Name == sp.Name {
-				existing = append(existing, p)
-			}
-		}
+		existing := d.instances(sp.Name)
 		if len(existing) == 0 {
 			return notFound("app %q not found", sp.Name)
 		}
@@ -447,19 +458,10 @@ func (d *Daemon) scale(ctx context.Context, sp *api.ScaleParams) ([]api.Process,
 		if want < 1 {
 			return invalid("scale %s to %d: at least 1 instance is needed (use `gpm delete %s` to remove it)", sp.Name, want, sp.Name)
 		}
-		// Remove the highest instance numbers first, so that the numbers left stay dense from 0.
-		slices.SortFunc(existing, func(a, b *proc) int { return a.instance - b.instance })
 		for _, p := range existing {
 			p.app.Instances = want
 		}
-		if want < len(existing) {
-			for _, p := range existing[want:] {
-				ch := make(chan struct{})
-				waits = append(waits, ch)
-				d.remove(p, ch)
-			}
-			existing = existing[:want]
-		}
+		existing, waits = d.keepInstances(existing, want)
 		for _, p := range existing {
 			ids = append(ids, p.id)
 		}

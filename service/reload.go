@@ -278,32 +278,13 @@ func (d *Daemon) reconfigure(apps []config.App, callerEnv map[string]string) ([]
 	var ids []int
 	var waits []chan struct{}
 	for _, app := range apps {
-		var existing []*proc
-		for _, p := range d.sorted() {
-			if p.app.Name == app.Name {
-				existing = append(existing, p)
-			}
-		}
-		if len(existing) > 0 && !slices.Equal(existing[0].app.Listen, app.Listen) {
+		if existing := d.instances(app.Name); len(existing) > 0 && !slices.Equal(existing[0].app.Listen, app.Listen) {
 			return nil, nil, invalid("%s: listen changed from %v to %v: a reload keeps the sockets; use gpm restart to rebind", app.Name, existing[0].app.Listen, app.Listen)
 		}
 	}
 	for _, app := range apps {
-		var existing []*proc
-		for _, p := range d.sorted() {
-			if p.app.Name == app.Name {
-				existing = append(existing, p)
-			}
-		}
-		slices.SortFunc(existing, func(a, b *proc) int { return a.instance - b.instance })
-		if len(existing) > app.Instances {
-			for _, p := range existing[app.Instances:] {
-				ch := make(chan struct{})
-				waits = append(waits, ch)
-				d.remove(p, ch)
-			}
-			existing = existing[:app.Instances]
-		}
+		existing, gone := d.keepInstances(d.instances(app.Name), app.Instances)
+		waits = append(waits, gone...)
 		for _, p := range existing {
 			d.configure(p, app)
 			ids = append(ids, p.id)
