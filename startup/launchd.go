@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/template"
 )
 
@@ -11,8 +12,9 @@ import (
 // set (kardianos/service leaves it false, so its jobs never start at boot); KeepAlive restarts the daemon only when
 // it exits with a failure, like systemd's Restart=on-failure, and ThrottleInterval shortens launchd's 10 s default
 // restart delay.
-var plistTmpl = template.Must(template.New("plist").Funcs(template.FuncMap{"x": xmlText}).Parse(
-	`<?xml version="1.0" encoding="UTF-8"?>
+var plistTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("plist").Funcs(template.FuncMap{"x": xmlText}).Parse(
+		`<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <!-- {{x .Name}}: the gpm daemon{{if .User}} of user {{x .User}}{{end}}. Written by gpm startup; gpm unstartup removes it. -->
 <plist version="1.0">
@@ -73,6 +75,7 @@ var plistTmpl = template.Must(template.New("plist").Funcs(template.FuncMap{"x": 
 </dict>
 </plist>
 `))
+})
 
 type plistData struct {
 	*Spec
@@ -85,7 +88,7 @@ func renderLaunchd(s *Spec) ([]File, error) {
 	if s.GPMHome != "" {
 		d.LogFile = filepath.Join(s.GPMHome, "gpm.log") // api.DaemonLog: where a daemon gpm starts itself logs too
 	}
-	data, err := execTmpl(plistTmpl, d)
+	data, err := execTmpl(plistTmpl(), d)
 	if err != nil {
 		return nil, err
 	}

@@ -6,13 +6,16 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"text/template"
 )
 
 // unitTmpl is gpm's service unit. The comments in it go into the written file: they are for the administrator who
 // opens it. Keep init/gpm.service and init/gpm-user.service in sync with it: TestInitFilesMatchRender compares them.
-var unitTmpl = template.Must(template.New("unit").Funcs(template.FuncMap{"exec": execLine, "env": envLine}).Parse(
-	`# {{.Name}}.service: the gpm daemon{{if eq .Mode.String "global"}} for the whole machine (gpm --system){{else if .User}} of user {{.User}}{{end}}.
+// The templates are parsed on first use, not at package init: every CLI call would pay for them (~0.2 ms).
+var unitTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("unit").Funcs(template.FuncMap{"exec": execLine, "env": envLine}).Parse(
+		`# {{.Name}}.service: the gpm daemon{{if eq .Mode.String "global"}} for the whole machine (gpm --system){{else if .User}} of user {{.User}}{{end}}.
 # Written by ` + "`gpm startup`" + `; ` + "`gpm unstartup`" + ` removes it. Change settings with ` + "`systemctl {{if eq .Mode.String \"user\"}}--user {{end}}edit {{.Name}}`" + `:
 # drop-ins survive the next ` + "`gpm startup`" + `.
 [Unit]
@@ -84,10 +87,12 @@ WantedBy=multi-user.target
 Also={{.Name}}.socket
 {{- end}}
 `))
+})
 
 // socketTmpl is the system daemon's control socket. FileDescriptorName must stay service.ControlFDName.
-var socketTmpl = template.Must(template.New("socket").Parse(
-	`# {{.Name}}.socket: the control socket of the gpm system daemon. systemd holds it, so the first ` + "`gpm --system`" + `
+var socketTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("socket").Parse(
+		`# {{.Name}}.socket: the control socket of the gpm system daemon. systemd holds it, so the first ` + "`gpm --system`" + `
 # command starts the daemon; root and the members of group gpm may connect (the daemon admits whoever the
 # socket's mode lets in, so membership of gpm is root-equivalent, like the docker group).
 [Unit]
@@ -105,6 +110,7 @@ RemoveOnStop=yes
 [Install]
 WantedBy=sockets.target
 `))
+})
 
 // Static files of the system daemon: the gpm group, and /run/gpm reachable by it alone.
 const (
@@ -119,7 +125,7 @@ type unitData struct {
 }
 
 func renderSystemd(s *Spec) ([]File, error) {
-	unit, err := execTmpl(unitTmpl, unitData{s, s.limitNOFILE()})
+	unit, err := execTmpl(unitTmpl(), unitData{s, s.limitNOFILE()})
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +135,7 @@ func renderSystemd(s *Spec) ([]File, error) {
 	case System:
 		return []File{{Path: "/etc/systemd/system/" + s.Name + ".service", Data: unit, Mode: 0o644, Doc: "systemd unit"}}, nil
 	}
-	sock, err := execTmpl(socketTmpl, s)
+	sock, err := execTmpl(socketTmpl(), s)
 	if err != nil {
 		return nil, err
 	}
