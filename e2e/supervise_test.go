@@ -398,4 +398,22 @@ func TestPidFiles(t *testing.T) {
 	waitFor(t, 5*time.Second, gone(def), def+" removed after stop")
 	mustRun(t, home, "delete", "custom")
 	waitFor(t, 5*time.Second, gone(custom), custom+" removed after delete")
+
+	// Started again, it gets a pid file again (the daemon reuses the removed file).
+	mustRun(t, home, "restart", "pidded")
+	r := waitProc(t, home, "pidded", 10*time.Second, "online again after stop and restart", func(r api.Process) bool {
+		return isOnline(r) && r.PID != q.PID
+	})
+	waitFor(t, 5*time.Second, holds(def, r.PID), def+" holding the pid after stop and restart")
+	mustRun(t, home, "delete", "all")
+	waitFor(t, 5*time.Second, gone(def), def+" removed after delete")
+	entries, err := os.ReadDir(filepath.Join(home, "pids"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("pids/%s left after delete all", e.Name())
+		}
+	}
 }

@@ -1,13 +1,10 @@
 package service
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -277,67 +274,6 @@ func (d *Daemon) pump(p *proc, r *os.File, stream string, f *logfile.File) {
 			d.log.Printf("%s[%d] %s: %v", name, id, stream, err)
 		}
 	}()
-}
-
-func (d *Daemon) pidFilePath(p *proc) string {
-	if p.app.PidFile != "" {
-		return p.app.PidFile
-	}
-	return d.path(api.PidsDir, fmt.Sprintf("%s-%d.pid", fileName(p.app.Name), p.id))
-}
-
-// writePidFile and removePidFile queue the change for pidFiles: creating a file costs more than the fork/exec it
-// records, and the loop must not wait on the disk. A pid file may therefore appear a moment after `start` returns;
-// `gpm pid` and jlist are the authoritative answers.
-func (d *Daemon) writePidFile(p *proc) {
-	d.pidOps <- pidOp{path: d.pidFilePath(p), pid: p.pid}
-}
-
-func (d *Daemon) removePidFile(p *proc) {
-	d.pidOps <- pidOp{path: d.pidFilePath(p)}
-}
-
-// pidOp writes pid into path, or removes path when pid is 0.
-type pidOp struct {
-	path string
-	pid  int
-}
-
-// pidFiles applies pid file changes in order until ops is closed. It runs on a thread of its own at a lower
-// priority: in a burst of starts, ext4 inode allocation for 50 new files took 14 % of the daemon's CPU, on the 2 cores
-// that the daemon and the 50 starting apps share; the files are written as soon as the burst leaves CPU free.
-func (d *Daemon) pidFiles(ops <-chan pidOp, done chan<- struct{}) {
-	defer close(done)
-	runtime.LockOSThread() // never unlocked: the lowered thread ends with this goroutine
-	if err := platform.Background(); err != nil {
-		d.log.Printf("pid files: lower priority: %v", err)
-	}
-	for op := range ops {
-		var err error
-		if op.pid == 0 {
-			if err = os.Remove(op.path); os.IsNotExist(err) {
-				err = nil
-			}
-		} else {
-			err = writePid(op.path, op.pid)
-		}
-		if err != nil {
-			d.log.Printf("pid file: %v", err)
-		}
-	}
-}
-
-// writePid writes pid to path, creating its directory as log paths are (a pid_file in a run directory that
-// does not exist yet).
-func writePid(path string, pid int) error {
-	data := []byte(strconv.Itoa(pid) + "\n")
-	err := os.WriteFile(path, data, 0o644)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
-			err = os.WriteFile(path, data, 0o644)
-		}
-	}
-	return err
 }
 
 func (p *proc) stopTimer() {
