@@ -73,9 +73,10 @@ type Daemon struct {
 	pidOps chan pidOp     // to the pid file writer
 	tree   *platform.Tree // this loop turn's snapshot of the process tree (descendants)
 
-	self   string // this binary, the trampoline for socket apps
-	notify *activation.NotifyServer
-	sd     *supervisor
+	self    string   // this binary, the trampoline for socket apps
+	devNull *os.File // the apps' stdin
+	notify  *activation.NotifyServer
+	sd      *supervisor
 	// notifyStream is the Node shim's notify socket ("" when unavailable).
 	notifyStream string
 	// runCtx lives as long as Run: work the daemon starts on its own (not for a client) uses it.
@@ -148,6 +149,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	// A write to a closed pipe (a client that went away, a dead journald) must not kill the daemon.
 	signal.Ignore(syscall.SIGPIPE)
+	// Every app's stdin, opened once rather than at every start. Without it platform.Start opens its own.
+	if d.devNull, err = os.Open(os.DevNull); err != nil {
+		d.log.Printf("warning: %v", err)
+	} else {
+		defer d.devNull.Close()
+	}
 	ln := d.control
 	if ln == nil {
 		if ln, err = platform.Listen(d.socketPath()); err != nil {

@@ -175,14 +175,14 @@ func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
 		exe = d.self
 	}
 	j := &spawnJob{cmd: platform.Cmd{Path: exe, Args: argv, Env: env, Dir: p.app.Cwd, UID: uid, GID: gid,
-		ExtraFiles: activation.Files(socks)}}
-	if j.outR, j.cmd.Stdout, err = os.Pipe(); err != nil {
-		return nil, fmt.Errorf("pipe: %w", err)
+		Stdin: d.devNull, ExtraFiles: activation.Files(socks)}}
+	if j.outR, j.cmd.Stdout, err = platform.OutputPipe(); err != nil {
+		return nil, err
 	}
-	if j.errR, j.cmd.Stderr, err = os.Pipe(); err != nil {
+	if j.errR, j.cmd.Stderr, err = platform.OutputPipe(); err != nil {
 		j.outR.Close()
 		j.cmd.Stdout.Close()
-		return nil, fmt.Errorf("pipe: %w", err)
+		return nil, err
 	}
 	return j, nil
 }
