@@ -4,6 +4,7 @@ package client
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -64,19 +65,14 @@ func (c *Client) Close() error { return c.conn.Close() }
 func (c *Client) Call(ctx context.Context, method string, params, result any) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	raw, err := json.Marshal(params)
-	if err != nil {
-		return fmt.Errorf("%s: encode: %w", method, err)
-	}
 	c.next++
-	req := api.Request{V: api.Version, ID: c.next, Method: method, Params: raw}
-	b, err := json.Marshal(req)
+	b, err := requestLine(c.next, method, params)
 	if err != nil {
 		return fmt.Errorf("%s: encode: %w", method, err)
 	}
 	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	if _, err := c.conn.Write(append(b, '\n')); err != nil {
+	if _, err := c.conn.Write(b); err != nil {
 		return fmt.Errorf("%s: %w", method, err)
 	}
 	line, err := c.r.ReadBytes('\n')
@@ -86,19 +82,41 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 		}
 		return fmt.Errorf("%s: daemon closed the connection: %w", method, err)
 	}
-	var resp api.Response
-	if err := json.Unmarshal(line, &resp); err != nil {
-		return fmt.Errorf("%s: bad reply: %w", method, err)
+	// One pass over the reply: its result is decoded straight into the caller's value (the decoder follows a
+	// non-nil pointer held in an interface), not kept as raw JSON and decoded again.
+	var resp struct {
+		Result any        `json:"result"`
+		Error  *api.Error `json:"error"`
 	}
+	resp.Result = result
+	if result == nil {
+		resp.Result = new(json.RawMessage) // skipped over, not decoded into maps
+	}
+	err = json.Unmarshal(line, &resp)
 	if resp.Error != nil {
 		return resp.Error
 	}
-	if result != nil && len(resp.Result) > 0 {
-		if err := json.Unmarshal(resp.Result, result); err != nil {
-			return fmt.Errorf("%s: decode result: %w", method, err)
-		}
+	if err != nil {
+		return fmt.Errorf("%s: decode reply: %w", method, err)
 	}
 	return nil
+}
+
+// requestLine is an api.Request as one line of the protocol. Built by hand because json.Marshal of a Request
+// would validate and compact its already encoded Params a second time (for a start of 50 apps, all their configs).
+func requestLine(id uint64, method string, params any) ([]byte, error) {
+	m, err := json.Marshal(method)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `{"v":%d,"id":%d,"method":%s,"params":`, api.Version, id, m)
+	if err := json.NewEncoder(&b).Encode(params); err != nil {
+		return nil, err
+	}
+	b.Truncate(b.Len() - 1) // Encode's newline: the line ends after the object
+	b.WriteString("}\n")
+	return b.Bytes(), nil
 }
 
 // Stream opens a new connection for an event stream (api.MethodLogs or api.MethodSubscribe) and calls fn with each
@@ -112,12 +130,11 @@ func (c *Client) Stream(ctx context.Context, method string, params any, fn func(
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	raw, err := json.Marshal(params)
+	b, err := requestLine(1, method, params)
 	if err != nil {
 		return fmt.Errorf("%s: encode: %w", method, err)
 	}
-	b, _ := json.Marshal(api.Request{V: api.Version, ID: 1, Method: method, Params: raw})
-	if _, err := conn.Write(append(b, '\n')); err != nil {
+	if _, err := conn.Write(b); err != nil {
 		return fmt.Errorf("%s: %w", method, err)
 	}
 	dec := json.NewDecoder(bufio.NewReaderSize(conn, 64<<10))
