@@ -30,12 +30,32 @@ func (c *cli) showList(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := conn.List(ctx)
-	if err != nil {
+	var list []shown
+	if err := conn.Call(ctx, api.MethodList, nil, &list); err != nil {
 		return err
 	}
-	c.printList(list)
+	c.printList(processes(list))
 	return nil
+}
+
+// shown is a process as the table and the "[gpm] …" lines need it: without its config, which was half of what
+// decoding the daemon's answer cost (`gpm start` of 50 apps decodes two such lists).
+type shown struct {
+	api.Process
+	Config skipped `json:"config"` // the shallower field wins: api.Process.Config stays empty
+}
+
+// skipped is a JSON value passed over.
+type skipped struct{}
+
+func (*skipped) UnmarshalJSON([]byte) error { return nil }
+
+func processes(list []shown) []api.Process {
+	out := make([]api.Process, len(list))
+	for i := range list {
+		out[i] = list[i].Process
+	}
+	return out
 }
 
 // printList prints PM2's table: id, name, namespace, mode, pid, uptime, restarts, status, cpu, mem.

@@ -322,8 +322,9 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 	}
 	var out []api.Process
 	if len(apps) > 0 {
-		res, err := conn.StartWith(ctx, api.StartParams{Apps: apps, CallerEnv: envNow()})
-		out = append(out, res...)
+		var res []shown
+		err := conn.Call(ctx, api.MethodStart, api.StartParams{Apps: apps, CallerEnv: envNow()}, &res)
+		out = append(out, processes(res)...)
 		if err != nil {
 			c.printList(out)
 			return err
