@@ -11,6 +11,7 @@ trap '"$GPM" kill >/dev/null 2>&1 || true' EXIT
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 
 "$GPM" kill >/dev/null 2>&1 || true
+rm -rf "$GPM_HOME" # a fresh home: the logs shown below are this run's
 say "gpm start examples/ecosystem.json"
 "$GPM" start examples/ecosystem.json
 say "curl http://127.0.0.1:8080/  (x4)"
