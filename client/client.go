@@ -4,7 +4,6 @@ package client
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -66,7 +65,7 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.next++
-	b, err := requestLine(c.next, method, params)
+	b, err := api.RequestLine(c.next, method, params)
 	if err != nil {
 		return fmt.Errorf("%s: encode: %w", method, err)
 	}
@@ -102,23 +101,6 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 	return nil
 }
 
-// requestLine is an api.Request as one line of the protocol. Built by hand because json.Marshal of a Request
-// would validate and compact its already encoded Params a second time (for a start of 50 apps, all their configs).
-func requestLine(id uint64, method string, params any) ([]byte, error) {
-	m, err := json.Marshal(method)
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `{"v":%d,"id":%d,"method":%s,"params":`, api.Version, id, m)
-	if err := json.NewEncoder(&b).Encode(params); err != nil {
-		return nil, err
-	}
-	b.Truncate(b.Len() - 1) // Encode's newline: the line ends after the object
-	b.WriteString("}\n")
-	return b.Bytes(), nil
-}
-
 // Stream opens a new connection for an event stream (api.MethodLogs or api.MethodSubscribe) and calls fn with each
 // event until fn returns an error, the stream ends (api.EventEnd), or ctx is done. A nil return means the stream
 // ended normally.
@@ -130,7 +112,7 @@ func (c *Client) Stream(ctx context.Context, method string, params any, fn func(
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	b, err := requestLine(1, method, params)
+	b, err := api.RequestLine(1, method, params)
 	if err != nil {
 		return fmt.Errorf("%s: encode: %w", method, err)
 	}

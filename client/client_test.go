@@ -12,41 +12,6 @@ import (
 	"github.com/gpmd/gpm/api"
 )
 
-func TestRequestLine(t *testing.T) {
-	tests := []struct {
-		name   string
-		method string
-		params any
-	}{
-		{"no params", api.MethodList, nil},
-		{"targets", api.MethodStop, api.Targets{Targets: []string{"web", "3"}}},
-		{"strings that need escaping", api.MethodStart, map[string]string{"A": "line\nbreak", "B": "<&>\"\u2028"}},
-		{"a method that needs quoting", "we\"ird\n", 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			line, err := requestLine(42, tt.method, tt.params)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if i := bytes.IndexByte(line, '\n'); i != len(line)-1 {
-				t.Fatalf("newline at %d of %d: %q", i, len(line), line)
-			}
-			var got api.Request
-			if err := json.Unmarshal(line, &got); err != nil {
-				t.Fatalf("%q: %v", line, err)
-			}
-			want, _ := json.Marshal(tt.params)
-			if got.V != api.Version || got.ID != 42 || got.Method != tt.method || !bytes.Equal(got.Params, want) {
-				t.Errorf("decoded %+v (params %s); want v %d id 42 method %q params %s", got, got.Params, api.Version, tt.method, want)
-			}
-		})
-	}
-	if _, err := requestLine(1, "x", func() {}); err == nil {
-		t.Error("params that cannot be encoded: no error")
-	}
-}
-
 // TestCallDecodesReply runs Call against a scripted peer on a net.Pipe: the daemon's side of the protocol is
 // tested end to end in e2e; this covers how the client reads each kind of reply line.
 func TestCallDecodesReply(t *testing.T) {

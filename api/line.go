@@ -1,0 +1,40 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// RequestLine is a Request as one line of the protocol, with params encoded as its Params.
+func RequestLine(id uint64, method string, params any) ([]byte, error) {
+	m, err := json.Marshal(method)
+	if err != nil {
+		return nil, err
+	}
+	return line(fmt.Sprintf(`{"v":%d,"id":%d,"method":%s,"params":`, Version, id, m), params)
+}
+
+// ResultLine is a successful Response as one line of the protocol, with result encoded as its Result.
+func ResultLine(id uint64, result any) ([]byte, error) {
+	head := `{"result":`
+	if id != 0 {
+		head = fmt.Sprintf(`{"id":%d,"result":`, id)
+	}
+	return line(head, result)
+}
+
+// line is head, v as JSON, and the closing brace and newline. Built by hand because json.Marshal of a Request or a
+// Response whose RawMessage holds v already encoded validates and compacts it a second time: that was a third of
+// the daemon's CPU for answering jlist with 50 apps (1.2 ms; 0.8 ms without), and a start of 50 apps encoded
+// their configs twice in the CLI.
+func line(head string, v any) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(head)
+	if err := json.NewEncoder(&b).Encode(v); err != nil {
+		return nil, err
+	}
+	b.Truncate(b.Len() - 1) // Encode's newline: the line ends after the object
+	b.WriteString("}\n")
+	return b.Bytes(), nil
+}
