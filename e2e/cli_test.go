@@ -228,14 +228,8 @@ func TestControlSocketSecurity(t *testing.T) {
 	}
 	defer os.RemoveAll(pub)
 	os.Chmod(pub, 0o755)
-	b, err := os.ReadFile(gpmBin)
-	if err != nil {
-		t.Fatal(err)
-	}
 	bin := filepath.Join(pub, "gpm")
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	installExecutable(t, gpmBin, bin)
 	asNobody := func(t *testing.T, args ...string) (string, int) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)

@@ -271,6 +271,16 @@ func gpmCmd(ctx context.Context, home string, o opts, args ...string) *exec.Cmd 
 	return cmd
 }
 
+// installExecutable copies src to dst, mode 0755, through install(1). Writing dst from this process would not do:
+// a child that a parallel test forks at that moment holds the write descriptor until it execs, and exec'ing dst
+// then fails with ETXTBSY (golang/go#22315; seen in TestControlSocketSecurity).
+func installExecutable(t *testing.T, src, dst string) {
+	t.Helper()
+	if out, err := exec.Command("install", "-m", "0755", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("install %s: %v: %s", dst, err, out)
+	}
+}
+
 func environWithout(keys ...string) []string {
 	var out []string
 	for _, kv := range os.Environ() {

@@ -25,9 +25,11 @@ func TestRunAsUser(t *testing.T) {
 	defer os.RemoveAll(dir)
 	os.Chmod(dir, 0o755)
 	script := filepath.Join(dir, "whoami.sh")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"uid=$(id -u) gid=$(id -g)\"\nexec sleep 1000\n"), 0o755); err != nil {
+	src := filepath.Join(t.TempDir(), "whoami.sh")
+	if err := os.WriteFile(src, []byte("#!/bin/sh\necho \"uid=$(id -u) gid=$(id -g)\"\nexec sleep 1000\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	installExecutable(t, src, script)
 	mustRun(t, home, "start", script, "--uid", "65534", "--gid", "65534", "--cwd", dir)
 	p := waitOnline(t, home, "whoami")
 	status := readFile(t, "/proc/"+strconv.Itoa(p.PID)+"/status")
