@@ -4,10 +4,13 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestRunAsUser starts an app as another user, which a daemon running as root may do (uid/gid fields, --uid).
@@ -43,5 +46,83 @@ func TestRunAsUser(t *testing.T) {
 	}
 	if _, stderr, code := run(t, home, "start", script, "--name", "bad", "--uid", "no-such-user-xyz"); code == 0 || !strings.Contains(stderr, "no-such-user-xyz") {
 		t.Fatalf("unknown user: exit %d, %q; want a failure naming the user", code, stderr)
+	}
+}
+
+// TestRunAsUserReadiness: apps running as another user reach a NOTIFY_SOCKET (GPM_HOME, where the daemon's own is,
+// is 0700), one that only their uid may use, and Node apps load gpm's shim and report ready through it.
+func TestRunAsUserReadiness(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("switching users needs a daemon running as root")
+	}
+	python := "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		t.Skip("needs " + python + ": an interpreter that uid 65534 can run")
+	}
+	t.Parallel()
+	home := newHome(t)
+	dir, err := os.MkdirTemp("", "gpm-uid-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	ready := filepath.Join(dir, "ready.py")
+	if err := os.WriteFile(ready, []byte(`import os, socket, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b"READY=1\nSTATUS=ready as %d" % os.getuid(), os.environ["NOTIFY_SOCKET"])
+print("NOTIFY_SOCKET=" + os.environ["NOTIFY_SOCKET"], flush=True)
+time.sleep(1000)
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, home, "start", ready, "--name", "pyready", "--interpreter", python, "--uid", "65534", "--gid", "65534",
+		"--cwd", dir, "--wait-ready", "--listen-timeout", "10000")
+	p := waitProc(t, home, "pyready", 15*time.Second, "online after READY=1 from uid 65534", isOnline)
+	if p.StatusText != "ready as 65534" {
+		t.Errorf("status text %q, want the app's STATUS=ready as 65534", p.StatusText)
+	}
+	line := waitFileContains(t, outLog(home, "pyready"), "NOTIFY_SOCKET=")
+	sock := strings.TrimSpace(line[strings.Index(line, "NOTIFY_SOCKET=")+len("NOTIFY_SOCKET="):])
+	if strings.HasPrefix(sock, home) {
+		t.Fatalf("NOTIFY_SOCKET %s is in GPM_HOME, which uid 65534 cannot enter", sock)
+	}
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 65534 || fi.Mode().Perm() != 0o600 {
+		t.Errorf("NOTIFY_SOCKET %s: owner %d, mode %v; want 65534 and 0600 (no other user may speak for the app)", sock, st.Uid, fi.Mode().Perm())
+	}
+	if setpriv, err := exec.LookPath("setpriv"); err == nil {
+		// Another unprivileged user is refused by the socket's mode.
+		out, err := exec.Command(setpriv, "--reuid=65533", "--regid=65533", "--clear-groups", python, "-c",
+			`import socket,sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1", sys.argv[1])`, sock).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "PermissionError") {
+			t.Errorf("uid 65533 sending to %s: %v, %s; want a PermissionError", sock, err, out)
+		}
+	}
+
+	if node, err := exec.LookPath("node"); err == nil {
+		app := filepath.Join(dir, "app.js")
+		if err := os.WriteFile(app, []byte(`require('http').createServer((q, r) => r.end('ok')).listen(0, () => {
+  console.log('listening as ' + process.getuid());
+  process.send('ready');
+});
+`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mustRun(t, home, "start", app, "--name", "nodeready", "--interpreter", node, "--uid", "65534", "--gid", "65534",
+			"--cwd", dir, "--wait-ready", "--listen-timeout", "10000")
+		n := waitProc(t, home, "nodeready", 15*time.Second, "online after process.send('ready') from uid 65534", isOnline)
+		if n.Restarts != 0 {
+			t.Errorf("the Node app restarted %d times (the shim must load as uid 65534)", n.Restarts)
+		}
+		waitFileContains(t, outLog(home, "nodeready"), "listening as 65534")
+	}
+
+	mustRun(t, home, "kill")
+	if _, err := os.Stat(filepath.Dir(sock)); !os.IsNotExist(err) {
+		t.Errorf("%s left after gpm kill: %v", filepath.Dir(sock), err)
 	}
 }

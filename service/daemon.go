@@ -75,8 +75,11 @@ type Daemon struct {
 
 	self    string   // this binary, the trampoline for socket apps
 	devNull *os.File // the apps' stdin
-	notify  *activation.NotifyServer
-	sd      *supervisor
+	// guests are the endpoints for apps running as other users, by uid, in guestDir (endpointsFor).
+	guests   map[int]*guest
+	guestDir string
+	notify   *activation.NotifyServer
+	sd       *supervisor
 	// notifyStream is the Node shim's notify socket ("" when unavailable).
 	notifyStream string
 	// runCtx lives as long as Run: work the daemon starts on its own (not for a client) uses it.
@@ -116,6 +119,7 @@ func New(opts Options) *Daemon {
 		sockets:  map[string][]*activation.Socket{},
 		stored:   map[string]*os.File{},
 		draining: map[int]*drain{},
+		guests:   map[int]*guest{},
 	}
 }
 
@@ -197,7 +201,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go func() { d.loop(ctx); close(loopDone) }()
 	go d.sample(ctx)
 	if d.notify != nil {
-		go d.listenNotify(ctx)
+		go d.listenNotify(ctx, d.notify)
 	}
 
 	if d.opts.Resurrect {
@@ -246,6 +250,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.stopAll(context.Background())
 	cancel()
 	<-loopDone
+	d.closeGuests()
 	close(d.pidOps)
 	<-pidsDone
 	if d.control == nil {

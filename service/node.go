@@ -35,16 +35,16 @@ func isNode(interpreter string) bool {
 }
 
 // nodeEnv adds what the shim needs to env.
-func (d *Daemon) nodeEnv(p *proc, env map[string]string) {
-	if !isNode(p.app.Interpreter) || d.notifyStream == "" {
+func (d *Daemon) nodeEnv(p *proc, env map[string]string, ep endpoints) {
+	if !isNode(p.app.Interpreter) || ep.stream == "" {
 		return
 	}
-	opt := "--require " + d.path(NodeShimName)
+	opt := "--require " + ep.shim
 	if cur := env["NODE_OPTIONS"]; cur != "" {
 		opt = cur + " " + opt
 	}
 	env["NODE_OPTIONS"] = opt
-	env["GPM_NOTIFY_STREAM"] = platform.Address(d.notifyStream)
+	env["GPM_NOTIFY_STREAM"] = ep.stream
 	addrs := make([]string, 0, len(p.app.Listen))
 	for _, l := range p.app.Listen {
 		if s, err := activation.ParseSpec(l); err == nil {

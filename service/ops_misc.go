@@ -55,7 +55,15 @@ func (d *Daemon) envOf(ctx context.Context, targets []string) (map[string]map[st
 			return err
 		}
 		for _, p := range procs {
-			out[fmt.Sprint(p.id)] = envMap(d.environ(p))
+			uid, gid, err := d.credentials(&p.app)
+			if err != nil {
+				return err
+			}
+			ep, err := d.endpointsFor(uid, gid)
+			if err != nil {
+				return err
+			}
+			out[fmt.Sprint(p.id)] = envMap(d.environ(p, ep))
 		}
 		return nil
 	})

@@ -150,8 +150,9 @@ func (p *proc) closeLogs() {
 	p.out, p.err, p.combined = nil, nil, nil
 }
 
-// environ builds the child's environment: the caller's (or the daemon's), then the app's env, then what gpm sets.
-func (d *Daemon) environ(p *proc) []string {
+// environ builds the child's environment: the caller's (or the daemon's), then the app's env, then what gpm sets,
+// ep among it.
+func (d *Daemon) environ(p *proc, ep endpoints) []string {
 	base := p.callerEnv
 	if base == nil {
 		base = d.env
@@ -178,15 +179,15 @@ func (d *Daemon) environ(p *proc) []string {
 			env[v] = strconv.Itoa(n + p.instance)
 		}
 	}
-	if d.notify != nil {
-		env["NOTIFY_SOCKET"] = d.notify.Path()
+	if ep.notify != "" {
+		env["NOTIFY_SOCKET"] = ep.notify
 	}
 	if wd := p.app.Watchdog; wd > 0 {
 		env["WATCHDOG_USEC"] = strconv.FormatInt(int64(wd.D()/time.Microsecond), 10)
 		delete(env, "WATCHDOG_PID") // the worker is the process gpm started: sd_watchdog_enabled(3) accepts that
 	}
 	portEnv(p.app.Listen, env)
-	d.nodeEnv(p, env)
+	d.nodeEnv(p, env, ep)
 	if strings.HasPrefix(filepath.Base(p.app.Interpreter), "python") {
 		env["PYTHONUNBUFFERED"] = "1"
 	}

@@ -385,10 +385,10 @@ func (d *Daemon) procByPID(pid int) *proc {
 	return nil
 }
 
-// listenNotify serves NOTIFY_SOCKET for the workers until ctx ends.
-func (d *Daemon) listenNotify(ctx context.Context) {
+// listenNotify serves a NOTIFY_SOCKET for the workers until ctx ends or s is closed.
+func (d *Daemon) listenNotify(ctx context.Context, s *activation.NotifyServer) {
 	for {
-		m, err := d.notify.Recv()
+		m, err := s.Recv()
 		if err != nil {
 			if ctx.Err() == nil {
 				d.log.Printf("notify socket: %v", err)

@@ -153,12 +153,16 @@ type spawnJob struct {
 
 // prepare resolves the command, opens the logs, the pipes and the sockets of p. Runs on the loop.
 func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
-	env := d.environ(p)
-	exe, argv, err := d.command(p, env)
+	uid, gid, err := d.credentials(&p.app)
 	if err != nil {
 		return nil, err
 	}
-	uid, gid, err := d.credentials(&p.app)
+	ep, err := d.endpointsFor(uid, gid)
+	if err != nil {
+		return nil, err
+	}
+	env := d.environ(p, ep)
+	exe, argv, err := d.command(p, env)
 	if err != nil {
 		return nil, err
 	}
