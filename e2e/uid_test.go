@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,6 +120,32 @@ time.sleep(1000)
 			t.Errorf("the Node app restarted %d times (the shim must load as uid 65534)", n.Restarts)
 		}
 		waitFileContains(t, outLog(home, "nodeready"), "listening as 65534")
+	}
+
+	// Socket workers as uid 65534: they start through gpm's own binary (the LISTEN_PID trampoline), which the
+	// tests keep in a 0700 directory, as a gpm in a user's home would be; then a reload waits for their READY=1.
+	worker := filepath.Join(dir, "worker.py")
+	if err := os.WriteFile(worker, []byte(readFile(t, fixture("cluster/worker.py"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := clusterPort(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	mustRun(t, home, "start", worker, "--name", "web", "--interpreter", python, "--uid", "65534", "--gid", "65534",
+		"--cwd", dir, "-i", "2", "--listen", fmt.Sprintf("tcp://127.0.0.1:%d", port), "--wait-ready", "--listen-timeout", "10000")
+	before, err := getWorkerPid(freshConnClient(), url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	mustRun(t, home, "reload", "web")
+	after, err := getWorkerPid(freshConnClient(), url)
+	if err != nil {
+		t.Fatalf("GET %s after reload: %v", url, err)
+	}
+	if after == before {
+		t.Errorf("pid %d answered before and after the reload; want a new worker", after)
+	}
+	if st := readFile(t, "/proc/"+strconv.Itoa(after)+"/status"); !strings.Contains(st, "\nUid:\t65534\t") {
+		t.Errorf("worker %d does not run as uid 65534", after)
 	}
 
 	mustRun(t, home, "kill")

@@ -116,3 +116,9 @@ func Background() error {
 	}
 	return unix.Setpriority(unix.PRIO_PROCESS, tid, min(20-prio+10, 19))
 }
+
+// ExecPath is a path that executes f whatever the directories above it allow: /proc/self/fd/N, a link that the
+// kernel follows without a path walk. The daemon runs socket apps through its own binary (the LISTEN_PID
+// trampoline), and an app running as another user may not be able to reach that binary by name (a gpm in a 0700
+// home). f must stay open until the child has exec'd; close-on-exec is fine, as exec opens the file first.
+func ExecPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }

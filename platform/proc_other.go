@@ -2,7 +2,10 @@
 
 package platform
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
 // SetSubreaper is Linux-only; elsewhere orphans go to init and only the process group is tracked.
 func SetSubreaper() error { return nil }
@@ -26,3 +29,6 @@ func ParentPID(pid int) int { return 0 }
 
 // Background does nothing outside Linux: elsewhere the priority of one thread is not the nice value.
 func Background() error { return nil }
+
+// ExecPath is f's name: without /proc there is no path that bypasses the directories above a file.
+func ExecPath(f *os.File) string { return f.Name() }

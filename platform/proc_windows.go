@@ -674,3 +674,6 @@ func (t *Tree) Descendants(pid int) []int { return Descendants(pid) }
 
 // Background does nothing on Windows yet: thread priorities there are not nice values.
 func Background() error { return nil }
+
+// ExecPath is f's name.
+func ExecPath(f *os.File) string { return f.Name() }

@@ -73,8 +73,9 @@ type Daemon struct {
 	pidOps chan pidOp     // to the pid file writer
 	tree   *platform.Tree // this loop turn's snapshot of the process tree (descendants)
 
-	self    string   // this binary, the trampoline for socket apps
-	devNull *os.File // the apps' stdin
+	self     string   // this binary, the trampoline for socket apps
+	selfFile *os.File // self, open: what the trampoline is exec'd from
+	devNull  *os.File // the apps' stdin
 	// guests are the endpoints for apps running as other users, by uid, in guestDir (endpointsFor).
 	guests   map[int]*guest
 	guestDir string
@@ -168,6 +169,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.self, err = os.Executable(); err != nil {
 		ln.Close()
 		return fmt.Errorf("daemon: %w", err)
+	}
+	// Socket apps start through this very binary (the trampoline), exec'd by descriptor: an app running as another
+	// user may not reach it by name, and an upgrade that replaces it on disk must not change what the trampoline is.
+	if d.selfFile, err = os.Open(d.self); err != nil {
+		d.log.Printf("warning: %v: socket apps start through %s by name", err, d.self)
+		d.selfFile = nil
+	} else {
+		defer d.selfFile.Close()
 	}
 	if d.notify, err = activation.ListenNotify(d.path(NotifyName)); err != nil {
 		d.log.Printf("warning: %v: apps cannot report readiness", err)

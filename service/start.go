@@ -177,6 +177,9 @@ func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
 		env = append(env, activation.Env(socks)...)
 		argv = activation.TrampolineArgs(d.self, exe, argv)
 		exe = d.self
+		if d.selfFile != nil {
+			exe = platform.ExecPath(d.selfFile)
+		}
 	}
 	j := &spawnJob{cmd: platform.Cmd{Path: exe, Args: argv, Env: env, Dir: p.app.Cwd, UID: uid, GID: gid,
 		Stdin: d.devNull, ExtraFiles: activation.Files(socks)}}
