@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,7 +31,7 @@ func TestRunAsUser(t *testing.T) {
 	os.Chmod(dir, 0o755)
 	script := filepath.Join(dir, "whoami.sh")
 	src := filepath.Join(t.TempDir(), "whoami.sh")
-	if err := os.WriteFile(src, []byte("#!/bin/sh\necho \"uid=$(id -u) gid=$(id -g)\"\nexec sleep 1000\n"), 0o644); err != nil {
+	if err := os.WriteFile(src, []byte("#!/bin/sh\necho \"uid=$(id -u) gid=$(id -g) home=$HOME user=$USER logname=$LOGNAME\"\nexec sleep 1000\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	installExecutable(t, src, script)
@@ -42,8 +43,14 @@ func TestRunAsUser(t *testing.T) {
 			t.Fatalf("app runs with %s, want uid 65534", l)
 		}
 	}
-	if got := waitFileContains(t, outLog(home, "whoami"), "uid="); !strings.Contains(got, "uid=65534 gid=65534") {
-		t.Fatalf("app says %q", got)
+	u, err := user.LookupId("65534")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// HOME, USER and LOGNAME are the user's, not the root caller's (as su and systemd's User= set them).
+	want := fmt.Sprintf("uid=65534 gid=65534 home=%s user=%s logname=%s", u.HomeDir, u.Username, u.Username)
+	if got := waitFileContains(t, outLog(home, "whoami"), "uid="); !strings.Contains(got, want) {
+		t.Fatalf("app says %q, want %q", got, want)
 	}
 	if _, stderr, code := run(t, home, "start", script, "--name", "bad", "--uid", "no-such-user-xyz"); code == 0 || !strings.Contains(stderr, "no-such-user-xyz") {
 		t.Fatalf("unknown user: exit %d, %q; want a failure naming the user", code, stderr)

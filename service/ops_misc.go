@@ -55,15 +55,15 @@ func (d *Daemon) envOf(ctx context.Context, targets []string) (map[string]map[st
 			return err
 		}
 		for _, p := range procs {
-			uid, gid, err := d.credentials(&p.app)
+			id, err := d.credentials(&p.app)
 			if err != nil {
 				return err
 			}
-			ep, err := d.endpointsFor(uid, gid)
+			ep, err := d.endpointsFor(id.uid, id.gid)
 			if err != nil {
 				return err
 			}
-			out[fmt.Sprint(p.id)] = envMap(d.environ(p, ep))
+			out[fmt.Sprint(p.id)] = envMap(d.environ(p, id, ep))
 		}
 		return nil
 	})

@@ -150,9 +150,9 @@ func (p *proc) closeLogs() {
 	p.out, p.err, p.combined = nil, nil, nil
 }
 
-// environ builds the child's environment: the caller's (or the daemon's), then the app's env, then what gpm sets,
-// ep among it.
-func (d *Daemon) environ(p *proc, ep endpoints) []string {
+// environ builds the child's environment: the caller's (or the daemon's), the user's HOME, USER and LOGNAME when
+// it runs as another user, the app's env, then what gpm sets, ep among it.
+func (d *Daemon) environ(p *proc, id identity, ep endpoints) []string {
 	base := p.callerEnv
 	if base == nil {
 		base = d.env
@@ -164,6 +164,9 @@ func (d *Daemon) environ(p *proc, ep endpoints) []string {
 	// Never hand our own service-manager plumbing to an app: it would talk to systemd in our name.
 	for _, k := range []string{"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_USEC", "WATCHDOG_PID"} {
 		delete(env, k)
+	}
+	if id.name != "" {
+		env["HOME"], env["USER"], env["LOGNAME"] = id.home, id.name, id.name
 	}
 	for k, v := range p.app.Env {
 		env[k] = v
@@ -210,38 +213,47 @@ func (d *Daemon) command(p *proc, env []string) (string, []string, error) {
 	return exe, argv, nil
 }
 
+// identity is who an app runs as: uid and gid (-1, -1: as the daemon), and, when the user changes, the user's name
+// and home, which its environment gets as HOME, USER and LOGNAME (as su(1) and systemd's User= give them): an app
+// of www-data with the root caller's HOME=/root fails on the first file it writes there.
+type identity struct {
+	uid, gid   int
+	name, home string
+}
+
 // credentials resolves uid/gid when the daemon is root; otherwise they are refused.
-func (d *Daemon) credentials(a *config.App) (int, int, error) {
+func (d *Daemon) credentials(a *config.App) (identity, error) {
+	id := identity{uid: -1, gid: -1}
 	if a.User == "" && a.Group == "" {
-		return -1, -1, nil
+		return id, nil
 	}
 	if d.euid != 0 {
-		return -1, -1, fmt.Errorf("uid/gid need a daemon running as root")
+		return id, fmt.Errorf("uid/gid need a daemon running as root")
 	}
-	uid, gid := -1, -1
 	if a.User != "" {
 		u, err := user.Lookup(a.User)
 		if err != nil {
 			if u, err = user.LookupId(a.User); err != nil {
-				return -1, -1, fmt.Errorf("uid %q: %w", a.User, err)
+				return id, fmt.Errorf("uid %q: %w", a.User, err)
 			}
 		}
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
+		id.uid, _ = strconv.Atoi(u.Uid)
+		id.gid, _ = strconv.Atoi(u.Gid)
+		id.name, id.home = u.Username, u.HomeDir
 	}
 	if a.Group != "" {
 		g, err := user.LookupGroup(a.Group)
 		if err != nil {
 			if g, err = user.LookupGroupId(a.Group); err != nil {
-				return -1, -1, fmt.Errorf("gid %q: %w", a.Group, err)
+				return id, fmt.Errorf("gid %q: %w", a.Group, err)
 			}
 		}
-		gid, _ = strconv.Atoi(g.Gid)
+		id.gid, _ = strconv.Atoi(g.Gid)
 	}
-	if uid < 0 {
-		uid = 0
+	if id.uid < 0 {
+		id.uid = 0 // a group alone: root's uid, the daemon's environment
 	}
-	return uid, gid, nil
+	return id, nil
 }
 
 // pump copies one output stream of p to its files on its own goroutine, so a chatty app never waits on the loop.

@@ -153,15 +153,15 @@ type spawnJob struct {
 
 // prepare resolves the command, opens the logs, the pipes and the sockets of p. Runs on the loop.
 func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
-	uid, gid, err := d.credentials(&p.app)
+	id, err := d.credentials(&p.app)
 	if err != nil {
 		return nil, err
 	}
-	ep, err := d.endpointsFor(uid, gid)
+	ep, err := d.endpointsFor(id.uid, id.gid)
 	if err != nil {
 		return nil, err
 	}
-	env := d.environ(p, ep)
+	env := d.environ(p, id, ep)
 	exe, argv, err := d.command(p, env)
 	if err != nil {
 		return nil, err
@@ -181,7 +181,7 @@ func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
 			exe = platform.ExecPath(d.selfFile)
 		}
 	}
-	j := &spawnJob{cmd: platform.Cmd{Path: exe, Args: argv, Env: env, Dir: p.app.Cwd, UID: uid, GID: gid,
+	j := &spawnJob{cmd: platform.Cmd{Path: exe, Args: argv, Env: env, Dir: p.app.Cwd, UID: id.uid, GID: id.gid,
 		Stdin: d.devNull, ExtraFiles: activation.Files(socks)}}
 	if j.outR, j.cmd.Stdout, err = platform.OutputPipe(); err != nil {
 		return nil, err
