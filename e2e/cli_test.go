@@ -348,3 +348,41 @@ func TestNamespaceTargets(t *testing.T) {
 		t.Errorf("after gpm delete grp: %v", got)
 	}
 }
+
+// TestPathsWithSpaces: a script whose absolute path has a space is that script, not a command line to split; and a
+// GPM_HOME with a space still gives Node apps gpm's shim (NODE_OPTIONS is split at unquoted spaces).
+func TestPathsWithSpaces(t *testing.T) {
+	t.Parallel()
+	dir, err := os.MkdirTemp("", "gpm e2e home ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	useHome(t, dir)
+	home := dir
+	apps := filepath.Join(t.TempDir(), "my apps")
+	if err := os.MkdirAll(apps, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := writeFile(t, apps, "echo it.sh", "echo started from my apps\nexec sleep 1000\n")
+	mustRun(t, home, "start", script, "--name", "spaced")
+	p := waitOnline(t, home, "spaced")
+	if p.Config.Script != script {
+		t.Errorf("script %q, want %q", p.Config.Script, script)
+	}
+	waitFileContains(t, outLog(home, "spaced"), "started from my apps")
+
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return
+	}
+	app := writeFile(t, apps, "app.js", `require('http').createServer((q, r) => r.end('ok')).listen(0, () => {
+  console.log('shim ' + (process.env.GPM_NOTIFY_STREAM ? 'on' : 'off'));
+  process.send('ready');
+});
+`)
+	mustRun(t, home, "start", app, "--name", "nodespaced", "--interpreter", node, "--wait-ready", "--listen-timeout", "10000")
+	n := waitProc(t, home, "nodespaced", 15*time.Second, "a Node app online with a space in GPM_HOME", isOnline)
+	if n.Restarts != 0 {
+		t.Errorf("the Node app restarted %d times (its NODE_OPTIONS must load the shim)", n.Restarts)
+	}
+}

@@ -39,7 +39,7 @@ func (d *Daemon) nodeEnv(p *proc, env map[string]string, ep endpoints) {
 	if !isNode(p.app.Interpreter) || ep.stream == "" {
 		return
 	}
-	opt := "--require " + ep.shim
+	opt := "--require " + nodeQuote(ep.shim)
 	if cur := env["NODE_OPTIONS"]; cur != "" {
 		opt = cur + " " + opt
 	}
@@ -55,6 +55,12 @@ func (d *Daemon) nodeEnv(p *proc, env map[string]string, ep endpoints) {
 	if p.app.ExecMode == "cluster" || p.app.Instances > 1 {
 		env["GPM_CLUSTER"] = "1"
 	}
+}
+
+// nodeQuote quotes s for NODE_OPTIONS, which Node splits at spaces unless they are inside double quotes (where a
+// backslash escapes the next character): a GPM_HOME with a space in it broke every Node app.
+func nodeQuote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
 // portEnv gives an app with a TCP socket its port as PORT, unless PORT is set: apps that read PORT listen on the

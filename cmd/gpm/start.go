@@ -284,7 +284,11 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 		a := config.New()
 		script, extra := t, []string(nil)
 		if strings.ContainsAny(t, " \t") {
-			if _, err := os.Stat(filepath.Join(c.cwd, t)); err != nil {
+			path := t
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(c.cwd, path)
+			}
+			if _, err := os.Stat(path); err != nil {
 				// "python3 -m http.server 8000": a command line, split without a shell.
 				fields, err := config.SplitArgs(t)
 				if err != nil {
