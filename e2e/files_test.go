@@ -85,6 +85,11 @@ func TestProcessFileOnlyAndEnv(t *testing.T) {
 	if v, _ := lastValue(log, "MODE"); v != "production" {
 		t.Errorf("app saw MODE=%q, want production", v)
 	}
+	// By name, --env cannot apply (env_<name> is in the file): said, not silently ignored.
+	_, stderr, code := run(t, home, "restart", "web", "--env", "staging")
+	if code != 0 || !strings.Contains(stderr, "--env staging applies to process files") {
+		t.Errorf("restart web --env staging: exit %d, %q; want a restart and a warning", code, stderr)
+	}
 }
 
 func TestProcessFileYAMLAndStdin(t *testing.T) {

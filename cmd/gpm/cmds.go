@@ -76,6 +76,11 @@ func (c *cli) splitFiles(ctx context.Context, f *startFlags, onFile func(context
 		}
 		names = append(names, t)
 	}
+	if f.env != "" && len(names) > 0 {
+		// env_<name> blocks live in the process file; the daemon keeps only the environment they produced.
+		fmt.Fprintf(c.stderr, "gpm: --env %s applies to process files: %s keep the environment they have (give their file to apply env_%s)\n",
+			f.env, strings.Join(names, ", "), f.env)
+	}
 	return names, nil
 }
 
