@@ -208,14 +208,15 @@ const (
 
 // Event is one item of an event stream.
 type Event struct {
-	Type   string    `json:"type"`
-	Time   time.Time `json:"time"`
+	Type string `json:"type"`
+	// Time is when the event happened; absent for log lines read back from a file (the line may carry its own).
+	Time   time.Time `json:"time,omitzero"`
 	ID     int       `json:"id"`
 	Name   string    `json:"name,omitempty"`
 	Status string    `json:"status,omitempty"` // EventState
 	PID    int       `json:"pid,omitempty"`
 	Stream string    `json:"stream,omitempty"` // EventLog: "out" or "err"
-	Line   string    `json:"line,omitempty"`   // EventLog, without the newline
+	Line   string    `json:"line,omitempty"`   // EventLog: as written to the log file, without the newline
 	// Reason for a state change (exit code, signal, "max restarts reached", ...).
 	Reason string `json:"reason,omitempty"`
 }

@@ -244,14 +244,21 @@ func TestLogsCommand(t *testing.T) {
 		}
 	}
 
-	// Live follow: lines printed after `gpm logs` started show up on its stdout.
-	mustRun(t, home, "start", fixture("ticker.sh"), "--name", "live")
+	// Live follow: lines printed after `gpm logs` started show up on its stdout, as the file has them (with the
+	// --time prefix, like the lines read back from the file).
+	mustRun(t, home, "start", fixture("ticker.sh"), "--name", "live", "--time")
 	waitFileContains(t, outLog(home, "live"), "tick 1")
-	cmd, buf := startBackground(t, home, "logs", "live", "--lines", "0")
+	cmd, buf := startBackground(t, home, "logs", "live", "--lines", "1")
 	start := lastTick(t, readFile(t, outLog(home, "live")))
 	waitFor(t, 10*time.Second, func() bool { return lastTick(t, buf.String()) > start+2 }, "live lines on gpm logs' stdout")
 	cmd.Process.Signal(syscall.SIGINT)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("gpm logs after SIGINT: %v", err)
+	}
+	timed := regexp.MustCompile(`^\d+\|live \| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d: tick \d+$`)
+	for _, l := range lines(buf.String()) {
+		if !timed.MatchString(l) {
+			t.Errorf("gpm logs of a --time app: line %q, want the file's timestamp prefix", l)
+		}
 	}
 }

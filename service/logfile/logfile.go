@@ -136,7 +136,8 @@ type Format struct {
 	ID         int
 }
 
-// Line is what a subscriber receives: one line without its newline.
+// Line is what a subscriber receives: one line as it was written to the file (in its format), without its newline,
+// so that `gpm logs` shows live lines as it shows the lines it read back from the file.
 type Line struct {
 	Stream string
 	Text   string
@@ -172,18 +173,12 @@ func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)
 					line = append(pending, line...)
 					pending = pending[:0]
 				}
-				out = f.appendLine(out, line)
-				if emit != nil {
-					emit(Line{Stream: f.Stream, Text: string(line)})
-				}
+				out = f.appendEmit(out, line, emit)
 				start = i + 1
 			}
 			pending = append(pending, chunk[start:]...)
 			if len(pending) >= maxLine {
-				out = f.appendLine(out, pending)
-				if emit != nil {
-					emit(Line{Stream: f.Stream, Text: string(pending)})
-				}
+				out = f.appendEmit(out, pending, emit)
 				pending = pending[:0]
 			}
 			write(dst, out, onErr)
@@ -193,10 +188,7 @@ func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)
 		}
 		if err != nil {
 			if len(pending) > 0 {
-				out = f.appendLine(out[:0], pending)
-				if emit != nil {
-					emit(Line{Stream: f.Stream, Text: string(pending)})
-				}
+				out = f.appendEmit(out[:0], pending, emit)
 				write(dst, out, onErr)
 			}
 			if errors.Is(err, io.EOF) || errors.Is(err, os.ErrClosed) {
@@ -227,6 +219,16 @@ type jsonLine struct {
 }
 
 // appendLine appends line, formatted, with its newline, to b.
+// appendEmit appends line in format f to b, and emits it as appended (when emit is not nil).
+func (f Format) appendEmit(b, line []byte, emit func(Line)) []byte {
+	start := len(b)
+	b = f.appendLine(b, line)
+	if emit != nil {
+		emit(Line{Stream: f.Stream, Text: string(b[start : len(b)-1])})
+	}
+	return b
+}
+
 func (f Format) appendLine(b, line []byte) []byte {
 	if f.JSON {
 		layout := f.TimeLayout

@@ -72,6 +72,9 @@ func TestCopy(t *testing.T) {
 			lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 			if tt.check != nil {
 				tt.check(t, lines[0])
+				if len(emitted) != 1 || emitted[0] != lines[0] {
+					t.Fatalf("emitted %q, want the line as written: %q", emitted, lines[0])
+				}
 				return
 			}
 			if strings.Join(lines, "|") != strings.Join(tt.want, "|") || strings.Join(emitted, "|") != strings.Join(tt.want, "|") {
