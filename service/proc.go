@@ -272,7 +272,7 @@ func (d *Daemon) pump(p *proc, r *os.File, stream string, f *logfile.File) {
 	id, name := p.id, a.Name
 	emit := func(l logfile.Line) {
 		if d.hub.active() {
-			d.hub.publish(api.Event{Type: api.EventLog, Time: time.Now(), ID: id, Name: name, Stream: l.Stream, Line: l.Text})
+			d.hub.publish(api.Event{Type: api.EventLog, Time: time.Now(), ID: id, Name: name, Stream: l.Stream, Line: string(l.Text)})
 		}
 	}
 	go func() {

@@ -137,10 +137,11 @@ type Format struct {
 }
 
 // Line is what a subscriber receives: one line as it was written to the file (in its format), without its newline,
-// so that `gpm logs` shows live lines as it shows the lines it read back from the file.
+// so that `gpm logs` shows live lines as it shows the lines it read back from the file. Text is only valid during
+// the call: copying it is the receiver's choice, and with nobody following the logs nothing is copied.
 type Line struct {
 	Stream string
-	Text   string
+	Text   []byte
 }
 
 // maxRead is the largest read buffer of Copy.
@@ -224,7 +225,7 @@ func (f Format) appendEmit(b, line []byte, emit func(Line)) []byte {
 	start := len(b)
 	b = f.appendLine(b, line)
 	if emit != nil {
-		emit(Line{Stream: f.Stream, Text: string(b[start : len(b)-1])})
+		emit(Line{Stream: f.Stream, Text: b[start : len(b)-1]})
 	}
 	return b
 }

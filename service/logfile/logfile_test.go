@@ -64,7 +64,7 @@ func TestCopy(t *testing.T) {
 			}
 			var emitted []string
 			err = Copy(&chunks{parts: append([]string(nil), tt.parts...)}, []*File{f}, tt.format,
-				func(l Line) { emitted = append(emitted, l.Text) }, func(err error) { t.Error(err) })
+				func(l Line) { emitted = append(emitted, string(l.Text)) }, func(err error) { t.Error(err) })
 			if err != nil {
 				t.Fatal(err)
 			}
