@@ -79,7 +79,12 @@ var fields = map[string]setter{
 		if strings.TrimSpace(s) == "0" { // PM2: 0 disables the cron restart
 			s = ""
 		}
-		c.app.CronRestart = s
+		if s != "" {
+			if _, err := ParseCron(s); err != nil {
+				return err
+			}
+		}
+		c.app.CronRestart = strings.TrimSpace(s)
 		return nil
 	},
 

@@ -139,6 +139,8 @@ func TestCoercions(t *testing.T) {
 		{`autostart: false, wait_ready: 'true'`, func(a App) bool { return !a.Autostart && a.WaitReady }},
 		{`cron: '0 3 * * *'`, func(a App) bool { return a.CronRestart == "0 3 * * *" }},
 		{`cron_restart: 0`, func(a App) bool { return a.CronRestart == "" }},
+		{`cron_restart: ' */10 * * * * * '`, func(a App) bool { return a.CronRestart == "*/10 * * * * *" }},
+		{`cron_restart: '@daily'`, func(a App) bool { return a.CronRestart == "@daily" }},
 		{`kill_signal: 'term'`, func(a App) bool { return a.KillSignal == "SIGTERM" }},
 		{`output: 'out.log', err: '/var/err.log', log: 'all.log'`, func(a App) bool {
 			return a.OutFile == filepath.Join(base, "out.log") && a.ErrorFile == "/var/err.log" && a.LogFile == filepath.Join(base, "all.log")
@@ -278,6 +280,9 @@ func TestParseErrors(t *testing.T) {
 			[]string{`e.json:2: a.max_memory_restart must be bytes or a size`, "got true"}},
 		{"bool", "e.json", "{script: 'a.js', autorestart: 'yes'}", 1, "autorestart", []string{`must be true or false, got "yes"`}},
 		{"max_restarts", "e.json", "{script: 'a.js', max_restarts: -1}", 1, "max_restarts", []string{"must be between 0 and"}},
+		{"cron out of range", "e.json", "{script: 'a.js',\n cron_restart: '61 * * * *'}", 2, "cron_restart",
+			[]string{`e.json:2: a.cron_restart must be a cron expression such as "0 3 * * *"`, "61"}},
+		{"cron not cron", "e.json", "{script: 'a.js', cron: 'at noon'}", 1, "cron", []string{"must be a cron expression"}},
 		{"args quote", "e.json", "{script: 'a.js', args: \"'open\"}", 1, "args", []string{"unterminated ' quote"}},
 		{"env not object", "e.json", "{script: 'a.js',\n env_prod: 'x'}", 2, "env_prod", []string{"must be an object"}},
 		{"kill_signal", "e.yml", "script: a.js\nkill_signal: SIGFOO\n", 2, "kill_signal", []string{"unknown signal"}},

@@ -417,3 +417,45 @@ func TestPidFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestCronRestart: cron_restart restarts a running app at its times, starts again a job that exited on its own
+// (autorestart: false, PM2's way of running scheduled jobs), and leaves alone an app a user stopped.
+func TestCronRestart(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	const every2s = "*/2 * * * * *"
+	mustRun(t, home, "start", fixture("echo.sh"), "--name", "cronned", "--cron-restart", every2s)
+	first := waitOnline(t, home, "cronned")
+	second := waitProc(t, home, "cronned", 10*time.Second, "restarted by cron", func(p api.Process) bool {
+		return isOnline(p) && p.PID != first.PID
+	})
+	if second.Restarts < 1 {
+		t.Errorf("restarts %d after a cron restart, want >= 1", second.Restarts)
+	}
+
+	dir := t.TempDir()
+	job := writeFile(t, dir, "job.yml", fmt.Sprintf(`apps:
+  - name: job
+    script: sh
+    args: ["-c", "echo run"]
+    autorestart: false
+    cron_restart: %q
+`, every2s))
+	mustRun(t, home, "start", job)
+	waitFor(t, 10*time.Second, func() bool {
+		b, _ := os.ReadFile(outLog(home, "job"))
+		return strings.Count(string(b), "run\n") >= 3
+	}, "the job run three times (it exits; cron starts it again)")
+
+	mustRun(t, home, "stop", "cronned")
+	stopped := waitProc(t, home, "cronned", 5*time.Second, "stopped", func(p api.Process) bool { return p.Status == api.StatusStopped })
+	time.Sleep(2500 * time.Millisecond) // past the next cron time
+	if p := waitProc(t, home, "cronned", time.Second, "still stopped", func(api.Process) bool { return true }); p.Status != api.StatusStopped || p.Restarts != stopped.Restarts {
+		t.Errorf("after gpm stop, cron restarted it: %s, %d restarts (had %d)", p.Status, p.Restarts, stopped.Restarts)
+	}
+
+	_, stderr, code := run(t, home, "start", fixture("echo.sh"), "--name", "badcron", "--cron-restart", "61 * * * *")
+	if code == 0 || !strings.Contains(stderr, "--cron-restart: must be a cron expression") {
+		t.Errorf("a bad cron expression: exit %d, %q; want a failure that says what is expected", code, stderr)
+	}
+}

@@ -292,6 +292,7 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 				p := d.register(app, inst, -1, sp.CallerEnv)
 				ids = append(ids, p.id)
 				if sa.Stopped || !app.Autostart {
+					p.held = true
 					continue
 				}
 				ch := make(chan struct{})
@@ -345,6 +346,7 @@ func (d *Daemon) remove(p *proc, done chan struct{}) {
 	d.stop(p, func() {
 		if d.procs[p.id] == p {
 			delete(d.procs, p.id)
+			d.stopCron(p)
 			p.closeLogs()
 			d.removePidFile(p)
 			d.releaseSockets(p.app.Name)
@@ -371,6 +373,7 @@ func (d *Daemon) stopTargets(ctx context.Context, targets []string, del bool) ([
 				before = append(before, d.snapshot(p))
 				d.remove(p, ch)
 			} else {
+				p.held = true
 				d.stop(p, func() { close(ch) })
 			}
 		}

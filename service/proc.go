@@ -33,7 +33,10 @@ type proc struct {
 	exitSig   string
 	reason    string
 
-	stopAsked  bool   // the current run ends because someone asked
+	stopAsked  bool // the current run ends because someone asked
+	held       bool // stopped by a user, or registered stopped: cron_restart leaves it alone until it starts
+	cron       *time.Timer
+	cronSpec   string // the cron_restart expression cron was armed for
 	failReason string // when set, the requested stop ends in errored with this reason
 	statusText string // the app's last STATUS= on NOTIFY_SOCKET
 	reload     *drain // during a reload: the previous worker, still serving until this one is ready

@@ -49,6 +49,8 @@ func (d *Daemon) startAll(ps []*proc, thens []func()) []error {
 		}
 		p.gen++
 		p.stopTimer()
+		p.held = false
+		d.armCron(p)
 		p.stopAsked, p.leaderGone, p.tree, p.failReason, p.statusText = false, false, nil, "", ""
 		p.exitCode, p.exitSig = nil, ""
 		if jobs[i], errs[i] = d.prepare(p); errs[i] == nil {

@@ -74,7 +74,7 @@ func newStartFlags(c *cli, name string) *startFlags {
 	fs.IntSliceVar(&f.stopExitCodes, "stop-exit-codes", nil, "exit codes that do not restart the app")
 	fs.BoolVar(&f.noAutorestart, "no-autorestart", false, "do not restart the app when it exits")
 	fs.BoolVar(&f.noAutostart, "no-autostart", false, "register the app without starting it")
-	fs.StringVarP(&f.cron, "cron-restart", "c", "", "cron restart (not supported yet)")
+	fs.StringVarP(&f.cron, "cron-restart", "c", "", "restart at these times: a cron expression (\"0 3 * * *\", seconds first optional, @daily), 0 to disable")
 	fs.StringVar(&f.uid, "uid", "", "run as this user (daemon must be root)")
 	fs.StringVar(&f.gid, "gid", "", "run with this group (daemon must be root)")
 	fs.BoolVar(&f.watch, "watch", false, "watch (not supported yet)")
@@ -134,6 +134,17 @@ func (f *startFlags) apply(a *config.App) error {
 	}
 	if set("pid") {
 		a.PidFile = f.pid
+	}
+	if set("cron-restart") {
+		a.CronRestart = strings.TrimSpace(f.cron)
+		if a.CronRestart == "0" {
+			a.CronRestart = ""
+		}
+		if a.CronRestart != "" {
+			if _, err := config.ParseCron(a.CronRestart); err != nil {
+				return fmt.Errorf("--cron-restart: %w", err)
+			}
+		}
 	}
 	if set("max-memory-restart") {
 		if a.MaxMemoryRestart, err = config.ParseSize(f.maxMem); err != nil {
@@ -242,8 +253,8 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 	if len(targets) == 0 {
 		return fmt.Errorf("nothing to start: give a script, a binary, a process file or a name")
 	}
-	if f.fs.Changed("watch") || f.fs.Changed("cron-restart") {
-		fmt.Fprintf(c.stderr, "gpm: warning: --watch and --cron-restart are not supported yet; ignored\n")
+	if f.fs.Changed("watch") {
+		fmt.Fprintf(c.stderr, "gpm: warning: --watch is not supported yet; ignored\n")
 	}
 	var apps []api.StartApp
 	var fromFile []bool
