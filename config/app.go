@@ -73,6 +73,11 @@ type App struct {
 	Watchdog         Millis `json:"watchdog,omitempty"`
 	MaxMemoryRestart int64  `json:"max_memory_restart,omitempty"` // bytes
 	CronRestart      string `json:"cron_restart,omitempty"`
+	// Watch are the paths whose changes restart the app, relative to Cwd (watch: true is ["."]); IgnoreWatch are
+	// globs or names of files and directories that do not count (default: dot files and node_modules).
+	Watch       []string `json:"watch,omitempty"`
+	IgnoreWatch []string `json:"ignore_watch,omitempty"`
+	WatchDelay  Millis   `json:"watch_delay,omitempty"`
 
 	OutFile       string `json:"out_file,omitempty"`   // "" = default path; "NULL" or /dev/null = disabled
 	ErrorFile     string `json:"error_file,omitempty"` // same
@@ -226,6 +231,8 @@ func (a App) Clone() App {
 	b.InterpreterArgs = append([]string(nil), a.InterpreterArgs...)
 	b.StopExitCodes = append([]int(nil), a.StopExitCodes...)
 	b.Listen = append([]string(nil), a.Listen...)
+	b.Watch = append([]string(nil), a.Watch...)
+	b.IgnoreWatch = append([]string(nil), a.IgnoreWatch...)
 	if a.Env != nil {
 		b.Env = make(map[string]string, len(a.Env))
 		for k, v := range a.Env {

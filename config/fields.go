@@ -88,6 +88,28 @@ var fields = map[string]setter{
 		return nil
 	},
 
+	"watch": func(c *appDecoder, n *yaml.Node) error {
+		if b, err := boolValue(n); err == nil {
+			c.app.Watch = nil
+			if b {
+				c.app.Watch = []string{"."}
+			}
+			return nil
+		}
+		l, err := pathList(n)
+		if err != nil {
+			return fmt.Errorf("must be true, false, a path or a list of paths: %w", err)
+		}
+		c.app.Watch = l
+		return nil
+	},
+	"ignore_watch": func(c *appDecoder, n *yaml.Node) error {
+		l, err := pathList(n)
+		c.app.IgnoreWatch = l
+		return err
+	},
+	"watch_delay": millis(func(a *App, m Millis) { a.WatchDelay = m }),
+
 	"out_file":   str(func(a *App, s string) { a.OutFile = s }),
 	"error_file": str(func(a *App, s string) { a.ErrorFile = s }),
 	"log_file": func(c *appDecoder, n *yaml.Node) error {
@@ -125,13 +147,15 @@ var fieldAliases = map[string]string{
 	"combine_logs": "merge_logs",
 	"pid":          "pid_file",
 	"user":         "uid",
+	"ignoreWatch":  "ignore_watch",
+	"watchDelay":   "watch_delay",
 }
 
 // unsupported lists PM2 fields gpm knows but does not implement yet, each with the value at which ignoring it changes
 // nothing (so `watch: false` in a generated file does not warn); "" means always warn.
 var unsupported = map[string]string{
-	"watch": "false", "ignore_watch": "", "watch_delay": "", "watch_options": "",
-	"treekill": "true", "shutdown_with_message": "false", "kill_retry_time": "",
+	"watch_options": "",
+	"treekill":      "true", "shutdown_with_message": "false", "kill_retry_time": "",
 	"filter_env": "false", "append_env_to_name": "false", "force": "false", "port": "",
 	"windowsHide": "true", "source_map_support": "", "disable_source_map_support": "",
 	"vizion": "", "pmx": "", "automation": "", "trace": "", "disable_trace": "", "v8": "", "event_loop_inspector": "",

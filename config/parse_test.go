@@ -141,6 +141,15 @@ func TestCoercions(t *testing.T) {
 		{`cron_restart: 0`, func(a App) bool { return a.CronRestart == "" }},
 		{`cron_restart: ' */10 * * * * * '`, func(a App) bool { return a.CronRestart == "*/10 * * * * *" }},
 		{`cron_restart: '@daily'`, func(a App) bool { return a.CronRestart == "@daily" }},
+		{`watch: true`, func(a App) bool { return reflect.DeepEqual(a.Watch, []string{"."}) }},
+		{`watch: 'false'`, func(a App) bool { return a.Watch == nil }},
+		{`watch: 'src dir'`, func(a App) bool { return reflect.DeepEqual(a.Watch, []string{"src dir"}) }},
+		{`watch: ['src', 'config'], ignore_watch: 'logs', watch_delay: '2s'`, func(a App) bool {
+			return reflect.DeepEqual(a.Watch, []string{"src", "config"}) && reflect.DeepEqual(a.IgnoreWatch, []string{"logs"}) && a.WatchDelay == 2000
+		}},
+		{`ignoreWatch: ['*.log', 'tmp'], watchDelay: 300`, func(a App) bool {
+			return reflect.DeepEqual(a.IgnoreWatch, []string{"*.log", "tmp"}) && a.WatchDelay == 300
+		}},
 		{`kill_signal: 'term'`, func(a App) bool { return a.KillSignal == "SIGTERM" }},
 		{`output: 'out.log', err: '/var/err.log', log: 'all.log'`, func(a App) bool {
 			return a.OutFile == filepath.Join(base, "out.log") && a.ErrorFile == "/var/err.log" && a.LogFile == filepath.Join(base, "all.log")
@@ -228,12 +237,12 @@ func TestOnly(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
-	src := "{\n apps: [{\n  name: 'w',\n  script: 'a.js',\n  colour: 'red',\n  watch: true,\n  treekill: true,\n" +
+	src := "{\n apps: [{\n  name: 'w',\n  script: 'a.js',\n  colour: 'red',\n  treekill: false,\n  treekill: true,\n" +
 		"  exec: 'b.js',\n }],\n deploy: {},\n static: [{path: '.'}],\n extra: 1,\n}"
 	f := parse(t, "w.json", src, LoadOptions{})
 	want := []string{
 		"w.json: apps[0] (w): unknown field colour (line 5)",
-		"w.json: apps[0] (w): field watch is not supported by gpm yet, ignored (line 6)",
+		"w.json: apps[0] (w): field treekill is not supported by gpm yet, ignored (line 6)",
 		"w.json: apps[0] (w): field exec repeats script (line 4); the later value is used (line 8)",
 		"w.json: static (pm2 serve) apps are not supported by gpm yet, ignored (line 11)",
 		"w.json: unknown top-level field extra (line 12)",
@@ -283,6 +292,7 @@ func TestParseErrors(t *testing.T) {
 		{"cron out of range", "e.json", "{script: 'a.js',\n cron_restart: '61 * * * *'}", 2, "cron_restart",
 			[]string{`e.json:2: a.cron_restart must be a cron expression such as "0 3 * * *"`, "61"}},
 		{"cron not cron", "e.json", "{script: 'a.js', cron: 'at noon'}", 1, "cron", []string{"must be a cron expression"}},
+		{"watch", "e.json", "{script: 'a.js', watch: {a: 1}}", 1, "watch", []string{"must be true, false, a path or a list of paths"}},
 		{"args quote", "e.json", "{script: 'a.js', args: \"'open\"}", 1, "args", []string{"unterminated ' quote"}},
 		{"env not object", "e.json", "{script: 'a.js',\n env_prod: 'x'}", 2, "env_prod", []string{"must be an object"}},
 		{"kill_signal", "e.yml", "script: a.js\nkill_signal: SIGFOO\n", 2, "kill_signal", []string{"unknown signal"}},

@@ -143,6 +143,26 @@ func stringList(n *yaml.Node) ([]string, error) {
 	return words, nil
 }
 
+// pathList accepts one path or a list of them; unlike stringList, a string is one path, spaces and all.
+func pathList(n *yaml.Node) ([]string, error) {
+	if s, ok := scalarString(n); ok {
+		return []string{s}, nil
+	}
+	n = deref(n)
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("must be a path or a list of paths, got %s", describe(n))
+	}
+	out := make([]string, 0, len(n.Content))
+	for i, e := range n.Content {
+		s, ok := scalarString(e)
+		if !ok {
+			return nil, fmt.Errorf("[%d] must be a path, got %s", i, describe(e))
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
 // intList accepts one integer or a list of them.
 func intList(n *yaml.Node, lo, hi int64) ([]int, error) {
 	n = deref(n)

@@ -459,3 +459,76 @@ func TestCronRestart(t *testing.T) {
 		t.Errorf("a bad cron expression: exit %d, %q; want a failure that says what is expected", code, stderr)
 	}
 }
+
+// TestWatch: a change under an app's watched paths restarts it; changes that are ignored (dot files and
+// node_modules by default, ignore_watch when given, paths outside the watch, the app's own log file) do not; a
+// directory created later is watched too; an app a user stopped stays stopped.
+func TestWatch(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	dir := t.TempDir()
+	for _, d := range []string{"src", "node_modules", "other"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := writeFile(t, dir, "app.sh", "echo started\nexec sleep 1000\n")
+	write := func(rel string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, rel), []byte(rel), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// restarted waits for name to run with a pid other than pid; kept checks that it still runs as pid.
+	restarted := func(name string, pid int, what string) int {
+		t.Helper()
+		return waitProc(t, home, name, 10*time.Second, what, func(p api.Process) bool { return isOnline(p) && p.PID != pid }).PID
+	}
+	kept := func(name string, pid int, what string) {
+		t.Helper()
+		time.Sleep(700 * time.Millisecond) // the restart would have come by now (100 ms debounce)
+		if p := waitOnline(t, home, name); p.PID != pid {
+			t.Errorf("%s: restarted (pid %d -> %d); want no restart", what, pid, p.PID)
+		}
+	}
+
+	mustRun(t, home, "start", script, "--name", "w", "--watch", "--cwd", dir)
+	pid := waitOnline(t, home, "w").PID
+	write("src/a.txt")
+	pid = restarted("w", pid, "restarted after src/a.txt changed")
+	write("node_modules/b.txt")
+	write(".hidden")
+	kept("w", pid, "node_modules/b.txt and .hidden (ignored by default)")
+	if err := os.Mkdir(filepath.Join(dir, "src", "new"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pid = restarted("w", pid, "restarted after src/new was created")
+	write("src/new/c.txt")
+	restarted("w", pid, "restarted after a file changed in a directory created after the start")
+	mustRun(t, home, "stop", "w")
+	write("src/a.txt")
+	time.Sleep(700 * time.Millisecond)
+	if p := waitProc(t, home, "w", time.Second, "stopped", func(api.Process) bool { return true }); p.Status != api.StatusStopped {
+		t.Errorf("after gpm stop, a change started it: %s", p.Status)
+	}
+
+	// From a process file: only src counts, *.log is ignored, and the app's own log file inside the tree is not a
+	// change (it would restart the app for ever).
+	file := writeFile(t, dir, "watch.yml", fmt.Sprintf(`apps:
+  - name: f
+    script: %q
+    cwd: %q
+    watch: [src]
+    ignore_watch: ["*.log"]
+    watch_delay: 200
+    out_file: src/f-out.log
+`, script, dir))
+	mustRun(t, home, "start", file)
+	pid = waitOnline(t, home, "f").PID
+	waitFileContains(t, filepath.Join(dir, "src", "f-out.log"), "started")
+	write("src/x.log")
+	write("other/z.txt")
+	kept("f", pid, "src/x.log (ignore_watch), other/z.txt (not watched) and the app's own log")
+	write("src/y.txt")
+	restarted("f", pid, "restarted after src/y.txt changed")
+}

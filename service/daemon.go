@@ -79,6 +79,8 @@ type Daemon struct {
 	// guests are the endpoints for apps running as other users, by uid, in guestDir (endpointsFor).
 	guests   map[int]*guest
 	guestDir string
+	// watchers are the file watchers of the apps with watch, by app name (watch.go).
+	watchers map[string]*appWatch
 	notify   *activation.NotifyServer
 	sd       *supervisor
 	// notifyStream is the Node shim's notify socket ("" when unavailable).
@@ -121,6 +123,7 @@ func New(opts Options) *Daemon {
 		stored:   map[string]*os.File{},
 		draining: map[int]*drain{},
 		guests:   map[int]*guest{},
+		watchers: map[string]*appWatch{},
 	}
 }
 
@@ -260,6 +263,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	cancel()
 	<-loopDone
 	d.closeGuests()
+	d.closeWatchers()
 	close(d.pidOps)
 	<-pidsDone
 	if d.control == nil {

@@ -347,6 +347,9 @@ func (d *Daemon) remove(p *proc, done chan struct{}) {
 		if d.procs[p.id] == p {
 			delete(d.procs, p.id)
 			d.stopCron(p)
+			if len(d.instances(p.app.Name)) == 0 {
+				d.stopWatch(p.app.Name)
+			}
 			p.closeLogs()
 			d.removePidFile(p)
 			d.releaseSockets(p.app.Name)

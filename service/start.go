@@ -51,6 +51,7 @@ func (d *Daemon) startAll(ps []*proc, thens []func()) []error {
 		p.stopTimer()
 		p.held = false
 		d.armCron(p)
+		d.armWatch(p)
 		p.stopAsked, p.leaderGone, p.tree, p.failReason, p.statusText = false, false, nil, "", ""
 		p.exitCode, p.exitSig = nil, ""
 		if jobs[i], errs[i] = d.prepare(p); errs[i] == nil {

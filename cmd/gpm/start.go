@@ -28,6 +28,8 @@ type startFlags struct {
 	parallel                           int
 	stopExitCodes                      []int
 	restartDelay, expBackoff, watchdog string
+	watchDelay                         string
+	ignoreWatch                        []string
 	killTimeout, listenTimeout         string
 	minUptime, maxRestarts             string
 	mergeLogs, timePrefix, disableLogs bool
@@ -77,7 +79,9 @@ func newStartFlags(c *cli, name string) *startFlags {
 	fs.StringVarP(&f.cron, "cron-restart", "c", "", "restart at these times: a cron expression (\"0 3 * * *\", seconds first optional, @daily), 0 to disable")
 	fs.StringVar(&f.uid, "uid", "", "run as this user (daemon must be root)")
 	fs.StringVar(&f.gid, "gid", "", "run with this group (daemon must be root)")
-	fs.BoolVar(&f.watch, "watch", false, "watch (not supported yet)")
+	fs.BoolVar(&f.watch, "watch", false, "restart the app when a file under its cwd changes (watch in files: paths too)")
+	fs.StringSliceVar(&f.ignoreWatch, "ignore-watch", nil, "names or globs whose changes do not count (default: dot files, node_modules)")
+	fs.StringVar(&f.watchDelay, "watch-delay", "", "wait this long after a change before restarting")
 	fs.StringArrayVar(&f.listen, "listen", nil, "socket to bind once and pass to every instance as fd 3.. (tcp://host:port, unix:///path, udp://..., systemd:NAME; name=ADDR names it)")
 	fs.IntVar(&f.parallel, "parallel", 1, "reload: instances replaced at a time")
 	fs.BoolVarP(&f.fork, "execute-command", "x", false, "fork mode (the default)")
@@ -135,6 +139,15 @@ func (f *startFlags) apply(a *config.App) error {
 	if set("pid") {
 		a.PidFile = f.pid
 	}
+	if set("watch") {
+		a.Watch = nil
+		if f.watch {
+			a.Watch = []string{"."}
+		}
+	}
+	if set("ignore-watch") {
+		a.IgnoreWatch = f.ignoreWatch
+	}
 	if set("cron-restart") {
 		a.CronRestart = strings.TrimSpace(f.cron)
 		if a.CronRestart == "0" {
@@ -163,7 +176,7 @@ func (f *startFlags) apply(a *config.App) error {
 	}{{"min-uptime", f.minUptime, &a.MinUptime}, {"restart-delay", f.restartDelay, &a.RestartDelay},
 		{"exp-backoff-restart-delay", f.expBackoff, &a.ExpBackoffRestartDelay},
 		{"kill-timeout", f.killTimeout, &a.KillTimeout}, {"listen-timeout", f.listenTimeout, &a.ListenTimeout},
-		{"watchdog", f.watchdog, &a.Watchdog}} {
+		{"watchdog", f.watchdog, &a.Watchdog}, {"watch-delay", f.watchDelay, &a.WatchDelay}} {
 		if set(d.flag) {
 			if *d.dst, err = config.ParseMillis(d.val); err != nil {
 				return fmt.Errorf("--%s: %w", d.flag, err)
@@ -252,9 +265,6 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 	targets, appArgs := splitDash(f.fs, args)
 	if len(targets) == 0 {
 		return fmt.Errorf("nothing to start: give a script, a binary, a process file or a name")
-	}
-	if f.fs.Changed("watch") {
-		fmt.Fprintf(c.stderr, "gpm: warning: --watch is not supported yet; ignored\n")
 	}
 	var apps []api.StartApp
 	var fromFile []bool

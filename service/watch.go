@@ -1,0 +1,241 @@
+package service
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/gpmd/gpm/api"
+)
+
+// watch, as PM2 has it: a change under an app's watch paths (relative to its cwd; `watch: true` is the cwd itself)
+// restarts the app, every process of it that a user has not stopped, once the changes have paused for watch_delay
+// (at least 100 ms: an editor's save is several events). ignore_watch lists names or globs that do not count; without
+// it, dot files and node_modules do not (PM2's default, which a list given replaces). The app's own log and pid files
+// never count, or a log inside the watched tree would restart the app for ever. Directories created later are
+// watched too: inotify watches one directory at a time, so each is added as it appears.
+
+// appWatch is the watcher of one app (by name). Its fields are the loop's but for w, which its goroutine reads.
+type appWatch struct {
+	w       *fsnotify.Watcher
+	spec    string      // the configuration it was made for (watchSpec)
+	timer   *time.Timer // pending restart
+	changed string      // the first path changed since the last restart
+}
+
+// watchSpec is what decides whether an app's watcher must be remade.
+func watchSpec(p *proc) string {
+	a := &p.app
+	if len(a.Watch) == 0 {
+		return ""
+	}
+	return strings.Join([]string{a.Cwd, strings.Join(a.Watch, "\x00"), strings.Join(a.IgnoreWatch, "\x00")}, "\x01")
+}
+
+// armWatch makes or remakes the watcher of p's app when its configuration asks for one. Runs on the loop.
+func (d *Daemon) armWatch(p *proc) {
+	name, spec := p.app.Name, watchSpec(p)
+	if aw := d.watchers[name]; aw != nil {
+		if aw.spec == spec {
+			return
+		}
+		d.stopWatch(name)
+	}
+	if spec == "" {
+		return
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		d.log.Printf("%s: watch: %v", name, err)
+		return
+	}
+	f := newWatchFilter(p, d.logFiles(p))
+	for _, root := range f.roots {
+		if err := addTree(w, root, f); err != nil {
+			d.log.Printf("%s: watch %s: %v", name, root, err)
+		}
+	}
+	aw := &appWatch{w: w, spec: spec}
+	d.watchers[name] = aw
+	go d.watchLoop(d.runCtx, name, aw, f)
+}
+
+// logFiles are the files gpm itself writes for p.
+func (d *Daemon) logFiles(p *proc) []string {
+	out, errp, comb := d.logPaths(p)
+	return []string{out, errp, comb, d.pidFilePath(p)}
+}
+
+// stopWatch ends the watcher of the app name.
+func (d *Daemon) stopWatch(name string) {
+	if aw := d.watchers[name]; aw != nil {
+		if aw.timer != nil {
+			aw.timer.Stop()
+		}
+		aw.w.Close()
+		delete(d.watchers, name)
+	}
+}
+
+// watchLoop turns the watcher's events into restarts, until the watcher is closed.
+func (d *Daemon) watchLoop(ctx context.Context, name string, aw *appWatch, f *watchFilter) {
+	for {
+		select {
+		case ev, ok := <-aw.w.Events:
+			if !ok {
+				return
+			}
+			if !ev.Has(fsnotify.Create|fsnotify.Write|fsnotify.Remove|fsnotify.Rename) || f.ignored(ev.Name) {
+				continue
+			}
+			if ev.Has(fsnotify.Create) {
+				if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() {
+					addTree(aw.w, ev.Name, f)
+				}
+			}
+			changed := ev.Name
+			select {
+			case d.ops <- func() { d.watchChanged(name, aw, changed) }:
+			case <-ctx.Done():
+				return
+			}
+		case err, ok := <-aw.w.Errors:
+			if !ok {
+				return
+			}
+			d.log.Printf("%s: watch: %v", name, err)
+		}
+	}
+}
+
+// watchChanged schedules the restart of the app name for a change at path. Runs on the loop.
+func (d *Daemon) watchChanged(name string, aw *appWatch, changed string) {
+	if d.watchers[name] != aw || aw.timer != nil {
+		return // remade or gone meanwhile, or a restart is already pending
+	}
+	delay := 100 * time.Millisecond
+	for _, p := range d.instances(name) {
+		delay = max(delay, p.app.WatchDelay.D())
+	}
+	aw.changed = changed
+	aw.timer = time.AfterFunc(delay, func() {
+		d.post(func() {
+			if d.watchers[name] != aw {
+				return
+			}
+			aw.timer = nil
+			for _, p := range d.instances(name) {
+				if p.held || p.stopAsked || p.status == api.StatusStopping {
+					continue
+				}
+				d.log.Printf("%s[%d]: watch: %s changed: restarting", name, p.id, aw.changed)
+				p.restarts++
+				d.stop(p, func() { d.start(p, nil) })
+			}
+		})
+	})
+}
+
+// closeWatchers ends every watcher. Called once the loop has ended.
+func (d *Daemon) closeWatchers() {
+	for name := range d.watchers {
+		d.stopWatch(name)
+	}
+}
+
+// watchFilter says which paths of an app's watch count.
+type watchFilter struct {
+	cwd    string
+	roots  []string // absolute watch paths
+	ignore []string // ignore_watch, or nil for PM2's default
+	own    []string // the files gpm writes for the app
+}
+
+func newWatchFilter(p *proc, own []string) *watchFilter {
+	f := &watchFilter{cwd: p.app.Cwd, ignore: p.app.IgnoreWatch, own: own}
+	for _, w := range p.app.Watch {
+		if !filepath.IsAbs(w) {
+			w = filepath.Join(p.app.Cwd, w)
+		}
+		f.roots = append(f.roots, filepath.Clean(w))
+	}
+	return f
+}
+
+// ignored reports whether a change at the absolute path p does not count.
+func (f *watchFilter) ignored(p string) bool {
+	if slices.Contains(f.own, p) {
+		return true
+	}
+	under := false
+	for _, r := range f.roots {
+		if p == r || strings.HasPrefix(p, r+string(filepath.Separator)) {
+			under = true
+			break
+		}
+	}
+	if !under {
+		return true // a sibling in the directory of a watched file
+	}
+	rel, err := filepath.Rel(f.cwd, p)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		rel = p
+	}
+	rel = filepath.ToSlash(rel)
+	parts := strings.Split(rel, "/")
+	if f.ignore == nil {
+		for _, c := range parts {
+			if c == "node_modules" || (strings.HasPrefix(c, ".") && c != "." && c != "..") {
+				return true
+			}
+		}
+		return false
+	}
+	for _, pat := range f.ignore {
+		pat = strings.TrimPrefix(filepath.ToSlash(pat), "./")
+		if strings.ContainsAny(pat, "*?[") {
+			if ok, _ := path.Match(pat, rel); ok {
+				return true
+			}
+			for _, c := range parts {
+				if ok, _ := path.Match(pat, c); ok {
+					return true
+				}
+			}
+			continue
+		}
+		if rel == pat || strings.HasPrefix(rel, pat+"/") || slices.Contains(parts, pat) {
+			return true
+		}
+	}
+	return false
+}
+
+// addTree watches root: the directory and every directory below it that is not ignored, or, for a file, the
+// directory it is in (inotify keeps a watch on a directory across editors' save-by-rename; the filter keeps
+// only the file's own events).
+func addTree(w *fsnotify.Watcher, root string, f *watchFilter) error {
+	fi, err := os.Stat(root)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return w.Add(filepath.Dir(root))
+	}
+	return filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || !e.IsDir() {
+			return nil // a directory that vanished or cannot be read is not watched
+		}
+		if p != root && f.ignored(p) {
+			return filepath.SkipDir
+		}
+		return w.Add(p)
+	})
+}
