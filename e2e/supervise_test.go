@@ -484,6 +484,23 @@ func TestWatch(t *testing.T) {
 		t.Helper()
 		return waitProc(t, home, name, 10*time.Second, what, func(p api.Process) bool { return isOnline(p) && p.PID != pid }).PID
 	}
+	// changed writes rel until name restarts: the daemon adds the watched trees just after the start, off its loop,
+	// so a change made at once may come before the watch.
+	changed := func(rel, name string, pid int, what string) int {
+		t.Helper()
+		for i := 0; i < 10; i++ {
+			write(rel)
+			deadline := time.Now().Add(time.Second)
+			for time.Now().Before(deadline) {
+				if p := waitOnline(t, home, name); p.PID != pid {
+					return p.PID
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		t.Fatalf("%s: not restarted", what)
+		return 0
+	}
 	kept := func(name string, pid int, what string) {
 		t.Helper()
 		time.Sleep(700 * time.Millisecond) // the restart would have come by now (100 ms debounce)
@@ -494,8 +511,7 @@ func TestWatch(t *testing.T) {
 
 	mustRun(t, home, "start", script, "--name", "w", "--watch", "--cwd", dir)
 	pid := waitOnline(t, home, "w").PID
-	write("src/a.txt")
-	pid = restarted("w", pid, "restarted after src/a.txt changed")
+	pid = changed("src/a.txt", "w", pid, "restarted after src/a.txt changed")
 	write("node_modules/b.txt")
 	write(".hidden")
 	kept("w", pid, "node_modules/b.txt and .hidden (ignored by default)")
@@ -526,9 +542,8 @@ func TestWatch(t *testing.T) {
 	mustRun(t, home, "start", file)
 	pid = waitOnline(t, home, "f").PID
 	waitFileContains(t, filepath.Join(dir, "src", "f-out.log"), "started")
+	pid = changed("src/y.txt", "f", pid, "restarted after src/y.txt changed")
 	write("src/x.log")
 	write("other/z.txt")
 	kept("f", pid, "src/x.log (ignore_watch), other/z.txt (not watched) and the app's own log")
-	write("src/y.txt")
-	restarted("f", pid, "restarted after src/y.txt changed")
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"os"
 	"path"
@@ -56,15 +57,9 @@ func (d *Daemon) armWatch(p *proc) {
 		d.log.Printf("%s: watch: %v", name, err)
 		return
 	}
-	f := newWatchFilter(p, d.logFiles(p))
-	for _, root := range f.roots {
-		if err := addTree(w, root, f); err != nil {
-			d.log.Printf("%s: watch %s: %v", name, root, err)
-		}
-	}
 	aw := &appWatch{w: w, spec: spec}
 	d.watchers[name] = aw
-	go d.watchLoop(d.runCtx, name, aw, f)
+	go d.watchLoop(d.runCtx, name, aw, newWatchFilter(p, d.logFiles(p)))
 }
 
 // logFiles are the files gpm itself writes for p.
@@ -84,8 +79,14 @@ func (d *Daemon) stopWatch(name string) {
 	}
 }
 
-// watchLoop turns the watcher's events into restarts, until the watcher is closed.
+// watchLoop adds the watched trees, then turns the watcher's events into restarts until the watcher is closed. The
+// walk is here, not on the loop: a large tree must not hold up supervision.
 func (d *Daemon) watchLoop(ctx context.Context, name string, aw *appWatch, f *watchFilter) {
+	for _, root := range f.roots {
+		if err := addTree(aw.w, root, f); err != nil && !errors.Is(err, fsnotify.ErrClosed) {
+			d.log.Printf("%s: watch %s: %v", name, root, err)
+		}
+	}
 	for {
 		select {
 		case ev, ok := <-aw.w.Events:
