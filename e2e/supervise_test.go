@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -432,6 +433,9 @@ func TestCronRestart(t *testing.T) {
 	if second.Restarts < 1 {
 		t.Errorf("restarts %d after a cron restart, want >= 1", second.Restarts)
 	}
+	if desc := mustRun(t, home, "describe", "cronned"); !regexp.MustCompile(`cron restart +\*/2 \* \* \* \* \*`).MatchString(desc) {
+		t.Errorf("describe does not show the cron restart:\n%s", desc)
+	}
 
 	dir := t.TempDir()
 	job := writeFile(t, dir, "job.yml", fmt.Sprintf(`apps:
@@ -511,6 +515,9 @@ func TestWatch(t *testing.T) {
 
 	mustRun(t, home, "start", script, "--name", "w", "--watch", "--cwd", dir)
 	pid := waitOnline(t, home, "w").PID
+	if desc := mustRun(t, home, "describe", "w"); !regexp.MustCompile(`(?m)^watch +\.$`).MatchString(desc) {
+		t.Errorf("describe does not show the watch:\n%s", desc)
+	}
 	pid = changed("src/a.txt", "w", pid, "restarted after src/a.txt changed")
 	write("node_modules/b.txt")
 	write(".hidden")

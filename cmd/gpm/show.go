@@ -261,6 +261,21 @@ func describe(w io.Writer, p api.Process) {
 	if len(a.StopExitCodes) > 0 {
 		row("stop exit codes", fmt.Sprint(a.StopExitCodes))
 	}
+	if a.CronRestart != "" {
+		row("cron restart", a.CronRestart)
+	}
+	if len(a.Watch) > 0 {
+		row("watch", strings.Join(a.Watch, ", "))
+		if len(a.IgnoreWatch) > 0 {
+			row("ignore watch", strings.Join(a.IgnoreWatch, ", "))
+		}
+		if a.WatchDelay > 0 {
+			row("watch delay", a.WatchDelay.D())
+		}
+	}
+	if a.MaxMemoryRestart > 0 {
+		row("max memory restart", humanBytes(uint64(a.MaxMemoryRestart)))
+	}
 	row("cpu", fmt.Sprintf("%.1f%%", p.CPU))
 	row("memory", humanBytes(p.Memory))
 	if len(a.Env) > 0 {
