@@ -197,6 +197,9 @@ type VersionInfo struct {
 	Protocol int    `json:"protocol"`
 	PID      int    `json:"pid"`
 	Home     string `json:"home"`
+	// Supervised is true when a service manager runs the daemon (it was given a NOTIFY_SOCKET): restarting it is
+	// then the service manager's job, not a client's.
+	Supervised bool `json:"supervised,omitempty"`
 }
 
 // Event types.

@@ -386,3 +386,41 @@ func TestPathsWithSpaces(t *testing.T) {
 		t.Errorf("the Node app restarted %d times (its NODE_OPTIONS must load the shim)", n.Restarts)
 	}
 }
+
+// TestUpdatePrettylistMonit: `gpm update` replaces the daemon and keeps its apps (a stopped one stays stopped);
+// prettylist is jlist indented; monit, not there yet, says what to use.
+func TestUpdatePrettylistMonit(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	mustRun(t, home, "start", fixture("echo.sh"), "--name", "up")
+	mustRun(t, home, "start", fixture("echo.sh"), "--name", "down")
+	mustRun(t, home, "stop", "down")
+	before := waitOnline(t, home, "up")
+	oldDaemon := strings.TrimSpace(readFile(t, filepath.Join(home, api.PidName)))
+
+	out := mustRun(t, home, "update")
+	if !strings.Contains(out, "saved 2 app(s)") || !strings.Contains(out, "resurrected") {
+		t.Errorf("gpm update said:\n%s", out)
+	}
+	if newDaemon := strings.TrimSpace(readFile(t, filepath.Join(home, api.PidName))); newDaemon == oldDaemon {
+		t.Errorf("gpm update: the daemon is still pid %s", oldDaemon)
+	}
+	after := waitOnline(t, home, "up")
+	if after.PID == before.PID {
+		t.Errorf("gpm update: up still runs as pid %d under the old daemon", after.PID)
+	}
+	if p := waitProc(t, home, "down", 5*time.Second, "down", func(api.Process) bool { return true }); p.Status != api.StatusStopped {
+		t.Errorf("gpm update: down is %s, want stopped as it was", p.Status)
+	}
+
+	pretty := mustRun(t, home, "prettylist")
+	var fromPretty []api.Process
+	if err := json.Unmarshal([]byte(pretty), &fromPretty); err != nil || len(fromPretty) != 2 || !strings.Contains(pretty, "\n  {") {
+		t.Errorf("prettylist: %v, %d processes:\n%s", err, len(fromPretty), pretty)
+	}
+
+	_, stderr, code := run(t, home, "monit")
+	if code == 0 || !strings.Contains(stderr, "gpm ls") {
+		t.Errorf("monit: exit %d, %q; want a failure that says what to use", code, stderr)
+	}
+}

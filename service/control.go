@@ -112,7 +112,8 @@ func (d *Daemon) call(ctx context.Context, req *api.Request) (any, error) {
 	case api.MethodPing:
 		return map[string]string{"msg": "pong"}, nil
 	case api.MethodVersion:
-		return api.VersionInfo{Version: d.opts.Version, Protocol: api.Version, PID: os.Getpid(), Home: d.opts.Home}, nil
+		return api.VersionInfo{Version: d.opts.Version, Protocol: api.Version, PID: os.Getpid(), Home: d.opts.Home,
+			Supervised: d.sd.active()}, nil
 	case api.MethodList:
 		return d.list(ctx)
 	case api.MethodStart:

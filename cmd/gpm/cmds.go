@@ -325,6 +325,47 @@ func cmdKill(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
+// cmdUpdate is PM2's update: the saved list is brought up to date, the daemon stops every app and exits, and a
+// daemon started from this binary resurrects them. A daemon that a service manager runs is its to restart.
+func cmdUpdate(ctx context.Context, c *cli, args []string) error {
+	fs := c.flags("update")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	conn, err := c.existing(ctx)
+	if errors.Is(err, client.ErrNotRunning) {
+		fmt.Fprintln(c.stdout, "[gpm] no daemon running: the next command starts one from this binary")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	v, err := conn.Version(ctx)
+	if err != nil {
+		return err
+	}
+	if v.Supervised {
+		return fmt.Errorf("the daemon (pid %d) runs under a service manager: gpm save, then restart its service (the one gpm startup installed, e.g. systemctl restart gpm-USER); it resurrects the saved list", v.PID)
+	}
+	res, err := conn.Save(ctx, true)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "[gpm] saved %d app(s), %d process(es) to %s\n", res.Apps, res.Procs, res.Path)
+	if err := conn.Kill(ctx); err != nil {
+		return err
+	}
+	conn.Close()
+	c.conn = nil
+	fmt.Fprintf(c.stdout, "[gpm] daemon %s (pid %d) stopped; starting gpm %s\n", v.Version, v.PID, version)
+	return cmdResurrect(ctx, c, nil)
+}
+
+// cmdMonit says what to use instead of PM2's monit until gpm has one.
+func cmdMonit(ctx context.Context, c *cli, args []string) error {
+	return fmt.Errorf("monit is not available yet: gpm ls (cpu, memory), gpm describe NAME and gpm jlist show what it would")
+}
+
 func cmdVersion(ctx context.Context, c *cli, args []string) error {
 	fmt.Fprintf(c.stdout, "gpm %s (protocol %d)\n", version, api.Version)
 	if conn, err := c.existing(ctx); err == nil {

@@ -122,8 +122,15 @@ func cmdList(ctx context.Context, c *cli, args []string) error {
 	return c.showList(ctx)
 }
 
-func cmdJlist(ctx context.Context, c *cli, args []string) error {
-	fs := c.flags("jlist")
+func cmdJlist(ctx context.Context, c *cli, args []string) error { return c.printJSONList(ctx, "jlist", args, false) }
+
+func cmdPrettylist(ctx context.Context, c *cli, args []string) error {
+	return c.printJSONList(ctx, "prettylist", args, true)
+}
+
+// printJSONList prints the daemon's list as JSON, indented when pretty.
+func (c *cli) printJSONList(ctx context.Context, name string, args []string, pretty bool) error {
+	fs := c.flags(name)
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -139,6 +146,13 @@ func cmdJlist(ctx context.Context, c *cli, args []string) error {
 	}
 	if len(raw) == 0 || string(raw) == "null" {
 		raw = json.RawMessage("[]")
+	}
+	if pretty {
+		var b bytes.Buffer
+		if err := json.Indent(&b, raw, "", "  "); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		raw = b.Bytes()
 	}
 	_, err = c.stdout.Write(append(raw, '\n'))
 	return err

@@ -11,8 +11,8 @@ _gpm() {
 	COMPREPLY=()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
-	local commands="start stop reload startOrReload restart delete reset scale list ls jlist describe env id pid logs flush
-		reloadLogs sendSignal save resurrect cleardump startOrRestart import ping kill version daemon startup unstartup help"
+	local commands="start stop reload startOrReload restart delete reset scale list ls jlist prettylist describe env id pid logs flush
+		reloadLogs sendSignal save resurrect cleardump startOrRestart import ping kill update version daemon startup unstartup help"
 	cmd=
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
@@ -30,7 +30,8 @@ _gpm() {
 			COMPREPLY=($(compgen -W "--name --namespace --instances --interpreter --interpreter-args --cwd --output --error
 				--log --merge-logs --log-date-format --time --env --update-env --force --only --max-memory-restart
 				--max-restarts --min-uptime --restart-delay --kill-timeout --kill-signal --listen --listen-timeout
-				--wait-ready --watchdog --stop-exit-codes --no-autorestart --no-autostart --uid --gid" -- "$cur"))
+				--wait-ready --watchdog --stop-exit-codes --no-autorestart --no-autostart --uid --gid --watch --ignore-watch
+				--watch-delay --cron-restart" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
