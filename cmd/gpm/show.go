@@ -122,7 +122,9 @@ func cmdList(ctx context.Context, c *cli, args []string) error {
 	return c.showList(ctx)
 }
 
-func cmdJlist(ctx context.Context, c *cli, args []string) error { return c.printJSONList(ctx, "jlist", args, false) }
+func cmdJlist(ctx context.Context, c *cli, args []string) error {
+	return c.printJSONList(ctx, "jlist", args, false)
+}
 
 func cmdPrettylist(ctx context.Context, c *cli, args []string) error {
 	return c.printJSONList(ctx, "prettylist", args, true)
