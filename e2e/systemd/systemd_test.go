@@ -158,6 +158,13 @@ func TestSocketStartsDaemonOnFirstCall(t *testing.T) {
 	if !strings.Contains(v, fmt.Sprintf("pid %d,", mainPID(t))) || !strings.Contains(v, "home "+api.SystemHome) {
 		t.Errorf("the daemon answering is not the service's main process (MainPID %d):\n%s", mainPID(t), v)
 	}
+	// gpm update would stop the service's daemon and start one outside it: it says how to restart the service.
+	if out, err := try("gpm", "--system", "update"); err == nil || !strings.Contains(out, "runs under a service manager") {
+		t.Errorf("gpm update under systemd: %v, %q; want a refusal", err, out)
+	}
+	if st := show(t, "gpm.service", "ActiveState"); st != "active" {
+		t.Errorf("gpm.service is %q after a refused gpm update", st)
+	}
 }
 
 func TestStartupIsIdempotent(t *testing.T) {
