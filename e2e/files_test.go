@@ -85,8 +85,13 @@ func TestProcessFileOnlyAndEnv(t *testing.T) {
 	if v, _ := lastValue(log, "MODE"); v != "production" {
 		t.Errorf("app saw MODE=%q, want production", v)
 	}
+	// Options other than --env, --only, --update-env, --force, --parallel do not act on a file: said.
+	_, stderr, code := run(t, home, "restart", fixture("ecosystem.json"), "--only", "web", "--time", "--watch")
+	if code != 0 || !strings.Contains(stderr, "--time, --watch apply to scripts, not to process files") {
+		t.Errorf("restart FILE --time --watch: exit %d, %q; want a restart and a warning", code, stderr)
+	}
 	// By name, --env cannot apply (env_<name> is in the file): said, not silently ignored.
-	_, stderr, code := run(t, home, "restart", "web", "--env", "staging")
+	_, stderr, code = run(t, home, "restart", "web", "--env", "staging")
 	if code != 0 || !strings.Contains(stderr, "--env staging applies to process files") {
 		t.Errorf("restart web --env staging: exit %d, %q; want a restart and a warning", code, stderr)
 	}

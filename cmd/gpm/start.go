@@ -254,6 +254,19 @@ func (c *cli) loadFile(path string, f *startFlags) (*config.File, error) {
 	for _, w := range file.Warnings {
 		fmt.Fprintf(c.stderr, "gpm: warning: %s\n", w)
 	}
+	// A process file says everything about its apps; of the options, only these act on it.
+	var ignored []string
+	f.fs.Visit(func(fl *pflag.Flag) {
+		switch fl.Name {
+		case "env", "only", "update-env", "force", "parallel":
+		default:
+			ignored = append(ignored, "--"+fl.Name)
+		}
+	})
+	if len(ignored) > 0 {
+		fmt.Fprintf(c.stderr, "gpm: warning: %s: %s apply to scripts, not to process files (set them in the file)\n",
+			path, strings.Join(ignored, ", "))
+	}
 	return file, nil
 }
 
