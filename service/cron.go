@@ -34,7 +34,7 @@ func (d *Daemon) armCron(p *proc) {
 				return // deleted, or given another expression
 			}
 			p.cron = nil
-			if !p.held && !p.stopAsked && p.status != api.StatusStopping {
+			if !p.held && !p.stopAsked && p.status != api.StatusStopping && p.reload == nil { // a reload restarts it anyway
 				d.log.Printf("%s[%d]: cron_restart %q: restarting", p.app.Name, p.id, spec)
 				p.restarts++
 				d.stop(p, func() { d.start(p, nil) })

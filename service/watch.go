@@ -133,7 +133,7 @@ func (d *Daemon) watchChanged(name string, aw *appWatch, changed string) {
 			}
 			aw.timer = nil
 			for _, p := range d.instances(name) {
-				if p.held || p.stopAsked || p.status == api.StatusStopping {
+				if p.held || p.stopAsked || p.status == api.StatusStopping || p.reload != nil {
 					continue
 				}
 				d.log.Printf("%s[%d]: watch: %s changed: restarting", name, p.id, aw.changed)
