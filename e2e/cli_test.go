@@ -424,3 +424,22 @@ func TestUpdatePrettylistMonit(t *testing.T) {
 		t.Errorf("monit: exit %d, %q; want a failure that says what to use", code, stderr)
 	}
 }
+
+// TestEcosystemWritesOnce: gpm ecosystem (gpm init) writes a process file in the working directory, never over one.
+func TestEcosystemWritesOnce(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	dir := t.TempDir()
+	out := mustRunWith(t, home, opts{dir: dir}, "ecosystem")
+	path := filepath.Join(dir, "ecosystem.json")
+	if !strings.Contains(out, path) || !strings.Contains(readFile(t, path), "apps:") {
+		t.Fatalf("gpm ecosystem: %q; the file:\n%s", out, readFile(t, path))
+	}
+	if err := os.WriteFile(path, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runWith(t, home, opts{dir: dir}, "init")
+	if code == 0 || !strings.Contains(stderr, "does not overwrite") || readFile(t, path) != "mine" {
+		t.Errorf("gpm init over an existing file: exit %d, %q; the file is now %q", code, stderr, readFile(t, path))
+	}
+}

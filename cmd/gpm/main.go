@@ -54,6 +54,7 @@ func init() {
 		"jlist":          {cmdJlist, "jlist", "list apps as JSON"},
 		"prettylist":     {cmdPrettylist, "prettylist", "list apps as indented JSON"},
 		"update":         {cmdUpdate, "update", "after an upgrade: save the list (as gpm save does), restart the daemon on this binary, resurrect"},
+		"ecosystem":      {cmdEcosystem, "ecosystem", "write " + ecosystemName + ", a process file to start from"},
 		"monit":          {cmdMonit, "monit", "not available yet: gpm ls, describe and jlist show cpu and memory"},
 		"describe":       {cmdDescribe, "describe <id|name>", "show everything about an app"},
 		"env":            {cmdEnv, "env <id>", "print the environment of a process"},
@@ -79,7 +80,7 @@ func init() {
 
 var aliases = map[string]string{
 	"ls": "list", "l": "list", "ps": "list", "status": "list", "del": "delete", "desc": "describe", "info": "describe",
-	"show": "describe", "dump": "save", "reload-logs": "reloadLogs", "send-signal": "sendSignal",
+	"show": "describe", "dump": "save", "init": "ecosystem", "reload-logs": "reloadLogs", "send-signal": "sendSignal",
 	"--version": "version", "startOrGracefulReload": "startOrReload", "gracefulReload": "reload", "-v": "version", "-V": "version",
 }
 

@@ -12,7 +12,7 @@ _gpm() {
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	local commands="start stop reload startOrReload restart delete reset scale list ls jlist prettylist describe env id pid logs flush
-		reloadLogs sendSignal save resurrect cleardump startOrRestart import ping kill update version daemon startup unstartup help"
+		reloadLogs sendSignal save resurrect cleardump startOrRestart import ping kill update ecosystem version daemon startup unstartup help"
 	cmd=
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in

@@ -7,7 +7,7 @@ function __gpm_apps
     gpm jlist 2>/dev/null | string split -n -- ',' | string replace -rf '.*"name":"([^"]*)".*' '$1' | sort -u
 end
 
-set -l cmds start stop reload startOrReload restart delete reset scale list ls jlist prettylist describe env id pid logs flush reloadLogs sendSignal save resurrect cleardump startOrRestart import ping kill update version daemon startup unstartup help
+set -l cmds start stop reload startOrReload restart delete reset scale list ls jlist prettylist describe env id pid logs flush reloadLogs sendSignal save resurrect cleardump startOrRestart import ping kill update ecosystem version daemon startup unstartup help
 set -l targets stop reload restart delete reset describe env id pid logs flush scale sendSignal
 
 complete -c gpm -f
@@ -21,6 +21,7 @@ complete -c gpm -n "not __fish_seen_subcommand_from $cmds" -a list -d "list apps
 complete -c gpm -n "not __fish_seen_subcommand_from $cmds" -a jlist -d "list apps as JSON"
 complete -c gpm -n "not __fish_seen_subcommand_from $cmds" -a prettylist -d "list apps as indented JSON"
 complete -c gpm -n "not __fish_seen_subcommand_from $cmds" -a update -d "save, restart the daemon on this binary, resurrect"
+complete -c gpm -n "not __fish_seen_subcommand_from $cmds" -a ecosystem -d "write ecosystem.json, a process file to start from"
 complete -c gpm -n "not __fish_seen_subcommand_from $cmds" -a describe -d "show everything about an app"
 complete -c gpm -n "not __fish_seen_subcommand_from $cmds" -a logs -d "print and follow logs"
 complete -c gpm -n "not __fish_seen_subcommand_from $cmds" -a save -d "save the process list for resurrect"
