@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -553,4 +554,27 @@ func TestWatch(t *testing.T) {
 	write("src/x.log")
 	write("other/z.txt")
 	kept("f", pid, "src/x.log (ignore_watch), other/z.txt (not watched) and the app's own log")
+
+	// Two instances, each with its own log in the watched tree: neither log restarts anything.
+	mustRun(t, home, "start", script, "--name", "g", "-i", "2", "--watch", "--cwd", dir, "-o", filepath.Join(dir, "g.log"))
+	pids := func() map[int]bool {
+		out := map[int]bool{}
+		for _, p := range jlist(t, home) {
+			if p.Name == "g" && isOnline(p) {
+				out[p.PID] = true
+			}
+		}
+		return out
+	}
+	waitFor(t, 10*time.Second, func() bool { return len(pids()) == 2 }, "2 instances of g online")
+	for _, p := range jlist(t, home) {
+		if p.Name == "g" {
+			waitFileContains(t, filepath.Join(dir, fmt.Sprintf("g-%d.log", p.ID)), "started") // -<id>, as PM2 names them
+		}
+	}
+	first := pids()
+	time.Sleep(time.Second)
+	if now := pids(); !maps.Equal(now, first) {
+		t.Errorf("g's instances restarted (pids %v -> %v): their own logs in the watched tree must not count", first, now)
+	}
 }

@@ -20,7 +20,7 @@ import (
 // restarts the app, every process of it that a user has not stopped, once the changes have paused for watch_delay
 // (at least 100 ms: an editor's save is several events). ignore_watch lists names or globs that do not count; without
 // it, dot files and node_modules do not (PM2's default, which a list given replaces). The app's own log and pid files
-// never count, or a log inside the watched tree would restart the app for ever. Directories created later are
+// never count (for any instance), or a log inside the watched tree would restart the app for ever. Directories created later are
 // watched too: inotify watches one directory at a time, so each is added as it appears.
 
 // appWatch is the watcher of one app (by name). Its fields are the loop's but for w, which its goroutine reads.
@@ -59,13 +59,19 @@ func (d *Daemon) armWatch(p *proc) {
 	}
 	aw := &appWatch{w: w, spec: spec}
 	d.watchers[name] = aw
-	go d.watchLoop(d.runCtx, name, aw, newWatchFilter(p, d.logFiles(p)))
+	go d.watchLoop(d.runCtx, name, aw, newWatchFilter(p))
 }
 
-// logFiles are the files gpm itself writes for p.
-func (d *Daemon) logFiles(p *proc) []string {
-	out, errp, comb := d.logPaths(p)
-	return []string{out, errp, comb, d.pidFilePath(p)}
+// ownFile reports whether path is a file gpm itself writes for a process of the app name (its logs, per instance
+// or merged, and pid files). Checked on the loop, where the app's instances of the moment are known.
+func (d *Daemon) ownFile(name, path string) bool {
+	for _, p := range d.instances(name) {
+		out, errp, comb := d.logPaths(p)
+		if path == out || path == errp || path == comb || path == d.pidFilePath(p) {
+			return true
+		}
+	}
+	return false
 }
 
 // stopWatch ends the watcher of the app name.
@@ -118,8 +124,8 @@ func (d *Daemon) watchLoop(ctx context.Context, name string, aw *appWatch, f *wa
 
 // watchChanged schedules the restart of the app name for a change at path. Runs on the loop.
 func (d *Daemon) watchChanged(name string, aw *appWatch, changed string) {
-	if d.watchers[name] != aw || aw.timer != nil {
-		return // remade or gone meanwhile, or a restart is already pending
+	if d.watchers[name] != aw || aw.timer != nil || d.ownFile(name, changed) {
+		return // remade or gone meanwhile, a restart already pending, or one of gpm's own files
 	}
 	delay := 100 * time.Millisecond
 	for _, p := range d.instances(name) {
@@ -151,16 +157,15 @@ func (d *Daemon) closeWatchers() {
 	}
 }
 
-// watchFilter says which paths of an app's watch count.
+// watchFilter says which paths of an app's watch count (but for gpm's own files: ownFile).
 type watchFilter struct {
 	cwd    string
 	roots  []string // absolute watch paths
 	ignore []string // ignore_watch, or nil for PM2's default
-	own    []string // the files gpm writes for the app
 }
 
-func newWatchFilter(p *proc, own []string) *watchFilter {
-	f := &watchFilter{cwd: p.app.Cwd, ignore: p.app.IgnoreWatch, own: own}
+func newWatchFilter(p *proc) *watchFilter {
+	f := &watchFilter{cwd: p.app.Cwd, ignore: p.app.IgnoreWatch}
 	for _, w := range p.app.Watch {
 		if !filepath.IsAbs(w) {
 			w = filepath.Join(p.app.Cwd, w)
@@ -172,9 +177,6 @@ func newWatchFilter(p *proc, own []string) *watchFilter {
 
 // ignored reports whether a change at the absolute path p does not count.
 func (f *watchFilter) ignored(p string) bool {
-	if slices.Contains(f.own, p) {
-		return true
-	}
 	under := false
 	for _, r := range f.roots {
 		if p == r || strings.HasPrefix(p, r+string(filepath.Separator)) {

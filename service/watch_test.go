@@ -19,7 +19,6 @@ func TestWatchFilterIgnored(t *testing.T) {
 		{"node_modules, by default", []string{"."}, nil, "/srv/app/node_modules/x/index.js", true},
 		{"a dot file, by default", []string{"."}, nil, "/srv/app/.env", true},
 		{"in a dot directory, by default", []string{"."}, nil, "/srv/app/.git/index", true},
-		{"the app's own log", []string{"."}, nil, "/srv/app/out.log", true},
 		{"outside the watched paths", []string{"src"}, nil, "/srv/app/docs/a.md", true},
 		{"inside a watched path", []string{"src"}, nil, "/srv/app/src/a/b.go", false},
 		{"a watched file", []string{"config.json"}, nil, "/srv/app/config.json", false},
@@ -36,7 +35,7 @@ func TestWatchFilterIgnored(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &proc{app: config.App{Cwd: cwd, Watch: tt.watch, IgnoreWatch: tt.ignore}}
-			f := newWatchFilter(p, []string{"/srv/app/out.log"})
+			f := newWatchFilter(p)
 			if got := f.ignored(tt.path); got != tt.want {
 				t.Errorf("ignored(%s) = %v, want %v", tt.path, got, tt.want)
 			}
