@@ -93,6 +93,7 @@ func (d *Daemon) watchLoop(ctx context.Context, name string, aw *appWatch, f *wa
 			d.log.Printf("%s: watch %s: %v", name, root, err)
 		}
 	}
+	posted := map[string]time.Time{}
 	for {
 		select {
 		case ev, ok := <-aw.w.Events:
@@ -107,6 +108,16 @@ func (d *Daemon) watchLoop(ctx context.Context, name string, aw *appWatch, f *wa
 					addTree(aw.w, ev.Name, f)
 				}
 			}
+			// One event per path per 50 ms reaches the loop: an app logging into its watched tree writes its log
+			// (which the loop then drops, ownFile) many times a second.
+			now := time.Now()
+			if t, ok := posted[ev.Name]; ok && now.Sub(t) < 50*time.Millisecond {
+				continue
+			}
+			if len(posted) > 1024 {
+				clear(posted)
+			}
+			posted[ev.Name] = now
 			changed := ev.Name
 			select {
 			case d.ops <- func() { d.watchChanged(name, aw, changed) }:
