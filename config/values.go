@@ -122,15 +122,7 @@ func sizeValue(n *yaml.Node) (int64, error) {
 func stringList(n *yaml.Node) ([]string, error) {
 	n = deref(n)
 	if n != nil && n.Kind == yaml.SequenceNode {
-		out := make([]string, 0, len(n.Content))
-		for i, e := range n.Content {
-			s, ok := scalarString(e)
-			if !ok {
-				return nil, fmt.Errorf("[%d] must be a string, got %s", i, describe(e))
-			}
-			out = append(out, s)
-		}
-		return out, nil
+		return sequence(n, "a string")
 	}
 	s, ok := scalarString(n)
 	if !ok {
@@ -152,11 +144,16 @@ func pathList(n *yaml.Node) ([]string, error) {
 	if n == nil || n.Kind != yaml.SequenceNode {
 		return nil, fmt.Errorf("must be a path or a list of paths, got %s", describe(n))
 	}
+	return sequence(n, "a path")
+}
+
+// sequence returns the scalars of the sequence n as strings; each must be what (for the error).
+func sequence(n *yaml.Node, what string) ([]string, error) {
 	out := make([]string, 0, len(n.Content))
 	for i, e := range n.Content {
 		s, ok := scalarString(e)
 		if !ok {
-			return nil, fmt.Errorf("[%d] must be a path, got %s", i, describe(e))
+			return nil, fmt.Errorf("[%d] must be %s, got %s", i, what, describe(e))
 		}
 		out = append(out, s)
 	}

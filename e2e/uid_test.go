@@ -15,6 +15,20 @@ import (
 	"time"
 )
 
+// publicDir is a 0755 directory that uid 65534 can reach, outside the (0700) test temp dirs; removed after the test.
+func publicDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "gpm-uid-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // TestRunAsUser starts an app as another user, which a daemon running as root may do (uid/gid fields, --uid).
 func TestRunAsUser(t *testing.T) {
 	if os.Geteuid() != 0 {
@@ -22,13 +36,7 @@ func TestRunAsUser(t *testing.T) {
 	}
 	t.Parallel()
 	home := newHome(t)
-	// The script must be reachable by uid 65534: a 0755 directory outside the (0700) test temp dirs.
-	dir, err := os.MkdirTemp("", "gpm-uid-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
+	dir := publicDir(t)
 	script := filepath.Join(dir, "whoami.sh")
 	src := filepath.Join(t.TempDir(), "whoami.sh")
 	if err := os.WriteFile(src, []byte("#!/bin/sh\necho \"uid=$(id -u) gid=$(id -g) home=$HOME user=$USER logname=$LOGNAME\"\nexec sleep 1000\n"), 0o644); err != nil {
@@ -69,12 +77,7 @@ func TestRunAsUserReadiness(t *testing.T) {
 	}
 	t.Parallel()
 	home := newHome(t)
-	dir, err := os.MkdirTemp("", "gpm-uid-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
+	dir := publicDir(t)
 	ready := filepath.Join(dir, "ready.py")
 	if err := os.WriteFile(ready, []byte(`import os, socket, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
