@@ -1,6 +1,7 @@
 package service
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/gpmd/gpm/api"
@@ -34,14 +35,21 @@ func (d *Daemon) armCron(p *proc) {
 				return // deleted, or given another expression
 			}
 			p.cron = nil
-			if !p.held && !p.stopAsked && p.status != api.StatusStopping && p.reload == nil { // a reload restarts it anyway
-				d.log.Printf("%s[%d]: cron_restart %q: restarting", p.app.Name, p.id, spec)
-				p.restarts++
-				d.stop(p, func() { d.start(p, nil) })
-			}
+			d.restartFor(p, fmt.Sprintf("cron_restart %q", spec))
 			d.armCron(p)
 		})
 	})
+}
+
+// restartFor restarts p for a reason of gpm's own (cron_restart, watch), unless a user stopped it or it is
+// already going down or being replaced by a reload. Runs on the loop.
+func (d *Daemon) restartFor(p *proc, why string) {
+	if p.held || p.stopAsked || p.status == api.StatusStopping || p.reload != nil {
+		return
+	}
+	d.log.Printf("%s[%d]: %s: restarting", p.app.Name, p.id, why)
+	p.restarts++
+	d.stop(p, func() { d.start(p, nil) })
 }
 
 // stopCron cancels p's pending cron restart.

@@ -55,15 +55,11 @@ func (d *Daemon) envOf(ctx context.Context, targets []string) (map[string]map[st
 			return err
 		}
 		for _, p := range procs {
-			id, err := d.credentials(&p.app)
+			_, env, err := d.childEnv(p)
 			if err != nil {
 				return err
 			}
-			ep, err := d.endpointsFor(id.uid, id.gid)
-			if err != nil {
-				return err
-			}
-			out[fmt.Sprint(p.id)] = envMap(d.environ(p, id, ep))
+			out[fmt.Sprint(p.id)] = envMap(env)
 		}
 		return nil
 	})

@@ -34,7 +34,7 @@ type proc struct {
 	reason    string
 
 	stopAsked  bool // the current run ends because someone asked
-	held       bool // stopped by a user, or registered stopped: cron_restart leaves it alone until it starts
+	held       bool // stopped by a user, or registered stopped: cron_restart and watch leave it alone until it starts
 	cron       *time.Timer
 	cronSpec   string // the cron_restart expression cron was armed for
 	failReason string // when set, the requested stop ends in errored with this reason
@@ -214,6 +214,19 @@ func (d *Daemon) command(p *proc, env []string) (string, []string, error) {
 		return "", nil, err
 	}
 	return exe, argv, nil
+}
+
+// childEnv resolves who p runs as and the environment it starts with. Runs on the loop.
+func (d *Daemon) childEnv(p *proc) (identity, []string, error) {
+	id, err := d.credentials(&p.app)
+	if err != nil {
+		return id, nil, err
+	}
+	ep, err := d.endpointsFor(id.uid, id.gid)
+	if err != nil {
+		return id, nil, err
+	}
+	return id, d.environ(p, id, ep), nil
 }
 
 // identity is who an app runs as: uid and gid (-1, -1: as the daemon), and, when the user changes, the user's name

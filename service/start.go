@@ -156,15 +156,10 @@ type spawnJob struct {
 
 // prepare resolves the command, opens the logs, the pipes and the sockets of p. Runs on the loop.
 func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
-	id, err := d.credentials(&p.app)
+	id, env, err := d.childEnv(p)
 	if err != nil {
 		return nil, err
 	}
-	ep, err := d.endpointsFor(id.uid, id.gid)
-	if err != nil {
-		return nil, err
-	}
-	env := d.environ(p, id, ep)
 	exe, argv, err := d.command(p, env)
 	if err != nil {
 		return nil, err

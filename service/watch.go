@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-
-	"github.com/gpmd/gpm/api"
 )
 
 // watch, as PM2 has it: a change under an app's watch paths (relative to its cwd; `watch: true` is the cwd itself)
@@ -150,12 +148,7 @@ func (d *Daemon) watchChanged(name string, aw *appWatch, changed string) {
 			}
 			aw.timer = nil
 			for _, p := range d.instances(name) {
-				if p.held || p.stopAsked || p.status == api.StatusStopping || p.reload != nil {
-					continue
-				}
-				d.log.Printf("%s[%d]: watch: %s changed: restarting", name, p.id, aw.changed)
-				p.restarts++
-				d.stop(p, func() { d.start(p, nil) })
+				d.restartFor(p, "watch: "+aw.changed+" changed")
 			}
 		})
 	})

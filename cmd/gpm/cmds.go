@@ -197,7 +197,12 @@ func cmdSave(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := conn.Save(ctx, *force)
+	return c.save(ctx, conn, *force)
+}
+
+// save saves the daemon's list and says where.
+func (c *cli) save(ctx context.Context, conn *client.Client, force bool) error {
+	res, err := conn.Save(ctx, force)
 	if err != nil {
 		return err
 	}
@@ -287,7 +292,7 @@ func cmdImport(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	out, err := conn.StartWith(ctx, p)
+	out, err := c.start(ctx, conn, p)
 	for _, pr := range out {
 		fmt.Fprintf(c.stdout, "[gpm] imported %s (id %d) %s\n", pr.Name, pr.ID, pr.Status)
 	}
@@ -347,11 +352,9 @@ func cmdUpdate(ctx context.Context, c *cli, args []string) error {
 	if v.Supervised {
 		return fmt.Errorf("the daemon (pid %d) runs under a service manager: gpm save, then restart its service (the one gpm startup installed, e.g. systemctl restart gpm-USER); it resurrects the saved list", v.PID)
 	}
-	res, err := conn.Save(ctx, true)
-	if err != nil {
+	if err := c.save(ctx, conn, true); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "[gpm] saved %d app(s), %d process(es) to %s\n", res.Apps, res.Procs, res.Path)
 	if err := conn.Kill(ctx); err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 )
 
 // ecosystemName is the file `gpm ecosystem` writes: JSON with comments, which gpm reads without Node (PM2 writes
@@ -50,7 +49,7 @@ func cmdEcosystem(ctx context.Context, c *cli, args []string) error {
 	if err := c.parse(flags, args); err != nil {
 		return err
 	}
-	path := filepath.Join(c.cwd, ecosystemName)
+	path := c.abs(ecosystemName)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%s exists: gpm ecosystem does not overwrite it", path)

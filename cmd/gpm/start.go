@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/client"
 	"github.com/gpmd/gpm/config"
 )
 
@@ -244,8 +245,8 @@ func splitDash(fs *pflag.FlagSet, args []string) (own, appArgs []string) {
 // loadFile reads a process file target with the --env and --only flags.
 func (c *cli) loadFile(path string, f *startFlags) (*config.File, error) {
 	opts := config.LoadOptions{Env: f.env, Only: f.only, Stdin: c.stdin}
-	if path != "-" && !filepath.IsAbs(path) {
-		path = filepath.Join(c.cwd, path)
+	if path != "-" {
+		path = c.abs(path)
 	}
 	file, err := config.Load(path, opts)
 	if err != nil {
@@ -297,7 +298,7 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 			}
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(c.cwd, t)); err != nil && !filepath.IsAbs(t) {
+		if _, err := os.Stat(c.abs(t)); err != nil && !filepath.IsAbs(t) {
 			// Not a file here: an app name or id means "restart it" (PM2's smart start).
 			if cl == nil {
 				conn, err := c.client(ctx)
@@ -318,11 +319,7 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 		a := config.New()
 		script, extra := t, []string(nil)
 		if strings.ContainsAny(t, " \t") {
-			path := t
-			if !filepath.IsAbs(path) {
-				path = filepath.Join(c.cwd, path)
-			}
-			if _, err := os.Stat(path); err != nil {
+			if _, err := os.Stat(c.abs(t)); err != nil {
 				// "python3 -m http.server 8000": a command line, split without a shell.
 				fields, err := config.SplitArgs(t)
 				if err != nil {
@@ -360,9 +357,8 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 	}
 	var out []api.Process
 	if len(apps) > 0 {
-		var res []shown
-		err := conn.Call(ctx, api.MethodStart, api.StartParams{Apps: apps, CallerEnv: envNow()}, &res)
-		out = append(out, processes(res)...)
+		res, err := c.start(ctx, conn, api.StartParams{Apps: apps, CallerEnv: envNow()})
+		out = append(out, res...)
 		if err != nil {
 			c.printList(out)
 			return err
@@ -428,10 +424,26 @@ func (c *cli) startFile(ctx context.Context, f *startFlags, path string) error {
 	for _, a := range file.Apps {
 		p.Apps = append(p.Apps, api.StartApp{App: a})
 	}
-	out, err := conn.StartWith(ctx, p)
+	out, err := c.start(ctx, conn, p)
 	c.report(out, false)
 	if err != nil {
 		return err
 	}
 	return c.showList(ctx)
+}
+
+// start asks the daemon to start p's apps and returns what it says of them, decoded as the table needs them
+// (without their configs: shown).
+func (c *cli) start(ctx context.Context, conn *client.Client, p api.StartParams) ([]api.Process, error) {
+	var res []shown
+	err := conn.Call(ctx, api.MethodStart, p, &res)
+	return processes(res), err
+}
+
+// abs is path relative to the directory gpm was run in.
+func (c *cli) abs(path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(c.cwd, path)
 }
