@@ -328,7 +328,7 @@ func TestClusterPython(t *testing.T) {
 	t.Parallel()
 	home := newHome(t)
 	port := clusterPort(t)
-	startSocketApp(t, home, pyClusterWorker, "py", port, "-i", "4", "--wait-ready")
+	startSocketApp(t, home, pyClusterWorker, "py", port, "-i", "4", "--wait-ready", "--listen-timeout", slowStart)
 	// start waits for READY=1 with --wait-ready: nothing to wait for here.
 	ps := procs(t, home, "py")
 	if len(ps) != 4 {
@@ -402,7 +402,7 @@ func TestClusterSocketModeKept(t *testing.T) {
 	home := newHome(t)
 	port := clusterPort(t)
 	args := append(append([]string{"start"}, pyClusterWorker.args(t)...), "--name", "nb", "--listen",
-		fmt.Sprintf("tcp://127.0.0.1:%d", port), "--wait-ready")
+		fmt.Sprintf("tcp://127.0.0.1:%d", port), "--wait-ready", "--listen-timeout", slowStart)
 	mustRunWith(t, home, opts{env: []string{"NONBLOCK_INSTANCE=0"}}, args...)
 	first := one(t, home, "nb")
 	if socketFlags(t, first.PID, 3)&syscall.O_NONBLOCK == 0 {
@@ -423,7 +423,7 @@ func TestClusterGo(t *testing.T) {
 	home := newHome(t)
 	port := clusterPort(t)
 	bin := clusterGoWorker(t)
-	mustRun(t, home, "start", bin, "--name", "gow", "--listen", fmt.Sprintf("web=tcp://127.0.0.1:%d", port), "-i", "2", "--wait-ready")
+	mustRun(t, home, "start", bin, "--name", "gow", "--listen", fmt.Sprintf("web=tcp://127.0.0.1:%d", port), "-i", "2", "--wait-ready", "--listen-timeout", slowStart)
 	ps := procs(t, home, "gow")
 	if len(ps) != 2 {
 		t.Fatalf("%d processes after start -i 2, want 2", len(ps))
@@ -547,7 +547,7 @@ func TestReloadUnderLoadPython(t *testing.T) {
 	t.Parallel()
 	home := newHome(t)
 	port := clusterPort(t)
-	startSocketApp(t, home, pyClusterWorker, "pyr", port, "-i", "4", "--wait-ready")
+	startSocketApp(t, home, pyClusterWorker, "pyr", port, "-i", "4", "--wait-ready", "--listen-timeout", slowStart)
 	reloadUnderLoad(t, home, "pyr", port, reloadCmds("pyr"))
 }
 
@@ -555,7 +555,7 @@ func TestReloadUnderLoadGo(t *testing.T) {
 	t.Parallel()
 	home := newHome(t)
 	port := clusterPort(t)
-	startSocketApp(t, home, goClusterWorker, "gor", port, "-i", "4", "--wait-ready")
+	startSocketApp(t, home, goClusterWorker, "gor", port, "-i", "4", "--wait-ready", "--listen-timeout", slowStart)
 	reloadUnderLoad(t, home, "gor", port, reloadCmds("gor"))
 }
 
@@ -646,7 +646,7 @@ func TestScaleSocketUnderLoad(t *testing.T) {
 	t.Parallel()
 	home := newHome(t)
 	port := clusterPort(t)
-	startSocketApp(t, home, pyClusterWorker, "sc", port, "-i", "2", "--wait-ready")
+	startSocketApp(t, home, pyClusterWorker, "sc", port, "-i", "2", "--wait-ready", "--listen-timeout", slowStart)
 	waitInstances(t, home, "sc", 2)
 	l := startClusterLoad(t, fmt.Sprintf("http://127.0.0.1:%d/", port), 8)
 	l.waitRequests(t, 50, 10*time.Second)
@@ -768,7 +768,7 @@ func TestSocketActivateDaemon(t *testing.T) {
 		t.Fatalf("the daemon that answers is not the one systemd-socket-activate started (%s): %s", want, version)
 	}
 
-	out, errOut, code := run(t, home, "start", clusterGoWorker(t), "--name", "sys", "--listen", "systemd:web", "-i", "2", "--wait-ready")
+	out, errOut, code := run(t, home, "start", clusterGoWorker(t), "--name", "sys", "--listen", "systemd:web", "-i", "2", "--wait-ready", "--listen-timeout", slowStart)
 	if code != 0 {
 		t.Fatalf("gpm start --listen systemd:web: exit %d; the daemon must take the fd named web from LISTEN_FDS and keep it"+
 			" for the app that asks for it\nstdout: %s\nstderr: %s\ndaemon log:\n%s", code, out, errOut, logs.String())

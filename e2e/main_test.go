@@ -347,6 +347,7 @@ func one(t *testing.T, home, name string) api.Process {
 // waitFor polls cond every 20 ms until it holds, and fails the test after timeout.
 func waitFor(t *testing.T, timeout time.Duration, cond func() bool, what string) {
 	t.Helper()
+	timeout = patient(timeout)
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
@@ -356,10 +357,20 @@ func waitFor(t *testing.T, timeout time.Duration, cond func() bool, what string)
 	}
 }
 
+// slowStart is the listen_timeout of tests whose apps must become ready but which do not measure how fast: Python
+// workers took more than the default 3 s to say READY=1 on a machine busy with two CPU hogs and parallel tests.
+const slowStart = "30s"
+
+// patient stretches a wait for a condition: the waits below end as soon as the condition holds, so a long limit
+// costs nothing when the machine is quiet, and a loaded CI machine (the suite must pass beside two CPU hogs) gets
+// three times what a test asked for.
+func patient(d time.Duration) time.Duration { return 3 * d }
+
 // waitProc waits until the single process named name satisfies cond and returns it; on a timeout the failure
 // shows the last state seen.
 func waitProc(t *testing.T, home, name string, timeout time.Duration, what string, cond func(p api.Process) bool) api.Process {
 	t.Helper()
+	timeout = patient(timeout)
 	var last api.Process
 	var seen bool
 	deadline := time.Now().Add(timeout)

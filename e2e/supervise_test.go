@@ -285,13 +285,15 @@ func TestStopWhileWaiting(t *testing.T) {
 			t.Parallel()
 			home := newHome(t)
 			stamps := filepath.Join(home, "stamps")
-			mustRun(t, home, "start", fixture("crash.sh"), "--name", "pending", "--restart-delay", "400", "--", "1", stamps)
+			// A 2 s delay, so that the stop lands while the restart is pending even on a loaded machine; the starts
+			// are counted once the stop has returned (a restart that ran before it is not what this test is about).
+			mustRun(t, home, "start", fixture("crash.sh"), "--name", "pending", "--restart-delay", "2000", "--", "1", stamps)
 			waitProc(t, home, "pending", 10*time.Second, "waiting for its restart", func(p api.Process) bool {
 				return p.Status == api.StatusWaiting
 			})
-			n := countLines(t, stamps)
 			mustRun(t, home, action, "pending")
-			time.Sleep(700 * time.Millisecond) // past the restart that was pending
+			n := countLines(t, stamps)
+			time.Sleep(2500 * time.Millisecond) // past the restart that was pending
 			if got := countLines(t, stamps); got != n {
 				t.Errorf("the pending restart still ran after gpm %s: %d starts, then %d", action, n, got)
 			}

@@ -173,7 +173,7 @@ func TestSystemdNotifyAndFDStore(t *testing.T) {
 	waitFor(t, 10*time.Second, func() bool { return sd.count("READY=1") == 1 }, "READY=1 from the first daemon")
 
 	port := clusterPort(t)
-	mustRun(t, home, "start", fixture("cluster/worker.py"), "--name", "web", "-i", "2", "--wait-ready",
+	mustRun(t, home, "start", fixture("cluster/worker.py"), "--name", "web", "-i", "2", "--wait-ready", "--listen-timeout", slowStart,
 		"--listen", fmt.Sprintf("web=tcp://127.0.0.1:%d", port))
 	waitFor(t, 5*time.Second, func() bool { return strings.Contains(sd.last("STATUS="), "2 online") }, "STATUS= with 2 online")
 	sd.mu.Lock()

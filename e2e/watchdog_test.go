@@ -32,13 +32,15 @@ while True:
         s.sendto(b"WATCHDOG=1", addr)
     time.sleep(usec / 4e6)
 `)
-	mustRun(t, home, "start", script, "--name", "hangs", "--watchdog", "300", "--", "0.6")
-	mustRun(t, home, "start", script, "--name", "healthy", "--watchdog", "300", "--", "3600")
+	// 2 s watchdogs pinged every 0.5 s, and 30 s for the first ping: a worker that pings must not miss a period on a
+	// machine loaded with two CPU hogs (300 ms periods did).
+	mustRun(t, home, "start", script, "--name", "hangs", "--watchdog", "2000", "--listen-timeout", slowStart, "--", "3")
+	mustRun(t, home, "start", script, "--name", "healthy", "--watchdog", "2000", "--listen-timeout", slowStart, "--", "3600")
 	first := waitOnline(t, home, "hangs")
-	if got := waitFileContains(t, outLog(home, "hangs"), "watchdog"); !strings.Contains(got, "watchdog 300000") {
+	if got := waitFileContains(t, outLog(home, "hangs"), "watchdog"); !strings.Contains(got, "watchdog 2000000") {
 		t.Fatalf("WATCHDOG_USEC not passed: %q", got)
 	}
-	waitProc(t, home, "hangs", 10*time.Second, "the hung worker restarted", func(p api.Process) bool {
+	waitProc(t, home, "hangs", 20*time.Second, "the hung worker restarted", func(p api.Process) bool {
 		return p.Restarts >= 1 && p.PID != first.PID && p.PID != 0
 	})
 	if !strings.Contains(readFile(t, home+"/gpm.log"), "no WATCHDOG=1") {
