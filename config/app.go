@@ -197,10 +197,10 @@ func (a *App) Validate() error {
 	switch {
 	case a.Script == "":
 		return &FieldError{Field: "script", Msg: "is required: the file or command to run"}
-	case a.Name == "":
-		return &FieldError{Field: "name", Msg: "must not be empty"}
 	case a.Instances < 1:
 		return &FieldError{Field: "instances", Msg: fmt.Sprintf("must resolve to at least 1, got %d", a.Instances)}
+	case a.Instances > MaxInstances:
+		return &FieldError{Field: "instances", Msg: instancesMsg(a.Instances)}
 	case a.ExecMode != "fork" && a.ExecMode != "cluster":
 		return &FieldError{Field: "exec_mode", Msg: fmt.Sprintf("expected fork or cluster, got %q", a.ExecMode)}
 	case a.MaxRestarts < 0:
@@ -218,8 +218,16 @@ func (a *App) Validate() error {
 			return &FieldError{Field: "listen", Msg: err.Error()}
 		}
 	}
-	if strings.ContainsAny(a.Name, "/\\\x00") {
-		return &FieldError{Field: "name", Msg: fmt.Sprintf("%q must not contain path separators", a.Name)}
+	if err := CheckName(a.Name); err != nil {
+		return &FieldError{Field: "name", Msg: err.Error()}
+	}
+	if err := CheckName(a.Namespace); err != nil {
+		return &FieldError{Field: "namespace", Msg: err.Error()}
+	}
+	if a.CronRestart != "" {
+		if _, err := ParseCron(a.CronRestart); err != nil {
+			return &FieldError{Field: "cron_restart", Msg: err.Error()}
+		}
 	}
 	return nil
 }
