@@ -38,6 +38,7 @@ const (
 // Keep them stable; when adding a field, also add it to the process-file field table (fields.go) and to the
 // documentation in docs/PROTOCOL.md.
 type App struct {
+	// Name and Namespace follow CheckName.
 	Name      string `json:"name"`
 	Namespace string `json:"namespace"`
 	// Script is what runs: an absolute path, or a bare command name looked up in PATH at start.
@@ -47,7 +48,7 @@ type App struct {
 	InterpreterArgs []string `json:"interpreter_args,omitempty"`
 	Cwd             string   `json:"cwd"`
 
-	Instances int `json:"instances"` // resolved count, at least 1
+	Instances int `json:"instances"` // resolved count, 1..MaxInstances
 	// Listen are sockets gpm binds once and hands to every instance as fds 3.. (activation.ParseSpec syntax).
 	Listen       []string `json:"listen,omitempty"`
 	ExecMode     string   `json:"exec_mode"` // "fork" or "cluster"
