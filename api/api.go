@@ -8,6 +8,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/gpmd/gpm/config"
@@ -90,13 +91,44 @@ type StartParams struct {
 	OnlyNew   bool              `json:"only_new,omitempty"`
 }
 
+// MaxProcesses is the most processes one daemon holds, all apps together; a request that would add more is refused
+// with an error naming it. Each process costs the daemon pipes, log files and goroutines, and the machine a pid:
+// past a few thousand, fork fails with EAGAIN and the daemon itself can no longer create the threads it needs. The
+// per-app limit is config.MaxInstances.
+const MaxProcesses = 4096
+
 // StartApp is one application to start.
 type StartApp struct {
 	App config.App `json:"app"`
 	// Stopped registers the app without starting it (resurrect and import of a stopped app).
 	Stopped bool `json:"stopped,omitempty"`
-	// InstanceNumbers, when set, are the instance numbers to use (resurrect keeps them).
+	// InstanceNumbers, when set, are the instance numbers to use (resurrect keeps them): each in
+	// 0..config.MaxInstances-1, no number twice. They replace App.Instances as the count of a new app.
 	InstanceNumbers []int `json:"instance_numbers,omitempty"`
+}
+
+// Validate checks what can be checked without the daemon's table: the app's fields (config.App.Validate) and
+// InstanceNumbers. The error names the app and the field.
+func (s *StartApp) Validate() error {
+	if err := s.App.Validate(); err != nil {
+		return fmt.Errorf("app %q: %w", s.App.Name, err)
+	}
+	if len(s.InstanceNumbers) > config.MaxInstances {
+		return fmt.Errorf("app %q: instance_numbers: %d numbers; at most %d instances per app (config.MaxInstances)",
+			s.App.Name, len(s.InstanceNumbers), config.MaxInstances)
+	}
+	seen := make(map[int]bool, len(s.InstanceNumbers))
+	for _, n := range s.InstanceNumbers {
+		if n < 0 || n >= config.MaxInstances {
+			return fmt.Errorf("app %q: instance_numbers: %d is out of range 0..%d (config.MaxInstances-1)",
+				s.App.Name, n, config.MaxInstances-1)
+		}
+		if seen[n] {
+			return fmt.Errorf("app %q: instance_numbers: %d appears twice", s.App.Name, n)
+		}
+		seen[n] = true
+	}
+	return nil
 }
 
 // RestartParams restarts targets. With UpdateEnv the processes take CallerEnv as their new caller environment.
@@ -107,10 +139,28 @@ type RestartParams struct {
 }
 
 // ScaleParams changes the instance count of the app Name: Count is absolute, unless Relative, then it is added.
+// The resulting count must be in 1..config.MaxInstances.
 type ScaleParams struct {
 	Name     string `json:"name"`
 	Count    int    `json:"count"`
 	Relative bool   `json:"relative,omitempty"`
+}
+
+// Validate refuses a count that no app can have, whatever its current count: an absolute one outside
+// 1..config.MaxInstances, a relative one larger than config.MaxInstances either way.
+func (s *ScaleParams) Validate() error {
+	if s.Relative {
+		if s.Count > config.MaxInstances || s.Count < -config.MaxInstances {
+			return fmt.Errorf("scale %s by %+d: at most %d instances per app (config.MaxInstances)", s.Name, s.Count,
+				config.MaxInstances)
+		}
+		return nil
+	}
+	if s.Count < 1 {
+		return fmt.Errorf("scale %s to %d: at least 1 instance is needed (use `gpm delete %s` to remove it)",
+			s.Name, s.Count, s.Name)
+	}
+	return config.CheckInstances("scale "+s.Name+" to", s.Count)
 }
 
 // SignalParams sends Signal ("SIGUSR2", "USR2" or a number) to the targets' processes.

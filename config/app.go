@@ -38,6 +38,7 @@ const (
 // Keep them stable; when adding a field, also add it to the process-file field table (fields.go) and to the
 // documentation in docs/PROTOCOL.md.
 type App struct {
+	// Name and Namespace follow CheckName.
 	Name      string `json:"name"`
 	Namespace string `json:"namespace"`
 	// Script is what runs: an absolute path, or a bare command name looked up in PATH at start.
@@ -47,7 +48,7 @@ type App struct {
 	InterpreterArgs []string `json:"interpreter_args,omitempty"`
 	Cwd             string   `json:"cwd"`
 
-	Instances int `json:"instances"` // resolved count, at least 1
+	Instances int `json:"instances"` // resolved count, 1..MaxInstances
 	// Listen are sockets gpm binds once and hands to every instance as fds 3.. (activation.ParseSpec syntax).
 	Listen       []string `json:"listen,omitempty"`
 	ExecMode     string   `json:"exec_mode"` // "fork" or "cluster"
@@ -197,10 +198,10 @@ func (a *App) Validate() error {
 	switch {
 	case a.Script == "":
 		return &FieldError{Field: "script", Msg: "is required: the file or command to run"}
-	case a.Name == "":
-		return &FieldError{Field: "name", Msg: "must not be empty"}
 	case a.Instances < 1:
 		return &FieldError{Field: "instances", Msg: fmt.Sprintf("must resolve to at least 1, got %d", a.Instances)}
+	case a.Instances > MaxInstances:
+		return &FieldError{Field: "instances", Msg: instancesMsg(a.Instances)}
 	case a.ExecMode != "fork" && a.ExecMode != "cluster":
 		return &FieldError{Field: "exec_mode", Msg: fmt.Sprintf("expected fork or cluster, got %q", a.ExecMode)}
 	case a.MaxRestarts < 0:
@@ -218,8 +219,16 @@ func (a *App) Validate() error {
 			return &FieldError{Field: "listen", Msg: err.Error()}
 		}
 	}
-	if strings.ContainsAny(a.Name, "/\\\x00") {
-		return &FieldError{Field: "name", Msg: fmt.Sprintf("%q must not contain path separators", a.Name)}
+	if err := CheckName(a.Name); err != nil {
+		return &FieldError{Field: "name", Msg: err.Error()}
+	}
+	if err := CheckName(a.Namespace); err != nil {
+		return &FieldError{Field: "namespace", Msg: err.Error()}
+	}
+	if a.CronRestart != "" {
+		if _, err := ParseCron(a.CronRestart); err != nil {
+			return &FieldError{Field: "cron_restart", Msg: err.Error()}
+		}
 	}
 	return nil
 }

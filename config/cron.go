@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
 )
@@ -11,12 +12,18 @@ import (
 // @yearly/@monthly/@weekly/@daily/@hourly descriptors.
 var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-// ParseCron parses a cron_restart expression.
+// ParseCron parses a cron_restart expression. It refuses one that never fires, such as "0 0 30 2 *" (February 30):
+// robfig/cron's Next returns the zero time for it (it searches five years ahead), and a timer armed for the zero
+// time fires at once, for ever.
 func ParseCron(s string) (cron.Schedule, error) {
-	sched, err := cronParser.Parse(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	sched, err := cronParser.Parse(s)
 	if err != nil {
 		return nil, fmt.Errorf("must be a cron expression such as \"0 3 * * *\" (minute hour day month weekday, "+
 			"optionally with seconds first, or @daily): %w", err)
+	}
+	if sched.Next(time.Now()).IsZero() {
+		return nil, fmt.Errorf("%q never fires: no date matches it within five years (such as February 30)", s)
 	}
 	return sched, nil
 }

@@ -45,6 +45,7 @@ type decodedApp struct {
 	label    string
 	line     int
 	nameLine int
+	decoder  *appDecoder
 }
 
 func (d *fileDecoder) line(n *yaml.Node) int {
@@ -166,7 +167,7 @@ func (d *fileDecoder) decodeApp(n *yaml.Node, index int) (decodedApp, error) {
 	if !c.named {
 		c.setLabel(c.app.Name)
 	}
-	res.app, res.label = c.app, c.label
+	res.app, res.label, res.decoder = c.app, c.label, c
 	return res, nil
 }
 

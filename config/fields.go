@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -203,18 +204,19 @@ func millis(set func(*App, Millis)) setter {
 	}
 }
 
-// maxInstances guards against a typo starting millions of processes.
-const maxInstances = 4096
-
-// setInstances resolves PM2's instance count: N, "N", "max" or 0 (one per CPU), -N (all CPUs but N); at least 1.
+// setInstances resolves PM2's instance count: N, "N", "max" or 0 (one per CPU), -N (all CPUs but N); at least 1,
+// at most MaxInstances.
 func setInstances(c *appDecoder, n *yaml.Node) error {
 	var v int64
 	if s, ok := scalarString(n); ok && strings.EqualFold(strings.TrimSpace(s), "max") {
 		v = 0
-	} else if f, ok := number(n); ok && f == math.Trunc(f) && math.Abs(f) <= maxInstances {
+	} else if f, ok := number(n); ok && f == math.Trunc(f) && math.Abs(f) <= math.MaxInt32 {
 		v = int64(f)
 	} else {
 		return fmt.Errorf(`must be a number, "max" or -N, got %s`, describe(n))
+	}
+	if v > MaxInstances {
+		return errors.New(instancesMsg(int(v)))
 	}
 	cpus := int64(c.numCPU)
 	switch {

@@ -29,6 +29,22 @@ type File struct {
 	Path     string   // as given to Load or Parse; "-" for stdin
 	Apps     []App    // normalized and validated, in file order
 	Warnings []string // ignored fields and root keys, each naming the file, the app and the line
+
+	decoders []*appDecoder // of Apps, same order: where each app and its fields are, for CheckRunnable
+}
+
+// CheckRunnable runs App.CheckRunnable on every app, with pathEnv as PATH, and returns the first problem located
+// as Load's errors are: the file, the line of the field (or of the app when the field is not in the file), the app.
+func (f *File) CheckRunnable(pathEnv string) error {
+	for i := range f.Apps {
+		if err := f.Apps[i].CheckRunnable(pathEnv); err != nil {
+			if i < len(f.decoders) {
+				return f.decoders[i].locate(err)
+			}
+			return fmt.Errorf("%s: %w", f.Path, err)
+		}
+	}
+	return nil
 }
 
 // stdinName names standard input in messages.
@@ -273,6 +289,7 @@ func decodeFile(name, display string, root *yaml.Node, lines bool, base string, 
 	for _, a := range apps {
 		if len(only) == 0 || only[a.app.Name] {
 			f.Apps = append(f.Apps, a.app)
+			f.decoders = append(f.decoders, a.decoder)
 		}
 	}
 	for o := range only {

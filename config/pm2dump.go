@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -133,9 +134,15 @@ func ImportPM2(data []byte) ([]ImportedApp, error) {
 			out = append(out, ImportedApp{App: app, Stopped: true})
 		}
 		imp := &out[j]
-		n, err := intValue(get(imp.App.InstanceVar), 0, maxInstances)
-		if err != nil { // absent (older dumps) or odd: number the instances in dump order
-			n = int64(len(imp.Instances))
+		if len(imp.Instances) == MaxInstances {
+			return nil, fmt.Errorf("%s:%d: dump[%d] (%s): more than %d instances (config.MaxInstances)", dumpName,
+				el.Line, i, name, MaxInstances)
+		}
+		n, err := intValue(get(imp.App.InstanceVar), 0, MaxInstances-1)
+		if err != nil || slices.Contains(imp.Instances, int(n)) {
+			// Absent (older dumps), odd or repeated: the lowest number not taken, so that numbers stay unique.
+			for n = 0; slices.Contains(imp.Instances, int(n)); n++ {
+			}
 		}
 		imp.Instances = append(imp.Instances, int(n))
 		imp.App.Instances = len(imp.Instances)

@@ -28,8 +28,15 @@ func (d *Daemon) armCron(p *proc) {
 		d.log.Printf("%s[%d]: cron_restart: %v", p.app.Name, p.id, err)
 		return
 	}
+	next := sched.Next(time.Now())
+	if next.IsZero() {
+		// No time matches any more (ParseCron refuses such expressions, but a clock set years ahead can get here):
+		// a timer for the zero time would fire at once and restart the app in a tight loop.
+		d.log.Printf("%s[%d]: cron_restart %q: never fires again, not armed", p.app.Name, p.id, spec)
+		return
+	}
 	p.cronSpec = spec
-	p.cron = time.AfterFunc(time.Until(sched.Next(time.Now())), func() {
+	p.cron = time.AfterFunc(time.Until(next), func() {
 		d.post(func() {
 			if d.procs[p.id] != p || p.cronSpec != spec {
 				return // deleted, or given another expression

@@ -63,6 +63,8 @@ type Daemon struct {
 	// Owned by the loop goroutine.
 	procs  map[int]*proc
 	nextID int
+	// reserved counts the processes of requests admitted but not registered yet (admit in ops.go).
+	reserved int
 	// env is the daemon's own environment, used for apps registered without a caller environment.
 	env      map[string]string
 	sockets  map[string][]*activation.Socket // by app name, held for the app's whole life

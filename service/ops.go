@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/config"
 	"github.com/gpmd/gpm/platform"
+	"github.com/gpmd/gpm/service/dump"
 )
 
 func notFound(format string, args ...any) error {
@@ -182,7 +183,7 @@ func (d *Daemon) register(app config.App, instance, id int, callerEnv map[string
 	return p
 }
 
-// checkRunnable fails when app's program cannot be found, so that a bad start changes nothing.
+// checkRunnable fails when app's program cannot be found, so that a bad start changes nothing. It runs off the loop.
 func (d *Daemon) checkRunnable(app *config.App, callerEnv map[string]string) error {
 	if err := app.Validate(); err != nil {
 		return invalid("app %q: %v", app.Name, err)
@@ -191,39 +192,114 @@ func (d *Daemon) checkRunnable(app *config.App, callerEnv map[string]string) err
 	if env == nil {
 		env = d.env
 	}
-	first := app.Script
-	if app.Interpreter != "" {
-		first = app.Interpreter
-	} else if _, err := os.Stat(app.Script); err == nil {
-		if _, err := platform.LookPath(app.Script, app.Cwd, ""); err != nil {
-			return invalid("app %q: %v", app.Name, err)
-		}
-		return nil
-	}
-	if _, err := platform.LookPath(first, app.Cwd, platform.PathEnv(envList(env))); err != nil {
+	if err := app.CheckRunnable(platform.PathEnv(envList(env))); err != nil {
 		return invalid("app %q: %v", app.Name, err)
-	}
-	if app.Interpreter != "" {
-		if _, err := os.Stat(app.Script); err != nil {
-			return invalid("app %q: script %s: no such file", app.Name, app.Script)
-		}
-	}
-	if st, err := os.Stat(app.Cwd); err != nil || !st.IsDir() {
-		return invalid("app %q: cwd %s: not a directory", app.Name, app.Cwd)
 	}
 	return nil
 }
 
+// admit refuses, before any of them is registered, apps the table cannot take (admissible). On success the room is
+// reserved until release runs (release posts to the loop: call it off the loop, once the processes are registered
+// or the request failed), so that requests running side by side cannot overfill the table between this check and
+// their registration.
+func (d *Daemon) admit(ctx context.Context, apps []config.App, adds func(i int, existing []*proc) int) (release func(), err error) {
+	n := 0
+	err = d.do(ctx, func() (err error) {
+		if n, err = d.admissible(apps, adds); err == nil {
+			d.reserved += n
+		}
+		return err
+	})
+	if err != nil {
+		return func() {}, err
+	}
+	var once sync.Once
+	return func() { once.Do(func() { d.post(func() { d.reserved -= n }) }) }, nil
+}
+
+// admissible refuses apps the table cannot take: an app whose name maps to the same file name as another app's
+// (fileName: "a b" and "a-b" would share logs/a-b-out.log), and more processes in all than api.MaxProcesses.
+// adds(i, existing) is the number of processes apps[i] adds to the table, given its processes there; it returns
+// their sum. Runs on the loop.
+func (d *Daemon) admissible(apps []config.App, adds func(i int, existing []*proc) int) (int, error) {
+	byFile := map[string]string{}
+	for _, p := range d.procs {
+		byFile[fileName(p.app.Name)] = p.app.Name
+	}
+	n := 0
+	for i := range apps {
+		name := apps[i].Name
+		f := fileName(name)
+		if other, ok := byFile[f]; ok && other != name {
+			return 0, invalid("app %q: its log and pid files would be those of app %q (both are %q in file names, "+
+				"where characters other than letters, digits, '.' and '-' become '-'): rename one of them", name, other, f)
+		}
+		byFile[f] = name
+		n += adds(i, d.instances(name))
+	}
+	return n, d.room(n)
+}
+
+// room refuses to add n processes to a table that would then hold more than api.MaxProcesses. Runs on the loop.
+func (d *Daemon) room(n int) error {
+	if have := len(d.procs) + d.reserved; n > 0 && have+n > api.MaxProcesses {
+		return invalid("%d more process(es) would make %d; a daemon holds at most %d (api.MaxProcesses)",
+			n, have+n, api.MaxProcesses)
+	}
+	return nil
+}
+
+// startAdds is the number of processes sa adds to the table in a start request (see startApps): a smart start
+// adds the instances beyond those running, a new app all of its own.
+func startAdds(sa *api.StartApp, onlyNew bool, existing []*proc) int {
+	switch {
+	case len(existing) > 0 && onlyNew:
+		return 0
+	case len(existing) > 0:
+		return max(0, sa.App.Instances-len(existing))
+	case len(sa.InstanceNumbers) > 0:
+		return len(sa.InstanceNumbers)
+	}
+	return sa.App.Instances
+}
+
+// missingInstances is the number of saved processes whose instance number is not among existing (what resurrect
+// adds).
+func missingInstances(saved []dump.Proc, existing []*proc) int {
+	n := 0
+	for _, sp := range saved {
+		if !slices.ContainsFunc(existing, func(p *proc) bool { return p.instance == sp.Instance }) {
+			n++
+		}
+	}
+	return n
+}
+
+// checkStart checks a start request before anything changes: each app (StartApp.Validate, checkRunnable), then
+// the table's room and the apps' file names (admit). Its release must be called once the apps are registered.
+func (d *Daemon) checkStart(ctx context.Context, sp *api.StartParams) (release func(), err error) {
+	apps := make([]config.App, len(sp.Apps))
+	for i := range sp.Apps {
+		if err := sp.Apps[i].Validate(); err != nil {
+			return func() {}, invalid("%v", err)
+		}
+		if err := d.checkRunnable(&sp.Apps[i].App, sp.CallerEnv); err != nil {
+			return func() {}, err
+		}
+		apps[i] = sp.Apps[i].App
+	}
+	return d.admit(ctx, apps, func(i int, existing []*proc) int { return startAdds(&sp.Apps[i], sp.OnlyNew, existing) })
+}
+
 // startApps registers and starts apps; an app whose name exists is reconfigured and restarted instead.
 func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Process, error) {
-	for i := range sp.Apps {
-		if err := d.checkRunnable(&sp.Apps[i].App, sp.CallerEnv); err != nil {
-			return nil, err
-		}
+	release, err := d.checkStart(ctx, sp)
+	if err != nil {
+		return nil, err
 	}
 	var waits []chan struct{}
 	var ids []int
-	err := d.exec(ctx, func() {
+	err = d.exec(ctx, func() {
 		var b batch
 		defer b.run(d)
 		for _, sa := range sp.Apps {
@@ -301,6 +377,7 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 			}
 		}
 	})
+	release()
 	if err != nil {
 		return nil, err
 	}
@@ -452,6 +529,9 @@ func (d *Daemon) reset(ctx context.Context, targets []string) ([]api.Process, er
 func (d *Daemon) scale(ctx context.Context, sp *api.ScaleParams) ([]api.Process, error) {
 	var waits []chan struct{}
 	var ids []int
+	if err := sp.Validate(); err != nil {
+		return nil, invalid("%v", err)
+	}
 	err := d.do(ctx, func() error {
 		existing := d.instances(sp.Name)
 		if len(existing) == 0 {
@@ -463,6 +543,12 @@ func (d *Daemon) scale(ctx context.Context, sp *api.ScaleParams) ([]api.Process,
 		}
 		if want < 1 {
 			return invalid("scale %s to %d: at least 1 instance is needed (use `gpm delete %s` to remove it)", sp.Name, want, sp.Name)
+		}
+		if err := config.CheckInstances("scale "+sp.Name+" to", want); err != nil {
+			return invalid("%v", err)
+		}
+		if err := d.room(want - len(existing)); err != nil {
+			return invalid("scale %s to %d: %v", sp.Name, want, err)
 		}
 		for _, p := range existing {
 			p.app.Instances = want

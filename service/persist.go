@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/config"
 	"github.com/gpmd/gpm/service/dump"
 )
 
@@ -89,6 +90,16 @@ func (d *Daemon) resurrect(ctx context.Context, callerEnv map[string]string) (*a
 			app := a.Config
 			procs := a.Procs
 			sort.Slice(procs, func(i, j int) bool { return procs[i].Instance < procs[j].Instance })
+			if err := config.CheckInstances("resurrect "+app.Name+":", len(procs)); err != nil {
+				failed = append(failed, err.Error())
+				continue
+			}
+			if _, err := d.admissible([]config.App{app}, func(_ int, existing []*proc) int {
+				return missingInstances(procs, existing)
+			}); err != nil {
+				failed = append(failed, err.Error())
+				continue
+			}
 			for _, sp := range procs {
 				label := fmt.Sprintf("%s#%d", app.Name, sp.Instance)
 				exists := false

@@ -277,6 +277,14 @@ func (d *Daemon) reloadTargets(ctx context.Context, rp *api.ReloadParams) ([]api
 func (d *Daemon) reconfigure(apps []config.App, callerEnv map[string]string) ([]int, []chan struct{}, error) {
 	var ids []int
 	var waits []chan struct{}
+	for i := range apps {
+		if err := apps[i].Validate(); err != nil {
+			return nil, nil, invalid("app %q: %v", apps[i].Name, err)
+		}
+	}
+	if _, err := d.admissible(apps, func(i int, existing []*proc) int { return apps[i].Instances - len(existing) }); err != nil {
+		return nil, nil, err
+	}
 	for _, app := range apps {
 		if existing := d.instances(app.Name); len(existing) > 0 && !slices.Equal(existing[0].app.Listen, app.Listen) {
 			return nil, nil, invalid("%s: listen changed from %v to %v: a reload keeps the sockets; use gpm restart to rebind", app.Name, existing[0].app.Listen, app.Listen)

@@ -120,12 +120,16 @@ func cmdScale(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return fmt.Errorf("count %q: expected N, +N or -N", s)
 	}
+	relative := strings.HasPrefix(s, "+") || strings.HasPrefix(s, "-")
+	sp := api.ScaleParams{Name: fs.Arg(0), Count: n, Relative: relative}
+	if err := sp.Validate(); err != nil {
+		return err
+	}
 	conn, err := c.client(ctx)
 	if err != nil {
 		return err
 	}
-	relative := strings.HasPrefix(s, "+") || strings.HasPrefix(s, "-")
-	if _, err := conn.Scale(ctx, fs.Arg(0), n, relative); err != nil {
+	if _, err := conn.Scale(ctx, sp.Name, sp.Count, sp.Relative); err != nil {
 		return err
 	}
 	return c.showList(ctx)
@@ -422,7 +426,7 @@ func (c *cli) reload(ctx context.Context, f *startFlags, names []string) error {
 // reloadFile applies a process file with no downtime: running apps take the file's configuration and are
 // reloaded worker by worker, missing apps are started.
 func (c *cli) reloadFile(ctx context.Context, f *startFlags, path string) error {
-	file, err := c.loadFile(path, f)
+	file, err := c.loadRunnable(path, f)
 	if err != nil {
 		return err
 	}

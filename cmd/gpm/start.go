@@ -271,6 +271,19 @@ func (c *cli) loadFile(path string, f *startFlags) (*config.File, error) {
 	return file, nil
 }
 
+// loadRunnable is loadFile for commands that start the file's apps: a missing script, cwd or interpreter is an
+// error naming the file and line (the daemon, which checks again, knows neither).
+func (c *cli) loadRunnable(path string, f *startFlags) (*config.File, error) {
+	file, err := c.loadFile(path, f)
+	if err != nil {
+		return nil, err
+	}
+	if err := file.CheckRunnable(os.Getenv("PATH")); err != nil {
+		return nil, err
+	}
+	return file, nil
+}
+
 func cmdStart(ctx context.Context, c *cli, args []string) error {
 	f := newStartFlags(c, "start")
 	if err := c.parse(f.fs, args); err != nil {
@@ -288,7 +301,7 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 	}
 	for _, t := range targets {
 		if t == "-" || config.IsProcessFile(t) {
-			file, err := c.loadFile(t, f)
+			file, err := c.loadRunnable(t, f)
 			if err != nil {
 				return err
 			}
@@ -412,7 +425,7 @@ func (c *cli) fileCommand(ctx context.Context, name string, args []string, run f
 }
 
 func (c *cli) startFile(ctx context.Context, f *startFlags, path string) error {
-	file, err := c.loadFile(path, f)
+	file, err := c.loadRunnable(path, f)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -67,11 +68,14 @@ func Write(path string, l *List) error {
 	return syncDir(dir)
 }
 
-// writeAtomic writes a temporary file in path's directory with fill, fsyncs it and renames it over path.
+// writeAtomic writes a temporary file in path's directory with fill, fsyncs it and renames it over path. Its
+// errors name the operation and path, once ("write /x/dump.json: no space left on device"): the temporary file is
+// gone when they are read.
 func writeAtomic(path string, fill func(*os.File) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	pattern := "." + filepath.Base(path) + ".tmp-*"
+	tmp, err := os.CreateTemp(filepath.Dir(path), pattern)
 	if err != nil {
-		return err
+		return renamed(err, "create", filepath.Join(filepath.Dir(path), pattern), path)
 	}
 	name := tmp.Name()
 	ok := false
@@ -82,22 +86,37 @@ func writeAtomic(path string, fill func(*os.File) error) error {
 		}
 	}()
 	if err := tmp.Chmod(0o600); err != nil {
-		return err
+		return renamed(err, "chmod", name, path)
 	}
 	if err := fill(tmp); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
+		return renamed(err, "write", name, path)
 	}
 	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", name, err)
+		return renamed(err, "fsync", name, path)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", name, err)
+		return renamed(err, "close", name, path)
 	}
 	if err := os.Rename(name, path); err != nil {
 		return err
 	}
 	ok = true
 	return nil
+}
+
+// renamed returns err, from op on the temporary file tmp, as the *fs.PathError of op on path. The os.File calls
+// already return a PathError naming tmp; wrapping it in another repeated the operation ("write X: write X: no space
+// left on device"). A PathError about another file (fill reading the old dump) is returned as it is, and any other
+// error gets op and path.
+func renamed(err error, op, tmp, path string) error {
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &pe) && pe.Path == tmp:
+		return &fs.PathError{Op: op, Path: path, Err: pe.Err}
+	case errors.As(err, &pe):
+		return err
+	}
+	return &fs.PathError{Op: op, Path: path, Err: err}
 }
 
 func copyFile(dst *os.File, src string) error {

@@ -48,3 +48,32 @@ func TestFullDisk(t *testing.T) {
 		}
 	}
 }
+
+// TestFullDiskMessage_Issue11Item15 saves on a full tmpfs: the error names the operation and the dump once
+// ("save: write /x/dump.json: no space left on device"), not "write X: write X: ...", nor the temporary file.
+func TestFullDiskMessage_Issue11Item15(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=16k"); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	fill, _ := os.Create(filepath.Join(dir, "fill"))
+	fill.Write(make([]byte, 16<<10))
+	fill.Close()
+	big := list()
+	for i := 0; i < 100; i++ {
+		big.Apps = append(big.Apps, list(strings.Repeat("x", 40)).Apps...)
+	}
+	path := filepath.Join(dir, "dump.json")
+	err := Write(path, big)
+	if !errors.Is(err, unix.ENOSPC) {
+		t.Fatalf("save on a full disk: got %v, want ENOSPC", err)
+	}
+	want := "save: write " + path + ": no space left on device"
+	if err.Error() != want {
+		t.Errorf("save on a full disk: got %q, want %q", err, want)
+	}
+}
