@@ -72,6 +72,8 @@ type Daemon struct {
 
 	pidOps chan pidOp     // to the pid file writer
 	tree   *platform.Tree // this loop turn's snapshot of the process tree (descendants)
+	// contain is the fallback containment's state and the run record's writer (contain.go, leftover.go).
+	contain containment
 
 	self     string   // this binary, the trampoline for socket apps
 	selfFile *os.File // self, open: what the trampoline is exec'd from
@@ -215,6 +217,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.notify != nil {
 		go d.listenNotify(ctx, d.notify)
 	}
+	// What a daemon killed without stopping its apps left must go before the saved list starts again.
+	d.takeOver(ctx)
 
 	if d.opts.Resurrect {
 		// A long resurrect must not hit systemd's start timeout.
