@@ -201,3 +201,36 @@ while :; do sleep 0.2; done
 		t.Errorf("the daemon's log does not say what it found and stopped:\n%s", log)
 	}
 }
+
+// TestIssue11Item11StartSameAppTwice: a start request naming the same app twice (two scripts with one name) is
+// refused with an error naming the app, and starts nothing: no process runs that gpm does not list.
+func TestIssue11Item11StartSameAppTwice(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	marker := sleepMarker()
+	var scripts []string
+	for _, d := range []string{"a", "b"} {
+		dir := filepath.Join(t.TempDir(), d)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		s := writeFile(t, dir, "dup.sh", "#!/bin/sh\nexec sleep "+marker+"\n")
+		if err := os.Chmod(s, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		scripts = append(scripts, s)
+	}
+	_, stderr, code := run(t, home, append([]string{"start"}, scripts...)...)
+	if code == 0 || !strings.Contains(stderr, `"dup"`) {
+		t.Errorf("gpm start of two apps named dup: exit %d, stderr %q; want an error naming the app", code, stderr)
+	}
+	listed := map[int]bool{}
+	for _, p := range jlist(t, home) {
+		listed[p.PID] = true
+	}
+	for _, pid := range cmdlineProcs("sleep " + marker) {
+		if !listed[pid] {
+			t.Errorf("pid %d (%s) runs and gpm does not list it", pid, describePids([]int{pid}))
+		}
+	}
+}

@@ -214,8 +214,18 @@ func (d *Daemon) checkRunnable(app *config.App, callerEnv map[string]string) err
 	return nil
 }
 
-// startApps registers and starts apps; an app whose name exists is reconfigured and restarted instead.
+// startApps registers and starts apps; an app whose name exists is reconfigured and restarted instead. A request
+// that names an app twice is refused, as a process file that does: the second would restart the first before it
+// ran, and which configuration wins would be an accident.
 func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Process, error) {
+	named := make(map[string]bool, len(sp.Apps))
+	for i := range sp.Apps {
+		name := sp.Apps[i].App.Name
+		if named[name] {
+			return nil, invalid("app %q is named twice in one start: give each app its own name (--name, or name: in a process file)", name)
+		}
+		named[name] = true
+	}
 	for i := range sp.Apps {
 		if err := d.checkRunnable(&sp.Apps[i].App, sp.CallerEnv); err != nil {
 			return nil, err
