@@ -234,3 +234,59 @@ func TestIssue11Item11StartSameAppTwice(t *testing.T) {
 		}
 	}
 }
+
+// TestIssue11Item16ResurrectedStoppedIgnoresWatch: an instance saved stopped comes back held (stopped by the user),
+// so a watch event restarts the running instances of its app and leaves it stopped.
+func TestIssue11Item16ResurrectedStoppedIgnoresWatch(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	dir := t.TempDir()
+	script := writeFile(t, dir, "app.sh", "exec sleep "+sleepMarker()+"\n")
+	mustRun(t, home, "start", "sh", "--name", "w", "-i", "2", "--watch", "--cwd", dir, "--", script)
+	// byInstance returns the processes of w by instance number, once cond holds for them.
+	byInstance := func(what string, cond func(ps map[int]api.Process) bool) map[int]api.Process {
+		t.Helper()
+		var ps map[int]api.Process
+		waitFor(t, 10*time.Second, func() bool {
+			ps = map[int]api.Process{}
+			for _, p := range procs(t, home, "w") {
+				ps[p.Instance] = p
+			}
+			return len(ps) == 2 && cond(ps)
+		}, what)
+		return ps
+	}
+	ps := byInstance("both instances online", func(ps map[int]api.Process) bool { return isOnline(ps[0]) && isOnline(ps[1]) })
+	mustRun(t, home, "stop", strconv.Itoa(ps[1].ID))
+	mustRun(t, home, "save")
+	mustRun(t, home, "kill")
+	mustRun(t, home, "resurrect")
+	ps = byInstance("instance 0 online and 1 stopped after resurrect", func(ps map[int]api.Process) bool {
+		return isOnline(ps[0]) && ps[1].Status == api.StatusStopped
+	})
+	pid := ps[0].PID
+	// A change under the watched tree, written until instance 0 restarts: the daemon adds the watch just after the
+	// start, off its loop, so a change made at once may come before it.
+	restarted := false
+	for i := 0; i < 10 && !restarted; i++ {
+		writeFile(t, dir, "change.txt", strconv.Itoa(i))
+		deadline := time.Now().Add(time.Second)
+		for time.Now().Before(deadline) && !restarted {
+			for _, p := range procs(t, home, "w") {
+				if p.Instance == 0 && isOnline(p) && p.PID != pid {
+					restarted = true
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if !restarted {
+		t.Fatalf("instance 0 was not restarted by the watch")
+	}
+	// The watch restarts every instance of the app in one loop turn: instance 1 would be running by now.
+	for _, p := range procs(t, home, "w") {
+		if p.Instance == 1 && p.Status != api.StatusStopped {
+			t.Errorf("instance 1, saved stopped, is %s (pid %d) after a watch event; want stopped", p.Status, p.PID)
+		}
+	}
+}
