@@ -2,8 +2,10 @@ package platform
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -148,6 +150,33 @@ func CommandLine(pid int) string {
 	defer f.Close()
 	b, _ := io.ReadAll(io.LimitReader(f, maxCommandLine))
 	return strings.TrimSpace(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))
+}
+
+// ChildrenOf returns the children of pid now. It reads /proc/PID/task/*/children, a few small files (one per
+// thread) instead of the stat of every process as a Snapshot does; without that interface (a kernel built without
+// CONFIG_PROC_CHILDREN) it takes a snapshot. Like a snapshot, it may miss a child forked while it reads.
+func ChildrenOf(pid int) []int {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task/"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return nil // no such process
+	}
+	var out []int
+	for _, task := range tasks {
+		b, err := os.ReadFile(dir + task.Name() + "/children")
+		if errors.Is(err, fs.ErrNotExist) {
+			if _, serr := os.Stat(dir + task.Name()); serr == nil {
+				return Snapshot().Children(pid) // the interface is missing, not the thread
+			}
+			continue // the thread ended
+		}
+		for _, f := range bytes.Fields(b) {
+			if c, err := strconv.Atoi(string(f)); err == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }
 
 // Children returns the processes whose parent is pid in the snapshot.

@@ -54,6 +54,9 @@ func TestKillSparesAReusedPid(t *testing.T) {
 	if kids := Snapshot().Children(os.Getpid()); !slices.Contains(kids, id.PID) {
 		t.Errorf("Children(self) = %v, want %d among them", kids, id.PID)
 	}
+	if kids := ChildrenOf(os.Getpid()); !slices.Contains(kids, id.PID) {
+		t.Errorf("ChildrenOf(self) = %v, want %d among them", kids, id.PID)
+	}
 	// Another start time is another process: nothing is sent.
 	if err := Kill(ProcID{PID: id.PID, Start: id.Start + 1}, syscall.SIGKILL); err != nil {
 		t.Fatal(err)

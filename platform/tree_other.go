@@ -40,5 +40,8 @@ func BootID() string { return "" }
 // CommandLine is unknown outside Linux.
 func CommandLine(pid int) string { return "" }
 
+// ChildrenOf finds nothing outside Linux.
+func ChildrenOf(pid int) []int { return nil }
+
 // Children finds nothing outside Linux.
 func (t *Tree) Children(pid int) []int { return nil }

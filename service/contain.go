@@ -30,8 +30,8 @@ import (
 // containment is the daemon's fallback-containment state. Owned by the loop, except wake, which is set once (on
 // the loop) before the run record's writer starts.
 type containment struct {
-	orphansOf *platform.Tree // the snapshot orphans was computed from
-	orphans   map[int][]int  // the adopted orphans of that snapshot, by the GPM_ID in their environment
+	orphansOf *platform.Tree // the loop turn's snapshot orphans was computed with
+	orphans   map[int][]int  // the adopted orphans of that turn, by the GPM_ID in their environment
 	wake      chan struct{}  // tells the run record's writer that the set of leaders changed (leftover.go)
 }
 
@@ -47,41 +47,42 @@ func (d *Daemon) procTree() *platform.Tree {
 // descendants returns the processes below pid in this loop turn's snapshot.
 func (d *Daemon) descendants(pid int) []int { return d.procTree().Descendants(pid) }
 
-// adopted returns the orphans the daemon adopted, by the GPM_ID of their environment, from this loop turn's
-// snapshot. The daemon's children that are leaders or drains are not orphans; an orphan whose environment names
-// another GPM_HOME, or none, or cannot be read, is not attributed. Computed once per snapshot: usually there is
-// no orphan at all, and reading environments is the costly part.
+// adopted returns the orphans the daemon adopted, by the GPM_ID of their environment. The daemon's children that
+// are leaders or drains are not orphans; an orphan whose environment names another GPM_HOME, or none, or cannot be
+// read, is not attributed. It reads the daemon's children only (not a snapshot of every process: a leader that
+// crashes looks for orphans, and crash loops are frequent), and caches the answer with this loop turn's snapshot
+// when there is one: a stop of many apps reads the environments once.
 func (d *Daemon) adopted() map[int][]int {
-	t := d.procTree()
-	if d.contain.orphansOf == t {
+	if d.tree != nil && d.contain.orphansOf == d.tree {
 		return d.contain.orphans
 	}
-	d.contain.orphansOf, d.contain.orphans = t, nil
-	kids := t.Children(os.Getpid())
-	if len(kids) == 0 {
-		return nil
-	}
-	ours := make(map[int]bool, len(d.procs)+len(d.draining))
-	for _, p := range d.procs {
-		if p.pid != 0 {
-			ours[p.pid] = true
-		}
-	}
-	for pid := range d.draining {
-		ours[pid] = true
-	}
-	for _, pid := range kids {
-		if ours[pid] {
-			continue
-		}
-		if id, ok := gpmID(pid, d.opts.Home); ok {
-			if d.contain.orphans == nil {
-				d.contain.orphans = map[int][]int{}
+	var orphans map[int][]int
+	if kids := platform.ChildrenOf(os.Getpid()); len(kids) > 0 {
+		ours := make(map[int]bool, len(d.procs)+len(d.draining))
+		for _, p := range d.procs {
+			if p.pid != 0 {
+				ours[p.pid] = true
 			}
-			d.contain.orphans[id] = append(d.contain.orphans[id], pid)
+		}
+		for pid := range d.draining {
+			ours[pid] = true
+		}
+		for _, pid := range kids {
+			if ours[pid] {
+				continue
+			}
+			if id, ok := gpmID(pid, d.opts.Home); ok {
+				if orphans == nil {
+					orphans = map[int][]int{}
+				}
+				orphans[id] = append(orphans[id], pid)
+			}
 		}
 	}
-	return d.contain.orphans
+	if d.tree != nil {
+		d.contain.orphansOf, d.contain.orphans = d.tree, orphans
+	}
+	return orphans
 }
 
 // gpmID returns the GPM_ID in pid's environment when its GPM_HOME is home.
