@@ -164,12 +164,16 @@ func readRunRecord(path string) (*runRecord, error) {
 		return nil, err
 	}
 	defer f.Close()
+	tooBig := fmt.Errorf("read %s: larger than maxRunRecordBytes (%d)", path, maxRunRecordBytes)
+	if st, err := f.Stat(); err == nil && st.Size() > maxRunRecordBytes {
+		return nil, tooBig
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxRunRecordBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if len(b) > maxRunRecordBytes {
-		return nil, fmt.Errorf("read %s: larger than maxRunRecordBytes (%d)", path, maxRunRecordBytes)
+		return nil, tooBig
 	}
 	var rec runRecord
 	if err := json.Unmarshal(b, &rec); err != nil {

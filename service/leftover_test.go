@@ -27,7 +27,7 @@ func TestRunRecordIssue11Item11(t *testing.T) {
 	if _, err := os.Stat(path + ".tmp"); !os.IsNotExist(err) {
 		t.Errorf("the temporary file is left: %v", err)
 	}
-	if err := os.WriteFile(path, make([]byte, maxRunRecordBytes+1), 0o600); err != nil {
+	if err := os.Truncate(path, maxRunRecordBytes+1); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := readRunRecord(path); err == nil || !strings.Contains(err.Error(), "maxRunRecordBytes") {
