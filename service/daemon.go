@@ -63,8 +63,6 @@ type Daemon struct {
 	// Owned by the loop goroutine.
 	procs  map[int]*proc
 	nextID int
-	// reserved counts the processes of requests admitted but not registered yet (admit in ops.go).
-	reserved int
 	// env is the daemon's own environment, used for apps registered without a caller environment.
 	env      map[string]string
 	sockets  map[string][]*activation.Socket // by app name, held for the app's whole life
@@ -74,6 +72,8 @@ type Daemon struct {
 
 	pidOps chan pidOp     // to the pid file writer
 	tree   *platform.Tree // this loop turn's snapshot of the process tree (descendants)
+	// contain is the fallback containment's state and the run record's writer (contain.go, leftover.go).
+	contain containment
 
 	self     string   // this binary, the trampoline for socket apps
 	selfFile *os.File // self, open: what the trampoline is exec'd from
@@ -217,6 +217,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.notify != nil {
 		go d.listenNotify(ctx, d.notify)
 	}
+	// What a daemon killed without stopping its apps left must go before the saved list starts again.
+	d.takeOver(ctx)
 
 	if d.opts.Resurrect {
 		// A long resurrect must not hit systemd's start timeout.

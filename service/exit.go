@@ -2,6 +2,8 @@ package service
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -12,8 +14,10 @@ import (
 // running reports whether p has a live leader or a group still being killed.
 func (p *proc) running() bool { return p.pid != 0 }
 
-// stop asks p to stop: the kill signal to its process group, SIGKILL to the group and every descendant seen at the
-// start of the stop after kill_timeout. then runs on the loop once p is down.
+// stop asks p to stop: the kill signal to its process group; after kill_timeout, SIGKILL to the group and to every
+// member (contain.go) seen since the stop began. p is down once its leader was reaped, its group is empty and no
+// member is left, including one forked during the stop (a setsid child forked on the kill signal). then runs on
+// the loop once p is down.
 func (d *Daemon) stop(p *proc, then func()) {
 	if then != nil {
 		p.settled = append(p.settled, then)
@@ -21,6 +25,8 @@ func (d *Daemon) stop(p *proc, then func()) {
 	if !p.running() {
 		p.gen++
 		p.stopTimer()
+		// Nothing supervises what an earlier run left: it goes now, without a grace.
+		d.killAll(p, d.members(p))
 		if p.status != api.StatusStopped {
 			p.status, p.reason = api.StatusStopped, "stopped"
 			d.emit(p, p.reason)
@@ -35,7 +41,7 @@ func (d *Daemon) stop(p *proc, then func()) {
 	p.stopAsked = true
 	p.status = api.StatusStopping
 	d.emit(p, "")
-	p.tree = d.descendants(p.pid)
+	p.tree = d.members(p)
 	sig, err := platform.ParseSignal(p.app.KillSignal)
 	if err != nil {
 		sig = syscall.SIGINT
@@ -46,47 +52,60 @@ func (d *Daemon) stop(p *proc, then func()) {
 	d.after(p, p.app.KillTimeout.D(), func() { d.killHard(p) })
 }
 
-// descendants returns the processes below pid from a snapshot of /proc taken in this loop turn: a stop of many apps
-// scans /proc once, not once per app, and never sees a tree older than the turn.
-func (d *Daemon) descendants(pid int) []int {
-	if d.tree == nil {
-		d.tree = platform.Snapshot()
-	}
-	return d.tree.Descendants(pid)
-}
-
-// killHard SIGKILLs p's group and the descendants recorded at the start of the stop, then waits for the group to
-// empty.
+// killHard SIGKILLs p's group and its members: those recorded since the start of the stop and those there now.
+// Then it waits for the group to empty.
 func (d *Daemon) killHard(p *proc) {
 	if !p.running() {
 		return
 	}
 	d.log.Printf("%s[%d]: still alive after kill_timeout %v, sending SIGKILL", p.app.Name, p.id, p.app.KillTimeout.D())
 	platform.SignalGroup(p.pid, syscall.SIGKILL)
-	for _, c := range p.tree {
-		platform.Signal(c, syscall.SIGKILL)
-	}
+	p.tree = append(p.tree, d.newMembers(p, p.tree)...)
+	d.killAll(p, p.tree)
 	d.waitGroupGone(p)
 }
 
-// waitGroupGone polls until no process of p's group is left, then marks p stopped. Members of the group are our
-// children or were adopted by us (subreaper), so they are reaped and vanish promptly once killed.
+// graceOver reports whether the kill_timeout of p's stop has passed: killHard runs from p's timer, which is
+// cleared when it fires.
+func graceOver(p *proc) bool { return p.timer == nil }
+
+// waitGroupGone polls until nothing of p is left, then marks p stopped. Members of the group are our children or
+// were adopted by us (subreaper), so they are reaped and vanish promptly once killed.
 func (d *Daemon) waitGroupGone(p *proc) {
 	if !p.leaderGone {
 		return // the leader's exit will call back
 	}
-	if platform.GroupAlive(p.pid) || anyAlive(p.tree) {
-		gen := p.gen
-		time.AfterFunc(20*time.Millisecond, func() {
-			d.post(func() {
-				if p.gen == gen {
-					d.waitGroupGone(p)
-				}
-			})
-		})
-		return
+	if !platform.GroupAlive(p.pid) && !anyRunning(p.tree) {
+		// Forked during the stop, after the members were taken: an orphan now (its parent is gone).
+		late := d.newMembers(p, p.tree)
+		if len(late) == 0 {
+			d.down(p)
+			return
+		}
+		d.log.Printf("%s[%d]: %d process(es) forked during the stop outlive the app: %s", p.app.Name, p.id, len(late),
+			procIDs(late))
+		p.tree = append(p.tree, late...)
+		if graceOver(p) {
+			d.killAll(p, late)
+		}
 	}
-	d.down(p)
+	gen := p.gen
+	time.AfterFunc(20*time.Millisecond, func() {
+		d.post(func() {
+			if p.gen == gen {
+				d.waitGroupGone(p)
+			}
+		})
+	})
+}
+
+// procIDs lists pids for a log line.
+func procIDs(ids []platform.ProcID) string {
+	s := make([]string, len(ids))
+	for i, m := range ids {
+		s[i] = strconv.Itoa(m.PID)
+	}
+	return strings.Join(s, " ")
 }
 
 func anyAlive(pids []int) bool {
@@ -103,6 +122,7 @@ func (d *Daemon) down(p *proc) {
 	p.stopTimer()
 	d.removePidFile(p)
 	p.pid, p.leaderGone, p.tree, p.stopAsked = 0, false, nil, false
+	d.noteRunning()
 	p.gen++
 	p.status = api.StatusStopped
 	if p.reason == "" {
@@ -146,13 +166,16 @@ func (d *Daemon) onExit(e platform.Exit) {
 		d.reloadFailed(p, fmt.Sprintf("new worker exited before it was ready (code %d%s)", e.Code, sigSuffix(e.Signal)))
 		return
 	}
-	// The leader died on its own: what it leaves in its group has lost its supervisor and would hold the app's
-	// ports against the restart, so it goes now.
+	// The leader died on its own: what it leaves in its group, and the orphans that carry its GPM_ID, have lost
+	// their supervisor and would hold the app's ports against the restart (or run on while it shows stopped), so
+	// they go now.
 	if platform.GroupAlive(p.pid) {
 		platform.SignalGroup(p.pid, syscall.SIGKILL)
 	}
+	d.killAll(p, d.members(p))
 	d.removePidFile(p)
 	p.pid, p.leaderGone = 0, false
+	d.noteRunning()
 	dec := decide(&p.app, p.unstable, p.backoff, exitFacts{code: e.Code, signal: e.Signal, uptime: uptime})
 	if dec.unstable {
 		p.unstable++

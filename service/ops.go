@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gpmd/gpm/api"
@@ -198,25 +197,6 @@ func (d *Daemon) checkRunnable(app *config.App, callerEnv map[string]string) err
 	return nil
 }
 
-// admit refuses, before any of them is registered, apps the table cannot take (admissible). On success the room is
-// reserved until release runs (release posts to the loop: call it off the loop, once the processes are registered
-// or the request failed), so that requests running side by side cannot overfill the table between this check and
-// their registration.
-func (d *Daemon) admit(ctx context.Context, apps []config.App, adds func(i int, existing []*proc) int) (release func(), err error) {
-	n := 0
-	err = d.do(ctx, func() (err error) {
-		if n, err = d.admissible(apps, adds); err == nil {
-			d.reserved += n
-		}
-		return err
-	})
-	if err != nil {
-		return func() {}, err
-	}
-	var once sync.Once
-	return func() { once.Do(func() { d.post(func() { d.reserved -= n }) }) }, nil
-}
-
 // admissible refuses apps the table cannot take: an app whose name maps to the same file name as another app's
 // (fileName: "a b" and "a-b" would share logs/a-b-out.log), and more processes in all than api.MaxProcesses.
 // adds(i, existing) is the number of processes apps[i] adds to the table, given its processes there; it returns
@@ -242,7 +222,7 @@ func (d *Daemon) admissible(apps []config.App, adds func(i int, existing []*proc
 
 // room refuses to add n processes to a table that would then hold more than api.MaxProcesses. Runs on the loop.
 func (d *Daemon) room(n int) error {
-	if have := len(d.procs) + d.reserved; n > 0 && have+n > api.MaxProcesses {
+	if have := len(d.procs); n > 0 && have+n > api.MaxProcesses {
 		return invalid("%d more process(es) would make %d; a daemon holds at most %d (api.MaxProcesses)",
 			n, have+n, api.MaxProcesses)
 	}
@@ -275,31 +255,44 @@ func missingInstances(saved []dump.Proc, existing []*proc) int {
 	return n
 }
 
-// checkStart checks a start request before anything changes: each app (StartApp.Validate, checkRunnable), then
-// the table's room and the apps' file names (admit). Its release must be called once the apps are registered.
-func (d *Daemon) checkStart(ctx context.Context, sp *api.StartParams) (release func(), err error) {
+// checkStart checks a start request off the loop, before anything changes: each app (StartApp.Validate,
+// checkRunnable), and that no app is named twice. A request that names an app twice is refused, as a process file
+// that does: the second would restart the first before it ran, and which configuration wins would be an accident.
+// The table's room and the apps' file names are checked on the loop, where the apps are registered (admissible).
+func (d *Daemon) checkStart(sp *api.StartParams) ([]config.App, error) {
 	apps := make([]config.App, len(sp.Apps))
+	named := make(map[string]bool, len(sp.Apps))
 	for i := range sp.Apps {
+		name := sp.Apps[i].App.Name
+		if named[name] {
+			return nil, invalid("app %q is named twice in one start: give each app its own name (--name, or name: in a process file)", name)
+		}
+		named[name] = true
 		if err := sp.Apps[i].Validate(); err != nil {
-			return func() {}, invalid("%v", err)
+			return nil, invalid("%v", err)
 		}
 		if err := d.checkRunnable(&sp.Apps[i].App, sp.CallerEnv); err != nil {
-			return func() {}, err
+			return nil, err
 		}
 		apps[i] = sp.Apps[i].App
 	}
-	return d.admit(ctx, apps, func(i int, existing []*proc) int { return startAdds(&sp.Apps[i], sp.OnlyNew, existing) })
+	return apps, nil
 }
 
 // startApps registers and starts apps; an app whose name exists is reconfigured and restarted instead.
 func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Process, error) {
-	release, err := d.checkStart(ctx, sp)
+	apps, err := d.checkStart(sp)
 	if err != nil {
 		return nil, err
 	}
 	var waits []chan struct{}
 	var ids []int
-	err = d.exec(ctx, func() {
+	err = d.do(ctx, func() error {
+		if _, err := d.admissible(apps, func(i int, existing []*proc) int {
+			return startAdds(&sp.Apps[i], sp.OnlyNew, existing)
+		}); err != nil {
+			return err
+		}
 		var b batch
 		defer b.run(d)
 		for _, sa := range sp.Apps {
@@ -376,8 +369,8 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 				b.add(p, func() { close(ch) })
 			}
 		}
+		return nil
 	})
-	release()
 	if err != nil {
 		return nil, err
 	}

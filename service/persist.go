@@ -115,6 +115,8 @@ func (d *Daemon) resurrect(ctx context.Context, callerEnv map[string]string) (*a
 				}
 				p := d.register(app, sp.Instance, sp.ID, callerEnv)
 				if sp.Stopped {
+					// Saved stopped: stopped by a user, so cron_restart and a watch event of its app leave it alone.
+					p.held = true
 					res.Stopped = append(res.Stopped, label)
 					continue
 				}

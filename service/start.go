@@ -212,6 +212,7 @@ func (d *Daemon) complete(p *proc, j *spawnJob) error {
 		return j.err
 	}
 	p.pid, p.startedAt = j.pid, time.Now()
+	d.noteRunning()
 	d.pump(p, j.outR, "out", p.out)
 	d.pump(p, j.errR, "err", p.err)
 	d.writePidFile(p)

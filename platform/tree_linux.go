@@ -1,0 +1,216 @@
+package platform
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Identities of processes across pid reuse, their environments, and signals that cannot reach a reused pid. The
+// daemon's fallback containment (no cgroup) finds an app's processes with these: the descendants of its leader, the
+// orphans the daemon adopted that carry the app's GPM_ID, and, at start, what an earlier daemon of the same
+// GPM_HOME left running.
+
+// MaxEnvironBytes bounds how much of a process's environment Environ reads: the kernel's own limit on argv and
+// envp together is ARG_MAX-like (a quarter of the stack limit, 2 MiB by default), so a larger one is not an
+// environment that exec produced.
+const MaxEnvironBytes = 4 << 20
+
+// ProcID names one process for as long as it lives: its pid and its start time (clock ticks after boot,
+// /proc/PID/stat field 22). A pid is reused once its process is reaped; the pair is not, within one boot.
+type ProcID struct {
+	PID   int
+	Start uint64
+}
+
+// Identify returns the identity of the process pid now; false when there is none (a zombie is not alive: it
+// has ended and waits for its parent).
+func Identify(pid int) (ProcID, bool) {
+	var buf [512]byte
+	start, state, ok := readStat(pid, buf[:])
+	if !ok || state == 'Z' || state == 'X' {
+		return ProcID{}, false
+	}
+	return ProcID{PID: pid, Start: start}, true
+}
+
+// Running reports whether the process id names is alive: same pid, same start time, not a zombie.
+func Running(id ProcID) bool {
+	now, ok := Identify(id.PID)
+	return ok && now.Start == id.Start
+}
+
+// Kill sends sig to the process id names, and only to it. Through a pidfd (Linux 5.3+): the descriptor is opened,
+// the start time checked, and the signal sent to what the descriptor holds, so a pid reused between the check and
+// the signal is never hit. Without pidfds the check and kill(2) are microseconds apart. A process that is gone (or
+// is another one now) is not an error.
+func Kill(id ProcID, sig syscall.Signal) error {
+	fd, err := unix.PidfdOpen(id.PID, 0)
+	if err == nil {
+		defer unix.Close(fd)
+		if !Running(id) {
+			return nil
+		}
+		err = unix.PidfdSendSignal(fd, sig, nil, 0)
+		if err == nil || err == unix.ESRCH {
+			return nil
+		}
+		return fmt.Errorf("signal %s to %d: %w", SignalName(sig), id.PID, err)
+	}
+	if err == unix.ESRCH {
+		return nil
+	}
+	if !Running(id) {
+		return nil
+	}
+	if err := unix.Kill(id.PID, sig); err != nil && err != unix.ESRCH {
+		return fmt.Errorf("signal %s to %d: %w", SignalName(sig), id.PID, err)
+	}
+	return nil
+}
+
+// Environ returns the environment pid was exec'd with (/proc/PID/environ: what the program may have changed
+// since is not seen). It needs the right to ptrace pid: root, or the same uid.
+func Environ(pid int) ([]string, error) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxEnvironBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("environ of %d: %w", pid, err)
+	}
+	if len(b) > MaxEnvironBytes {
+		return nil, fmt.Errorf("environ of %d: larger than MaxEnvironBytes (%d)", pid, MaxEnvironBytes)
+	}
+	var out []string
+	for _, kv := range bytes.Split(b, []byte{0}) {
+		if len(kv) > 0 {
+			out = append(out, string(kv))
+		}
+	}
+	return out, nil
+}
+
+// WithEnv returns the live processes (zombies excluded) whose environment holds the exact entry kv ("KEY=value").
+// Processes whose environment cannot be read (other users, when not root) are not returned.
+func WithEnv(kv string) []int {
+	want := []byte(kv)
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil || len(b) > MaxEnvironBytes {
+			continue
+		}
+		for _, got := range bytes.Split(b, []byte{0}) {
+			if bytes.Equal(got, want) {
+				if _, ok := Identify(pid); ok {
+					out = append(out, pid)
+				}
+				break
+			}
+		}
+	}
+	return out
+}
+
+// BootID is the kernel's random id of this boot ("" when unknown): start times count from boot, so a record of
+// them is only meaningful in the boot that wrote it.
+func BootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// maxCommandLine bounds the command line CommandLine returns (it is for log lines).
+const maxCommandLine = 200
+
+// CommandLine returns pid's argv joined with spaces, cut at maxCommandLine bytes, for a log line; "" when unknown.
+func CommandLine(pid int) string {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(io.LimitReader(f, maxCommandLine))
+	return strings.TrimSpace(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))
+}
+
+// ChildrenOf returns the children of pid now. It reads /proc/PID/task/*/children, a few small files (one per
+// thread) instead of the stat of every process as a Snapshot does; without that interface (a kernel built without
+// CONFIG_PROC_CHILDREN) it takes a snapshot. Like a snapshot, it may miss a child forked while it reads.
+func ChildrenOf(pid int) []int {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task/"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return nil // no such process
+	}
+	var out []int
+	for _, task := range tasks {
+		b, err := os.ReadFile(dir + task.Name() + "/children")
+		if errors.Is(err, fs.ErrNotExist) {
+			if _, serr := os.Stat(dir + task.Name()); serr == nil {
+				return Snapshot().Children(pid) // the interface is missing, not the thread
+			}
+			continue // the thread ended
+		}
+		for _, f := range bytes.Fields(b) {
+			if c, err := strconv.Atoi(string(f)); err == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// Children returns the processes whose parent is pid in the snapshot.
+func (t *Tree) Children(pid int) []int { return t.children[pid] }
+
+// readStat reads pid's start time and state letter from /proc/PID/stat.
+func readStat(pid int, buf []byte) (start uint64, state byte, ok bool) {
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, 0, false
+	}
+	n, err := unix.Read(fd, buf)
+	unix.Close(fd)
+	if err != nil || n <= 0 {
+		return 0, 0, false
+	}
+	return statStart(buf[:n])
+}
+
+// statStart parses the state (field 3) and start time (field 22) of a /proc/PID/stat line. Fields are counted
+// after the last ')': the command name may hold spaces and parentheses.
+func statStart(b []byte) (start uint64, state byte, ok bool) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	f := bytes.Fields(b[i+1:])
+	// f[0] is field 3 (state), so field 22 is f[19].
+	if len(f) < 20 || len(f[0]) != 1 {
+		return 0, 0, false
+	}
+	start, err := strconv.ParseUint(string(f[19]), 10, 64)
+	if err != nil {
+		return 0, 0, false
+	}
+	return start, f[0][0], true
+}

@@ -1,0 +1,47 @@
+//go:build !linux
+
+package platform
+
+import "syscall"
+
+// MaxEnvironBytes bounds how much of a process's environment Environ reads (Linux only).
+const MaxEnvironBytes = 4 << 20
+
+// ProcID names one process. Outside Linux there is no start time to read: Start is 0 and a reused pid is not told
+// apart (the process group, or the Windows job, is what contains an app there).
+type ProcID struct {
+	PID   int
+	Start uint64
+}
+
+// Identify returns pid's identity when it is alive.
+func Identify(pid int) (ProcID, bool) { return ProcID{PID: pid}, Alive(pid) }
+
+// Running reports whether id's pid is alive.
+func Running(id ProcID) bool { return Alive(id.PID) }
+
+// Kill sends sig to id's pid; a process that is gone is not an error.
+func Kill(id ProcID, sig syscall.Signal) error {
+	if !Alive(id.PID) {
+		return nil
+	}
+	return Signal(id.PID, sig)
+}
+
+// Environ is only implemented on Linux.
+func Environ(pid int) ([]string, error) { return nil, ErrUnsupported }
+
+// WithEnv finds nothing outside Linux: no process environments to read.
+func WithEnv(kv string) []int { return nil }
+
+// BootID is unknown outside Linux.
+func BootID() string { return "" }
+
+// CommandLine is unknown outside Linux.
+func CommandLine(pid int) string { return "" }
+
+// ChildrenOf finds nothing outside Linux.
+func ChildrenOf(pid int) []int { return nil }
+
+// Children finds nothing outside Linux.
+func (t *Tree) Children(pid int) []int { return nil }
