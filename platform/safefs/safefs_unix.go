@@ -130,10 +130,13 @@ func (w *walker) enter(d *dir) error {
 	if w.trusted(d.st.Uid) && (mode&0o022 == 0 || mode&unix.S_ISVTX != 0) {
 		return nil
 	}
-	return fmt.Errorf("%s: %w: directory %s is owned by uid %d with mode %04o, so users other than root and uid %d "+
-		"could replace what it holds; make it owned by root or uid %d and not writable by group or others "+
-		"(chown %d %s; chmod go-w %s), or choose a path elsewhere",
-		w.orig, ErrUnsafe, d.path, d.st.Uid, mode&0o7777, w.uid, w.uid, w.uid, d.path, d.path)
+	who, owner := "root", "root"
+	if w.uid != 0 {
+		who, owner = fmt.Sprintf("root and uid %d", w.uid), fmt.Sprintf("root or uid %d", w.uid)
+	}
+	return fmt.Errorf("%s: %w: directory %s is owned by uid %d with mode %04o, so users other than %s could "+
+		"replace what it holds; make it owned by %s and not writable by group or others (chmod go-w %s), or "+
+		"choose a path elsewhere", w.orig, ErrUnsafe, d.path, d.st.Uid, mode&0o7777, who, owner, d.path)
 }
 
 // trusted reports whether uid may own a directory of the walk.
@@ -285,9 +288,12 @@ func checkPrivate(path string) error {
 			kind, fix = "directory", "chmod 700"
 		}
 		p := filepath.Join(d.path, name)
+		fix += " " + p
+		if int(st.Uid) != w.euid {
+			fix = fmt.Sprintf("chown %d %s; %s", w.euid, p, fix)
+		}
 		return fmt.Errorf("%w: bad ownership or modes for %s %s: owned by uid %d, mode %04o; it must be owned by "+
-			"you (uid %d) and not writable by group or others: %s %s (and chown %d %s if it is yours), or use "+
-			"another %s", ErrUnsafe, kind, p, st.Uid, mode&0o7777, w.euid, fix, p, w.euid, p, "GPM_HOME")
+			"you (uid %d) and not writable by group or others: %s", ErrUnsafe, kind, p, st.Uid, mode&0o7777, w.euid, fix)
 	})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
