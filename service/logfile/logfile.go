@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sync"
 	"time"
@@ -27,6 +28,9 @@ type File struct {
 	path  string
 	owner int // the app's uid, trusted by safefs besides root; -1: the daemon's own
 	f     *os.File
+	// cut is why the file ends inside a line ("" when it does not): a short write (a full disk) left part of a
+	// line, and the next write must not glue its first line to it.
+	cut string
 }
 
 // Open opens path for appending on behalf of an app running as uid owner (-1: as the daemon), creating missing
@@ -57,14 +61,43 @@ func (l *File) openPath() (*os.File, error) {
 func (l *File) Path() string { return l.path }
 
 // Write appends p in one write(2): with O_APPEND, concurrent writers to the same file never split it.
+//
+// A short write (ENOSPC, EDQUOT, EFBIG) leaves the start of a line in the file. The line is then finished, at the
+// start of the next write, with cutMarker and a newline, in the same write(2): the cut line says it was cut and
+// why, and the next line starts a line of its own ("line 15729 zzzzz [gpm: ...]" then "line 38000", not
+// "line 15729 zzzzzline 38000"). Finishing the line with its lost bytes instead would need them kept, and the
+// lines lost after it would still be missing. Only this File knows of its cut: another File appending to the
+// same path (merged instances) may still land after it.
 func (l *File) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {
 		return len(p), nil
 	}
-	return l.f.Write(p)
+	b := p
+	if l.cut != "" {
+		b = make([]byte, 0, len(l.cut)+len(cutMarker)+3+len(p))
+		b = append(append(append(append(b, cutMarker...), ": "...), l.cut...), "]\n"...)
+		b = append(b, p...)
+	}
+	n, err := l.f.Write(b)
+	if n > 0 {
+		l.cut = ""
+		if b[n-1] != '\n' {
+			l.cut = "write failed"
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				l.cut = pe.Err.Error()
+			}
+		}
+	}
+	// What the caller sees is about p: the marker is not its bytes.
+	n = max(0, n-(len(b)-len(p)))
+	return n, err
 }
+
+// cutMarker ends a line that a failed write cut short, followed by why and "]".
+const cutMarker = " [gpm: line cut short by a failed write"
 
 // Reopen opens the path again, so that a file renamed away by logrotate stops growing and a new one starts. When
 // the new open fails (the path is now a link the app's user planted, say), the File keeps writing to the file it
@@ -102,7 +135,7 @@ func (l *File) Retarget(path string) error {
 		l.f.Close()
 		l.f = nil
 	}
-	l.path = path
+	l.path, l.cut = path, ""
 	if path == "" {
 		return nil
 	}
@@ -125,6 +158,7 @@ func (l *File) Truncate() error {
 	if err := l.f.Truncate(0); err != nil {
 		return fmt.Errorf("flush %s: %w", l.path, err)
 	}
+	l.cut = ""
 	return nil
 }
 
