@@ -282,3 +282,31 @@ func TestCheckPrivate_Issue11Item2(t *testing.T) {
 		t.Fatalf("someone else's dump: %v, want ErrUnsafe", err)
 	}
 }
+
+// TestOpenFileOwnDir: a daemon running its apps as itself (the usual non-root gpm) follows the links of its own
+// directories: nobody else could have planted them.
+func TestOpenFileOwnDir(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	if err := os.Mkdir(real, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, filepath.Join(dir, "logs")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("out.log", filepath.Join(real, "current.log")); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenFile(filepath.Join(dir, "logs", "current.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("x\n")
+	f.Close()
+	if b, _ := os.ReadFile(filepath.Join(real, "out.log")); string(b) != "x\n" {
+		t.Fatalf("out.log holds %q", b)
+	}
+	if err := CheckPrivate(dir); err != nil {
+		t.Fatalf("CheckPrivate of a t.TempDir: %v", err)
+	}
+}
