@@ -7,6 +7,8 @@
 //   - The path is walked from "/" one component at a time, each directory opened without following links.
 //   - Every directory on the way must be owned by root, the daemon's user or the app's user, and not writable by
 //     group or others, unless it is sticky (as /tmp is): otherwise whoever can write it could swap what follows.
+//     The daemon's own group does not count as others (logrotate's rule), and the directory holding the file may
+//     be writable by its group (Ubuntu's /var/log is root:syslog 0775): the file is verified there.
 //   - A symbolic link is followed only when the directory holding it can be written by root and the daemon's user
 //     alone (so /var/run -> /run still works): the app's user may not aim the daemon anywhere.
 //   - In a directory that the app's user (or, when sticky, anyone) can write, the file is opened with O_NOFOLLOW

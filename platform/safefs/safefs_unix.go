@@ -17,7 +17,9 @@ import (
 type walker struct {
 	uid    int  // the app's user
 	euid   int  // the daemon's user
+	egid   int  // the daemon's group
 	create bool // make missing directories
+	strict bool // the directory holding the last component may not be group-writable either (see enter)
 	orig   string
 }
 
@@ -30,7 +32,7 @@ func newWalker(path string, uid int) (*walker, string, error) {
 	if uid < 0 {
 		uid = euid
 	}
-	return &walker{uid: uid, euid: euid, orig: abs}, abs, nil
+	return &walker{uid: uid, euid: euid, egid: os.Getegid(), orig: abs}, abs, nil
 }
 
 // dir is an open directory of the walk.
@@ -73,7 +75,7 @@ func (w *walker) walkOnce(path string, last func(d *dir, name string) error) (st
 	}
 	d := &dir{fd: fd, path: "/"}
 	defer func() { unix.Close(d.fd) }()
-	if err := w.enter(d); err != nil {
+	if err := w.enter(d, len(comps) == 1); err != nil {
 		return "", err
 	}
 	for i, name := range comps {
@@ -93,7 +95,7 @@ func (w *walker) walkOnce(path string, last func(d *dir, name string) error) (st
 		}
 		unix.Close(d.fd)
 		d.fd, d.path = fd, filepath.Join(d.path, name)
-		if err := w.enter(d); err != nil {
+		if err := w.enter(d, i+1 == len(comps)-1); err != nil {
 			return "", err
 		}
 	}
@@ -121,13 +123,19 @@ func isLinkErr(err error) bool {
 	return err == unix.ELOOP || err == unix.EMLINK || err == unix.ENOTDIR
 }
 
-// enter verifies the directory just opened: d.st is filled in.
-func (w *walker) enter(d *dir) error {
+// enter verifies the directory just opened (d.st is filled in); holding says it holds the last component.
+//
+// The directory holding the file may also be writable by its group (Ubuntu's /var/log is root:syslog 0775, and
+// logs go there): everything in it is opened with O_NOFOLLOW and the file verified (see verify), so what the
+// group's members put there cannot redirect the write. A directory on the way must not be: a member could move
+// another directory into its place and choose where the walk goes on. Neither may be writable by all, unless
+// sticky (as /tmp is: nobody can move what is not theirs).
+func (w *walker) enter(d *dir, holding bool) error {
 	if err := unix.Fstat(d.fd, &d.st); err != nil {
 		return &fs.PathError{Op: "stat", Path: d.path, Err: err}
 	}
 	mode := uint32(d.st.Mode)
-	if w.trusted(d.st.Uid) && (mode&0o022 == 0 || mode&unix.S_ISVTX != 0) {
+	if w.trusted(d.st.Uid) && (!w.othersWrite(&d.st) || mode&unix.S_ISVTX != 0 || holding && !w.strict && mode&0o002 == 0) {
 		return nil
 	}
 	who, owner := "root", "root"
@@ -144,10 +152,17 @@ func (w *walker) trusted(uid uint32) bool {
 	return uid == 0 || int(uid) == w.uid || int(uid) == w.euid
 }
 
+// othersWrite reports whether the mode of st lets users other than its owner write it. The daemon's own group
+// does not count (logrotate's rule for root:root 0775; a user's private group for a daemon of that user).
+func (w *walker) othersWrite(st *unix.Stat_t) bool {
+	mode := uint32(st.Mode)
+	return mode&0o002 != 0 || mode&0o020 != 0 && int(st.Gid) != w.egid
+}
+
 // daemonOnly reports whether only root and the daemon's user can write the directory: its links are then the
 // daemon's own choice, and its files need no verifying.
 func (w *walker) daemonOnly(st *unix.Stat_t) bool {
-	return (st.Uid == 0 || int(st.Uid) == w.euid) && uint32(st.Mode)&0o022 == 0
+	return (st.Uid == 0 || int(st.Uid) == w.euid) && !w.othersWrite(st)
 }
 
 // follow reads the link name in d and returns the path to walk next (its target, then rest), or refuses it.
@@ -271,6 +286,8 @@ func checkPrivate(path string) error {
 	if err != nil {
 		return err
 	}
+	// The home is used by path after this check, not opened by it: its parent's group could swap it later.
+	w.strict = true
 	err = w.walk(func(d *dir, name string) error {
 		var st unix.Stat_t
 		if err := unix.Fstatat(d.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {

@@ -95,6 +95,26 @@ func TestOpenFile_Issue11Item1(t *testing.T) {
 		{"dir of the app user is refused for an app of root", func(t *testing.T, base, secret string) string {
 			return filepath.Join(mkdir(t, filepath.Join(base, "nb"), 0o755, nobody), "out.log")
 		}, -1, false, "owned by uid 65534"},
+		{"dir holding the file writable by its group (Ubuntu's /var/log, root:syslog 0775)", func(t *testing.T, base, secret string) string {
+			d := mkdir(t, filepath.Join(base, "log"), 0o775, 0)
+			os.Chown(d, 0, 4)
+			return filepath.Join(d, "out.log")
+		}, nobody, true, ""},
+		{"dir writable by its group: a planted symlink", func(t *testing.T, base, secret string) string {
+			d := mkdir(t, filepath.Join(base, "log"), 0o775, 0)
+			os.Chown(d, 0, 4)
+			os.Symlink(secret, filepath.Join(d, "out.log"))
+			return filepath.Join(d, "out.log")
+		}, nobody, false, "is a symbolic link in"},
+		{"dir on the way writable by its group", func(t *testing.T, base, secret string) string {
+			d := mkdir(t, filepath.Join(base, "log"), 0o775, 0)
+			os.Chown(d, 0, 4)
+			return filepath.Join(mkdir(t, filepath.Join(d, "app"), 0o755, 0), "out.log")
+		}, nobody, false, "not writable by group or others"},
+		{"dir on the way writable by the daemon's own group (root:root 0775)", func(t *testing.T, base, secret string) string {
+			d := mkdir(t, filepath.Join(base, "log"), 0o775, 0)
+			return filepath.Join(mkdir(t, filepath.Join(d, "app"), 0o755, 0), "out.log")
+		}, nobody, true, ""},
 		{"sticky dir like /tmp: a new file", func(t *testing.T, base, secret string) string {
 			return filepath.Join(mkdir(t, filepath.Join(base, "tmp"), 0o1777, 0), "out.log")
 		}, nobody, true, ""},
@@ -276,6 +296,11 @@ func TestCheckPrivate_Issue11Item2(t *testing.T) {
 	home := mkdir(t, filepath.Join(open, "home"), 0o700, 0)
 	if err := CheckPrivate(home); !errors.Is(err, ErrUnsafe) {
 		t.Fatalf("a home in a directory others can write: %v, want ErrUnsafe", err)
+	}
+	grp := mkdir(t, filepath.Join(base, "grp"), 0o775, 0)
+	os.Chown(grp, 0, 4)
+	if err := CheckPrivate(mkdir(t, filepath.Join(grp, "home"), 0o700, 0)); !errors.Is(err, ErrUnsafe) {
+		t.Fatalf("a home in a directory its group can write: %v, want ErrUnsafe", err)
 	}
 	writeFile(t, filepath.Join(base, "dump.json"), "{}", nobody)
 	if err := CheckPrivate(filepath.Join(base, "dump.json")); !errors.Is(err, ErrUnsafe) || !strings.Contains(err.Error(), "file") {
