@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/gpmd/gpm/platform/safefs"
 )
 
 // The system daemon: one gpm for the whole machine, run by the packaged gpm.service as root, reached by root and the
@@ -58,6 +60,30 @@ func UseSystem() error {
 	for k, v := range map[string]string{SystemEnv: "1", HomeEnv: SystemHome, SocketEnv: SystemSocket} {
 		if err := os.Setenv(k, v); err != nil {
 			return fmt.Errorf("system mode: %w", err)
+		}
+	}
+	return nil
+}
+
+// homeParts are the entries of a GPM_HOME that a daemon trusts as its own: what it runs (the dump and its .bak, as
+// service/dump names it), where it writes (logs, pids, its log), what it listens on and locks.
+var homeParts = []string{LogsDir, PidsDir, SocketName, DumpName, DumpName + ".bak", DaemonLog, PidName, LockName,
+	SpawnLock}
+
+// CheckHome refuses a GPM_HOME that another user prepared or can change, as ssh refuses such a ~/.ssh: home and
+// the entries of it that a daemon trusts (logs and pids directories, control socket, dump files, locks) must be
+// owned by the calling user and not writable by group or others, and the directories above home must follow
+// safefs's rules (a link there is followed only if root alone can write its directory). Otherwise a daemon
+// would run the commands of a dump.json and write through the log links that someone else left there. A missing
+// home or entry passes: gpm creates them, home with mode 0700. The error wraps safefs.ErrUnsafe and says how to
+// fix the ownership or modes.
+func CheckHome(home string) error {
+	if err := safefs.CheckPrivate(home); err != nil {
+		return fmt.Errorf("%s %s: %w", HomeEnv, home, err)
+	}
+	for _, name := range homeParts {
+		if err := safefs.CheckPrivate(filepath.Join(home, name)); err != nil {
+			return fmt.Errorf("%s %s: %w", HomeEnv, home, err)
 		}
 	}
 	return nil

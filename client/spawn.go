@@ -26,6 +26,11 @@ func Connect(ctx context.Context, home, exe string) (c *Client, started bool, er
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, false, fmt.Errorf("start daemon: %w", err)
 	}
+	// Refused here too, not only by the daemon: the CLI then says why instead of "see gpm.log" (in a home it
+	// should not write to).
+	if err := api.CheckHome(home); err != nil {
+		return nil, false, fmt.Errorf("start daemon: %w", err)
+	}
 	lock, err := platform.Lock(filepath.Join(home, api.SpawnLock), true)
 	if err != nil {
 		return nil, false, fmt.Errorf("start daemon: %w", err)

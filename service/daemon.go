@@ -135,6 +135,11 @@ func (d *Daemon) path(name ...string) string {
 
 // Run serves until ctx ends, a "kill" request arrives, or SIGTERM/SIGINT; then it stops every app and returns.
 func (d *Daemon) Run(ctx context.Context) error {
+	// A home that another user made or can write would have this daemon (maybe root) run its dump.json and
+	// write through its links: refuse it before anything in it is used (issue 11 item 2).
+	if err := api.CheckHome(d.opts.Home); err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
 	for _, dir := range []string{d.opts.Home, d.path(api.LogsDir), d.path(api.PidsDir)} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("daemon: %w", err)

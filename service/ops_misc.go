@@ -3,14 +3,18 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/config"
 	"github.com/gpmd/gpm/platform"
+	"github.com/gpmd/gpm/platform/safefs"
 	"github.com/gpmd/gpm/service/logfile"
 )
 
@@ -66,9 +70,17 @@ func (d *Daemon) envOf(ctx context.Context, targets []string) (map[string]map[st
 	return out, err
 }
 
-// flush empties the log files of the targets (all when none).
+// flush empties the log files of the targets (all when none). A file the daemon has open is truncated through its
+// descriptor, verified when it was opened; the files of an app never started here are opened for the app's user
+// (safefs: no link its user planted is followed) and truncated through that descriptor. Never by path: a root
+// daemon would empty whatever file the app's user had linked there.
 func (d *Daemon) flush(ctx context.Context, targets []string) ([]string, error) {
-	var paths []string
+	type closed struct {
+		app   config.App
+		paths []string
+	}
+	var open []*logfile.File
+	var shut []closed
 	err := d.do(ctx, func() error {
 		procs := d.sorted()
 		if len(targets) > 0 {
@@ -78,12 +90,22 @@ func (d *Daemon) flush(ctx context.Context, targets []string) ([]string, error) 
 			}
 		}
 		for _, p := range procs {
+			if p.out != nil {
+				for _, f := range []*logfile.File{p.out, p.err, p.combined} {
+					if f.Path() != "" {
+						open = append(open, f)
+					}
+				}
+				continue
+			}
 			o, e, c := d.logPaths(p)
+			cl := closed{app: p.app}
 			for _, path := range []string{o, e, c} {
 				if path != "" {
-					paths = append(paths, path)
+					cl.paths = append(cl.paths, path)
 				}
 			}
+			shut = append(shut, cl)
 		}
 		return nil
 	})
@@ -91,15 +113,40 @@ func (d *Daemon) flush(ctx context.Context, targets []string) ([]string, error) 
 		return nil, err
 	}
 	var done []string
-	for _, path := range paths {
-		// Truncating the path, not our descriptor, also empties files of stopped apps; writers use O_APPEND, so
-		// they continue at the new end.
-		if err := os.Truncate(path, 0); err != nil && !os.IsNotExist(err) {
-			return done, fmt.Errorf("flush %s: %w", path, err)
+	for _, f := range open {
+		// Writers use O_APPEND, so they continue at the new end.
+		if err := f.Truncate(); err != nil {
+			return done, err
 		}
-		done = append(done, path)
+		done = append(done, f.Path())
+	}
+	for _, cl := range shut {
+		// Resolved here, off the loop: the lookup may ask NSS (LDAP).
+		id, err := d.credentials(&cl.app)
+		if err != nil {
+			return done, fmt.Errorf("flush %s: %w", cl.app.Name, err)
+		}
+		for _, path := range cl.paths {
+			if err := truncateFor(path, id.uid); err != nil {
+				return done, fmt.Errorf("flush %s: %w", path, err)
+			}
+			done = append(done, path)
+		}
 	}
 	return done, nil
+}
+
+// truncateFor empties path, opened for uid by safefs's rules; a missing file is already empty.
+func truncateFor(path string, uid int) error {
+	f, err := safefs.OpenFile(path, os.O_WRONLY, 0, uid)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Truncate(0)
 }
 
 // reloadLogs reopens every open log file (after an outside rotation) and returns how many apps it touched.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/platform"
+	"github.com/gpmd/gpm/platform/safefs"
 )
 
 // Pid files, as PM2 keeps them: $GPM_HOME/pids/NAME-ID.pid (or the app's pid_file) holds the pid while the process
@@ -26,17 +27,19 @@ func (d *Daemon) pidFilePath(p *proc) string {
 // writePidFile and removePidFile queue the change for pidFiles: the loop must not wait on the disk. A pid file may
 // therefore appear a moment after `start` returns; `gpm pid` and jlist are the authoritative answers.
 func (d *Daemon) writePidFile(p *proc) {
-	d.pidOps <- pidOp{path: d.pidFilePath(p), pid: p.pid}
+	d.pidOps <- pidOp{path: d.pidFilePath(p), pid: p.pid, owner: p.owner}
 }
 
 func (d *Daemon) removePidFile(p *proc) {
-	d.pidOps <- pidOp{path: d.pidFilePath(p)}
+	d.pidOps <- pidOp{path: d.pidFilePath(p), owner: p.owner}
 }
 
-// pidOp writes pid into path, or removes path when pid is 0.
+// pidOp writes pid into path, or removes path when pid is 0. An app's own pid_file is opened for owner, its uid
+// (safefs): the daemon may be root, and the file's directory may be the app user's.
 type pidOp struct {
-	path string
-	pid  int
+	path  string
+	pid   int
+	owner int
 }
 
 // pidFiles applies pid file changes in order until ops is closed. It runs on a thread of its own at a lower
@@ -55,9 +58,9 @@ func (d *Daemon) pidFiles(ops <-chan pidOp, done chan<- struct{}) {
 	for op := range ops {
 		var err error
 		if op.pid == 0 {
-			err = pool.remove(op.path)
+			err = pool.remove(op.path, op.owner)
 		} else {
-			err = pool.write(op.path, op.pid)
+			err = pool.write(op.path, op.pid, op.owner)
 		}
 		if err != nil {
 			d.log.Printf("pid file: %v", err)
@@ -76,7 +79,8 @@ const maxFreePidFiles = 512
 // A rename in place is also atomic for readers: a pid file is never seen empty or half written.
 //
 // Only files in dir are pooled; an app's own pid_file may be on another file system, where rename cannot reach.
-// A nil *pidPool writes and removes plainly.
+// Those, and all files of a nil *pidPool, are written and removed through safefs for the app's uid: dir is in
+// GPM_HOME, checked at start (api.CheckHome); an app's pid_file is anywhere its configuration says.
 type pidPool struct {
 	dir, free string   // the pid directory and its directory of free files
 	files     []string // free files, most recently freed last
@@ -111,8 +115,8 @@ func (pp *pidPool) pooled(path string) bool {
 	return pp != nil && filepath.Dir(path) == pp.dir
 }
 
-// write makes path hold pid.
-func (pp *pidPool) write(path string, pid int) error {
+// write makes path hold pid, for an app of uid owner.
+func (pp *pidPool) write(path string, pid, owner int) error {
 	data := strconv.AppendInt(nil, int64(pid), 10)
 	data = append(data, '\n')
 	if pp.pooled(path) && len(pp.files) > 0 {
@@ -129,11 +133,11 @@ func (pp *pidPool) write(path string, pid int) error {
 		pp.files = pp.files[:len(pp.files)-1]
 		os.Remove(f)
 	}
-	return writePid(path, data)
+	return writePid(path, data, owner)
 }
 
-// remove makes path absent.
-func (pp *pidPool) remove(path string) error {
+// remove makes path absent, for an app of uid owner.
+func (pp *pidPool) remove(path string, owner int) error {
 	if pp.pooled(path) && len(pp.files) < pp.limit {
 		f := filepath.Join(pp.free, strconv.Itoa(pp.next))
 		err := os.Rename(path, f)
@@ -146,7 +150,7 @@ func (pp *pidPool) remove(path string) error {
 			return nil
 		}
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := safefs.Remove(path, owner); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil
@@ -159,7 +163,12 @@ func rewrite(f string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = w.WriteAt(data, 0)
+	return overwrite(w, data)
+}
+
+// overwrite writes data over the start of w, cuts w to its length and closes w.
+func overwrite(w *os.File, data []byte) error {
+	_, err := w.WriteAt(data, 0)
 	if err == nil {
 		err = w.Truncate(int64(len(data)))
 	}
@@ -169,14 +178,13 @@ func rewrite(f string, data []byte) error {
 	return err
 }
 
-// writePid writes data to path, creating its directory as log paths are (a pid_file in a run directory that
-// does not exist yet).
-func writePid(path string, data []byte) error {
-	err := os.WriteFile(path, data, 0o644)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
-			err = os.WriteFile(path, data, 0o644)
-		}
+// writePid writes data to path for an app of uid owner, creating its directory as log paths are (a pid_file in a
+// run directory that does not exist yet). Opened by safefs: a root daemon must not replace a file that the app's
+// user linked there. Written over, then cut, as rewrite does: only a verified file is ever changed.
+func writePid(path string, data []byte, owner int) error {
+	w, err := safefs.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644, owner)
+	if err != nil {
+		return err
 	}
-	return err
+	return overwrite(w, data)
 }

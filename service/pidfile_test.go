@@ -46,9 +46,9 @@ func TestPidPool(t *testing.T) {
 			for _, s := range tt.steps {
 				path := filepath.Join(dir, s.path)
 				if s.pid == 0 {
-					err = pp.remove(path)
+					err = pp.remove(path, -1)
 				} else {
-					err = pp.write(path, s.pid)
+					err = pp.write(path, s.pid, -1)
 				}
 				if err != nil {
 					t.Fatalf("%+v: %v", s, err)
@@ -82,18 +82,18 @@ func TestPidPoolReusesFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := filepath.Join(dir, "a-0.pid")
-	if err := pp.write(a, 100); err != nil {
+	if err := pp.write(a, 100, -1); err != nil {
 		t.Fatal(err)
 	}
 	before, err := os.Stat(a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pp.remove(a); err != nil {
+	if err := pp.remove(a, -1); err != nil {
 		t.Fatal(err)
 	}
 	b := filepath.Join(dir, "b-1.pid")
-	if err := pp.write(b, 200); err != nil {
+	if err := pp.write(b, 200, -1); err != nil {
 		t.Fatal(err)
 	}
 	after, err := os.Stat(b)
@@ -134,7 +134,7 @@ func TestOpenPidPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	pp.limit = 3
-	if err := pp.remove(a); err != nil {
+	if err := pp.remove(a, -1); err != nil {
 		t.Fatal(err)
 	}
 	if len(pp.files) != 3 {
@@ -153,13 +153,13 @@ func TestOpenPidPool(t *testing.T) {
 func TestNilPidPool(t *testing.T) {
 	var pp *pidPool
 	path := filepath.Join(t.TempDir(), "run", "x.pid")
-	if err := pp.write(path, 42); err != nil {
+	if err := pp.write(path, 42, -1); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(path); err != nil || string(b) != "42\n" {
 		t.Fatalf("%q, %v", b, err)
 	}
-	if err := pp.remove(path); err != nil {
+	if err := pp.remove(path, -1); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {

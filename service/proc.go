@@ -51,6 +51,10 @@ type proc struct {
 	// settled run on the loop when the process reaches a resting state (stopped, errored, or started).
 	settled []func()
 
+	// owner is the uid its files (logs, pid_file) are opened for: identity.uid of its last start (-1: the
+	// daemon's). safefs trusts it besides root; 0 until a start trusts root alone.
+	owner int
+
 	out, err, combined *logfile.File
 	cpu                float64
 	mem                uint64
@@ -109,15 +113,15 @@ func (d *Daemon) openLogs(p *proc) error {
 	}
 	o, e, c := d.logPaths(p)
 	var err error
-	if p.out, err = logfile.Open(o); err != nil {
+	if p.out, err = logfile.Open(o, p.owner); err != nil {
 		return err
 	}
-	if p.err, err = logfile.Open(e); err != nil {
+	if p.err, err = logfile.Open(e, p.owner); err != nil {
 		p.out.Close()
 		p.out = nil
 		return err
 	}
-	if p.combined, err = logfile.Open(c); err != nil {
+	if p.combined, err = logfile.Open(c, p.owner); err != nil {
 		p.out.Close()
 		p.err.Close()
 		p.out, p.err = nil, nil

@@ -164,6 +164,7 @@ func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.owner = id.uid
 	if err := d.openLogs(p); err != nil {
 		return nil, err
 	}

@@ -9,79 +9,119 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/gpmd/gpm/platform/safefs"
 )
 
 // File is an append-only log file that can be reopened (after an outside rotation) and truncated (flush).
 // A File with an empty path discards everything.
+//
+// Its path comes from an app's configuration and the daemon may be root: every open goes through safefs, for the
+// app's user, so that a link that user planted (before start, or in place of the file before a reopen) is refused
+// rather than followed, and nothing but the verified descriptor is ever truncated.
 type File struct {
-	mu   sync.Mutex
-	path string
-	f    *os.File
+	mu    sync.Mutex
+	path  string
+	owner int // the app's uid, trusted by safefs besides root; -1: the daemon's own
+	f     *os.File
+	// cut is why the file ends inside a line ("" when it does not): a short write (a full disk) left part of a
+	// line, and the next write must not glue its first line to it.
+	cut string
 }
 
-// Open opens path for appending, creating missing directories. An empty path, "NULL" or os.DevNull gives a File
-// that discards.
-func Open(path string) (*File, error) {
+// Open opens path for appending on behalf of an app running as uid owner (-1: as the daemon), creating missing
+// directories, under safefs's rules: it fails with an error wrapping safefs.ErrUnsafe when the path could lead
+// the daemon where the app's user chose. An empty path, "NULL" or os.DevNull gives a File that discards.
+func Open(path string, owner int) (*File, error) {
 	if path == "" || path == "NULL" || path == os.DevNull {
-		return &File{}, nil
+		return &File{owner: owner}, nil
 	}
-	lf := &File{path: path}
-	if err := lf.open(); err != nil {
+	lf := &File{path: path, owner: owner}
+	f, err := lf.openPath()
+	if err != nil {
 		return nil, err
 	}
+	lf.f = f
 	return lf, nil
 }
 
-func (l *File) open() error {
-	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-	if errors.Is(err, os.ErrNotExist) {
-		// Missing directories are created on demand, not checked on every open.
-		if err := os.MkdirAll(filepath.Dir(l.path), 0o755); err != nil {
-			return fmt.Errorf("log dir: %w", err)
-		}
-		f, err = os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-	}
+func (l *File) openPath() (*os.File, error) {
+	f, err := safefs.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640, l.owner)
 	if err != nil {
-		return fmt.Errorf("log file: %w", err)
+		return nil, fmt.Errorf("log file: %w", err)
 	}
-	l.f = f
-	return nil
+	return f, nil
 }
 
 // Path is the file's path, "" when it discards.
 func (l *File) Path() string { return l.path }
 
 // Write appends p in one write(2): with O_APPEND, concurrent writers to the same file never split it.
+//
+// A short write (ENOSPC, EDQUOT, EFBIG) leaves the start of a line in the file. The line is then finished, at the
+// start of the next write, with cutMarker and a newline, in the same write(2): the cut line says it was cut and
+// why, and the next line starts a line of its own ("line 15729 zzzzz [gpm: ...]" then "line 38000", not
+// "line 15729 zzzzzline 38000"). Finishing the line with its lost bytes instead would need them kept, and the
+// lines lost after it would still be missing. Only this File knows of its cut: another File appending to the
+// same path (merged instances) may still land after it.
 func (l *File) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {
 		return len(p), nil
 	}
-	return l.f.Write(p)
+	b := p
+	if l.cut != "" {
+		b = make([]byte, 0, len(l.cut)+len(cutMarker)+3+len(p))
+		b = append(append(append(append(b, cutMarker...), ": "...), l.cut...), "]\n"...)
+		b = append(b, p...)
+	}
+	n, err := l.f.Write(b)
+	if n > 0 {
+		l.cut = ""
+		if b[n-1] != '\n' {
+			l.cut = "write failed"
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				l.cut = pe.Err.Error()
+			}
+		}
+	}
+	// What the caller sees is about p: the marker is not its bytes.
+	n = max(0, n-(len(b)-len(p)))
+	return n, err
 }
 
-// Reopen closes and opens the path again, so that a file renamed away by logrotate stops growing and a new one
-// starts.
+// cutMarker ends a line that a failed write cut short, followed by why and "]".
+const cutMarker = " [gpm: line cut short by a failed write"
+
+// Reopen opens the path again, so that a file renamed away by logrotate stops growing and a new one starts. When
+// the new open fails (the path is now a link the app's user planted, say), the File keeps writing to the file it
+// had and the error says why.
 func (l *File) Reopen() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.path == "" {
 		return nil
 	}
+	f, err := l.openPath()
+	if err != nil {
+		return err
+	}
 	if l.f != nil {
 		l.f.Close()
-		l.f = nil
 	}
-	return l.open()
+	l.f = f
+	return nil
 }
 
-// Retarget moves the File to path (a changed configuration): writers holding it write there from now on.
-// An empty path, "NULL" or os.DevNull makes it discard.
+// Retarget moves the File to path (a changed configuration): writers holding it write there from now on, opened
+// for the owner given to Open. An empty path, "NULL" or os.DevNull makes it discard; so does a path that fails to
+// open (the error says why).
 func (l *File) Retarget(path string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -95,14 +135,20 @@ func (l *File) Retarget(path string) error {
 		l.f.Close()
 		l.f = nil
 	}
-	l.path = path
+	l.path, l.cut = path, ""
 	if path == "" {
 		return nil
 	}
-	return l.open()
+	f, err := l.openPath()
+	if err != nil {
+		return err
+	}
+	l.f = f
+	return nil
 }
 
-// Truncate empties the file.
+// Truncate empties the file through the descriptor opened (and verified) by Open, never by path: the path may
+// have become a link since.
 func (l *File) Truncate() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -112,6 +158,7 @@ func (l *File) Truncate() error {
 	if err := l.f.Truncate(0); err != nil {
 		return fmt.Errorf("flush %s: %w", l.path, err)
 	}
+	l.cut = ""
 	return nil
 }
 

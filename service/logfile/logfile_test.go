@@ -58,7 +58,7 @@ func TestCopy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "out.log")
-			f, err := Open(path)
+			f, err := Open(path, -1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +90,7 @@ func TestMergedWritersNeverInterleave(t *testing.T) {
 	const writers, lines = 4, 5000
 	var wg sync.WaitGroup
 	for w := 0; w < writers; w++ {
-		f, err := Open(path)
+		f, err := Open(path, -1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +131,7 @@ func TestMergedWritersNeverInterleave(t *testing.T) {
 func TestReopenAndTruncate(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "a.log")
-	f, err := Open(path)
+	f, err := Open(path, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestReopenAndTruncate(t *testing.T) {
 
 func TestNullFiles(t *testing.T) {
 	for _, p := range []string{"", "NULL", os.DevNull} {
-		f, err := Open(p)
+		f, err := Open(p, -1)
 		if err != nil || f.Path() != "" {
 			t.Fatalf("Open(%q) = %v, %v; want a discarding file", p, f, err)
 		}
@@ -170,7 +170,7 @@ func TestNullFiles(t *testing.T) {
 
 func TestMissingDirsCreated(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "deep", "er", "x.log")
-	if _, err := Open(path); err != nil {
+	if _, err := Open(path, -1); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(path); err != nil {

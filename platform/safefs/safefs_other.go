@@ -1,0 +1,28 @@
+//go:build !unix
+
+package safefs
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Systems without unix permissions (Windows) open plainly: their ACLs are not modelled here, and gpm cannot run
+// apps as other users there.
+
+func openFile(path string, flag int, perm fs.FileMode, uid int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag, perm)
+	if errors.Is(err, fs.ErrNotExist) && flag&os.O_CREATE != 0 {
+		if err := os.MkdirAll(filepath.Dir(path), dirPerm); err != nil {
+			return nil, err
+		}
+		f, err = os.OpenFile(path, flag, perm)
+	}
+	return f, err
+}
+
+func remove(path string, uid int) error { return os.Remove(path) }
+
+func checkPrivate(path string) error { return nil }
