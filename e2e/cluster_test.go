@@ -565,7 +565,7 @@ func reloadSlow(t *testing.T, w clusterWorker, name string) {
 	home := newHome(t)
 	port := clusterPort(t)
 	file := writeClusterFile(t, home, w, name, port, map[string]any{
-		"instances": 4, "wait_ready": true, "listen_timeout": "10s", "env": map[string]string{"READY_DELAY": "2"},
+		"instances": 4, "wait_ready": true, "listen_timeout": slowStart, "env": map[string]string{"READY_DELAY": "2"},
 	})
 	mustRun(t, home, "startOrReload", file)
 	ps := procs(t, home, name)
@@ -576,8 +576,8 @@ func reloadSlow(t *testing.T, w clusterWorker, name string) {
 		if !isOnline(p) {
 			t.Errorf("id %d: %s right after startOrReload of a wait_ready app, want online", p.ID, p.Status)
 		}
-		if p.Config.ListenTimeout.D() != 10*time.Second {
-			t.Errorf("id %d: listen_timeout %v, want 10s from the file", p.ID, p.Config.ListenTimeout.D())
+		if p.Config.ListenTimeout.D() != 30*time.Second {
+			t.Errorf("id %d: listen_timeout %v, want %s from the file", p.ID, p.Config.ListenTimeout.D(), slowStart)
 		}
 	}
 	cmds := reloadCmds(name, "--parallel", "2")
@@ -601,7 +601,8 @@ func TestReloadNeverReady(t *testing.T) {
 	t.Parallel()
 	home := newHome(t)
 	port := clusterPort(t)
-	startSocketApp(t, home, pyClusterWorker, "stuck", port, "-i", "2", "--wait-ready", "--listen-timeout", "2s")
+	// 8 s: long enough for two Python workers to start on a loaded machine, and the time the failing reload waits.
+	startSocketApp(t, home, pyClusterWorker, "stuck", port, "-i", "2", "--wait-ready", "--listen-timeout", "8s")
 	ps := waitInstances(t, home, "stuck", 2)
 	old := clusterPids(ps)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
