@@ -56,11 +56,17 @@ func (d *Daemon) handleConn(ctx context.Context, c net.Conn) {
 		if req.Method == api.MethodKill && err == nil {
 			// Hold the connection until the daemon has released its home: the client reads EOF only then, so a
 			// `gpm kill; gpm start` never meets a half-dead daemon.
-			close(d.quit)
+			d.stopRun()
 			<-d.gone
 			return
 		}
 	}
+}
+
+// stopRun asks Run to stop every app and return. Any number of callers may ask, at once: concurrent kills each get
+// their answer, then wait for the same exit.
+func (d *Daemon) stopRun() {
+	d.quitOnce.Do(func() { close(d.quit) })
 }
 
 // answer writes the response to one request: its result, or err.

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -57,8 +58,10 @@ type Daemon struct {
 	hub   *hub
 	ops   chan func()
 	exits chan platform.Exit
-	quit  chan struct{} // closed by "kill" to end Run
+	quit  chan struct{} // closed by "kill" (through stopRun) to end Run
 	gone  chan struct{} // closed when Run has released the home (socket removed, lock released)
+	// quitOnce makes stopRun idempotent: two kills at once both end up closing quit.
+	quitOnce sync.Once
 
 	// Owned by the loop goroutine.
 	procs  map[int]*proc
