@@ -8,6 +8,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/gpmd/gpm/config"
@@ -66,7 +67,32 @@ const (
 	CodeNoDump     = "no_dump"
 	CodeEmptyList  = "empty_list"
 	CodeAlreadyRun = "already_running"
+	// CodeTooLarge: the request, or a value in it, is over a limit of the protocol; the message names the limit.
+	CodeTooLarge = "too_large"
+	// CodeBusy: the daemon is at one of its limits (connections, request bytes in flight); the message names the
+	// limit. Trying again later may succeed.
+	CodeBusy = "busy"
 )
+
+// Limits of the protocol.
+const (
+	// MaxRequest bounds one request line, newline included: a process file of thousands of apps fits well inside.
+	// A longer line is answered with CodeTooLarge and the connection is closed.
+	MaxRequest = 16 << 20
+	// MaxLogLines bounds LogsParams.Lines: the lines read back from each log file. Larger is answered with
+	// CodeTooLarge; the files themselves have every line.
+	MaxLogLines = 100_000
+)
+
+// TimeoutEnv, when set, is how long a client waits for the daemon's answer: a Go duration or a number of seconds,
+// 0 for ever (see client.Client.SetTimeout).
+const TimeoutEnv = "GPM_TIMEOUT"
+
+// TooLarge is the error of a request of n bytes, over MaxRequest.
+func TooLarge(n int) *Error {
+	return &Error{Code: CodeTooLarge, Message: fmt.Sprintf("request of %d bytes or more is over the limit of %d bytes (api.MaxRequest): "+
+		"split it (start a process file's apps in parts)", n, MaxRequest)}
+}
 
 // Error is a failed call.
 type Error struct {

@@ -354,13 +354,7 @@ func (d *Daemon) emit(p *proc, reason string) {
 		PID: p.pid, Reason: reason})
 }
 
-// listen accepts control connections until ln is closed.
+// serve accepts control connections until ln is closed; a failed accept (out of descriptors) is retried.
 func (d *Daemon) serve(ctx context.Context, ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		go d.handleConn(ctx, c)
-	}
+	acceptLoop(ln, d.log.Printf, "control socket", func(c net.Conn) { go d.handleConn(ctx, c) })
 }
