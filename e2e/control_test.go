@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -160,5 +161,42 @@ func TestCLITimeout_Issue11Item4(t *testing.T) {
 			t.Errorf("gpm %v: exit %d after %v, stderr %q; want exit 1 and a message with %q, the socket and the log",
 				tc.args, code, time.Since(start).Round(time.Millisecond), stderr, tc.want)
 		}
+	}
+}
+
+// TestLogsLargeTail_Issue11Item8: `gpm logs --lines 100000` of a 20 MB log answers in a moment (it read backwards
+// re-counting everything it had read: 57 s for 20 MB), and more than api.MaxLogLines is refused with the limit.
+func TestLogsLargeTail_Issue11Item8(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	script := writeFile(t, home, "quiet.sh", "#!/bin/sh\nexec sleep 1000\n")
+	os.Chmod(script, 0o755)
+	mustRun(t, home, "start", script, "--name", "big")
+	waitOnline(t, home, "big")
+	f, err := os.OpenFile(outLog(home, "big"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filler := strings.Repeat("z", 190)
+	w := bufio.NewWriterSize(f, 1<<20)
+	for i := 0; i < 100_500; i++ {
+		fmt.Fprintf(w, "%06d %s\n", i, filler)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	start := time.Now()
+	out := mustRun(t, home, "logs", "big", "--out", "--lines", strconv.Itoa(api.MaxLogLines), "--nostream", "--raw")
+	got := lines(out)
+	if len(got) != api.MaxLogLines || !strings.HasPrefix(got[0], "000500 ") || !strings.HasPrefix(got[len(got)-1], "100499 ") {
+		t.Fatalf("%d lines (first %.10q, last %.10q), want %d from 000500 to 100499", len(got), got[0], got[len(got)-1], api.MaxLogLines)
+	}
+	t.Logf("gpm logs --lines %d of a %d MB log: %v", api.MaxLogLines, 100_500*198>>20, time.Since(start))
+
+	_, stderr, code := run(t, home, "logs", "big", "--lines", strconv.Itoa(api.MaxLogLines+1), "--nostream")
+	if code != 1 || !strings.Contains(stderr, "api.MaxLogLines") {
+		t.Errorf("--lines over the limit: exit %d, stderr %q; want exit 1 and the limit named", code, stderr)
 	}
 }
