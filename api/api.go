@@ -233,6 +233,9 @@ const (
 	EventState = "state" // a process changed status
 	EventLog   = "log"   // a log line
 	EventEnd   = "end"   // a finite stream (logs --nostream) is complete
+	// EventDropped stands where events were lost: the reader was too slow and the daemon's queue for it was full.
+	// Dropped says how many.
+	EventDropped = "dropped"
 )
 
 // Event is one item of an event stream.
@@ -248,6 +251,8 @@ type Event struct {
 	Line   string    `json:"line,omitempty"`   // EventLog: as written to the log file, without the newline
 	// Reason for a state change (exit code, signal, "max restarts reached", ...).
 	Reason string `json:"reason,omitempty"`
+	// Dropped is the number of events lost at this point of the stream (EventDropped).
+	Dropped int64 `json:"dropped,omitempty"`
 }
 
 // Layout of a GPM_HOME directory. Everything one daemon owns is under its home, so daemons with different homes

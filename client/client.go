@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gpmd/gpm/api"
@@ -106,6 +107,16 @@ func dial(ctx context.Context, home string) (net.Conn, error) {
 		timeout = time.Until(dl)
 	}
 	conn, err := platform.Dial(api.SocketPath(home), timeout)
+	// EAGAIN: the daemon's listen backlog is full while it accepts a burst of connections; room comes back soon.
+	deadline := time.Now().Add(timeout)
+	for delay := 5 * time.Millisecond; errors.Is(err, syscall.EAGAIN) && time.Now().Add(delay).Before(deadline); delay = min(2*delay, 200*time.Millisecond) {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		conn, err = platform.Dial(api.SocketPath(home), time.Until(deadline))
+	}
 	if err != nil {
 		if platform.IsNotRunning(err) {
 			return nil, fmt.Errorf("%w for %s", ErrNotRunning, home)

@@ -137,3 +137,37 @@ func TestTimeoutPatientCalls_Issue11Item4(t *testing.T) {
 		t.Fatalf("list with no answer within the timeout: %v, want ErrNoAnswer naming the socket", err)
 	}
 }
+
+// TestRefusalReadAfterEPIPE_Issue11Item9: a daemon at its connection limit answers with an error and closes before
+// reading the request; the client reports that answer, not the EPIPE its write got.
+func TestRefusalReadAfterEPIPE_Issue11Item9(t *testing.T) {
+	home, err := os.MkdirTemp("", "gpm-client-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(home)
+	ln, err := net.Listen("unix", api.SocketPath(home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Write([]byte(`{"error":{"code":"busy","message":"the daemon has 8192 control connections open, its limit (maxConns)"}}` + "\n"))
+		c.Close()
+	}()
+	c, err := Dial(context.Background(), home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Large enough not to fit in the socket buffer: the write fails.
+	err = c.Call(context.Background(), api.MethodPing, map[string]string{"pad": strings.Repeat("x", 4<<20)}, nil)
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Code != api.CodeBusy {
+		t.Fatalf("Call against a refusing daemon: %v, want its CodeBusy answer", err)
+	}
+}

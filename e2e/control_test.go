@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -198,5 +201,148 @@ func TestLogsLargeTail_Issue11Item8(t *testing.T) {
 	_, stderr, code := run(t, home, "logs", "big", "--lines", strconv.Itoa(api.MaxLogLines+1), "--nostream")
 	if code != 1 || !strings.Contains(stderr, "api.MaxLogLines") {
 		t.Errorf("--lines over the limit: exit %d, stderr %q; want exit 1 and the limit named", code, stderr)
+	}
+}
+
+// rawConn connects to home's daemon directly, to speak the protocol as a hostile or slow client would.
+func rawConn(t *testing.T, home string) net.Conn {
+	t.Helper()
+	var c net.Conn
+	var err error
+	// EAGAIN: the listen backlog is full for a moment, while the daemon accepts a burst.
+	waitFor(t, cmdTimeout, func() bool {
+		c, err = net.Dial("unix", api.SocketPath(home))
+		return !errors.Is(err, syscall.EAGAIN)
+	}, "room in the listen backlog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// daemonRSS is the resident memory of home's daemon, in bytes.
+func daemonRSS(t *testing.T, home string) int64 {
+	t.Helper()
+	pid := readPids(t, filepath.Join(home, api.PidName))[0]
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	t.Fatalf("no VmRSS in /proc/%d/status", pid)
+	return 0
+}
+
+// TestRequestTooLarge_Issue11Item9: a 20 MB line without a newline gets an answer naming api.MaxRequest, not a
+// silent close at 16 MiB, and the daemon goes on serving.
+func TestRequestTooLarge_Issue11Item9(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	mustRun(t, home, "ping")
+	c := rawConn(t, home)
+	go func() {
+		chunk := bytes.Repeat([]byte("x"), 1<<20)
+		for i := 0; i < 20; i++ {
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	c.SetReadDeadline(time.Now().Add(cmdTimeout))
+	line, err := bufio.NewReader(c).ReadBytes('\n')
+	var r api.Response
+	if err != nil || json.Unmarshal(line, &r) != nil || r.Error == nil || r.Error.Code != api.CodeTooLarge ||
+		!strings.Contains(r.Error.Message, "api.MaxRequest") {
+		t.Fatalf("20 MB request: answer %q (%v), want code %s naming api.MaxRequest", line, err, api.CodeTooLarge)
+	}
+	mustRun(t, home, "ls")
+}
+
+// TestIdleConnections_Issue11Item9: 5,000 idle connections (under maxConns) still leave the daemon serving, at a
+// bounded cost in memory.
+func TestIdleConnections_Issue11Item9(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	mustRun(t, home, "ping")
+	before := daemonRSS(t, home)
+	for i := 0; i < 5000; i++ {
+		rawConn(t, home)
+	}
+	mustRun(t, home, "ls")
+	after := daemonRSS(t, home)
+	t.Logf("daemon RSS %d MB, %d MB with 5,000 idle connections", before>>20, after>>20)
+	if after-before > 200<<20 {
+		t.Errorf("5,000 idle connections cost the daemon %d MB", (after-before)>>20)
+	}
+}
+
+// TestSubscriberMemory_Issue11Item9: a subscriber that stops reading while an app writes 120 MB of 60 KB lines
+// leaves the daemon's memory bounded (it held 4,096 events of up to 64 KB each), and when it reads again it gets a
+// "dropped" event: the lines it received plus those dropped are all the app wrote.
+func TestSubscriberMemory_Issue11Item9(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	const n = 2000
+	script := writeFile(t, home, "wide.sh", fmt.Sprintf(`#!/bin/sh
+read go < "$1"
+line=$(printf '%%060000d' 0)
+i=0
+while [ $i -lt %d ]; do echo "$i $line"; i=$((i+1)); done
+echo done
+exec sleep 1000
+`, n))
+	os.Chmod(script, 0o755)
+	fifo := filepath.Join(home, "go.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, home, "start", script, "--name", "wide", "--", fifo)
+	waitOnline(t, home, "wide")
+	before := daemonRSS(t, home)
+
+	c := rawConn(t, home)
+	r := bufio.NewReader(c)
+	c.SetDeadline(time.Now().Add(cmdTimeout))
+	fmt.Fprintf(c, `{"v":1,"id":1,"method":"logs","params":{"targets":["wide"],"lines":0}}`+"\n")
+	if line, err := r.ReadBytes('\n'); err != nil || !strings.Contains(string(line), `"ok":true`) {
+		t.Fatalf("logs: %q %v", line, err)
+	}
+	// Subscribed and not reading: let the app write.
+	if err := os.WriteFile(fifo, []byte("go\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, func() bool {
+		b, _ := exec.Command("tail", "-c", "5", outLog(home, "wide")).Output()
+		return string(b) == "done\n"
+	}, "the app to write its lines")
+	peak := daemonRSS(t, home)
+	t.Logf("daemon RSS %d MB before, %d MB after 120 MB of lines to a subscriber that does not read", before>>20, peak>>20)
+	if peak-before > 64<<20 {
+		t.Errorf("the daemon grew by %d MB for one subscriber that does not read", (peak-before)>>20)
+	}
+
+	var logs, dropped int64
+	c.SetDeadline(time.Now().Add(cmdTimeout))
+	dec := json.NewDecoder(r)
+	for logs+dropped < n+1 {
+		var resp api.Response
+		if err := dec.Decode(&resp); err != nil {
+			t.Fatalf("after %d lines and %d dropped: %v", logs, dropped, err)
+		}
+		switch resp.Event.Type {
+		case api.EventLog:
+			logs++
+		case api.EventDropped:
+			dropped += resp.Event.Dropped
+		}
+	}
+	if dropped == 0 || logs+dropped != n+1 {
+		t.Errorf("%d lines received and %d dropped, want %d in all with some dropped", logs, dropped, n+1)
 	}
 }

@@ -62,6 +62,7 @@ type Daemon struct {
 	gone  chan struct{} // closed when Run has released the home (socket removed, lock released)
 	// quitOnce makes stopRun idempotent: two kills at once both end up closing quit.
 	quitOnce sync.Once
+	ctl      controlLimits // the control server's connections and request bytes (control.go)
 
 	// Owned by the loop goroutine.
 	procs  map[int]*proc
@@ -356,5 +357,5 @@ func (d *Daemon) emit(p *proc, reason string) {
 
 // serve accepts control connections until ln is closed; a failed accept (out of descriptors) is retried.
 func (d *Daemon) serve(ctx context.Context, ln net.Listener) {
-	acceptLoop(ln, d.log.Printf, "control socket", func(c net.Conn) { go d.handleConn(ctx, c) })
+	acceptLoop(ln, d.log.Printf, "control socket", func(c net.Conn) { d.admitConn(ctx, c) })
 }

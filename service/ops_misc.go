@@ -236,12 +236,14 @@ func (d *Daemon) stream(ctx context.Context, c net.Conn, enc *json.Encoder, req 
 	}
 	for {
 		select {
-		case e := <-sub.ch:
+		case <-sub.ready:
+		case <-ctx.Done():
+			return
+		}
+		for e, ok := sub.next(); ok; e, ok = sub.next() {
 			if enc.Encode(api.Response{Event: &e}) != nil {
 				return
 			}
-		case <-ctx.Done():
-			return
 		}
 	}
 }
