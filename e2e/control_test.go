@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -345,4 +346,55 @@ exec sleep 1000
 	if dropped == 0 || logs+dropped != n+1 {
 		t.Errorf("%d lines received and %d dropped, want %d in all with some dropped", logs, dropped, n+1)
 	}
+}
+
+// TestLogsPrintsDropped_Issue11Item9: `gpm logs` whose output is not read while an app writes 12 MB says, on
+// stderr, how many lines it lost once it reads again.
+func TestLogsPrintsDropped_Issue11Item9(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	script := writeFile(t, home, "wide.sh", `#!/bin/sh
+echo ready
+read go < "$1"
+line=$(printf '%060000d' 0)
+i=0
+while [ $i -lt 200 ]; do echo "$i $line"; i=$((i+1)); done
+echo done
+exec sleep 1000
+`)
+	os.Chmod(script, 0o755)
+	fifo := filepath.Join(home, "go.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, home, "start", script, "--name", "wide", "--", fifo)
+	waitFileContains(t, outLog(home, "wide"), "ready")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*cmdTimeout)
+	defer cancel()
+	cmd := gpmCmd(ctx, home, opts{}, "logs", "wide", "--raw", "--out", "--lines", "1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cancel()
+	// The last line of the file comes after the subscription: once it is here, every new line is queued for us.
+	br := bufio.NewReader(stdout)
+	if l, err := br.ReadString('\n'); err != nil || l != "ready\n" {
+		t.Fatalf("gpm logs: first line %q, %v", l, err)
+	}
+	if err := os.WriteFile(fifo, []byte("go\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, func() bool {
+		b, _ := exec.Command("tail", "-c", "5", outLog(home, "wide")).Output()
+		return string(b) == "done\n"
+	}, "the app to write its lines")
+	go io.Copy(io.Discard, br)
+	waitFor(t, cmdTimeout, func() bool { return strings.Contains(stderr.String(), "lines dropped here") }, "gpm logs to say that lines were dropped")
 }
