@@ -4,6 +4,7 @@ package client
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -327,6 +328,28 @@ func callerEnv() map[string]string {
 		}
 	}
 	return m
+}
+
+// waitGone waits until no daemon listens for the home (within the timeout, 30 s when it is 0).
+func (c *Client) waitGone(ctx context.Context) error {
+	deadline := time.Now().Add(cmp.Or(c.timeout, DefaultTimeout))
+	for delay := 5 * time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		conn, err := dial(ctx, c.home)
+		if errors.Is(err, ErrNotRunning) {
+			return nil
+		}
+		if err == nil {
+			conn.Close()
+		}
+		if time.Now().Add(delay).After(deadline) {
+			return c.noAnswer(fmt.Sprintf("closed the connection during kill but still listens after %v", cmp.Or(c.timeout, DefaultTimeout)))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+	}
 }
 
 // waitClosed waits until the daemon closes the connection: once its apps are stopped, it only has to let go of its
