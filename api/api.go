@@ -67,7 +67,32 @@ const (
 	CodeNoDump     = "no_dump"
 	CodeEmptyList  = "empty_list"
 	CodeAlreadyRun = "already_running"
+	// CodeTooLarge: the request, or a value in it, is over a limit of the protocol; the message names the limit.
+	CodeTooLarge = "too_large"
+	// CodeBusy: the daemon is at one of its limits (connections, request bytes in flight); the message names the
+	// limit. Trying again later may succeed.
+	CodeBusy = "busy"
 )
+
+// Limits of the protocol.
+const (
+	// MaxRequest bounds one request line, newline included: a process file of thousands of apps fits well inside.
+	// A longer line is answered with CodeTooLarge and the connection is closed.
+	MaxRequest = 16 << 20
+	// MaxLogLines bounds LogsParams.Lines: the lines read back from each log file. Larger is answered with
+	// CodeTooLarge; the files themselves have every line.
+	MaxLogLines = 100_000
+)
+
+// TimeoutEnv, when set, is how long a client waits for the daemon's answer: a Go duration or a number of seconds,
+// 0 for ever (see client.Client.SetTimeout).
+const TimeoutEnv = "GPM_TIMEOUT"
+
+// TooLarge is the error of a request of n bytes, over MaxRequest.
+func TooLarge(n int) *Error {
+	return &Error{Code: CodeTooLarge, Message: fmt.Sprintf("request of %d bytes or more is over the limit of %d bytes (api.MaxRequest): "+
+		"split it (start a process file's apps in parts)", n, MaxRequest)}
+}
 
 // Error is a failed call.
 type Error struct {
@@ -257,6 +282,9 @@ const (
 	EventState = "state" // a process changed status
 	EventLog   = "log"   // a log line
 	EventEnd   = "end"   // a finite stream (logs --nostream) is complete
+	// EventDropped stands where events were lost: the reader was too slow and the daemon's queue for it was full.
+	// Dropped says how many.
+	EventDropped = "dropped"
 )
 
 // Event is one item of an event stream.
@@ -272,6 +300,8 @@ type Event struct {
 	Line   string    `json:"line,omitempty"`   // EventLog: as written to the log file, without the newline
 	// Reason for a state change (exit code, signal, "max restarts reached", ...).
 	Reason string `json:"reason,omitempty"`
+	// Dropped is the number of events lost at this point of the stream (EventDropped).
+	Dropped int64 `json:"dropped,omitempty"`
 }
 
 // Layout of a GPM_HOME directory. Everything one daemon owns is under its home, so daemons with different homes

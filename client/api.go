@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/config"
@@ -127,8 +128,19 @@ func (c *Client) ReloadLogs(ctx context.Context) error {
 
 // Kill stops every app, then the daemon, and returns once the daemon has let go of its home (so a daemon started
 // right after finds it free). The dump is left alone.
+//
+// Two kills at once both succeed: the daemon answers both, or, when it was already exiting (the other kill, a
+// SIGTERM), it closes its socket with this request unread, and Kill returns once the daemon is gone.
 func (c *Client) Kill(ctx context.Context) error {
-	if err := c.Call(ctx, api.MethodKill, nil, nil); err != nil {
+	err := c.Call(ctx, api.MethodKill, nil, nil)
+	var ae *api.Error
+	if err != nil && !errors.As(err, &ae) && !errors.Is(err, ErrNoAnswer) && ctx.Err() == nil {
+		if c.waitGone(ctx) == nil {
+			return nil
+		}
+		return err
+	}
+	if err != nil {
 		return err
 	}
 	return c.waitClosed(ctx)

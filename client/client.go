@@ -4,13 +4,17 @@ package client
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gpmd/gpm/api"
@@ -20,22 +24,82 @@ import (
 // ErrNotRunning means no daemon answers for the home and none was to be started.
 var ErrNotRunning = errors.New("no gpm daemon is running")
 
+// ErrNoAnswer means the daemon accepted the connection but did not answer within the client's timeout (SetTimeout):
+// it is wedged, or it no longer serves its socket. The error that wraps it names the socket and the daemon's log.
+var ErrNoAnswer = errors.New("the daemon did not answer")
+
+// DefaultTimeout is how long a call waits for the daemon's answer unless GPM_TIMEOUT (api.TimeoutEnv) or SetTimeout
+// says otherwise.
+const DefaultTimeout = 30 * time.Second
+
 // Client is a connection to one daemon. Calls are serialized; it is safe for concurrent use.
 type Client struct {
-	home string
-	mu   sync.Mutex
-	conn net.Conn
-	r    *bufio.Reader
-	next uint64
+	home    string
+	mu      sync.Mutex
+	conn    net.Conn
+	r       *bufio.Reader
+	next    uint64
+	timeout time.Duration
 }
 
-// Dial connects to the daemon of home. It returns ErrNotRunning (wrapped) when none listens.
+// Dial connects to the daemon of home. It returns ErrNotRunning (wrapped) when none listens, and an error when
+// GPM_TIMEOUT is set but is not a duration.
 func Dial(ctx context.Context, home string) (*Client, error) {
+	timeout, err := TimeoutFromEnv()
+	if err != nil {
+		return nil, err
+	}
 	conn, err := dial(ctx, home)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{home: home, conn: conn, r: bufio.NewReaderSize(conn, 64<<10)}, nil
+	return &Client{home: home, conn: conn, r: bufio.NewReaderSize(conn, 64<<10), timeout: timeout}, nil
+}
+
+// TimeoutFromEnv returns the timeout that GPM_TIMEOUT (api.TimeoutEnv) sets: a Go duration ("45s", "2m") or a
+// number of seconds; 0 waits for ever. Unset or empty, it is DefaultTimeout.
+func TimeoutFromEnv() (time.Duration, error) {
+	v := os.Getenv(api.TimeoutEnv)
+	if v == "" {
+		return DefaultTimeout, nil
+	}
+	return ParseTimeout(v)
+}
+
+// ParseTimeout reads a timeout as GPM_TIMEOUT and --timeout give it: a Go duration or a number of seconds, not
+// negative; 0 waits for ever.
+func ParseTimeout(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		s, serr := strconv.ParseFloat(v, 64)
+		if serr != nil {
+			return 0, fmt.Errorf("timeout %q: not a duration (45s, 2m) nor a number of seconds", v)
+		}
+		d = time.Duration(s * float64(time.Second))
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("timeout %q: negative", v)
+	}
+	return d, nil
+}
+
+// SetTimeout sets how long a call waits for the daemon; 0 waits for ever. A call that only reads (list, version,
+// ...) fails with ErrNoAnswer when no answer came within d. A call that may legitimately take long (start, stop,
+// restart, reload, scale, delete, resurrect, kill: apps may take their kill_timeout to stop, or their
+// listen_timeout to be ready) checks, each time d passes without an answer, that the daemon still answers a ping on
+// a second connection; it fails with ErrNoAnswer only when that ping gets no answer within d either. A fast call
+// therefore costs no extra round trip.
+func (c *Client) SetTimeout(d time.Duration) {
+	c.mu.Lock()
+	c.timeout = d
+	c.mu.Unlock()
+}
+
+// patient are the methods whose answer may take long while the daemon is healthy: while they wait, the client pings
+// the daemon rather than giving up (see SetTimeout).
+var patient = map[string]bool{
+	api.MethodStart: true, api.MethodStop: true, api.MethodDelete: true, api.MethodRestart: true,
+	api.MethodReload: true, api.MethodScale: true, api.MethodResurrect: true, api.MethodKill: true,
 }
 
 func dial(ctx context.Context, home string) (net.Conn, error) {
@@ -44,6 +108,16 @@ func dial(ctx context.Context, home string) (net.Conn, error) {
 		timeout = time.Until(dl)
 	}
 	conn, err := platform.Dial(api.SocketPath(home), timeout)
+	// EAGAIN: the daemon's listen backlog is full while it accepts a burst of connections; room comes back soon.
+	deadline := time.Now().Add(timeout)
+	for delay := 5 * time.Millisecond; errors.Is(err, syscall.EAGAIN) && time.Now().Add(delay).Before(deadline); delay = min(2*delay, 200*time.Millisecond) {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		conn, err = platform.Dial(api.SocketPath(home), time.Until(deadline))
+	}
 	if err != nil {
 		if platform.IsNotRunning(err) {
 			return nil, fmt.Errorf("%w for %s", ErrNotRunning, home)
@@ -60,7 +134,8 @@ func (c *Client) Home() string { return c.home }
 func (c *Client) Close() error { return c.conn.Close() }
 
 // Call sends method with params and decodes the result into result (which may be nil). A daemon-side failure is
-// returned as *api.Error.
+// returned as *api.Error; no answer within the timeout (SetTimeout) as an error wrapping ErrNoAnswer; a request
+// longer than api.MaxRequest as an *api.Error with code api.CodeTooLarge, without sending it.
 func (c *Client) Call(ctx context.Context, method string, params, result any) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -69,20 +144,65 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 	if err != nil {
 		return fmt.Errorf("%s: encode: %w", method, err)
 	}
+	if len(b) > api.MaxRequest {
+		return api.TooLarge(len(b))
+	}
 	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+	c.arm(ctx, c.conn.SetWriteDeadline)
 	if _, err := c.conn.Write(b); err != nil {
-		return fmt.Errorf("%s: %w", method, err)
-	}
-	line, err := c.r.ReadBytes('\n')
-	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: %w", method, ctx.Err())
 		}
-		return fmt.Errorf("%s: daemon closed the connection: %w", method, err)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return c.noAnswer(fmt.Sprintf("accepted the connection but did not read the %s request within %v", method, c.timeout))
+		}
+		// The daemon may have refused the request with an answer before closing (too large, too many connections):
+		// that answer says more than EPIPE.
+		c.arm(ctx, c.conn.SetReadDeadline)
+		if line, rerr := c.r.ReadBytes('\n'); rerr == nil {
+			if resp, derr := decodeReply(line, nil); derr == nil && resp != nil {
+				return resp
+			}
+		}
+		return fmt.Errorf("%s: %w", method, err)
 	}
-	// One pass over the reply: its result is decoded straight into the caller's value (the decoder follows a
-	// non-nil pointer held in an interface), not kept as raw JSON and decoded again.
+	var line []byte
+	for {
+		c.arm(ctx, c.conn.SetReadDeadline)
+		part, err := c.r.ReadBytes('\n')
+		line = append(line, part...)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: %w", method, ctx.Err())
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("%s: daemon closed the connection: %w", method, err)
+		}
+		if !patient[method] {
+			return c.noAnswer(fmt.Sprintf("accepted the connection but did not answer %s within %v", method, c.timeout))
+		}
+		if perr := c.probe(ctx); perr != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("%s: %w", method, ctx.Err())
+			}
+			return c.noAnswer(fmt.Sprintf("has not answered %s for %v, and did not answer a ping within %v either (%v)", method, c.timeout, c.timeout, perr))
+		}
+	}
+	if apiErr, err := decodeReply(line, result); apiErr != nil {
+		return apiErr
+	} else if err != nil {
+		return fmt.Errorf("%s: decode reply: %w", method, err)
+	}
+	return nil
+}
+
+// decodeReply decodes one reply line: the daemon's error, or its result into result (skipped when nil). One pass
+// over the reply: its result is decoded straight into the caller's value (the decoder follows a non-nil pointer held
+// in an interface), not kept as raw JSON and decoded again.
+func decodeReply(line []byte, result any) (*api.Error, error) {
 	var resp struct {
 		Result any        `json:"result"`
 		Error  *api.Error `json:"error"`
@@ -91,14 +211,54 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 	if result == nil {
 		resp.Result = new(json.RawMessage) // skipped over, not decoded into maps
 	}
-	err = json.Unmarshal(line, &resp)
-	if resp.Error != nil {
-		return resp.Error
+	err := json.Unmarshal(line, &resp)
+	return resp.Error, err
+}
+
+// arm sets the deadline that set (the conn's read or write deadline) governs to the timeout from now, or clears it,
+// unless ctx is done: the context's AfterFunc sets a past deadline, which must not be overwritten.
+func (c *Client) arm(ctx context.Context, set func(time.Time) error) {
+	var dl time.Time
+	if c.timeout > 0 {
+		dl = time.Now().Add(c.timeout)
 	}
+	set(dl)
+	if ctx.Err() != nil {
+		set(time.Unix(1, 0))
+	}
+}
+
+// probe checks, on a second connection, that the daemon still answers a ping within the timeout. An error answer
+// (such as too many connections) counts as an answer.
+func (c *Client) probe(ctx context.Context) error {
+	p, err := Dial(ctx, c.home)
 	if err != nil {
-		return fmt.Errorf("%s: decode reply: %w", method, err)
+		return err
 	}
-	return nil
+	defer p.Close()
+	p.timeout = c.timeout
+	err = p.Ping(ctx)
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		return nil
+	}
+	return err
+}
+
+// noAnswerError is an ErrNoAnswer with what the daemon did not do, where it is, and where its log is.
+type noAnswerError struct{ msg string }
+
+func (e *noAnswerError) Error() string { return e.msg }
+func (e *noAnswerError) Unwrap() error { return ErrNoAnswer }
+
+// noAnswer says that the daemon did not do what within the timeout.
+func (c *Client) noAnswer(what string) error {
+	log := filepath.Join(c.home, api.DaemonLog)
+	if api.System() {
+		log = "journalctl -u gpm"
+	}
+	return &noAnswerError{fmt.Sprintf("the daemon at %s %s; its log: %s (%s=DURATION or gpm --timeout DURATION sets the wait, 0 waits for ever)",
+		api.SocketPath(c.home), what, log, api.TimeoutEnv)}
 }
 
 // Stream opens a new connection for an event stream (api.MethodLogs or api.MethodSubscribe) and calls fn with each
@@ -116,17 +276,30 @@ func (c *Client) Stream(ctx context.Context, method string, params any, fn func(
 	if err != nil {
 		return fmt.Errorf("%s: encode: %w", method, err)
 	}
+	// Only the first answer has a deadline: events may be minutes apart.
+	if c.timeout > 0 {
+		conn.SetDeadline(time.Now().Add(c.timeout))
+	}
 	if _, err := conn.Write(b); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return c.noAnswer(fmt.Sprintf("accepted the connection but did not read the %s request within %v", method, c.timeout))
+		}
 		return fmt.Errorf("%s: %w", method, err)
 	}
 	dec := json.NewDecoder(bufio.NewReaderSize(conn, 64<<10))
-	for {
+	for first := true; ; first = false {
 		var resp api.Response
 		if err := dec.Decode(&resp); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
+			if first && errors.Is(err, os.ErrDeadlineExceeded) {
+				return c.noAnswer(fmt.Sprintf("accepted the connection but did not answer %s within %v", method, c.timeout))
+			}
 			return fmt.Errorf("%s: stream: %w", method, err)
+		}
+		if first {
+			conn.SetDeadline(time.Time{})
 		}
 		if resp.Error != nil {
 			return resp.Error
@@ -157,17 +330,44 @@ func callerEnv() map[string]string {
 	return m
 }
 
-// waitClosed waits until the daemon closes the connection.
+// waitGone waits until no daemon listens for the home (within the timeout, 30 s when it is 0).
+func (c *Client) waitGone(ctx context.Context) error {
+	deadline := time.Now().Add(cmp.Or(c.timeout, DefaultTimeout))
+	for delay := 5 * time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		conn, err := dial(ctx, c.home)
+		if errors.Is(err, ErrNotRunning) {
+			return nil
+		}
+		if err == nil {
+			conn.Close()
+		}
+		if time.Now().Add(delay).After(deadline) {
+			return c.noAnswer(fmt.Sprintf("closed the connection during kill but still listens after %v", cmp.Or(c.timeout, DefaultTimeout)))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+// waitClosed waits until the daemon closes the connection: once its apps are stopped, it only has to let go of its
+// home, so the timeout applies as it is.
 func (c *Client) waitClosed(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+	c.arm(ctx, c.conn.SetReadDeadline)
 	var b [64]byte
 	for {
 		if _, err := c.r.Read(b[:]); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return c.noAnswer(fmt.Sprintf("stopped every app but did not exit within %v", c.timeout))
 			}
 			return nil
 		}

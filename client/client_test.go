@@ -6,8 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
+	"os"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gpmd/gpm/api"
 )
@@ -64,5 +69,105 @@ func TestCallDecodesReply(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTimeoutPatientCalls_Issue11Item4: a call that only reads fails with ErrNoAnswer when the daemon does not
+// answer within the timeout; a long call (stop) keeps waiting as long as the daemon answers a ping meanwhile, so
+// that a stop of apps with a long kill_timeout never hits the timeout.
+func TestTimeoutPatientCalls_Issue11Item4(t *testing.T) {
+	home, err := os.MkdirTemp("", "gpm-client-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(home)
+	ln, err := net.Listen("unix", api.SocketPath(home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	const slow = 1500 * time.Millisecond // how long the daemon takes to answer anything but ping
+	var pings atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					line, err := r.ReadBytes('\n')
+					if err != nil {
+						return
+					}
+					var req api.Request
+					json.Unmarshal(line, &req)
+					if req.Method == api.MethodPing {
+						pings.Add(1)
+					} else {
+						time.Sleep(slow)
+					}
+					fmt.Fprintf(c, "{\"id\":%d,\"result\":[]}\n", req.ID)
+				}
+			}()
+		}
+	}()
+	c, err := Dial(context.Background(), home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetTimeout(slow / 5)
+	if _, err := c.Stop(context.Background(), "web"); err != nil {
+		t.Fatalf("stop answered after %v with pings answered meanwhile: %v", slow, err)
+	}
+	if pings.Load() == 0 {
+		t.Errorf("stop waited past the timeout without checking that the daemon answers a ping")
+	}
+	c2, err := Dial(context.Background(), home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	c2.SetTimeout(slow / 5)
+	_, err = c2.List(context.Background())
+	if !errors.Is(err, ErrNoAnswer) || !strings.Contains(err.Error(), api.SocketPath(home)) {
+		t.Fatalf("list with no answer within the timeout: %v, want ErrNoAnswer naming the socket", err)
+	}
+}
+
+// TestRefusalReadAfterEPIPE_Issue11Item9: a daemon at its connection limit answers with an error and closes before
+// reading the request; the client reports that answer, not the EPIPE its write got.
+func TestRefusalReadAfterEPIPE_Issue11Item9(t *testing.T) {
+	home, err := os.MkdirTemp("", "gpm-client-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(home)
+	ln, err := net.Listen("unix", api.SocketPath(home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Write([]byte(`{"error":{"code":"busy","message":"the daemon has 8192 control connections open, its limit (maxConns)"}}` + "\n"))
+		c.Close()
+	}()
+	c, err := Dial(context.Background(), home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Large enough not to fit in the socket buffer: the write fails.
+	err = c.Call(context.Background(), api.MethodPing, map[string]string{"pad": strings.Repeat("x", 4<<20)}, nil)
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Code != api.CodeBusy {
+		t.Fatalf("Call against a refusing daemon: %v, want its CodeBusy answer", err)
 	}
 }

@@ -2,12 +2,16 @@ package service
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/gpmd/gpm/api"
@@ -15,8 +19,128 @@ import (
 
 const methodWedge = "debug.wedge"
 
-// maxRequest bounds one request line; a process file of thousands of apps fits well inside.
-const maxRequest = 16 << 20
+// Limits of the control server. An idle connection costs a goroutine and its connBuffer: 5,000 of them took
+// 29 MB (TestIdleConnections_Issue11Item9). The cap is above the 5,000 idle connections that the daemon must keep
+// serving (issue 11), and keeps them under about 50 MB. Requests longer than connBuffer borrow from maxRequestBytes, shared by all connections, so that many
+// connections each sending a long line cannot add up to api.MaxRequest each (60 of them sending 15 MB took the
+// daemon to 1.2 GB).
+const (
+	// maxConns bounds the open control connections, event streams (gpm logs) included. One more is answered
+	// with api.CodeBusy and closed.
+	maxConns = 8192
+	// connBuffer is a connection's read buffer: the size of every request but process files and large starts.
+	connBuffer = 4 << 10
+	// maxRequestBytes bounds the request bytes held beyond connBuffer, over all connections. A request that would
+	// go over is answered with api.CodeBusy and its connection closed.
+	maxRequestBytes = 64 << 20
+)
+
+// controlLimits are the control server's counts against its limits.
+type controlLimits struct {
+	conns    atomic.Int64 // open connections
+	reqBytes atomic.Int64 // request bytes held beyond connBuffer
+	// maxConns and maxReqBytes replace the constants when set (tests).
+	maxConns, maxReqBytes int64
+	// refused counts the connections refused since the last one admitted; the accept goroutine owns it.
+	refused int
+}
+
+func (l *controlLimits) connLimit() int64 { return cmp.Or(l.maxConns, maxConns) }
+
+// borrow takes n bytes from maxRequestBytes; false when they are not there.
+func (l *controlLimits) borrow(n int64) bool {
+	if l.reqBytes.Add(n) > cmp.Or(l.maxReqBytes, maxRequestBytes) {
+		l.reqBytes.Add(-n)
+		return false
+	}
+	return true
+}
+
+// admitConn serves c in a goroutine of its own, or answers it with api.CodeBusy and closes it when maxConns are
+// open. It runs on the accept goroutine.
+func (d *Daemon) admitConn(ctx context.Context, c net.Conn) {
+	l := &d.ctl
+	if l.conns.Add(1) > l.connLimit() {
+		l.conns.Add(-1)
+		if l.refused++; l.refused == 1 {
+			d.log.Printf("control: %d connections open (the limit, maxConns): refusing more until one closes", l.connLimit())
+		}
+		// A fresh socket's buffer is empty: the write does not wait. The client reads the answer even if it gets
+		// EPIPE on its request.
+		c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		json.NewEncoder(c).Encode(api.Response{Error: &api.Error{Code: api.CodeBusy, Message: fmt.Sprintf(
+			"the daemon has %d control connections open, its limit (maxConns): close some (gpm logs that follow?) and try again",
+			l.connLimit())}})
+		c.Close()
+		return
+	}
+	if l.refused > 0 {
+		d.log.Printf("control: admitting connections again after refusing %d", l.refused)
+		l.refused = 0
+	}
+	go func() {
+		defer l.conns.Add(-1)
+		d.handleConn(ctx, c)
+	}()
+}
+
+// errBusy is a request refused for want of maxRequestBytes; errTooLarge one over api.MaxRequest.
+var (
+	errBusy = &api.Error{Code: api.CodeBusy, Message: fmt.Sprintf(
+		"the daemon is reading %d MiB of other long requests, its limit (maxRequestBytes): try again", maxRequestBytes>>20)}
+	errTooLarge = api.TooLarge(api.MaxRequest + 1)
+)
+
+// readRequest reads one request line (with its newline, if any; a last line may lack it) from br, whose buffer
+// (connBuffer) holds the usual request. A longer one is assembled in a buffer borrowed from maxRequestBytes, and
+// held tells how much to give back once the request is handled. Errors: errTooLarge past api.MaxRequest, errBusy when
+// maxRequestBytes is spent, and the connection's (io.EOF at its end).
+func (d *Daemon) readRequest(br *bufio.Reader) (line []byte, held int64, err error) {
+	chunk, err := br.ReadSlice('\n')
+	if err == nil || (errors.Is(err, io.EOF) && len(chunk) > 0) {
+		return chunk, 0, nil
+	}
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, 0, err
+	}
+	var big []byte
+	for {
+		if len(big)+len(chunk) > api.MaxRequest {
+			d.ctl.reqBytes.Add(-held)
+			return nil, 0, errTooLarge
+		}
+		if need := len(big) + len(chunk); need > cap(big) {
+			grow := int64(min(max(2*cap(big), need, 64<<10), api.MaxRequest) - cap(big))
+			if !d.ctl.borrow(grow) {
+				d.ctl.reqBytes.Add(-held)
+				return nil, 0, errBusy
+			}
+			held += grow
+			big = append(make([]byte, 0, cap(big)+int(grow)), big...)
+		}
+		big = append(big, chunk...)
+		if err == nil || errors.Is(err, io.EOF) {
+			return big, held, nil
+		}
+		chunk, err = br.ReadSlice('\n')
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) && !errors.Is(err, io.EOF) {
+			d.ctl.reqBytes.Add(-held)
+			return nil, 0, err
+		}
+	}
+}
+
+// skipLine reads and discards up to a newline, api.MaxRequest bytes, or an error, holding one small buffer.
+func skipLine(r io.Reader) {
+	var buf [512]byte
+	for n := 0; n < api.MaxRequest; {
+		k, err := r.Read(buf[:])
+		if bytes.IndexByte(buf[:k], '\n') >= 0 || err != nil {
+			return
+		}
+		n += k
+	}
+}
 
 // handleConn serves one client: requests in order, each answered before the next is read.
 func (d *Daemon) handleConn(ctx context.Context, c net.Conn) {
@@ -24,43 +148,67 @@ func (d *Daemon) handleConn(ctx context.Context, c net.Conn) {
 	if uid, err := peerUID(c); err != nil || !d.admits(uid) {
 		// Read the request before answering: a client whose request hits a closed socket sees EPIPE, not why.
 		c.SetReadDeadline(time.Now().Add(time.Second))
-		bufio.NewReader(c).ReadString('\n')
+		skipLine(c)
 		d.log.Printf("control: refused a client (uid %d, %v): only uid %d may control this daemon", uid, err, d.euid)
 		json.NewEncoder(c).Encode(api.Response{Error: &api.Error{Code: api.CodeDenied,
 			Message: fmt.Sprintf("permission denied: this daemon belongs to uid %d", d.euid)}})
 		return
 	}
-	sc := bufio.NewScanner(c)
-	sc.Buffer(make([]byte, 0, 64<<10), maxRequest)
+	br := bufio.NewReaderSize(c, connBuffer)
 	enc := json.NewEncoder(c)
-	for sc.Scan() {
-		var req api.Request
-		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
-			enc.Encode(api.Response{Error: &api.Error{Code: api.CodeInvalid, Message: "bad request: " + err.Error()}})
+	for {
+		line, held, err := d.readRequest(br)
+		if err != nil {
+			var ae *api.Error
+			if errors.As(err, &ae) {
+				d.log.Printf("control: refused a request: %v", err)
+				enc.Encode(api.Response{Error: ae})
+			}
 			return
 		}
-		if req.V != api.Version {
-			enc.Encode(api.Response{ID: req.ID, Error: &api.Error{Code: api.CodeVersion,
-				Message: fmt.Sprintf("protocol version %d is not supported; this daemon speaks %d (run `gpm kill` after an upgrade)", req.V, api.Version)}})
-			return
-		}
-		switch req.Method {
-		case api.MethodLogs, api.MethodSubscribe:
-			d.stream(ctx, c, enc, &req)
-			return
-		}
-		result, err := d.call(ctx, &req)
-		if werr := answer(c, enc, req.ID, result, err); werr != nil {
-			return
-		}
-		if req.Method == api.MethodKill && err == nil {
-			// Hold the connection until the daemon has released its home: the client reads EOF only then, so a
-			// `gpm kill; gpm start` never meets a half-dead daemon.
-			close(d.quit)
-			<-d.gone
+		more := d.handle(ctx, c, enc, line)
+		d.ctl.reqBytes.Add(-held)
+		if !more {
 			return
 		}
 	}
+}
+
+// handle answers one request line; false ends the connection.
+func (d *Daemon) handle(ctx context.Context, c net.Conn, enc *json.Encoder, line []byte) bool {
+	var req api.Request
+	if err := json.Unmarshal(line, &req); err != nil {
+		enc.Encode(api.Response{Error: &api.Error{Code: api.CodeInvalid, Message: "bad request: " + err.Error()}})
+		return false
+	}
+	if req.V != api.Version {
+		enc.Encode(api.Response{ID: req.ID, Error: &api.Error{Code: api.CodeVersion,
+			Message: fmt.Sprintf("protocol version %d is not supported; this daemon speaks %d (run `gpm kill` after an upgrade)", req.V, api.Version)}})
+		return false
+	}
+	switch req.Method {
+	case api.MethodLogs, api.MethodSubscribe:
+		d.stream(ctx, c, enc, &req)
+		return false
+	}
+	result, err := d.call(ctx, &req)
+	if werr := answer(c, enc, req.ID, result, err); werr != nil {
+		return false
+	}
+	if req.Method == api.MethodKill && err == nil {
+		// Hold the connection until the daemon has released its home: the client reads EOF only then, so a
+		// `gpm kill; gpm start` never meets a half-dead daemon.
+		d.stopRun()
+		<-d.gone
+		return false
+	}
+	return true
+}
+
+// stopRun asks Run to stop every app and return. Any number of callers may ask, at once: concurrent kills each get
+// their answer, then wait for the same exit.
+func (d *Daemon) stopRun() {
+	d.quitOnce.Do(func() { close(d.quit) })
 }
 
 // answer writes the response to one request: its result, or err.

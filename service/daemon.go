@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -57,8 +58,11 @@ type Daemon struct {
 	hub   *hub
 	ops   chan func()
 	exits chan platform.Exit
-	quit  chan struct{} // closed by "kill" to end Run
+	quit  chan struct{} // closed by "kill" (through stopRun) to end Run
 	gone  chan struct{} // closed when Run has released the home (socket removed, lock released)
+	// quitOnce makes stopRun idempotent: two kills at once both end up closing quit.
+	quitOnce sync.Once
+	ctl      controlLimits // the control server's connections and request bytes (control.go)
 
 	// Owned by the loop goroutine.
 	procs  map[int]*proc
@@ -360,13 +364,7 @@ func (d *Daemon) emit(p *proc, reason string) {
 		PID: p.pid, Reason: reason})
 }
 
-// listen accepts control connections until ln is closed.
+// serve accepts control connections until ln is closed; a failed accept (out of descriptors) is retried.
 func (d *Daemon) serve(ctx context.Context, ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		go d.handleConn(ctx, c)
-	}
+	acceptLoop(ln, d.log.Printf, "control socket", func(c net.Conn) { d.admitConn(ctx, c) })
 }

@@ -3,29 +3,54 @@ package service
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gpmd/gpm/api"
 )
 
+// Budgets of the event hub, in bytes as eventCost counts them.
+const (
+	// maxSubscriberQueue bounds the events one subscriber has not taken yet. A subscriber that reads too slowly
+	// loses the events over it and gets an api.EventDropped in their place. (It was 4,096 events of up to 64 KB:
+	// 256 MB for one never-reading `gpm logs`.)
+	maxSubscriberQueue = 4 << 20
+	// maxQueuedEvents bounds the events queued for all subscribers together: past it, a subscriber that has
+	// something queued already loses the new event, so that many slow subscribers cannot add up to
+	// maxSubscriberQueue each.
+	maxQueuedEvents = 64 << 20
+	// eventOverhead is what an event costs beyond its strings: the api.Event in the queue and its share of the
+	// queue's spare capacity.
+	eventOverhead = 256
+)
+
 // hub fans events out to subscribers. Publishing never blocks: a subscriber that falls behind loses events (and is
-// told so), because a slow `gpm logs` must not slow down an application writing its output. The files are the
-// lossless record.
+// told so, with an api.EventDropped where they were), because a slow `gpm logs` must not slow down an application
+// writing its output. The files are the lossless record.
 type hub struct {
-	mu   sync.Mutex
-	subs map[*subscriber]struct{}
-	n    atomic.Int32 // number of subscribers, read without the lock on the log hot path
+	mu     sync.Mutex
+	subs   map[*subscriber]struct{}
+	n      atomic.Int32 // number of subscribers, read without the lock on the log hot path
+	queued atomic.Int64 // bytes queued for all subscribers (maxQueuedEvents)
 }
 
+// subscriber is one listener's queue. publish appends to it under the hub's lock; its reader takes events with next
+// after a signal on ready.
 type subscriber struct {
-	ch      chan api.Event
-	filter  func(*api.Event) bool
-	dropped atomic.Int64
+	h      *hub
+	filter func(*api.Event) bool
+	// ready holds a token when events were queued since the reader last looked.
+	ready chan struct{}
+
+	mu    sync.Mutex
+	queue []api.Event // queue[head:] are waiting, oldest first; EventDropped entries mark lost events
+	head  int
+	bytes int64 // eventCost of queue[head:]
 }
 
 func newHub() *hub { return &hub{subs: map[*subscriber]struct{}{}} }
 
 func (h *hub) subscribe(filter func(*api.Event) bool) *subscriber {
-	s := &subscriber{ch: make(chan api.Event, 4096), filter: filter}
+	s := &subscriber{h: h, filter: filter, ready: make(chan struct{}, 1)}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.n.Add(1)
@@ -33,6 +58,7 @@ func (h *hub) subscribe(filter func(*api.Event) bool) *subscriber {
 	return s
 }
 
+// unsubscribe removes s and frees what it had queued.
 func (h *hub) unsubscribe(s *subscriber) {
 	h.mu.Lock()
 	if _, ok := h.subs[s]; ok {
@@ -40,22 +66,93 @@ func (h *hub) unsubscribe(s *subscriber) {
 		h.n.Add(-1)
 	}
 	h.mu.Unlock()
+	s.mu.Lock()
+	h.queued.Add(-s.bytes)
+	s.queue, s.head, s.bytes = nil, 0, 0
+	s.mu.Unlock()
 }
 
 // active reports whether anyone listens, so that callers can skip building events.
 func (h *hub) active() bool { return h.n.Load() > 0 }
 
+// publish queues e for every subscriber that wants it and has room for it.
 func (h *hub) publish(e api.Event) {
+	cost := eventCost(&e)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
 		if s.filter != nil && !s.filter(&e) {
 			continue
 		}
+		s.offer(&e, cost)
 		select {
-		case s.ch <- e:
+		case s.ready <- struct{}{}:
 		default:
-			s.dropped.Add(1)
 		}
 	}
+}
+
+// offer queues e, or counts it as dropped when s is over its budget, or s has something queued and all
+// subscribers together are over theirs. A subscriber with an empty queue always takes the event: it is keeping up.
+func (s *subscriber) offer(e *api.Event, cost int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bytes == 0 || (s.bytes+cost <= maxSubscriberQueue && s.h.queued.Load()+cost <= maxQueuedEvents) {
+		s.push(*e, cost)
+		return
+	}
+	if n := len(s.queue); n > s.head && s.queue[n-1].Type == api.EventDropped {
+		s.queue[n-1].Dropped++
+		return
+	}
+	// The marker itself goes over the budget, by eventOverhead: at most one marker follows each queued event.
+	s.push(api.Event{Type: api.EventDropped, Time: time.Now(), Dropped: 1}, eventOverhead)
+}
+
+func (s *subscriber) push(e api.Event, cost int64) {
+	s.queue = append(s.queue, e)
+	s.bytes += cost
+	s.h.queued.Add(cost)
+}
+
+// next takes the oldest queued event; ok is false when there is none.
+func (s *subscriber) next() (e api.Event, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.head == len(s.queue) {
+		return e, false
+	}
+	e = s.queue[s.head]
+	s.queue[s.head] = api.Event{} // its line is garbage once sent
+	s.head++
+	cost := eventCost(&e) // a marker's is eventOverhead, as offer counted it
+	s.bytes -= cost
+	s.h.queued.Add(-cost)
+	switch {
+	case s.head == len(s.queue):
+		// Caught up: a queue that grew in a burst gives its memory back.
+		if cap(s.queue) > 1024 {
+			s.queue = nil
+		} else {
+			s.queue = s.queue[:0]
+		}
+		s.head = 0
+	case s.head >= 1024 && 2*s.head >= len(s.queue):
+		n := copy(s.queue, s.queue[s.head:])
+		clear(s.queue[n:])
+		s.queue, s.head = s.queue[:n], 0
+	}
+	return e, true
+}
+
+// queuedBytes is what s holds, for tests.
+func (s *subscriber) queuedBytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytes
+}
+
+// eventCost is what e costs in a queue, in bytes.
+func eventCost(e *api.Event) int64 {
+	return int64(eventOverhead + len(e.Line) + len(e.Name) + len(e.Reason))
 }

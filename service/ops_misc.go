@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,7 +9,6 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/gpmd/gpm/api"
@@ -192,6 +192,21 @@ func (d *Daemon) stream(ctx context.Context, c net.Conn, enc *json.Encoder, req 
 			return
 		}
 	}
+	if lp.Lines > api.MaxLogLines {
+		enc.Encode(api.Response{ID: req.ID, Error: &api.Error{Code: api.CodeTooLarge, Message: fmt.Sprintf(
+			"lines %d is over the limit of %d (api.MaxLogLines); the log files have every line (gpm jlist shows where)",
+			lp.Lines, api.MaxLogLines)}})
+		return
+	}
+	// The client sends nothing more: a read returns when it hangs up, and that ends the stream, including a long
+	// tail it is waiting for.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		var b [1]byte
+		c.Read(b[:])
+		cancel()
+	}()
 	type files struct {
 		id        int
 		name      string
@@ -246,15 +261,18 @@ func (d *Daemon) stream(ctx context.Context, c net.Conn, enc *json.Encoder, req 
 				if s.path == "" || (lp.Out && s.stream == "err") || (lp.Err && s.stream == "out") {
 					continue
 				}
-				lines, err := logfile.Tail(s.path, lp.Lines)
+				var werr error // the client's: it is gone
+				err := logfile.Tail(ctx, s.path, lp.Lines, func(l []byte) error {
+					ev := api.Event{Type: api.EventLog, ID: f.id, Name: f.name, Stream: s.stream,
+						Line: string(bytes.TrimSuffix(l, []byte{'\r'}))}
+					werr = enc.Encode(api.Response{Event: &ev})
+					return werr
+				})
+				if werr != nil || ctx.Err() != nil {
+					return
+				}
 				if err != nil {
 					d.log.Printf("logs: %v", err)
-				}
-				for _, l := range lines {
-					ev := api.Event{Type: api.EventLog, ID: f.id, Name: f.name, Stream: s.stream, Line: strings.TrimSuffix(l, "\r")}
-					if enc.Encode(api.Response{Event: &ev}) != nil {
-						return
-					}
 				}
 			}
 		}
@@ -263,23 +281,16 @@ func (d *Daemon) stream(ctx context.Context, c net.Conn, enc *json.Encoder, req 
 			return
 		}
 	}
-	gone := make(chan struct{})
-	go func() {
-		// The client sends nothing more; a read returns when it hangs up.
-		var b [1]byte
-		c.Read(b[:])
-		close(gone)
-	}()
 	for {
 		select {
-		case e := <-sub.ch:
+		case <-sub.ready:
+		case <-ctx.Done():
+			return
+		}
+		for e, ok := sub.next(); ok; e, ok = sub.next() {
 			if enc.Encode(api.Response{Event: &e}) != nil {
 				return
 			}
-		case <-gone:
-			return
-		case <-ctx.Done():
-			return
 		}
 	}
 }

@@ -29,6 +29,10 @@ func cmdLogs(ctx context.Context, c *cli, args []string) error {
 		switch {
 		case *asJSON:
 			return enc.Encode(e)
+		case e.Type == api.EventDropped:
+			// On stderr: --raw output stays the app's lines only.
+			_, err := fmt.Fprintf(c.stderr, "[gpm] %d lines dropped here: this reader fell behind the daemon (the log files have every line)\n", e.Dropped)
+			return err
 		case *raw:
 			_, err := fmt.Fprintln(c.stdout, e.Line)
 			return err

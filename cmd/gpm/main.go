@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -30,6 +31,9 @@ type cli struct {
 	home           string
 	cwd            string
 	conn           *client.Client
+	// timeout is --timeout: how long a call waits for the daemon (client.Client.SetTimeout); nil leaves
+	// GPM_TIMEOUT's, or the default.
+	timeout *time.Duration
 }
 
 type command struct {
@@ -96,13 +100,32 @@ func main() {
 
 // run executes one command line and returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	// --system before the command selects the system daemon (api.UseSystem): /run/gpm/gpm.sock, /var/lib/gpm.
-	for len(args) > 0 && args[0] == "--system" {
+	// Options before the command: --system selects the system daemon (api.UseSystem): /run/gpm/gpm.sock,
+	// /var/lib/gpm; --timeout D is how long to wait for the daemon's answer (GPM_TIMEOUT does the same).
+	var timeout *time.Duration
+	for len(args) > 0 {
+		if args[0] == "--system" {
+			args = args[1:]
+			if err := api.UseSystem(); err != nil {
+				fmt.Fprintf(stderr, "gpm: %v\n", err)
+				return 1
+			}
+			continue
+		}
+		v, ok := strings.CutPrefix(args[0], "--timeout=")
+		if args[0] == "--timeout" && len(args) > 1 {
+			v, ok, args = args[1], true, args[1:]
+		}
+		if !ok {
+			break
+		}
 		args = args[1:]
-		if err := api.UseSystem(); err != nil {
-			fmt.Fprintf(stderr, "gpm: %v\n", err)
+		d, err := client.ParseTimeout(v)
+		if err != nil {
+			fmt.Fprintf(stderr, "gpm: --timeout: %v\n", err)
 			return 1
 		}
+		timeout = &d
 	}
 	if api.System() {
 		if err := api.UseSystem(); err != nil { // GPM_SYSTEM=1 from the environment means the same
@@ -135,7 +158,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	c := &cli{stdout: stdout, stderr: stderr, stdin: stdin, home: home, cwd: cwd}
+	c := &cli{stdout: stdout, stderr: stderr, stdin: stdin, home: home, cwd: cwd, timeout: timeout}
 	defer func() {
 		if c.conn != nil {
 			c.conn.Close()
@@ -157,7 +180,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintf(w, "gpm %s: a process manager for any language, with PM2's commands\n\nUsage: gpm [--system] <command> [options]\n\n", version)
+	fmt.Fprintf(w, "gpm %s: a process manager for any language, with PM2's commands\n\nUsage: gpm [--system] [--timeout DURATION] <command> [options]\n\n", version)
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
@@ -167,6 +190,8 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-15s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintf(w, "\nGPM_HOME (default ~/.gpm) holds the daemon's socket, logs and dump. gpm <command> --help shows options.\n")
+	fmt.Fprintf(w, "gpm --timeout DURATION <command> (or %s) is how long to wait for the daemon's answer (default %v, 0: for ever);\n"+
+		"start, stop, restart, reload, scale, delete, resurrect and kill wait as long as the daemon answers a ping.\n", api.TimeoutEnv, client.DefaultTimeout)
 	fmt.Fprintf(w, "gpm --system <command> talks to the system daemon (%s; root and group gpm).\n", api.SystemSocket)
 }
 
@@ -190,23 +215,32 @@ func (c *cli) client(ctx context.Context) (*client.Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.conn = conn
+		c.use(conn)
 		return conn, nil
 	}
 	conn, started, err := client.Connect(ctx, c.home, exe)
 	if err != nil {
 		return nil, err
 	}
+	c.use(conn)
 	if started {
 		v, err := conn.Version(ctx)
 		if err != nil {
 			conn.Close()
+			c.conn = nil
 			return nil, err
 		}
 		fmt.Fprintf(c.stderr, "gpm: started daemon (pid %d, GPM_HOME %s)\n", v.PID, c.home)
 	}
-	c.conn = conn
 	return conn, nil
+}
+
+// use makes conn this invocation's connection, with --timeout applied.
+func (c *cli) use(conn *client.Client) {
+	if c.timeout != nil {
+		conn.SetTimeout(*c.timeout)
+	}
+	c.conn = conn
 }
 
 // existing returns a connection only if a daemon already runs.
@@ -218,7 +252,7 @@ func (c *cli) existing(ctx context.Context) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.conn = conn
+	c.use(conn)
 	return conn, nil
 }
 

@@ -200,7 +200,7 @@ func TestTail(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_"))
 			os.WriteFile(p, []byte(tt.content), 0o600)
-			got, err := Tail(p, tt.n)
+			got, err := tailLines(p, tt.n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -209,7 +209,7 @@ func TestTail(t *testing.T) {
 			}
 		})
 	}
-	if got, err := Tail(filepath.Join(dir, "missing"), 3); err != nil || got != nil {
+	if got, err := tailLines(filepath.Join(dir, "missing"), 3); err != nil || got != nil {
 		t.Fatalf("missing file: %q %v", got, err)
 	}
 }
