@@ -11,13 +11,18 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
 	"github.com/gpmd/gpm/api"
 )
 
-const methodWedge = "debug.wedge"
+// Test hooks, answered only by a daemon running with GPM_TEST_HOOKS=1.
+const (
+	methodWedge = "debug.wedge" // blocks the loop for ms milliseconds
+	methodPanic = "debug.panic" // panics in the handler ("conn") or in a function on the loop ("loop")
+)
 
 // Limits of the control server. An idle connection costs a goroutine and its connBuffer: 5,000 of them took
 // 29 MB (TestIdleConnections_Issue11Item9). The cap is above the 5,000 idle connections that the daemon must keep
@@ -191,7 +196,7 @@ func (d *Daemon) handle(ctx context.Context, c net.Conn, enc *json.Encoder, line
 		d.stream(ctx, c, enc, &req)
 		return false
 	}
-	result, err := d.call(ctx, &req)
+	result, err := d.safeCall(ctx, &req)
 	if werr := answer(c, enc, req.ID, result, err); werr != nil {
 		return false
 	}
@@ -252,6 +257,20 @@ func decode[T any](raw json.RawMessage) (T, error) {
 		return v, &api.Error{Code: api.CodeInvalid, Message: "bad parameters: " + err.Error()}
 	}
 	return v, nil
+}
+
+// safeCall is call, with a panic of the handler recovered, logged with its stack and answered as an error: a bug
+// that one request reaches must not take down the daemon, and with it the supervision of every app. (A panic in a
+// function the handler runs on the loop is recovered there: see runOp.)
+func (d *Daemon) safeCall(ctx context.Context, req *api.Request) (result any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			d.log.Printf("control: panic in %q: %v\n%s", req.Method, r, debug.Stack())
+			result, err = nil, &api.Error{Code: api.CodeFailed,
+				Message: fmt.Sprintf("internal error in %s: %v (a bug: the daemon's log has the details)", req.Method, r)}
+		}
+	}()
+	return d.call(ctx, req)
 }
 
 // call dispatches one request.
@@ -350,6 +369,20 @@ func (d *Daemon) call(ctx context.Context, req *api.Request) (any, error) {
 			return nil, err
 		}
 		return nil, d.exec(ctx, func() { time.Sleep(time.Duration(p.MS) * time.Millisecond) })
+	case methodPanic:
+		if d.env["GPM_TEST_HOOKS"] != "1" {
+			break
+		}
+		p, err := decode[struct {
+			Where string `json:"where"`
+		}](req.Params)
+		if err != nil {
+			return nil, err
+		}
+		if p.Where == "loop" {
+			return nil, d.exec(ctx, func() { panic("debug.panic on the loop") })
+		}
+		panic("debug.panic in the handler")
 	}
 	return nil, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("unknown method %q", req.Method)}
 }

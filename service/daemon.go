@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -316,7 +317,7 @@ func (d *Daemon) loop(ctx context.Context) {
 			d.updateStatus() // resends a STATUS= lost to a full queue
 		case fn := <-d.ops:
 			d.tree = nil
-			fn()
+			d.runOp(fn)
 		case e := <-d.exits:
 			d.tree = nil
 			d.onExit(e)
@@ -324,16 +325,40 @@ func (d *Daemon) loop(ctx context.Context) {
 	}
 }
 
-// exec runs fn on the loop and waits for it.
+// runOp runs fn on the loop. A panic in it is recovered and logged with its stack, and the loop goes on: a bug in
+// one operation must not end the supervision of every app (which a daemon exit would: Pdeathsig). What fn changed
+// before it panicked stays changed; the operation that panicked reports an error (exec).
+func (d *Daemon) runOp(fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			d.log.Printf("panic on the supervision loop: %v\n%s", r, debug.Stack())
+		}
+	}()
+	fn()
+}
+
+// errPanicked is what exec returns when its function panicked on the loop (runOp logged it).
+var errPanicked = &api.Error{Code: api.CodeFailed, Message: "internal error: the operation panicked (a bug: the daemon's log has the details)"}
+
+// exec runs fn on the loop and waits for it. It returns ctx's error if ctx ends first, errPanicked if fn panicked.
 func (d *Daemon) exec(ctx context.Context, fn func()) error {
-	done := make(chan struct{})
+	done := make(chan bool, 1) // true when fn returned
+	op := func() {
+		ok := false
+		defer func() { done <- ok }()
+		fn()
+		ok = true
+	}
 	select {
-	case d.ops <- func() { fn(); close(done) }:
+	case d.ops <- op:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	select {
-	case <-done:
+	case ok := <-done:
+		if !ok {
+			return errPanicked
+		}
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
