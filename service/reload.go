@@ -56,6 +56,12 @@ func (d *Daemon) socketsFor(a *config.App) ([]*activation.Socket, error) {
 		d.storeSocket(a.Name, s)
 		socks = append(socks, s)
 	}
+	// No worker holds them yet: they get the mode the app asks for (a socket from the fd store has the mode its
+	// last workers left).
+	if err := activation.SetNonblock(socks, a.NonBlocking); err != nil {
+		closeSockets(socks)
+		return nil, err
+	}
 	d.sockets[a.Name] = socks
 	return socks, nil
 }

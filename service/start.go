@@ -43,6 +43,7 @@ func (b *batch) run(d *Daemon) []error {
 func (d *Daemon) startAll(ps []*proc, thens []func()) []error {
 	jobs := make([]*spawnJob, len(ps))
 	errs := make([]error, len(ps))
+	spawned := map[string]bool{} // apps of which this batch already started a worker: it holds their sockets
 	for i, p := range ps {
 		if thens[i] != nil {
 			p.settled = append(p.settled, thens[i])
@@ -55,7 +56,15 @@ func (d *Daemon) startAll(ps []*proc, thens []func()) []error {
 		p.stopAsked, p.leaderGone, p.tree, p.failReason, p.statusText = false, false, nil, "", ""
 		p.exitCode, p.exitSig = nil, ""
 		if jobs[i], errs[i] = d.prepare(p); errs[i] == nil {
+			if len(jobs[i].socks) > 0 && !spawned[p.app.Name] && !d.socketsHeld(p) {
+				// As systemd does at every spawn (NonBlocking=), but only while no other worker holds the sockets:
+				// see socketsHeld.
+				if err := activation.SetNonblock(jobs[i].socks, p.app.NonBlocking); err != nil {
+					d.log.Printf("%s[%d]: %v", p.app.Name, p.id, err)
+				}
+			}
 			jobs[i].run()
+			spawned[p.app.Name] = spawned[p.app.Name] || jobs[i].err == nil
 		}
 	}
 	for i, p := range ps {
@@ -149,6 +158,7 @@ func (d *Daemon) armWatchdogAfter(p *proc, grace time.Duration) {
 // spawnJob is a prepared start: everything decided on the loop; only the fork/exec is left, which may run off it.
 type spawnJob struct {
 	cmd        platform.Cmd
+	socks      []*activation.Socket // the app's listening sockets, given as cmd.ExtraFiles
 	outR, errR *os.File
 	pid        int
 	err        error
@@ -179,7 +189,7 @@ func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
 			exe = platform.ExecPath(d.selfFile)
 		}
 	}
-	j := &spawnJob{cmd: platform.Cmd{Path: exe, Args: argv, Env: env, Dir: p.app.Cwd, UID: id.uid, GID: id.gid,
+	j := &spawnJob{socks: socks, cmd: platform.Cmd{Path: exe, Args: argv, Env: env, Dir: p.app.Cwd, UID: id.uid, GID: id.gid,
 		Stdin: d.devNull, ExtraFiles: activation.Files(socks)}}
 	if j.outR, j.cmd.Stdout, err = platform.OutputPipe(); err != nil {
 		return nil, err
@@ -216,4 +226,22 @@ func (d *Daemon) complete(p *proc, j *spawnJob) error {
 	d.pump(p, j.errR, "err", p.err)
 	d.writePidFile(p)
 	return nil
+}
+
+// socketsHeld reports whether a worker of p's app other than p holds the app's sockets: a running instance, or
+// the old worker of a reload still draining. The blocking mode of a socket belongs to its open file description,
+// which all of them share; changing it under a worker that set O_NONBLOCK (every Go worker does, and a careful
+// Python worker) leaves it waiting in accept(2) for a connection another worker took, past its stop signal.
+func (d *Daemon) socketsHeld(p *proc) bool {
+	for _, q := range d.procs {
+		if q != p && q.pid != 0 && q.app.Name == p.app.Name {
+			return true
+		}
+	}
+	for _, w := range d.draining {
+		if w.name == p.app.Name {
+			return true
+		}
+	}
+	return false
 }
