@@ -7,9 +7,16 @@ package e2e
 
 import (
 	"fmt"
+	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/gpmd/gpm/api"
 )
 
 // plainAcceptWorker is the README's promise at its plainest: a Python worker that wraps fd 3 as a socket and calls
@@ -61,5 +68,138 @@ func TestItem12SocketsHandedOverBlocking(t *testing.T) {
 	p := waitOnline(t, home, "nbopt")
 	if f := socketFlags(t, p.PID, 3); f&syscall.O_NONBLOCK == 0 {
 		t.Errorf("non_blocking: true, but fd 3 of pid %d is blocking (flags %#o)", p.PID, f)
+	}
+}
+
+// portBound reports whether something accepts connections on 127.0.0.1:port.
+func portBound(port int) bool {
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// TestItem3ListenOnNotifySocketRefused: an app (here a Python app running as nobody) that sends LISTEN= on its
+// NOTIFY_SOCKET does not get the root daemon to bind the port: only gpm's Node shim asks for ports, on its own
+// stream.
+func TestItem3ListenOnNotifySocketRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs a daemon running as root, to run the app as nobody")
+	}
+	python := "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		t.Skip("needs " + python + ": an interpreter that uid 65534 can run")
+	}
+	t.Parallel()
+	home := newHome(t)
+	dir := publicDir(t)
+	port := clusterPort(t)
+	app := filepath.Join(dir, "grab.py")
+	if err := os.WriteFile(app, []byte(fmt.Sprintf(`import os, socket, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b"LISTEN=tcp://127.0.0.1:%d", os.environ["NOTIFY_SOCKET"])
+s.sendto(b"READY=1", os.environ["NOTIFY_SOCKET"])
+time.sleep(1000)
+`, port)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// READY=1 comes after LISTEN= on the same socket: once the app is online, the daemon has handled LISTEN=.
+	mustRun(t, home, "start", app, "--name", "grab", "--interpreter", python, "--uid", "nobody", "--cwd", dir,
+		"--wait-ready", "--listen-timeout", "20000")
+	daemonLog := filepath.Join(home, "gpm.log")
+	waitFor(t, 10*time.Second, func() bool {
+		return strings.Contains(readFile(t, daemonLog), "LISTEN= on NOTIFY_SOCKET refused") || portBound(port)
+	}, "the daemon to refuse LISTEN= (or to bind the port)")
+	if portBound(port) {
+		t.Fatalf("an app's LISTEN= on NOTIFY_SOCKET made the daemon bind port %d", port)
+	}
+	if p := one(t, home, "grab"); p.Restarts != 0 || len(p.Config.Listen) != 0 {
+		t.Errorf("grab: %d restarts, listen %v; want 0 and none", p.Restarts, p.Config.Listen)
+	}
+}
+
+// TestItem3PrivilegedPortRefusedToNobody: a Node cluster app running as nobody that listens on a port below 1024
+// does not get the root daemon to bind it; the shim then listens itself and the app sees EACCES, as without gpm.
+func TestItem3PrivilegedPortRefusedToNobody(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs a daemon running as root, to run the app as nobody")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	t.Parallel()
+	port := 0
+	for p := 1023; p > 900 && port == 0; p-- {
+		if ln, err := net.Listen("tcp", fmt.Sprintf(":%d", p)); err == nil {
+			ln.Close()
+			port = p
+		}
+	}
+	if port == 0 {
+		t.Skip("no free port below 1024")
+	}
+	home := newHome(t)
+	dir := publicDir(t)
+	app := filepath.Join(dir, "low.js")
+	if err := os.WriteFile(app, []byte(fmt.Sprintf(`const server = require('http').createServer((q, r) => r.end('pid ' + process.pid));
+server.on('error', (e) => console.log('listen error ' + e.code));
+server.listen(%d);
+setInterval(() => {}, 1000);
+`, port)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, home, "start", app, "--name", "low", "--interpreter", node, "--uid", "nobody", "--cwd", dir, "-i", "2")
+	daemonLog := filepath.Join(home, "gpm.log")
+	waitFor(t, 15*time.Second, func() bool {
+		return strings.Contains(readFile(t, daemonLog), "refused") || portBound(port)
+	}, "the daemon to refuse the port (or to bind it)")
+	if portBound(port) {
+		t.Fatalf("a Node app running as nobody got the root daemon to bind port %d", port)
+	}
+	if s := readFile(t, daemonLog); !strings.Contains(s, fmt.Sprintf("port %d is privileged", port)) {
+		t.Errorf("the daemon log does not say why:\n%s", s)
+	}
+	for _, p := range procs(t, home, "low") {
+		waitFileContains(t, filepath.Join(home, "logs", fmt.Sprintf("low-out-%d.log", p.ID)), "listen error EACCES")
+	}
+}
+
+// TestItem3NodeClusterStartsWithoutRestarts: `gpm start app.js -i 2` for a Node app that calls listen(PORT): gpm
+// adopts the port and moves the workers onto it, which is not a restart: ↺ stays 0.
+func TestItem3NodeClusterStartsWithoutRestarts(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed")
+	}
+	t.Parallel()
+	home := newHome(t)
+	port := clusterPort(t)
+	app := writeFile(t, t.TempDir(), "app.js", fmt.Sprintf(`const http = require('http');
+const server = http.createServer((req, res) => res.end('pid ' + process.pid + '\n'));
+server.listen(%d);
+process.on('SIGINT', () => server.close(() => process.exit(0)));
+`, port))
+	mustRun(t, home, "start", app, "-i", "2")
+	c := freshConnClient()
+	answered := map[int]bool{}
+	var ps []api.Process
+	waitFor(t, 20*time.Second, func() bool {
+		if pid, err := getWorkerPid(c, fmt.Sprintf("http://127.0.0.1:%d/", port)); err == nil {
+			answered[pid] = true
+		}
+		ps = procs(t, home, "app")
+		for _, p := range ps {
+			if !isOnline(p) || !answered[p.PID] {
+				return false
+			}
+		}
+		return len(ps) == 2
+	}, "both current workers answering on the adopted port")
+	for _, p := range ps {
+		if p.Restarts != 0 {
+			t.Errorf("worker %d: %d restarts after start; want 0 (moving onto the adopted socket is no restart)", p.ID, p.Restarts)
+		}
 	}
 }

@@ -111,9 +111,11 @@ func (d *Daemon) dropSockets(name string) {
 // reloadOne replaces p's worker with a new one without a gap: the new worker starts on the same sockets, and the
 // old one is stopped only once the new one is ready. then runs with nil on success, or the reason of the failure;
 // on failure the old worker keeps serving. A worker that is not running, or an app without sockets, is restarted.
-func (d *Daemon) reloadOne(p *proc, then func(error)) {
-	if !p.running() || p.stopAsked || p.status != api.StatusOnline || len(p.app.Listen) == 0 {
+func (d *Daemon) reloadOne(p *proc, counted bool, then func(error)) {
+	if counted {
 		p.restarts++
+	}
+	if !p.running() || p.stopAsked || p.status != api.StatusOnline || len(p.app.Listen) == 0 {
 		d.stop(p, func() {
 			d.start(p, func() {
 				if p.status == api.StatusErrored {
@@ -129,7 +131,6 @@ func (d *Daemon) reloadOne(p *proc, then func(error)) {
 	d.draining[old.pid] = old
 	p.reload = old
 	p.pid = 0
-	p.restarts++
 	var failed error
 	p.reloadThen = func(err error) { failed = err }
 	d.start(p, func() {
@@ -257,7 +258,7 @@ func (d *Daemon) reloadTargets(ctx context.Context, rp *api.ReloadParams) ([]api
 		if err := waitAll(ctx, waits); err != nil {
 			return nil, err
 		}
-		return d.reloadIDs(ctx, rp, ids)
+		return d.reloadIDs(ctx, rp, ids, true)
 	}
 	if err := d.do(ctx, func() error {
 		if len(d.procs) == 0 && slices.Equal(rp.Targets, []string{"all"}) {
@@ -274,7 +275,7 @@ func (d *Daemon) reloadTargets(ctx context.Context, rp *api.ReloadParams) ([]api
 	}); err != nil {
 		return nil, err
 	}
-	return d.reloadIDs(ctx, rp, ids)
+	return d.reloadIDs(ctx, rp, ids, true)
 }
 
 // reconfigure applies a process file's apps: a running app takes its new configuration (its sockets must stay the
@@ -307,8 +308,9 @@ func (d *Daemon) reconfigure(apps []config.App, callerEnv map[string]string) ([]
 	return ids, waits, nil
 }
 
-// reloadIDs reloads the processes ids, rp.Parallel at a time.
-func (d *Daemon) reloadIDs(ctx context.Context, rp *api.ReloadParams, ids []int) ([]api.Process, error) {
+// reloadIDs reloads the processes ids, rp.Parallel at a time. counted says whether each replacement counts as a
+// restart (not when the workers move onto a socket the app asked for).
+func (d *Daemon) reloadIDs(ctx context.Context, rp *api.ReloadParams, ids []int, counted bool) ([]api.Process, error) {
 	par := max(rp.Parallel, 1)
 	for i := 0; i < len(ids); i += par {
 		batch := ids[i:min(i+par, len(ids))]
@@ -326,7 +328,7 @@ func (d *Daemon) reloadIDs(ctx context.Context, rp *api.ReloadParams, ids []int)
 				if rp.UpdateEnv {
 					p.callerEnv = rp.CallerEnv
 				}
-				d.reloadOne(p, func(err error) {
+				d.reloadOne(p, counted, func(err error) {
 					if err != nil {
 						p.callerEnv = prevEnv
 					}
@@ -370,8 +372,11 @@ func (d *Daemon) handleNotify(m activation.Message) {
 	if s, ok := m.Fields["STATUS"]; ok {
 		p.statusText = s
 	}
-	if addr, ok := m.Fields["LISTEN"]; ok {
-		d.adoptListen(p, addr)
+	if _, ok := m.Fields["LISTEN"]; ok && !p.listenRefused {
+		// Only the Node shim's stream may ask for a port (handleShimNotify): on NOTIFY_SOCKET, any app could make
+		// the daemon bind any port.
+		p.listenRefused = true
+		d.log.Printf("%s[%d]: LISTEN= on NOTIFY_SOCKET refused: only gpm's Node shim asks for ports, on its own stream", p.app.Name, p.id)
 	}
 	if m.Fields["STOPPING"] == "1" && p.status == api.StatusOnline {
 		p.reason = "the app said STOPPING=1"

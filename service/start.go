@@ -170,6 +170,7 @@ func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.uid = id.uid
 	exe, argv, err := d.command(p, env)
 	if err != nil {
 		return nil, err
