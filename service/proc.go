@@ -39,9 +39,6 @@ type proc struct {
 	cronSpec   string // the cron_restart expression cron was armed for
 	failReason string // when set, the requested stop ends in errored with this reason
 	statusText string // the app's last STATUS= on NOTIFY_SOCKET
-	uid        int    // the uid the current run was started as; -1: the daemon's
-	// listenRefused: a LISTEN= on NOTIFY_SOCKET was refused and logged; later ones are refused silently.
-	listenRefused bool
 	reload     *drain // during a reload: the previous worker, still serving until this one is ready
 	reloadThen func(error)
 	leaderGone bool  // the leader was reaped but its group is still being killed
@@ -53,6 +50,10 @@ type proc struct {
 
 	// settled run on the loop when the process reaches a resting state (stopped, errored, or started).
 	settled []func()
+
+	uid int // the uid the current run was started as; -1: the daemon's
+	// listenRefused: a LISTEN= on NOTIFY_SOCKET was refused and logged; later ones are refused silently.
+	listenRefused bool
 
 	out, err, combined *logfile.File
 	cpu                float64
