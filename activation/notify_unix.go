@@ -77,10 +77,15 @@ func ListenNotify(path string) (*NotifyServer, error) {
 	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
 		return nil, fmt.Errorf("notify socket: %w", err)
 	}
-	old := syscall.Umask(0o177)
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	syscall.Umask(old)
+	var conn *net.UnixConn
+	err := BindUnixPrivate(path, 0o600, func(tmp string) (err error) {
+		conn, err = net.ListenUnixgram("unixgram", &net.UnixAddr{Name: tmp, Net: "unixgram"})
+		return err
+	})
 	if err != nil {
+		if conn != nil {
+			conn.Close()
+		}
 		return nil, fmt.Errorf("notify socket: %w", err)
 	}
 	if err := passCred(conn); err != nil {
