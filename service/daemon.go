@@ -292,7 +292,7 @@ func (d *Daemon) loop(ctx context.Context) {
 		t := time.NewTicker(d.sd.watchdog)
 		defer t.Stop()
 		watchdog = t.C
-		d.sd.send("WATCHDOG=1")
+		d.sd.post("WATCHDOG=1", nil) // queued: the loop never waits on systemd
 	}
 	for {
 		select {

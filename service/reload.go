@@ -233,14 +233,10 @@ func sigSuffix(sig string) string {
 // reload replaces the workers of the targets, Parallel at a time (1 by default), each new worker ready before its
 // predecessor stops. The first failure halts the reload: workers not yet replaced keep running as they were.
 func (d *Daemon) reload(ctx context.Context, rp *api.ReloadParams) ([]api.Process, error) {
-	// Under systemd a reload is announced: RELOADING=1 (with MONOTONIC_USEC=, as Type=notify-reload wants) now,
-	// READY=1 when it is over, whatever its outcome: the daemon itself is fine either way.
-	if d.sd.active() {
-		if err := d.sd.send(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec())); err != nil {
-			d.log.Printf("sd_notify RELOADING=1: %v", err)
-		}
-		defer d.sd.send("READY=1")
-	}
+	// Under systemd a reload is announced: RELOADING=1 when the first of the reloads under way begins, READY=1
+	// when the last ends.
+	d.sd.reloadBegin(d.log.Printf)
+	defer d.sd.reloadEnd(d.log.Printf)
 	return d.reloadTargets(ctx, rp)
 }
 
