@@ -203,3 +203,47 @@ process.on('SIGINT', () => server.close(() => process.exit(0)));
 		}
 	}
 }
+
+// TestItem16SupplementaryGroups: an app started with a uid keeps the user's supplementary groups, as with
+// systemd's User= (it had none: the groups of `id -G` were dropped).
+func TestItem16SupplementaryGroups(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("switching users needs a daemon running as root")
+	}
+	// A user that is a member of some group besides its own.
+	var name string
+	for _, l := range strings.Split(readFile(t, "/etc/group"), "\n") {
+		f := strings.Split(l, ":")
+		if len(f) < 4 || f[3] == "" {
+			continue
+		}
+		for _, m := range strings.Split(f[3], ",") {
+			if m != "root" && m != "" && name == "" {
+				if err := exec.Command("id", m).Run(); err == nil {
+					name = m
+				}
+			}
+		}
+	}
+	if name == "" {
+		t.Skip("no user with supplementary groups in /etc/group")
+	}
+	want, err := exec.Command("id", "-G", name).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Parallel()
+	home := newHome(t)
+	dir := publicDir(t)
+	script := filepath.Join(dir, "groups.sh")
+	src := filepath.Join(t.TempDir(), "groups.sh")
+	if err := os.WriteFile(src, []byte("#!/bin/sh\necho \"groups=$(id -G)\"\nexec sleep 1000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	installExecutable(t, src, script)
+	mustRun(t, home, "start", script, "--uid", name, "--cwd", dir)
+	got := waitFileContains(t, outLog(home, "groups"), "groups=")
+	if !strings.Contains(got, "groups="+strings.TrimSpace(string(want))) {
+		t.Fatalf("app of %s says %q; want the groups of `id -G %s`: %s", name, strings.TrimSpace(got), name, want)
+	}
+}

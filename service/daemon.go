@@ -91,6 +91,8 @@ type Daemon struct {
 	control net.Listener
 	// stored are the sockets systemd kept in its fd store for us, by FDNAME, until their app claims them.
 	stored map[string]*os.File
+	// ids caches who apps run as (identity.go): the loop never waits on NSS.
+	ids identities
 }
 
 // NotifyName is the NOTIFY_SOCKET gpm serves to its workers, in GPM_HOME.

@@ -3,7 +3,9 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/gpmd/gpm/activation"
 	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/platform"
 )
 
 // failingListener fails Accept with EMFILE a few times (the daemon out of file descriptors), then reports itself
@@ -188,5 +192,66 @@ func TestItem10FDStoreOffTheLoop(t *testing.T) {
 	}
 	if in4, ok := sa.(*unix.SockaddrInet4); !ok || in4.Port != addr.(*net.TCPAddr).Port {
 		t.Fatalf("the stored descriptor is bound to %+v, want %v", sa, addr)
+	}
+}
+
+// TestItem10UserLookupOffTheLoop: starting an app with a uid looks the user up (NSS: maybe LDAP, maybe seconds)
+// off the supervision loop: the loop keeps answering while the lookup hangs, and the app starts once it is done.
+func TestItem10UserLookupOffTheLoop(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("uid apps need a daemon running as root")
+	}
+	release := make(chan struct{})
+	real := lookupIdentity
+	lookupIdentity = func(u, g string) (identity, error) {
+		<-release
+		return real(u, g)
+	}
+	defer func() { lookupIdentity = real }()
+
+	d := New(Options{Home: t.TempDir()})
+	d.sd = newSupervisor(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d.runCtx = ctx
+	go d.loop(ctx)
+	go platform.Reap(ctx, d.exits)
+	app := config.New()
+	app.Name, app.Script, app.Cwd, app.User = "sleeper", "/bin/sleep", "/", "nobody"
+	app.Args = []string{"1000"}
+	started := make(chan struct{})
+	var p *proc
+	d.post(func() {
+		p = d.register(app, 0, -1, nil)
+		d.start(p, func() { close(started) })
+	})
+	// The lookup hangs: the loop must still answer.
+	answered := make(chan struct{})
+	go func() { d.exec(ctx, func() {}); close(answered) }()
+	select {
+	case <-answered:
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("the supervision loop waited on the user lookup")
+	}
+	close(release)
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the app did not start once the user was known")
+	}
+	var pid int
+	var status string
+	d.exec(ctx, func() {
+		pid, status = p.pid, p.status
+		if pid != 0 {
+			platform.SignalGroup(pid, syscall.SIGKILL)
+		}
+	})
+	if pid == 0 || status != api.StatusOnline {
+		t.Fatalf("after the lookup: status %s pid %d, want online", status, pid)
+	}
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil && !strings.Contains(string(st), "\nUid:\t65534\t") {
+		t.Errorf("pid %d does not run as nobody", pid)
 	}
 }

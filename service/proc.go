@@ -3,7 +3,6 @@ package service
 import (
 	"fmt"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -220,9 +219,13 @@ func (d *Daemon) command(p *proc, env []string) (string, []string, error) {
 	return exe, argv, nil
 }
 
-// childEnv resolves who p runs as and the environment it starts with. Runs on the loop.
+// childEnv returns who p runs as and the environment it starts with. Runs on the loop: the identity comes from the
+// cache (startAll fetched it); one not resolved yet is an error.
 func (d *Daemon) childEnv(p *proc) (identity, []string, error) {
-	id, err := d.credentials(&p.app)
+	id, err, ok := d.credentials(&p.app)
+	if !ok {
+		err = fmt.Errorf("uid %q gid %q: not resolved yet, try again", p.app.User, p.app.Group)
+	}
 	if err != nil {
 		return id, nil, err
 	}
@@ -231,49 +234,6 @@ func (d *Daemon) childEnv(p *proc) (identity, []string, error) {
 		return id, nil, err
 	}
 	return id, d.environ(p, id, ep), nil
-}
-
-// identity is who an app runs as: uid and gid (-1, -1: as the daemon), and, when the user changes, the user's name
-// and home, which its environment gets as HOME, USER and LOGNAME (as su(1) and systemd's User= give them): an app
-// of www-data with the root caller's HOME=/root fails on the first file it writes there.
-type identity struct {
-	uid, gid   int
-	name, home string
-}
-
-// credentials resolves uid/gid when the daemon is root; otherwise they are refused.
-func (d *Daemon) credentials(a *config.App) (identity, error) {
-	id := identity{uid: -1, gid: -1}
-	if a.User == "" && a.Group == "" {
-		return id, nil
-	}
-	if d.euid != 0 {
-		return id, fmt.Errorf("uid/gid need a daemon running as root")
-	}
-	if a.User != "" {
-		u, err := user.Lookup(a.User)
-		if err != nil {
-			if u, err = user.LookupId(a.User); err != nil {
-				return id, fmt.Errorf("uid %q: %w", a.User, err)
-			}
-		}
-		id.uid, _ = strconv.Atoi(u.Uid)
-		id.gid, _ = strconv.Atoi(u.Gid)
-		id.name, id.home = u.Username, u.HomeDir
-	}
-	if a.Group != "" {
-		g, err := user.LookupGroup(a.Group)
-		if err != nil {
-			if g, err = user.LookupGroupId(a.Group); err != nil {
-				return id, fmt.Errorf("gid %q: %w", a.Group, err)
-			}
-		}
-		id.gid, _ = strconv.Atoi(g.Gid)
-	}
-	if id.uid < 0 {
-		id.uid = 0 // a group alone: root's uid, the daemon's environment
-	}
-	return id, nil
 }
 
 // pump copies one output stream of p to its files on its own goroutine, so a chatty app never waits on the loop.

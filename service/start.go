@@ -43,7 +43,8 @@ func (b *batch) run(d *Daemon) []error {
 func (d *Daemon) startAll(ps []*proc, thens []func()) []error {
 	jobs := make([]*spawnJob, len(ps))
 	errs := make([]error, len(ps))
-	spawned := map[string]bool{} // apps of which this batch already started a worker: it holds their sockets
+	spawned := map[string]bool{}     // apps of which this batch already started a worker: it holds their sockets
+	pending := make([]bool, len(ps)) // waiting for their identity: started again later
 	for i, p := range ps {
 		if thens[i] != nil {
 			p.settled = append(p.settled, thens[i])
@@ -55,6 +56,13 @@ func (d *Daemon) startAll(ps []*proc, thens []func()) []error {
 		d.armWatch(p)
 		p.stopAsked, p.leaderGone, p.tree, p.failReason, p.statusText = false, false, nil, "", ""
 		p.exitCode, p.exitSig = nil, ""
+		if d.identityPending(p) {
+			// The user is looked up off the loop; p starts when it is known (its settled callbacks wait).
+			pending[i] = true
+			p.status, p.pid = api.StatusLaunching, 0
+			d.emit(p, "looking up user "+p.app.User)
+			continue
+		}
 		if jobs[i], errs[i] = d.prepare(p); errs[i] == nil {
 			if len(jobs[i].socks) > 0 && !spawned[p.app.Name] && !d.socketsHeld(p) {
 				// As systemd does at every spawn (NonBlocking=), but only while no other worker holds the sockets:
@@ -68,6 +76,9 @@ func (d *Daemon) startAll(ps []*proc, thens []func()) []error {
 		}
 	}
 	for i, p := range ps {
+		if pending[i] {
+			continue
+		}
 		if errs[i] == nil {
 			errs[i] = d.complete(p, jobs[i])
 		}
@@ -191,7 +202,7 @@ func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
 		}
 	}
 	j := &spawnJob{socks: socks, cmd: platform.Cmd{Path: exe, Args: argv, Env: env, Dir: p.app.Cwd, UID: id.uid, GID: id.gid,
-		Stdin: d.devNull, ExtraFiles: activation.Files(socks)}}
+		Groups: id.groups, Stdin: d.devNull, ExtraFiles: activation.Files(socks)}}
 	if j.outR, j.cmd.Stdout, err = platform.OutputPipe(); err != nil {
 		return nil, err
 	}
