@@ -33,6 +33,10 @@ func Inherited() []*os.File {
 	files := make([]*os.File, 0, n)
 	for fd := ListenFDsStart; fd < ListenFDsStart+n; fd++ {
 		syscall.CloseOnExec(fd)
+		// Blocking before os.NewFile, which would otherwise put a non-blocking socket (NonBlocking=yes, or the
+		// fd store of a daemon whose workers set it) on Go's poller: see socketFile. The mode workers get is set
+		// again before they are started (SetNonblock).
+		syscall.SetNonblock(fd, false)
 		name := "LISTEN_FD_" + strconv.Itoa(fd)
 		if i := fd - ListenFDsStart; i < len(names) && names[i] != "" {
 			name = names[i]

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
 )
 
 // Spec is one socket to listen on, from an address such as "tcp://127.0.0.1:8080", "tcp6://[::1]:8080",
@@ -80,6 +81,8 @@ type Socket struct {
 
 // Bind creates the socket of s. A unix socket path left by a previous run is replaced; the socket file is not
 // removed when the listener closes, because workers still hold it (Go's default would unlink it under them).
+// The socket is in blocking mode (systemd's NonBlocking=no) and its file is not on Go's poller; SetNonblock
+// changes the mode.
 func Bind(s Spec) (*Socket, error) {
 	var f *os.File
 	var err error
@@ -98,7 +101,7 @@ func Bind(s Spec) (*Socket, error) {
 		if ul, ok := ln.(*net.UnixListener); ok {
 			ul.SetUnlinkOnClose(false)
 		}
-		f, err = ln.(interface{ File() (*os.File, error) }).File()
+		f, err = socketFile(ln.(syscall.Conn), s.String())
 		ln.Close()
 	case "udp", "udp4", "udp6":
 		var pc net.PacketConn
@@ -106,7 +109,7 @@ func Bind(s Spec) (*Socket, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listen %s: %w", s, err)
 		}
-		f, err = pc.(*net.UDPConn).File()
+		f, err = socketFile(pc.(syscall.Conn), s.String())
 		pc.Close()
 	default:
 		return nil, fmt.Errorf("listen %s: %s sockets come from systemd, not from Bind", s, s.Network)
@@ -115,27 +118,6 @@ func Bind(s Spec) (*Socket, error) {
 		return nil, fmt.Errorf("listen %s: %w", s, err)
 	}
 	return &Socket{Spec: s, File: f}, nil
-}
-
-// Addr returns the socket's bound address (useful after binding port 0).
-func (s *Socket) Addr() (net.Addr, error) {
-	if strings.HasPrefix(s.Spec.Network, "udp") {
-		pc, err := net.FilePacketConn(s.File)
-		if err != nil {
-			return nil, err
-		}
-		defer pc.Close()
-		return pc.LocalAddr(), nil
-	}
-	ln, err := net.FileListener(s.File)
-	if err != nil {
-		return nil, err
-	}
-	defer ln.Close()
-	if ul, ok := ln.(*net.UnixListener); ok {
-		ul.SetUnlinkOnClose(false)
-	}
-	return ln.Addr(), nil
 }
 
 // Close closes the socket (a unix socket's path is removed too: nothing serves it any more).

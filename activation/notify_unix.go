@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -31,6 +32,22 @@ func NotifyWithFDs(state string, files ...*os.File) (bool, error) {
 // SendNotify sends state, with files, to the notify socket at addr ("/path" or "@abstract"). It never blocks: when
 // the receiver's queue is full it returns an error wrapping unix.EAGAIN.
 func SendNotify(addr, state string, files ...*os.File) error {
+	var fds []int
+	for _, f := range files {
+		// SyscallConn().Control avoids Fd(), which would switch the file to blocking mode.
+		rc, err := f.SyscallConn()
+		if err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+		rc.Control(func(u uintptr) { fds = append(fds, int(u)) })
+	}
+	err := SendNotifyFDs(addr, state, fds...)
+	runtime.KeepAlive(files)
+	return err
+}
+
+// SendNotifyFDs is SendNotify with raw descriptors (from DupFD) attached.
+func SendNotifyFDs(addr, state string, fds ...int) error {
 	if addr[0] == '@' {
 		addr = "\x00" + addr[1:]
 	}
@@ -46,16 +63,7 @@ func SendNotify(addr, state string, files ...*os.File) error {
 	}
 	defer unix.Close(fd)
 	var oob []byte
-	if len(files) > 0 {
-		fds := make([]int, len(files))
-		for i, f := range files {
-			// SyscallConn().Control avoids Fd(), which would switch the file to blocking mode.
-			rc, err := f.SyscallConn()
-			if err != nil {
-				return fmt.Errorf("notify: %w", err)
-			}
-			rc.Control(func(u uintptr) { fds[i] = int(u) })
-		}
+	if len(fds) > 0 {
 		oob = unix.UnixRights(fds...)
 	}
 	// Never block: a receiver that stops reading (its queue holds net.unix.max_dgram_qlen messages, 10 by default)
@@ -65,6 +73,26 @@ func SendNotify(addr, state string, files ...*os.File) error {
 	}
 	return nil
 }
+
+// DupFD returns a new descriptor (close-on-exec) of f's open file, for a sender that may outlive f. It is a raw
+// descriptor, not an os.File: os.NewFile would put a non-blocking socket on Go's poller. Close it with CloseFD.
+func DupFD(f *os.File) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return -1, fmt.Errorf("dup: %w", err)
+	}
+	fd, derr := -1, error(nil)
+	if err := rc.Control(func(u uintptr) { fd, derr = unix.FcntlInt(u, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return -1, fmt.Errorf("dup: %w", err)
+	}
+	if derr != nil {
+		return -1, fmt.Errorf("dup: %w", derr)
+	}
+	return fd, nil
+}
+
+// CloseFD closes a descriptor from DupFD.
+func CloseFD(fd int) { unix.Close(fd) }
 
 // NotifyServer receives sd_notify messages from workers.
 type NotifyServer struct {
@@ -77,10 +105,15 @@ func ListenNotify(path string) (*NotifyServer, error) {
 	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
 		return nil, fmt.Errorf("notify socket: %w", err)
 	}
-	old := syscall.Umask(0o177)
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	syscall.Umask(old)
+	var conn *net.UnixConn
+	err := BindUnixPrivate(path, 0o600, func(tmp string) (err error) {
+		conn, err = net.ListenUnixgram("unixgram", &net.UnixAddr{Name: tmp, Net: "unixgram"})
+		return err
+	})
 	if err != nil {
+		if conn != nil {
+			conn.Close()
+		}
 		return nil, fmt.Errorf("notify socket: %w", err)
 	}
 	if err := passCred(conn); err != nil {

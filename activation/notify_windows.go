@@ -34,3 +34,14 @@ func (s *NotifyServer) Recv() (Message, error) {
 func SendNotify(addr, state string, files ...*os.File) error {
 	return fmt.Errorf("notify: not supported on this OS yet")
 }
+
+// SendNotifyFDs is not available on Windows.
+func SendNotifyFDs(addr, state string, fds ...int) error {
+	return fmt.Errorf("notify: not supported on this OS yet")
+}
+
+// DupFD is not available on Windows.
+func DupFD(f *os.File) (int, error) { return -1, fmt.Errorf("dup: not supported on this OS yet") }
+
+// CloseFD does nothing on Windows.
+func CloseFD(fd int) {}

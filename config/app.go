@@ -92,6 +92,10 @@ type App struct {
 
 	User  string `json:"uid,omitempty"` // user name or number; honoured when the daemon is root
 	Group string `json:"gid,omitempty"`
+
+	// NonBlocking hands the Listen sockets to workers with O_NONBLOCK set; they are blocking by default, as with
+	// systemd's NonBlocking=.
+	NonBlocking bool `json:"non_blocking,omitempty"`
 }
 
 // New returns an App with PM2's defaults.

@@ -34,6 +34,8 @@ var fields = map[string]setter{
 	"cwd":       str(func(a *App, s string) { a.Cwd = s }),
 	"namespace": str(func(a *App, s string) { a.Namespace = s }),
 
+	"non_blocking": boolean(func(a *App, b bool) { a.NonBlocking = b }),
+
 	// "none" is kept so that Normalize does not pick an interpreter by extension; Normalize then clears it.
 	"interpreter":      str(func(a *App, s string) { a.Interpreter = s }),
 	"interpreter_args": list(func(a *App, l []string) { a.InterpreterArgs = l }),

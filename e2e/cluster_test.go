@@ -364,8 +364,8 @@ func TestClusterPython(t *testing.T) {
 	}
 
 	// Idle again, every worker stops on its kill signal: socketserver polls the shared socket and accepts, which
-	// must not block in accept(2) when another worker took the connection (the socket is to be non-blocking, as
-	// gpm bound it). Otherwise the stop ends in SIGKILL after kill_timeout, for the stop as for each reload.
+	// must not block in accept(2) when another worker took the connection (the worker makes the socket
+	// non-blocking: gpm hands it over blocking, as systemd does). Otherwise the stop ends in SIGKILL after kill_timeout, for the stop as for each reload.
 	mustRun(t, home, "stop", "py")
 	for _, p := range procs(t, home, "py") {
 		if p.Status != api.StatusStopped || exitCode(p) != 0 || p.ExitSignal != "" {

@@ -8,8 +8,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gpmd/gpm/activation"
 )
 
 // Listen creates the control socket at path, mode 0600 in a directory of mode 0700. A stale socket left by a dead
@@ -25,14 +28,37 @@ func Listen(path string) (net.Listener, error) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("remove stale control socket: %w", err)
 	}
-	// The umask makes the socket 0600 from the moment it exists: a chmod afterwards leaves a window.
-	old := syscall.Umask(0o177)
-	ln, err := net.Listen("unix", path)
-	syscall.Umask(old)
+	// 0600 from the moment anyone else can reach it (a chmod after a plain bind leaves a window), without the
+	// process-wide umask.
+	var ln *net.UnixListener
+	err := activation.BindUnixPrivate(path, 0o600, func(tmp string) (err error) {
+		ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+		return err
+	})
 	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	return ln, nil
+	ln.SetUnlinkOnClose(false) // its own name is gone: unixListener.Close removes path
+	return &unixListener{UnixListener: ln, path: path}, nil
+}
+
+// unixListener is a listener bound under a temporary name and renamed to path: its address is path, and Close
+// removes path, as net's listeners remove what they bound.
+type unixListener struct {
+	*net.UnixListener
+	path   string
+	unlink sync.Once // a second Close must not remove the socket of a daemon that started since
+}
+
+func (l *unixListener) Addr() net.Addr { return &net.UnixAddr{Name: l.path, Net: "unix"} }
+
+func (l *unixListener) Close() error {
+	err := l.UnixListener.Close()
+	l.unlink.Do(func() { os.Remove(l.path) })
+	return err
 }
 
 // Address is what a client outside Go (the Node shim, given it in GPM_NOTIFY_STREAM) connects to for the

@@ -16,6 +16,8 @@ type Cmd struct {
 	ExtraFiles []*os.File
 	// UID and GID, when >= 0, switch the child to that user (the daemon must be root).
 	UID, GID int
+	// Groups are the supplementary groups the child gets with UID (none if empty).
+	Groups []int
 }
 
 // Exit is a reaped child.

@@ -21,7 +21,11 @@ func Start(c *Cmd) (int, error) {
 	attr := &syscall.SysProcAttr{Setpgid: true}
 	setDeathSignal(attr)
 	if c.UID >= 0 {
-		attr.Credential = &syscall.Credential{Uid: uint32(c.UID), Gid: uint32(c.GID), Groups: []uint32{}}
+		groups := make([]uint32, 0, len(c.Groups)) // empty, not nil: nil would keep the daemon's (root's) groups
+		for _, g := range c.Groups {
+			groups = append(groups, uint32(g))
+		}
+		attr.Credential = &syscall.Credential{Uid: uint32(c.UID), Gid: uint32(c.GID), Groups: groups}
 	}
 	stdin := c.Stdin
 	if stdin == nil {

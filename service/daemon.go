@@ -98,6 +98,8 @@ type Daemon struct {
 	control net.Listener
 	// stored are the sockets systemd kept in its fd store for us, by FDNAME, until their app claims them.
 	stored map[string]*os.File
+	// ids caches who apps run as (identity.go): the loop never waits on NSS.
+	ids identities
 }
 
 // NotifyName is the NOTIFY_SOCKET gpm serves to its workers, in GPM_HOME.
@@ -306,7 +308,7 @@ func (d *Daemon) loop(ctx context.Context) {
 		t := time.NewTicker(d.sd.watchdog)
 		defer t.Stop()
 		watchdog = t.C
-		d.sd.send("WATCHDOG=1")
+		d.sd.post("WATCHDOG=1", nil) // queued: the loop never waits on systemd
 	}
 	for {
 		select {

@@ -1,7 +1,9 @@
 package service
 
 import (
+	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -81,29 +83,62 @@ func portEnv(listen []string, env map[string]string) {
 	}
 }
 
-// serveNodeNotify writes the shim and serves the notify stream: Node has no unix datagram sockets, so the shim
-// sends its sd_notify message on a stream connection, one message per connection; the peer's pid comes from
-// SO_PEERCRED.
+// Limits of the notify stream.
+const (
+	// maxShimMessage bounds one message on the notify stream (sd_notify messages are a few lines).
+	maxShimMessage = 4096
+	// shimTimeout bounds how long a shim connection may take to send its message and read the answer.
+	shimTimeout = 5 * time.Second
+	// maxAcceptBackoff caps the wait between retries of a failing Accept (EMFILE: the fd limit), as net/http does.
+	maxAcceptBackoff = time.Second
+)
+
+// serveNodeNotify serves the notify stream ln until it is closed: Node has no unix datagram sockets, so the shim
+// sends its sd_notify message on a stream connection, one message per connection, and half-closes it; the sender's
+// pid and uid come from SO_PEERCRED. A LISTEN= message is answered ("OK", or "ERR reason") before the connection
+// closes. A failing Accept (out of file descriptors) is retried with a growing pause rather than ending the server.
 func (d *Daemon) serveNodeNotify(ln net.Listener) {
+	var delay time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			return
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), maxAcceptBackoff)
+			d.log.Printf("node notify stream: accept: %v; retrying in %v", err, delay)
+			time.Sleep(delay)
+			continue
 		}
-		go func() {
-			defer c.Close()
-			pid, err := platform.PeerPID(c)
-			if err != nil {
-				return
-			}
-			c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			b, err := io.ReadAll(io.LimitReader(c, 4096))
-			if err != nil {
-				return
-			}
-			m := activation.Message{PID: pid, UID: -1, Fields: activation.ParseState(string(b))}
-			d.post(func() { d.handleNotify(m) })
-		}()
+		delay = 0
+		go d.shimConn(c)
+	}
+}
+
+// shimConn reads one message of the Node shim and applies it on the loop.
+func (d *Daemon) shimConn(c net.Conn) {
+	defer c.Close()
+	pid, err := platform.PeerPID(c)
+	if err != nil {
+		return
+	}
+	uid, err := platform.PeerUID(c)
+	if err != nil {
+		return
+	}
+	c.SetDeadline(time.Now().Add(shimTimeout))
+	b, err := io.ReadAll(io.LimitReader(c, maxShimMessage))
+	if err != nil {
+		return
+	}
+	m := activation.Message{PID: pid, UID: uid, Fields: activation.ParseState(string(b))}
+	ctx := d.runCtx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	var reply string
+	if d.exec(ctx, func() { reply = d.handleShimNotify(m) }) == nil && reply != "" {
+		io.WriteString(c, reply+"\n")
 	}
 }
 
@@ -121,42 +156,108 @@ func (d *Daemon) startNodeSupport() (net.Listener, error) {
 	return ln, nil
 }
 
-// adoptListen handles LISTEN= from the Node shim: a cluster app asked for a port gpm does not hold yet. gpm binds
-// it for the app and reloads the app's workers onto it. Runs on the loop.
-func (d *Daemon) adoptListen(p *proc, addr string) {
+// maxAdoptedListens caps the sockets of an app that asks for ports with LISTEN=: each is a port the daemon binds
+// for it, so an app (or anything running below it) must not get the daemon to bind ports without end.
+const maxAdoptedListens = 16
+
+// handleShimNotify applies a message from the Node shim's notify stream and returns the answer to a LISTEN=
+// ("" for other messages). Runs on the loop.
+func (d *Daemon) handleShimNotify(m activation.Message) string {
+	addr, listen := m.Fields["LISTEN"]
+	delete(m.Fields, "LISTEN")
+	d.handleNotify(m)
+	if !listen {
+		return ""
+	}
+	p := d.procByPID(m.PID)
+	if p == nil {
+		return "ERR pid " + strconv.Itoa(m.PID) + " is not a process of gpm"
+	}
+	if err := d.adoptListen(p, m.UID, addr); err != nil {
+		d.log.Printf("%s[%d]: LISTEN=%s refused: %v", p.app.Name, p.id, addr, err)
+		return "ERR " + err.Error()
+	}
+	return "OK"
+}
+
+// adoptListen handles LISTEN= from the Node shim of a cluster app, sent by a process of uid: the app asked for a
+// port gpm does not hold yet. gpm binds it for the app and reloads the app's workers onto it; the reload is not
+// counted as a restart (the workers were only waiting for the socket). It refuses what the shim would not ask for
+// a cluster app running as that uid: another kind of socket, a port below 1024 for an app that runs as another
+// user than the daemon (a root daemon binding a privileged port for nobody), more than maxAdoptedListens sockets.
+// Runs on the loop.
+func (d *Daemon) adoptListen(p *proc, uid int, addr string) error {
+	if !isNode(p.app.Interpreter) || !(p.app.ExecMode == "cluster" || p.app.Instances > 1) {
+		return fmt.Errorf("only the Node shim of a cluster app asks for a port")
+	}
+	appUID := p.uid
+	if appUID < 0 {
+		appUID = d.euid
+	}
+	if uid != appUID {
+		return fmt.Errorf("sent by uid %d, but the app runs as uid %d", uid, appUID)
+	}
 	spec, err := activation.ParseSpec(addr)
-	if err != nil || !strings.HasPrefix(spec.Network, "tcp") {
-		d.log.Printf("%s[%d]: ignoring LISTEN=%q: %v", p.app.Name, p.id, addr, err)
-		return
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(spec.Network, "tcp") {
+		return fmt.Errorf("only tcp sockets are adopted")
+	}
+	_, ps, err := net.SplitHostPort(spec.Address)
+	port, perr := strconv.Atoi(ps)
+	if err != nil || perr != nil || port < 1 || port > 65535 {
+		return fmt.Errorf("bad port in %q", spec.Address)
+	}
+	if port < 1024 && appUID != d.euid {
+		return fmt.Errorf("port %d is privileged (< 1024) and the app runs as uid %d, not as the daemon's uid %d: give it with --listen", port, appUID, d.euid)
 	}
 	for _, l := range p.app.Listen {
 		if s, err := activation.ParseSpec(l); err == nil && s.Address == spec.Address {
-			return // already held: a reload onto it is under way
+			return nil // already held: a reload onto it is under way
 		}
 	}
+	if len(p.app.Listen) >= maxAdoptedListens {
+		return fmt.Errorf("the app has %d sockets, the most it may hold through LISTEN= (maxAdoptedListens)", len(p.app.Listen))
+	}
 	name := p.app.Name
+	// Bind now, so that a port in use is refused to the shim (which then listens itself and gets the error) rather
+	// than failing the reload.
 	if socks, ok := d.sockets[name]; ok {
-		// The workers hold the sockets the app has already; the new one joins the set, in app.Listen's order.
 		s, err := d.bind(spec)
+		if err == nil {
+			err = activation.SetNonblock([]*activation.Socket{s}, p.app.NonBlocking)
+			if err != nil {
+				s.Close()
+			}
+		}
 		if err != nil {
-			d.log.Printf("%s: LISTEN=%s: %v", name, addr, err)
-			return
+			return err
 		}
 		d.storeSocket(name, s)
 		d.sockets[name] = append(socks, s)
+	} else {
+		a := p.app.Clone()
+		a.Listen = append(a.Listen, spec.String())
+		if _, err := d.socketsFor(&a); err != nil {
+			return err
+		}
 	}
-	for _, q := range d.procs {
+	var ids []int
+	for _, q := range d.sorted() {
 		if q.app.Name == name {
 			q.app.Listen = append(q.app.Listen, spec.String())
 			q.app.ExecMode = "cluster"
+			ids = append(ids, q.id)
 		}
 	}
 	d.log.Printf("%s: the app listens on port %s: gpm holds it and reloads the workers onto it", name, portOf(spec.Address))
 	go func() {
-		if _, err := d.reload(d.runCtx, &api.ReloadParams{Targets: []string{name}}); err != nil {
+		if _, err := d.reloadIDs(d.runCtx, &api.ReloadParams{}, ids, false); err != nil {
 			d.log.Printf("%s: reload onto the new socket: %v", name, err)
 		}
 	}()
+	return nil
 }
 
 func portOf(addr string) string {

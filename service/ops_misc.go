@@ -122,7 +122,7 @@ func (d *Daemon) flush(ctx context.Context, targets []string) ([]string, error) 
 	}
 	for _, cl := range shut {
 		// Resolved here, off the loop: the lookup may ask NSS (LDAP).
-		id, err := d.credentials(&cl.app)
+		id, err := d.identityOf(&cl.app)
 		if err != nil {
 			return done, fmt.Errorf("flush %s: %w", cl.app.Name, err)
 		}

@@ -27,11 +27,11 @@ func (d *Daemon) pidFilePath(p *proc) string {
 // writePidFile and removePidFile queue the change for pidFiles: the loop must not wait on the disk. A pid file may
 // therefore appear a moment after `start` returns; `gpm pid` and jlist are the authoritative answers.
 func (d *Daemon) writePidFile(p *proc) {
-	d.pidOps <- pidOp{path: d.pidFilePath(p), pid: p.pid, owner: p.owner}
+	d.pidOps <- pidOp{path: d.pidFilePath(p), pid: p.pid, owner: p.uid}
 }
 
 func (d *Daemon) removePidFile(p *proc) {
-	d.pidOps <- pidOp{path: d.pidFilePath(p), owner: p.owner}
+	d.pidOps <- pidOp{path: d.pidFilePath(p), owner: p.uid}
 }
 
 // pidOp writes pid into path, or removes path when pid is 0. An app's own pid_file is opened for owner, its uid

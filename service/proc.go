@@ -3,7 +3,6 @@ package service
 import (
 	"fmt"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -51,9 +50,11 @@ type proc struct {
 	// settled run on the loop when the process reaches a resting state (stopped, errored, or started).
 	settled []func()
 
-	// owner is the uid its files (logs, pid_file) are opened for: identity.uid of its last start (-1: the
-	// daemon's). safefs trusts it besides root; 0 until a start trusts root alone.
-	owner int
+	// uid is the uid of its last start (identity.uid; -1: the daemon's): who the Node shim's LISTEN= must come
+	// from, and whom safefs trusts besides root for its files (logs, pid_file). 0 until a start: root alone.
+	uid int
+	// listenRefused: a LISTEN= on NOTIFY_SOCKET was refused and logged; later ones are refused silently.
+	listenRefused bool
 
 	out, err, combined *logfile.File
 	cpu                float64
@@ -113,15 +114,15 @@ func (d *Daemon) openLogs(p *proc) error {
 	}
 	o, e, c := d.logPaths(p)
 	var err error
-	if p.out, err = logfile.Open(o, p.owner); err != nil {
+	if p.out, err = logfile.Open(o, p.uid); err != nil {
 		return err
 	}
-	if p.err, err = logfile.Open(e, p.owner); err != nil {
+	if p.err, err = logfile.Open(e, p.uid); err != nil {
 		p.out.Close()
 		p.out = nil
 		return err
 	}
-	if p.combined, err = logfile.Open(c, p.owner); err != nil {
+	if p.combined, err = logfile.Open(c, p.uid); err != nil {
 		p.out.Close()
 		p.err.Close()
 		p.out, p.err = nil, nil
@@ -220,9 +221,13 @@ func (d *Daemon) command(p *proc, env []string) (string, []string, error) {
 	return exe, argv, nil
 }
 
-// childEnv resolves who p runs as and the environment it starts with. Runs on the loop.
+// childEnv returns who p runs as and the environment it starts with. Runs on the loop: the identity comes from the
+// cache (startAll fetched it); one not resolved yet is an error.
 func (d *Daemon) childEnv(p *proc) (identity, []string, error) {
-	id, err := d.credentials(&p.app)
+	id, err, ok := d.credentials(&p.app)
+	if !ok {
+		err = fmt.Errorf("uid %q gid %q: not resolved yet, try again", p.app.User, p.app.Group)
+	}
 	if err != nil {
 		return id, nil, err
 	}
@@ -231,49 +236,6 @@ func (d *Daemon) childEnv(p *proc) (identity, []string, error) {
 		return id, nil, err
 	}
 	return id, d.environ(p, id, ep), nil
-}
-
-// identity is who an app runs as: uid and gid (-1, -1: as the daemon), and, when the user changes, the user's name
-// and home, which its environment gets as HOME, USER and LOGNAME (as su(1) and systemd's User= give them): an app
-// of www-data with the root caller's HOME=/root fails on the first file it writes there.
-type identity struct {
-	uid, gid   int
-	name, home string
-}
-
-// credentials resolves uid/gid when the daemon is root; otherwise they are refused.
-func (d *Daemon) credentials(a *config.App) (identity, error) {
-	id := identity{uid: -1, gid: -1}
-	if a.User == "" && a.Group == "" {
-		return id, nil
-	}
-	if d.euid != 0 {
-		return id, fmt.Errorf("uid/gid need a daemon running as root")
-	}
-	if a.User != "" {
-		u, err := user.Lookup(a.User)
-		if err != nil {
-			if u, err = user.LookupId(a.User); err != nil {
-				return id, fmt.Errorf("uid %q: %w", a.User, err)
-			}
-		}
-		id.uid, _ = strconv.Atoi(u.Uid)
-		id.gid, _ = strconv.Atoi(u.Gid)
-		id.name, id.home = u.Username, u.HomeDir
-	}
-	if a.Group != "" {
-		g, err := user.LookupGroup(a.Group)
-		if err != nil {
-			if g, err = user.LookupGroupId(a.Group); err != nil {
-				return id, fmt.Errorf("gid %q: %w", a.Group, err)
-			}
-		}
-		id.gid, _ = strconv.Atoi(g.Gid)
-	}
-	if id.uid < 0 {
-		id.uid = 0 // a group alone: root's uid, the daemon's environment
-	}
-	return id, nil
 }
 
 // pump copies one output stream of p to its files on its own goroutine, so a chatty app never waits on the loop.

@@ -56,6 +56,12 @@ func (d *Daemon) socketsFor(a *config.App) ([]*activation.Socket, error) {
 		d.storeSocket(a.Name, s)
 		socks = append(socks, s)
 	}
+	// No worker holds them yet: they get the mode the app asks for (a socket from the fd store has the mode its
+	// last workers left).
+	if err := activation.SetNonblock(socks, a.NonBlocking); err != nil {
+		closeSockets(socks)
+		return nil, err
+	}
 	d.sockets[a.Name] = socks
 	return socks, nil
 }
@@ -105,9 +111,11 @@ func (d *Daemon) dropSockets(name string) {
 // reloadOne replaces p's worker with a new one without a gap: the new worker starts on the same sockets, and the
 // old one is stopped only once the new one is ready. then runs with nil on success, or the reason of the failure;
 // on failure the old worker keeps serving. A worker that is not running, or an app without sockets, is restarted.
-func (d *Daemon) reloadOne(p *proc, then func(error)) {
-	if !p.running() || p.stopAsked || p.status != api.StatusOnline || len(p.app.Listen) == 0 {
+func (d *Daemon) reloadOne(p *proc, counted bool, then func(error)) {
+	if counted {
 		p.restarts++
+	}
+	if !p.running() || p.stopAsked || p.status != api.StatusOnline || len(p.app.Listen) == 0 {
 		d.stop(p, func() {
 			d.start(p, func() {
 				if p.status == api.StatusErrored {
@@ -123,7 +131,6 @@ func (d *Daemon) reloadOne(p *proc, then func(error)) {
 	d.draining[old.pid] = old
 	p.reload = old
 	p.pid = 0
-	p.restarts++
 	var failed error
 	p.reloadThen = func(err error) { failed = err }
 	d.start(p, func() {
@@ -226,14 +233,10 @@ func sigSuffix(sig string) string {
 // reload replaces the workers of the targets, Parallel at a time (1 by default), each new worker ready before its
 // predecessor stops. The first failure halts the reload: workers not yet replaced keep running as they were.
 func (d *Daemon) reload(ctx context.Context, rp *api.ReloadParams) ([]api.Process, error) {
-	// Under systemd a reload is announced: RELOADING=1 (with MONOTONIC_USEC=, as Type=notify-reload wants) now,
-	// READY=1 when it is over, whatever its outcome: the daemon itself is fine either way.
-	if d.sd.active() {
-		if err := d.sd.send(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec())); err != nil {
-			d.log.Printf("sd_notify RELOADING=1: %v", err)
-		}
-		defer d.sd.send("READY=1")
-	}
+	// Under systemd a reload is announced: RELOADING=1 when the first of the reloads under way begins, READY=1
+	// when the last ends.
+	d.sd.reloadBegin(d.log.Printf)
+	defer d.sd.reloadEnd(d.log.Printf)
 	return d.reloadTargets(ctx, rp)
 }
 
@@ -251,7 +254,7 @@ func (d *Daemon) reloadTargets(ctx context.Context, rp *api.ReloadParams) ([]api
 		if err := waitAll(ctx, waits); err != nil {
 			return nil, err
 		}
-		return d.reloadIDs(ctx, rp, ids)
+		return d.reloadIDs(ctx, rp, ids, true)
 	}
 	if err := d.do(ctx, func() error {
 		if len(d.procs) == 0 && slices.Equal(rp.Targets, []string{"all"}) {
@@ -268,7 +271,7 @@ func (d *Daemon) reloadTargets(ctx context.Context, rp *api.ReloadParams) ([]api
 	}); err != nil {
 		return nil, err
 	}
-	return d.reloadIDs(ctx, rp, ids)
+	return d.reloadIDs(ctx, rp, ids, true)
 }
 
 // reconfigure applies a process file's apps: a running app takes its new configuration (its sockets must stay the
@@ -309,8 +312,9 @@ func (d *Daemon) reconfigure(apps []config.App, callerEnv map[string]string) ([]
 	return ids, waits, nil
 }
 
-// reloadIDs reloads the processes ids, rp.Parallel at a time.
-func (d *Daemon) reloadIDs(ctx context.Context, rp *api.ReloadParams, ids []int) ([]api.Process, error) {
+// reloadIDs reloads the processes ids, rp.Parallel at a time. counted says whether each replacement counts as a
+// restart (not when the workers move onto a socket the app asked for).
+func (d *Daemon) reloadIDs(ctx context.Context, rp *api.ReloadParams, ids []int, counted bool) ([]api.Process, error) {
 	par := max(rp.Parallel, 1)
 	for i := 0; i < len(ids); i += par {
 		batch := ids[i:min(i+par, len(ids))]
@@ -328,7 +332,7 @@ func (d *Daemon) reloadIDs(ctx context.Context, rp *api.ReloadParams, ids []int)
 				if rp.UpdateEnv {
 					p.callerEnv = rp.CallerEnv
 				}
-				d.reloadOne(p, func(err error) {
+				d.reloadOne(p, counted, func(err error) {
 					if err != nil {
 						p.callerEnv = prevEnv
 					}
@@ -372,8 +376,11 @@ func (d *Daemon) handleNotify(m activation.Message) {
 	if s, ok := m.Fields["STATUS"]; ok {
 		p.statusText = s
 	}
-	if addr, ok := m.Fields["LISTEN"]; ok {
-		d.adoptListen(p, addr)
+	if _, ok := m.Fields["LISTEN"]; ok && !p.listenRefused {
+		// Only the Node shim's stream may ask for a port (handleShimNotify): on NOTIFY_SOCKET, any app could make
+		// the daemon bind any port.
+		p.listenRefused = true
+		d.log.Printf("%s[%d]: LISTEN= on NOTIFY_SOCKET refused: only gpm's Node shim asks for ports, on its own stream", p.app.Name, p.id)
 	}
 	if m.Fields["STOPPING"] == "1" && p.status == api.StatusOnline {
 		p.reason = "the app said STOPPING=1"

@@ -43,6 +43,8 @@ func (b *batch) run(d *Daemon) []error {
 func (d *Daemon) startAll(ps []*proc, thens []func()) []error {
 	jobs := make([]*spawnJob, len(ps))
 	errs := make([]error, len(ps))
+	spawned := map[string]bool{}     // apps of which this batch already started a worker: it holds their sockets
+	pending := make([]bool, len(ps)) // waiting for their identity: started again later
 	for i, p := range ps {
 		if thens[i] != nil {
 			p.settled = append(p.settled, thens[i])
@@ -54,11 +56,29 @@ func (d *Daemon) startAll(ps []*proc, thens []func()) []error {
 		d.armWatch(p)
 		p.stopAsked, p.leaderGone, p.tree, p.failReason, p.statusText = false, false, nil, "", ""
 		p.exitCode, p.exitSig = nil, ""
+		if d.identityPending(p) {
+			// The user is looked up off the loop; p starts when it is known (its settled callbacks wait).
+			pending[i] = true
+			p.status, p.pid = api.StatusLaunching, 0
+			d.emit(p, "looking up user "+p.app.User)
+			continue
+		}
 		if jobs[i], errs[i] = d.prepare(p); errs[i] == nil {
+			if len(jobs[i].socks) > 0 && !spawned[p.app.Name] && !d.socketsHeld(p) {
+				// As systemd does at every spawn (NonBlocking=), but only while no other worker holds the sockets:
+				// see socketsHeld.
+				if err := activation.SetNonblock(jobs[i].socks, p.app.NonBlocking); err != nil {
+					d.log.Printf("%s[%d]: %v", p.app.Name, p.id, err)
+				}
+			}
 			jobs[i].run()
+			spawned[p.app.Name] = spawned[p.app.Name] || jobs[i].err == nil
 		}
 	}
 	for i, p := range ps {
+		if pending[i] {
+			continue
+		}
 		if errs[i] == nil {
 			errs[i] = d.complete(p, jobs[i])
 		}
@@ -149,6 +169,7 @@ func (d *Daemon) armWatchdogAfter(p *proc, grace time.Duration) {
 // spawnJob is a prepared start: everything decided on the loop; only the fork/exec is left, which may run off it.
 type spawnJob struct {
 	cmd        platform.Cmd
+	socks      []*activation.Socket // the app's listening sockets, given as cmd.ExtraFiles
 	outR, errR *os.File
 	pid        int
 	err        error
@@ -160,11 +181,11 @@ func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.uid = id.uid
 	exe, argv, err := d.command(p, env)
 	if err != nil {
 		return nil, err
 	}
-	p.owner = id.uid
 	if err := d.openLogs(p); err != nil {
 		return nil, err
 	}
@@ -180,8 +201,8 @@ func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
 			exe = platform.ExecPath(d.selfFile)
 		}
 	}
-	j := &spawnJob{cmd: platform.Cmd{Path: exe, Args: argv, Env: env, Dir: p.app.Cwd, UID: id.uid, GID: id.gid,
-		Stdin: d.devNull, ExtraFiles: activation.Files(socks)}}
+	j := &spawnJob{socks: socks, cmd: platform.Cmd{Path: exe, Args: argv, Env: env, Dir: p.app.Cwd, UID: id.uid, GID: id.gid,
+		Groups: id.groups, Stdin: d.devNull, ExtraFiles: activation.Files(socks)}}
 	if j.outR, j.cmd.Stdout, err = platform.OutputPipe(); err != nil {
 		return nil, err
 	}
@@ -218,4 +239,22 @@ func (d *Daemon) complete(p *proc, j *spawnJob) error {
 	d.pump(p, j.errR, "err", p.err)
 	d.writePidFile(p)
 	return nil
+}
+
+// socketsHeld reports whether a worker of p's app other than p holds the app's sockets: a running instance, or
+// the old worker of a reload still draining. The blocking mode of a socket belongs to its open file description,
+// which all of them share; changing it under a worker that set O_NONBLOCK (every Go worker does, and a careful
+// Python worker) leaves it waiting in accept(2) for a connection another worker took, past its stop signal.
+func (d *Daemon) socketsHeld(p *proc) bool {
+	for _, q := range d.procs {
+		if q != p && q.pid != 0 && q.app.Name == p.app.Name {
+			return true
+		}
+	}
+	for _, w := range d.draining {
+		if w.name == p.app.Name {
+			return true
+		}
+	}
+	return false
 }

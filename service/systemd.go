@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,13 +22,36 @@ import (
 const ControlFDName = "gpm-control"
 
 // supervisor is the service manager above the daemon (systemd), spoken to with sd_notify: READY=1 once the saved
-// list is resurrected, STATUS= with the counts, WATCHDOG=1 from the supervision loop, STOPPING=1, and every
-// listening socket kept in its fd store so a restart of gpm refuses no connection. Without NOTIFY_SOCKET it does
-// nothing.
+// list is resurrected, STATUS= with the counts, WATCHDOG=1 from the supervision loop, STOPPING=1, RELOADING=1
+// while reloads run, and every listening socket kept in its fd store so a restart of gpm refuses no connection.
+// Without NOTIFY_SOCKET it does nothing.
+//
+// Messages that must arrive go through a queue, sent in order by a goroutine that retries while systemd's queue is
+// full: the supervision loop posts them and never waits on systemd. The goroutine runs while the queue is not
+// empty.
 type supervisor struct {
 	addr     string
 	watchdog time.Duration // ping interval: half of WATCHDOG_USEC; 0 = off
-	status   string
+	status   string        // the last STATUS= sent; owned by the loop
+
+	mu      sync.Mutex
+	pending []sdMessage // in order; at most maxQueuedNotify
+	sending bool        // a goroutine is sending pending
+	reloads int         // reloads under way: RELOADING=1 on the first, READY=1 when the last ends
+}
+
+// maxQueuedNotify bounds the messages waiting for systemd (each FDSTORE=1 holds a descriptor until it is sent).
+const maxQueuedNotify = 256
+
+// notifyRetry is how long a message that must arrive is retried while systemd's queue is full.
+const notifyRetry = time.Second
+
+// sdMessage is one queued message. fds are descriptors of its own (DupFD), closed once sent; done, when set, gets
+// the outcome.
+type sdMessage struct {
+	state string
+	fds   []int
+	done  func(error)
 }
 
 func newSupervisor(env map[string]string) *supervisor {
@@ -42,16 +66,79 @@ func newSupervisor(env map[string]string) *supervisor {
 
 func (s *supervisor) active() bool { return s.addr != "" }
 
-// send tells systemd state, retrying for up to a second while systemd's queue is full: for messages that must
-// arrive (READY=1, STOPPING=1, FDSTORE=1). Errors are returned for the caller to log; systemd going away must not
-// stop us.
-func (s *supervisor) send(state string, files ...*os.File) error {
+// send queues state and waits until it is sent, after every message queued before it: for READY=1 and STOPPING=1
+// from Run. Errors are returned for the caller to log; systemd going away must not stop us. Never call it on the
+// loop: use post.
+func (s *supervisor) send(state string) error {
 	if s.addr == "" {
 		return nil
 	}
+	ch := make(chan error, 1)
+	if err := s.post(state, func(err error) { ch <- err }); err != nil {
+		return err
+	}
+	return <-ch
+}
+
+// post queues state, with a copy of files (the caller may close them at once), to be sent in order; done (may be
+// nil) gets the outcome. It never waits. It fails only when the message cannot be queued.
+func (s *supervisor) post(state string, done func(error), files ...*os.File) error {
+	if s.addr == "" {
+		return nil
+	}
+	m := sdMessage{state: state, done: done}
+	for _, f := range files {
+		fd, err := activation.DupFD(f)
+		if err != nil {
+			closeFDs(m.fds)
+			return fmt.Errorf("sd_notify %s: %w", firstLine(state), err)
+		}
+		m.fds = append(m.fds, fd)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queueLocked(m)
+}
+
+func (s *supervisor) queueLocked(m sdMessage) error {
+	if len(s.pending) >= maxQueuedNotify {
+		closeFDs(m.fds)
+		return fmt.Errorf("sd_notify %s: dropped: %d messages already wait for systemd (maxQueuedNotify)", firstLine(m.state), len(s.pending))
+	}
+	s.pending = append(s.pending, m)
+	if !s.sending {
+		s.sending = true
+		go s.drain()
+	}
+	return nil
+}
+
+// drain sends the queue in order until it is empty.
+func (s *supervisor) drain() {
+	for {
+		s.mu.Lock()
+		if len(s.pending) == 0 {
+			s.sending = false
+			s.pending = nil
+			s.mu.Unlock()
+			return
+		}
+		m := s.pending[0]
+		s.pending = s.pending[1:]
+		s.mu.Unlock()
+		err := s.sendNow(m.state, m.fds)
+		closeFDs(m.fds)
+		if m.done != nil {
+			m.done(err)
+		}
+	}
+}
+
+// sendNow sends state, retrying for up to notifyRetry while systemd's queue is full.
+func (s *supervisor) sendNow(state string, fds []int) error {
 	var err error
-	for delay := time.Millisecond; delay < time.Second; delay *= 2 {
-		if err = activation.SendNotify(s.addr, state, files...); !errors.Is(err, syscall.EAGAIN) {
+	for delay := time.Millisecond; delay < notifyRetry; delay *= 2 {
+		if err = activation.SendNotifyFDs(s.addr, state, fds...); !errors.Is(err, syscall.EAGAIN) {
 			return err
 		}
 		time.Sleep(delay)
@@ -66,6 +153,53 @@ func (s *supervisor) try(state string) error {
 		return nil
 	}
 	return activation.SendNotify(s.addr, state)
+}
+
+// reloadBegin and reloadEnd bracket a reload. Reloads of several apps may run at once: systemd hears RELOADING=1
+// (with MONOTONIC_USEC=, as Type=notify-reload wants) when the first begins and READY=1 when the last ends,
+// whatever their outcome (the daemon itself is fine either way). Counting and queueing under one lock keeps a
+// RELOADING=1 from overtaking the READY=1 of the reload before it. Errors go to logf.
+func (s *supervisor) reloadBegin(logf func(string, ...any)) {
+	s.reloadStep(+1, logf)
+}
+
+func (s *supervisor) reloadEnd(logf func(string, ...any)) {
+	s.reloadStep(-1, logf)
+}
+
+func (s *supervisor) reloadStep(delta int, logf func(string, ...any)) {
+	if s.addr == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reloads += delta
+	var state string
+	switch {
+	case delta > 0 && s.reloads == 1:
+		state = fmt.Sprintf("%s\nMONOTONIC_USEC=%d", activation.Reloading, monotonicUsec())
+	case delta < 0 && s.reloads == 0:
+		state = activation.Ready
+	default:
+		return
+	}
+	logErr := func(err error) {
+		if err != nil {
+			logf("sd_notify %s: %v", firstLine(state), err)
+		}
+	}
+	logErr(s.queueLocked(sdMessage{state: state, done: logErr}))
+}
+
+func closeFDs(fds []int) {
+	for _, fd := range fds {
+		activation.CloseFD(fd)
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 // fdName is the fd-store name of an app's socket: derived from the app and the address, so a changed address is
@@ -105,23 +239,37 @@ func (d *Daemon) takeInherited() {
 	}
 }
 
-// storeSocket puts a socket into systemd's fd store, so the next daemon gets it back.
+// storeSocket puts a socket into systemd's fd store, so the next daemon gets it back. It only queues the message
+// (with a descriptor of its own): the loop never waits on systemd.
 func (d *Daemon) storeSocket(app string, s *activation.Socket) {
 	if !d.sd.active() || s.Spec.Network == "systemd" {
 		return
 	}
 	name := fdName(app, s.Spec)
-	if err := d.sd.send("FDSTORE=1\nFDNAME="+name, s.File); err != nil {
-		d.log.Printf("fd store %s (%s): %v", s.Spec, name, err)
+	logErr := func(err error) {
+		if err != nil {
+			d.log.Printf("fd store %s (%s): %v", s.Spec, name, err)
+		}
 	}
+	logErr(d.sd.post("FDSTORE=1\nFDNAME="+name, logErr, s.File))
 }
 
-// unstoreSocket removes it when the app is gone.
+// unstoreSocket removes it when the app is gone (queued after the FDSTORE=1, so in order).
 func (d *Daemon) unstoreSocket(app string, s *activation.Socket) {
 	if !d.sd.active() || s.Spec.Network == "systemd" {
 		return
 	}
-	d.sd.send("FDSTOREREMOVE=1\nFDNAME=" + fdName(app, s.Spec))
+	d.unstore(fdName(app, s.Spec))
+}
+
+// unstore queues FDSTOREREMOVE=1 for the fd-store entry name.
+func (d *Daemon) unstore(name string) {
+	logErr := func(err error) {
+		if err != nil {
+			d.log.Printf("fd store remove %s: %v", name, err)
+		}
+	}
+	logErr(d.sd.post("FDSTOREREMOVE=1\nFDNAME="+name, logErr))
 }
 
 // dropUnclaimed closes what systemd passed and no app took after the saved list was resurrected: an fd-store entry
@@ -131,7 +279,7 @@ func (d *Daemon) unstoreSocket(app string, s *activation.Socket) {
 func (d *Daemon) dropUnclaimed() {
 	for name, f := range d.stored {
 		d.log.Printf("fd store entry %s claimed by no app: closed", name)
-		d.sd.send("FDSTOREREMOVE=1\nFDNAME=" + name)
+		d.unstore(name)
 		f.Close()
 		delete(d.stored, name)
 	}

@@ -3,7 +3,9 @@
 // gpm's language-neutral cluster mode:
 //  - server.listen(PORT) becomes a listen on the socket gpm passed as fd 3.. (LISTEN_FDS) for that port;
 //  - with no socket for that port, in cluster mode, it asks gpm to bind the port once (LISTEN=...) and waits to be
-//    replaced by a worker that inherits it, so `gpm start app.js -i max` shares one port as under PM2;
+//    replaced by a worker that inherits it, so `gpm start app.js -i max` shares one port as under PM2; if gpm
+//    refuses (a privileged port for an app that is not running as the daemon's user, the port in use...), it
+//    says why on stderr and listens as it would without gpm, so the app gets the error the system gives;
 //  - process.send('ready') without an IPC channel becomes READY=1 on gpm's notify stream.
 // It does nothing when the app is not under gpm.
 const net = require('net');
@@ -20,6 +22,20 @@ if (notifyPath) {
 
   const notify = (msg) => {
     const c = net.createConnection(notifyPath);
+    c.on('error', () => {});
+    c.end(msg);
+  };
+
+  // ask sends msg and calls back with gpm's answer ('' when there is none).
+  const ask = (msg, cb) => {
+    const c = net.createConnection(notifyPath);
+    let answer = '';
+    let done = false;
+    const finish = () => { if (!done) { done = true; cb(answer.trim()); } };
+    c.setEncoding('utf8');
+    c.on('data', (d) => { answer += d; });
+    c.on('end', finish);
+    c.on('close', finish);
     c.on('error', () => {});
     c.end(msg);
   };
@@ -41,7 +57,11 @@ if (notifyPath) {
     if (fd !== undefined) return listen.call(this, { fd }, cb);
     if (env.GPM_CLUSTER === '1') {
       // gpm binds the port and replaces this worker with one that inherits it; until then, nothing listens here.
-      notify(`LISTEN=tcp://:${port}`);
+      ask(`LISTEN=tcp://:${port}`, (answer) => {
+        if (answer === 'OK') return;
+        if (answer.startsWith('ERR ')) console.error(`gpm: port ${port} not shared by gpm: ${answer.slice(4)}`);
+        listen.apply(this, args);
+      });
       return this;
     }
     return listen.apply(this, args);

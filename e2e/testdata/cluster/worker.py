@@ -4,9 +4,11 @@
 Takes its listening socket from gpm (or systemd) as fd 3 with the LISTEN_FDS protocol, serves HTTP on it, and says
 READY=1 with a STATUS= on NOTIFY_SOCKET once it serves. READY_DELAY (seconds) delays readiness and serving, as a
 slow start would. GET / answers "pid PID instance N"; GET /slow writes the headers, waits 0.5 s, then the body.
-SIGINT or SIGTERM stops accepting and lets accepted requests finish. The worker whose GPM_INSTANCE equals
-NONBLOCK_INSTANCE puts the socket in non-blocking mode (O_NONBLOCK, on the open file description that every
-worker shares).
+SIGINT or SIGTERM stops accepting and lets accepted requests finish. The worker puts the socket in non-blocking
+mode (O_NONBLOCK, on the open file description that every worker shares), as a worker that polls a shared socket
+must: gpm hands it over blocking (systemd's default), and socketserver polls, then accepts, so a connection that
+another worker took would leave it blocked in accept(2), deaf to its stop signal. With NONBLOCK_INSTANCE set, only
+the worker whose GPM_INSTANCE equals it does.
 """
 import http.server
 import os
@@ -51,7 +53,7 @@ def main():
     if int(os.environ.get("LISTEN_FDS", "0")) < 1:
         sys.exit("worker.py: no socket passed (LISTEN_FDS)")
     sock = socket.socket(fileno=3)
-    if os.environ.get("NONBLOCK_INSTANCE", "-") == os.environ.get("GPM_INSTANCE"):
+    if os.environ.get("NONBLOCK_INSTANCE", os.environ.get("GPM_INSTANCE")) == os.environ.get("GPM_INSTANCE"):
         # What a careful worker sharing a listening socket does: poll, then accept without blocking.
         sock.setblocking(False)
     server = http.server.ThreadingHTTPServer(sock.getsockname()[:2], Handler, bind_and_activate=False)
