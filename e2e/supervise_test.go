@@ -136,11 +136,12 @@ func TestCrashLoopErrored(t *testing.T) {
 		t.Parallel()
 		home := newHome(t)
 		stamps, marker := filepath.Join(home, "stamps"), filepath.Join(home, "marker")
-		// PM2 counts unstable exits only in the first min_uptime*max_restarts = 900 ms of the app's life; the
-		// first run lasts 1.2 s, so the loop that follows would never end there.
+		// PM2 counts unstable exits only in the first min_uptime*max_restarts = 3 s of the app's life; the
+		// first run lasts 3.5 s, so the loop that follows would never end there. min_uptime is 1 s so that a run
+		// that crashes at once stays under it on a loaded machine (a shell's start took over 300 ms there).
 		file := processFile(t, home, "late.json", map[string]any{
 			"name": "late", "script": fixture("late_crash.sh"), "args": []string{marker, stamps},
-			"min_uptime": 300, "max_restarts": 3,
+			"min_uptime": 1000, "max_restarts": 3,
 		})
 		mustRun(t, home, "start", file)
 		p := waitProc(t, home, "late", 20*time.Second, "late crash loop errored", func(p api.Process) bool {

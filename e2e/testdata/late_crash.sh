@@ -1,5 +1,5 @@
 #!/bin/sh
-# Usage: late_crash.sh MARKER STAMPS. The first start (no MARKER yet) runs for 1.2 s, longer than the test's
+# Usage: late_crash.sh MARKER STAMPS. The first start (no MARKER yet) runs for 3.5 s, longer than the test's
 # min_uptime and than PM2's whole counting window; every later start crashes at once: a crash loop that begins late.
 date +%s%N >> "$2"
 if [ -e "$1" ]; then
@@ -8,5 +8,5 @@ if [ -e "$1" ]; then
 fi
 : > "$1"
 echo "stable for a while"
-sleep 1.2
+sleep 3.5
 exit 1
