@@ -17,16 +17,21 @@ type Spec struct {
 	Address string // host:port, a path, or the systemd fd name
 }
 
-// String is the spec as an address.
+// String is the spec as an address that ParseSpec reads back as s (without its name). Address holds what url.Parse
+// decoded, so what it would decode or cut again is escaped: '%' (an IPv6 zone, "[fe80::1%25eth0]:80"), and in a
+// path '?' and '#'.
 func (s Spec) String() string {
-	if s.Network == "systemd" {
+	switch s.Network {
+	case "systemd":
 		return "systemd:" + s.Address
+	case "unix":
+		return "unix://" + pathEscaper.Replace(s.Address)
 	}
-	if s.Network == "unix" {
-		return "unix://" + s.Address
-	}
-	return s.Network + "://" + s.Address
+	return s.Network + "://" + strings.ReplaceAll(s.Address, "%", "%25")
 }
+
+// pathEscaper escapes a unix socket path for a unix:// URL.
+var pathEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
 
 // ParseSpec parses an address, optionally prefixed with "name=" ("web=tcp://:8080").
 func ParseSpec(s string) (Spec, error) {
