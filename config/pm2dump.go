@@ -66,7 +66,9 @@ var pm2InjectedEnv = []string{"unique_id", "PM2_HOME", "PM2_USAGE", "PM2_JSON_PR
 
 // ImportPM2 parses a PM2 dump.pm2 (a JSON array with one element per instance, REFERENCE §5.2) into applications,
 // grouped by name in order of first appearance. The first element of a group gives the configuration; the group's
-// size gives App.Instances. Entries flagged pmx_module (PM2 modules) are skipped. An empty array gives (nil, nil).
+// size gives App.Instances (at most maxInstances, else an error). Instance numbers are the dump's, made distinct
+// within an app: a missing, odd or repeated one becomes the lowest free number. Entries flagged pmx_module (PM2
+// modules) are skipped. An empty array gives (nil, nil).
 //
 // Environment: the rule of §5.2 taken literally: App.Env is the element's `env` object only; the copies of env keys
 // at the top level of the element, and the other uppercase top-level keys, are ignored. The keys PM2 injects itself
@@ -99,6 +101,8 @@ func ImportPM2(data []byte) ([]ImportedApp, error) {
 	}
 	var out []ImportedApp
 	byName := map[string]int{}
+	taken := map[int]map[int]bool{} // instance numbers used, by index in out
+	free := map[int]int{}           // the lowest number not taken, by index in out
 	for i, el := range root.Content {
 		if el.Kind != yaml.MappingNode {
 			return nil, fmt.Errorf("%s:%d: dump[%d]: expected a process object, got %s", dumpName, el.Line, i, describe(el))
@@ -133,9 +137,23 @@ func ImportPM2(data []byte) ([]ImportedApp, error) {
 			out = append(out, ImportedApp{App: app, Stopped: true})
 		}
 		imp := &out[j]
+		if len(imp.Instances) == maxInstances {
+			return nil, fmt.Errorf("%s:%d: dump[%d] (%s): more than %d instances of one app (maxInstances)",
+				dumpName, el.Line, i, name, maxInstances)
+		}
+		if taken[j] == nil {
+			taken[j] = map[int]bool{}
+		}
 		n, err := intValue(get(imp.App.InstanceVar), 0, maxInstances)
-		if err != nil { // absent (older dumps) or odd: number the instances in dump order
-			n = int64(len(imp.Instances))
+		if err != nil || taken[j][int(n)] {
+			// absent (older dumps), odd, or a second instance with the same number: the first number not taken,
+			// which numbers a dump without them in dump order. Two instances with one number would get the
+			// same instance variable, and the same port from increment_var.
+			n = int64(free[j])
+		}
+		taken[j][int(n)] = true
+		for taken[j][free[j]] {
+			free[j]++
 		}
 		imp.Instances = append(imp.Instances, int(n))
 		imp.App.Instances = len(imp.Instances)
