@@ -9,7 +9,7 @@ GOARCH   ?= $(shell $(GO) env GOARCH)
 # A Debian/RPM version: the last tag, else 0.1.0~git<date>.<commit> (~ sorts before the release).
 PKG_VERSION ?= $(shell v=$$(git describe --tags --abbrev=0 2>/dev/null | sed 's/^v//'); [ -n "$$v" ] && echo "$$v" || git log -1 --format='0.1.0~git%cd.%h' --date=format:%Y%m%d 2>/dev/null || echo 0.1.0)
 
-.PHONY: build test lint cross demo bench clean package e2e-systemd
+.PHONY: build test lint cross demo bench clean package e2e-systemd fuzz
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gpm
@@ -17,6 +17,22 @@ build:
 # Unit tests and end-to-end tests (real daemon, real processes, real signals), with the race detector.
 test:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# Runs every Fuzz target (func FuzzXxx in a *_test.go file) for FUZZTIME each, one after another: -fuzz takes one
+# target per package run. A failure leaves the input in the package's testdata/fuzz/FuzzXxx/: commit it as a
+# regression seed once fixed (plain `go test`, so `make test`, runs those seeds). FUZZFLAGS=-parallel=1 on a busy
+# machine. FUZZMINIMIZE bounds the time spent shrinking each input that finds new coverage (go test's default, 60 s,
+# stops every worker of a short run for most of it).
+FUZZTIME     ?= 10s
+FUZZMINIMIZE ?= 2s
+FUZZFLAGS    ?=
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "== $$(dirname $$f) $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $(FUZZFLAGS) $$(dirname $$f); \
+	  done; \
+	done
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
