@@ -83,3 +83,12 @@ func FuzzSplitArgs(f *testing.F) {
 
 // equalWords compares word lists, nil and empty alike.
 func equalWords(a, b []string) bool { return len(a) == 0 && len(b) == 0 || slices.Equal(a, b) }
+
+// Found by FuzzSplitArgs: a byte that is not UTF-8 (a Latin-1 file name on the command line) became U+FFFD, so
+// the app got another argument than the one written.
+func TestSplitArgsKeepsBytes_Fuzz(t *testing.T) {
+	got, err := SplitArgs("caf\xe9 'x\xff y' \"\x82\" \\\x82")
+	if want := []string{"caf\xe9", "x\xff y", "\x82", "\x82"}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("got %q, %v; want %q", got, err, want)
+	}
+}
