@@ -33,10 +33,11 @@ func FuzzParseSpec(f *testing.F) {
 }
 
 // Found by FuzzParseSpec: String wrote back what url.Parse had decoded, so an IPv6 zone ("%25eth0") no longer
-// parsed and a unix path with '?' lost its end. The daemon writes String into an app's listen list (a Node app's
-// LISTEN=) and reads it back on reload and resurrect.
+// parsed, a unix path with '?' lost its end, and one with a newline did not parse. The daemon writes String into
+// an app's listen list (a Node app's LISTEN=) and reads it back on reload and resurrect.
 func TestSpecStringParsesBack_Fuzz(t *testing.T) {
-	for _, s := range []string{"tcp://[fe80::1%25eth0]:80", "unix:///run/a%3Fb%23c%25d", "unix://rel/a%3Fb"} {
+	for _, s := range []string{"tcp://[fe80::1%25eth0]:80", "unix:///run/a%3Fb%23c%25d", "unix://rel/a%3Fb",
+		"unix:///tmp/a%0Ab%7F"} {
 		sp, err := ParseSpec(s)
 		if err != nil {
 			t.Fatalf("%s: %v", s, err)
