@@ -18,21 +18,14 @@ build:
 test:
 	$(GO) test -race -count=1 -timeout 15m ./...
 
-# Runs every Fuzz target (func FuzzXxx in a *_test.go file) for FUZZTIME each, one after another: -fuzz takes one
-# target per package run. A failure leaves the input in the package's testdata/fuzz/FuzzXxx/: commit it as a
-# regression seed once fixed (plain `go test`, so `make test`, runs those seeds). FUZZFLAGS=-parallel=1 on a busy
-# machine. FUZZMINIMIZE bounds the time spent shrinking each input that finds new coverage (go test's default, 60 s,
-# stops every worker of a short run for most of it).
+# Every Go fuzz target (func FuzzXxx in a *_test.go file) for FUZZTIME each, one `go test -fuzz` per target, one
+# after another (.ci/fuzz.sh). A failing input lands in the package's testdata/fuzz/FuzzXxx/: commit it once fixed,
+# `make test` then runs it. FUZZFLAGS=-parallel=1 on a busy machine.
 FUZZTIME     ?= 10s
 FUZZMINIMIZE ?= 2s
 FUZZFLAGS    ?=
 fuzz:
-	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
-	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
-	    echo "== $$(dirname $$f) $$t ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $(FUZZFLAGS) $$(dirname $$f); \
-	  done; \
-	done
+	GO='$(GO)' FUZZTIME='$(FUZZTIME)' FUZZMINIMIZE='$(FUZZMINIMIZE)' FUZZFLAGS='$(FUZZFLAGS)' .ci/fuzz.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
