@@ -9,7 +9,7 @@ GOARCH   ?= $(shell $(GO) env GOARCH)
 # A Debian/RPM version: the last tag, else 0.1.0~git<date>.<commit> (~ sorts before the release).
 PKG_VERSION ?= $(shell v=$$(git describe --tags --abbrev=0 2>/dev/null | sed 's/^v//'); [ -n "$$v" ] && echo "$$v" || git log -1 --format='0.1.0~git%cd.%h' --date=format:%Y%m%d 2>/dev/null || echo 0.1.0)
 
-.PHONY: build test lint cross demo bench clean package e2e-systemd
+.PHONY: build test lint cross demo bench clean package e2e-systemd fuzz
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gpm
@@ -17,6 +17,15 @@ build:
 # Unit tests and end-to-end tests (real daemon, real processes, real signals), with the race detector.
 test:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# Every Go fuzz target (func FuzzXxx in a *_test.go file) for FUZZTIME each, one `go test -fuzz` per target, one
+# after another (.ci/fuzz.sh). A failing input lands in the package's testdata/fuzz/FuzzXxx/: commit it once fixed,
+# `make test` then runs it. FUZZFLAGS=-parallel=1 on a busy machine.
+FUZZTIME     ?= 10s
+FUZZMINIMIZE ?= 2s
+FUZZFLAGS    ?=
+fuzz:
+	GO='$(GO)' FUZZTIME='$(FUZZTIME)' FUZZMINIMIZE='$(FUZZMINIMIZE)' FUZZFLAGS='$(FUZZFLAGS)' .ci/fuzz.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

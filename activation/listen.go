@@ -18,15 +18,31 @@ type Spec struct {
 	Address string // host:port, a path, or the systemd fd name
 }
 
-// String is the spec as an address.
+// String is the spec as an address that ParseSpec reads back as s (without its name). Address holds what url.Parse
+// decoded, so what it would decode, cut or refuse is escaped: '%' (an IPv6 zone, "[fe80::1%25eth0]:80"), and in a
+// path '?', '#' and control characters.
 func (s Spec) String() string {
-	if s.Network == "systemd" {
+	switch s.Network {
+	case "systemd":
 		return "systemd:" + s.Address
+	case "unix":
+		return "unix://" + escapePath(s.Address)
 	}
-	if s.Network == "unix" {
-		return "unix://" + s.Address
+	return s.Network + "://" + strings.ReplaceAll(s.Address, "%", "%25")
+}
+
+// escapePath escapes a unix socket path for a unix:// URL.
+func escapePath(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c < 0x20 || c == 0x7f || c == '%' || c == '?' || c == '#':
+			fmt.Fprintf(&b, "%%%02X", c)
+		default:
+			b.WriteByte(c)
+		}
 	}
-	return s.Network + "://" + s.Address
+	return b.String()
 }
 
 // ParseSpec parses an address, optionally prefixed with "name=" ("web=tcp://:8080").

@@ -17,6 +17,10 @@ var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | 
 // time fires at once, for ever.
 func ParseCron(s string) (cron.Schedule, error) {
 	s = strings.TrimSpace(s)
+	if (strings.HasPrefix(s, "TZ=") || strings.HasPrefix(s, "CRON_TZ=")) && !strings.Contains(s, " ") {
+		// robfig/cron v3.0.1 cuts the zone at the first space without checking there is one: a slice panic
+		return nil, fmt.Errorf("must be a cron expression such as \"CRON_TZ=Europe/Paris 0 3 * * *\": %q has a time zone and no schedule", s)
+	}
 	sched, err := cronParser.Parse(s)
 	if err != nil {
 		return nil, fmt.Errorf("must be a cron expression such as \"0 3 * * *\" (minute hour day month weekday, "+

@@ -115,24 +115,3 @@ func TestJSON5Empty(t *testing.T) {
 		}
 	}
 }
-
-// FuzzParse checks that no input makes the parsers panic, and that a file either fails or yields valid apps.
-func FuzzParse(f *testing.F) {
-	for _, s := range []string{"// c\n{ apps: [ { name: 'x', script: 'a.js', }, ] }", `{"a": [1, 2.5e3, "\u00e9"]}`,
-		"apps:\n- name: a\n  script: a.js\n  env: {A: [1]}\n", "[{script: 'a', instances: -1, args: \"'x y' z\"}]",
-		`'\x41\uD83D\uDE00'`, "0x1F", "x: &a {b: *a}"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		for _, name := range []string{"f.json", "f.yml"} {
-			file, err := Parse(name, []byte(s), "/base", LoadOptions{NumCPU: 2})
-			if err == nil {
-				for _, a := range file.Apps {
-					if verr := a.Validate(); verr != nil {
-						t.Fatalf("%s: accepted an invalid app: %v", name, verr)
-					}
-				}
-			}
-		}
-	})
-}

@@ -67,7 +67,9 @@ var pm2InjectedEnv = []string{"unique_id", "PM2_HOME", "PM2_USAGE", "PM2_JSON_PR
 
 // ImportPM2 parses a PM2 dump.pm2 (a JSON array with one element per instance, REFERENCE §5.2) into applications,
 // grouped by name in order of first appearance. The first element of a group gives the configuration; the group's
-// size gives App.Instances. Entries flagged pmx_module (PM2 modules) are skipped. An empty array gives (nil, nil).
+// size gives App.Instances (at most MaxInstances, else an error). Instance numbers are the dump's, made distinct
+// within an app: a missing, odd or repeated one becomes the lowest free number. Entries flagged pmx_module (PM2
+// modules) are skipped. An empty array gives (nil, nil).
 //
 // Environment: the rule of §5.2 taken literally: App.Env is the element's `env` object only; the copies of env keys
 // at the top level of the element, and the other uppercase top-level keys, are ignored. The keys PM2 injects itself

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // ParseSize parses a memory size as PM2's max_memory_restart accepts it: a byte count ("1024") or a number with a
@@ -103,21 +104,25 @@ func splitArgs(s string) ([]string, error) {
 		quote   rune
 		escaped bool
 	)
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		// raw, not r, goes into words: r is U+FFFD for a byte that is not UTF-8, and an argument is bytes
+		r, size := utf8.DecodeRuneInString(s[i:])
+		raw := s[i : i+size]
+		i += size
 		switch {
 		case escaped:
 			if quote == '"' && !strings.ContainsRune("\"\\$`\n", r) {
 				cur.WriteRune('\\')
 			}
 			if r != '\n' {
-				cur.WriteRune(r)
+				cur.WriteString(raw)
 			}
 			escaped = false
 		case quote == '\'':
 			if r == '\'' {
 				quote = 0
 			} else {
-				cur.WriteRune(r)
+				cur.WriteString(raw)
 			}
 		case r == '\\':
 			escaped, inWord = true, true
@@ -125,7 +130,7 @@ func splitArgs(s string) ([]string, error) {
 			if r == '"' {
 				quote = 0
 			} else {
-				cur.WriteRune(r)
+				cur.WriteString(raw)
 			}
 		case r == '\'' || r == '"':
 			quote, inWord = r, true
@@ -136,7 +141,7 @@ func splitArgs(s string) ([]string, error) {
 				inWord = false
 			}
 		default:
-			cur.WriteRune(r)
+			cur.WriteString(raw)
 			inWord = true
 		}
 	}
