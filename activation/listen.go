@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 )
@@ -93,6 +94,9 @@ func ParseSpec(s string) (Spec, error) {
 type Socket struct {
 	Spec Spec
 	File *os.File
+	// Dir, when set, is the directory holding a unix socket, opened (and checked) by the caller: Close removes the
+	// socket's name in it through the descriptor, never through its path walked again (BindUnixIn).
+	Dir *os.File
 }
 
 // Bind creates the socket of s. A unix socket path left by a previous run is replaced; the socket file is not
@@ -136,12 +140,43 @@ func Bind(s Spec) (*Socket, error) {
 	return &Socket{Spec: s, File: f}, nil
 }
 
-// Close closes the socket (a unix socket's path is removed too: nothing serves it any more).
+// Close closes the socket (a unix socket's path is removed too: nothing serves it any more; through Dir when set).
 func (s *Socket) Close() error {
 	if s.Spec.Network == "unix" {
-		os.Remove(s.Spec.Address)
+		if s.Dir != nil {
+			unlinkIn(s.Dir, filepath.Base(s.Spec.Address))
+			s.Dir.Close()
+		} else {
+			os.Remove(s.Spec.Address)
+		}
 	}
 	return s.File.Close()
+}
+
+// BindUnixIn is Bind for a unix socket whose directory dir the caller opened and checked (a root daemon binding
+// where an app's user can write: platform/safefs.OpenDir): the name left by a previous run is removed with unlinkat
+// in dir, and the socket is bound through /proc/self/fd/N/NAME on Linux, so a directory on the way swapped for a
+// link meanwhile cannot make the daemon remove or replace a file elsewhere. (Elsewhere the bind goes through the
+// path, checked but not held.) The Socket keeps dir, for Close.
+func BindUnixIn(dir *os.File, s Spec) (*Socket, error) {
+	if s.Network != "unix" {
+		return nil, fmt.Errorf("listen %s: BindUnixIn binds unix sockets only", s)
+	}
+	name := filepath.Base(s.Address)
+	if err := unlinkIn(dir, name); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("listen %s: %w", s, err)
+	}
+	ln, err := net.Listen("unix", pathIn(dir, name, s.Address))
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", s, err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	f, err := socketFile(ln.(syscall.Conn), s.String())
+	ln.Close()
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", s, err)
+	}
+	return &Socket{Spec: s, File: f, Dir: dir}, nil
 }
 
 // Env returns the variables a worker needs besides LISTEN_PID: LISTEN_FDS and LISTEN_FDNAMES for socks passed as

@@ -120,3 +120,54 @@ func TestPlantedLinks_Issue11Item1(t *testing.T) {
 		unchanged("after flush of the swapped log")
 	})
 }
+
+// TestPlantedSocketDir_Issue11Item1: an app's unix listen path in its user's directory, where that user replaced a
+// directory on the way with a link to a root directory: the root daemon must neither remove the root file of the
+// same name there (it removes what a previous run left before it binds) nor bind in its place. A socket in the
+// user's own directory still works, and is removed when the app is deleted.
+func TestPlantedSocketDir_Issue11Item1(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the attack needs a daemon running as root and an app running as uid 65534")
+	}
+	t.Parallel()
+	home := newHome(t)
+	dir := publicDir(t)
+	nb := appUserDir(t, dir)
+	victims := filepath.Join(dir, "victims")
+	if err := os.Mkdir(victims, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	unchanged := rootFile(t, filepath.Join(victims, "app.sock"))
+	// What uid 65534 can do in its own directory: a link where the admin's configuration expects a directory.
+	if err := os.Symlink(victims, filepath.Join(nb, "run")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(filepath.Join(nb, "run"), 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "ticker.sh")
+	installExecutable(t, fixture("ticker.sh"), script)
+	start := func(name, sock string) (string, int) {
+		_, stderr, code := run(t, home, "start", script, "--name", name, "--uid", "65534", "--gid", "65534", "--cwd", nb,
+			"--listen", "unix://"+sock)
+		return stderr, code
+	}
+	stderr, code := start("planted", filepath.Join(nb, "run", "app.sock"))
+	if code == 0 || !strings.Contains(stderr, "unsafe path") {
+		t.Errorf("start with a socket path through a planted link: exit %d, %q; want a refusal", code, stderr)
+	}
+	unchanged("after the start")
+
+	own := filepath.Join(nb, "own", "app.sock")
+	if stderr, code := start("own", own); code != 0 {
+		t.Fatalf("start with a socket in the user's own directory: exit %d, %s", code, stderr)
+	}
+	if st, err := os.Lstat(own); err != nil || st.Mode()&os.ModeSocket == 0 {
+		t.Fatalf("%s after the start: %v, %v; want a socket", own, st, err)
+	}
+	mustRun(t, home, "delete", "own")
+	if _, err := os.Lstat(own); !os.IsNotExist(err) {
+		t.Errorf("%s after delete: %v; want it removed", own, err)
+	}
+	unchanged("after delete")
+}

@@ -224,7 +224,7 @@ func (d *Daemon) adoptListen(p *proc, uid int, addr string) error {
 	// Bind now, so that a port in use is refused to the shim (which then listens itself and gets the error) rather
 	// than failing the reload.
 	if socks, ok := d.sockets[name]; ok {
-		s, err := d.bind(spec)
+		s, err := d.bind(spec, p.uid)
 		if err == nil {
 			err = activation.SetNonblock([]*activation.Socket{s}, p.app.NonBlocking)
 			if err != nil {
@@ -239,7 +239,7 @@ func (d *Daemon) adoptListen(p *proc, uid int, addr string) error {
 	} else {
 		a := p.app.Clone()
 		a.Listen = append(a.Listen, spec.String())
-		if _, err := d.socketsFor(&a); err != nil {
+		if _, err := d.socketsFor(&a, p.uid); err != nil {
 			return err
 		}
 	}

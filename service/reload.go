@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"fmt"
+	"github.com/gpmd/gpm/platform/safefs"
+	"path/filepath"
 	"slices"
 	"syscall"
 	"time"
@@ -27,8 +29,9 @@ type drain struct {
 }
 
 // socketsFor returns the app's listening sockets, binding them on first use. They are held until the app's last
-// process is deleted, so connections queue in the kernel while workers come and go and are never refused.
-func (d *Daemon) socketsFor(a *config.App) ([]*activation.Socket, error) {
+// process is deleted, so connections queue in the kernel while workers come and go and are never refused. uid is
+// who the app runs as (-1: as the daemon), whose directories a unix socket's path may cross (bind).
+func (d *Daemon) socketsFor(a *config.App, uid int) ([]*activation.Socket, error) {
 	if len(a.Listen) == 0 {
 		return nil, nil
 	}
@@ -45,10 +48,19 @@ func (d *Daemon) socketsFor(a *config.App) ([]*activation.Socket, error) {
 		// A socket the previous daemon put in systemd's fd store is the same socket, still accepting: reuse it.
 		if f, ok := d.stored[fdName(a.Name, spec)]; ok {
 			delete(d.stored, fdName(a.Name, spec))
-			socks = append(socks, &activation.Socket{Spec: spec, File: f})
+			s := &activation.Socket{Spec: spec, File: f}
+			if spec.Network == "unix" {
+				// Its Close removes the name: through the directory checked now, never by a path walked again.
+				if s.Dir, err = safefs.OpenDir(filepath.Dir(spec.Address), uid); err != nil {
+					f.Close()
+					closeSockets(socks)
+					return nil, fmt.Errorf("listen %s: %w", spec, err)
+				}
+			}
+			socks = append(socks, s)
 			continue
 		}
-		s, err := d.bind(spec)
+		s, err := d.bind(spec, uid)
 		if err != nil {
 			closeSockets(socks)
 			return nil, err
@@ -66,19 +78,32 @@ func (d *Daemon) socketsFor(a *config.App) ([]*activation.Socket, error) {
 	return socks, nil
 }
 
-// bind creates a socket, or takes it from the sockets systemd handed the daemon.
-func (d *Daemon) bind(spec activation.Spec) (*activation.Socket, error) {
-	if spec.Network != "systemd" {
-		return activation.Bind(spec)
-	}
-	for i, s := range d.inherited {
-		if s.Spec.Name == spec.Address {
-			d.inherited = append(d.inherited[:i], d.inherited[i+1:]...)
-			s.Spec.Name = spec.Name
-			return s, nil
+// bind creates a socket, or takes it from the sockets systemd handed the daemon. A unix socket is bound in its
+// directory opened by safefs's rules for uid (the app's, -1: the daemon's): a root daemon removing the name a
+// previous run left, and binding it, must not follow a link the app's user planted on the way.
+func (d *Daemon) bind(spec activation.Spec, uid int) (*activation.Socket, error) {
+	switch spec.Network {
+	case "systemd":
+		for i, s := range d.inherited {
+			if s.Spec.Name == spec.Address {
+				d.inherited = append(d.inherited[:i], d.inherited[i+1:]...)
+				s.Spec.Name = spec.Name
+				return s, nil
+			}
 		}
+		return nil, fmt.Errorf("listen %s: systemd passed no socket named %q (FileDescriptorName= in the .socket unit)", spec, spec.Address)
+	case "unix":
+		dir, err := safefs.OpenDir(filepath.Dir(spec.Address), uid)
+		if err != nil {
+			return nil, fmt.Errorf("listen %s: %w", spec, err)
+		}
+		s, err := activation.BindUnixIn(dir, spec)
+		if err != nil {
+			dir.Close()
+		}
+		return s, err
 	}
-	return nil, fmt.Errorf("listen %s: systemd passed no socket named %q (FileDescriptorName= in the .socket unit)", spec, spec.Address)
+	return activation.Bind(spec)
 }
 
 func closeSockets(socks []*activation.Socket) {

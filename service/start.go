@@ -189,7 +189,7 @@ func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
 	if err := d.openLogs(p); err != nil {
 		return nil, err
 	}
-	socks, err := d.socketsFor(&p.app)
+	socks, err := d.socketsFor(&p.app, p.uid)
 	if err != nil {
 		return nil, err
 	}

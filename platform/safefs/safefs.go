@@ -49,6 +49,14 @@ func Remove(path string, uid int) error {
 	return remove(path, uid)
 }
 
+// OpenDir opens the directory path for an application running as uid (-1: as the daemon), walking to it by the
+// package's rules, the directory itself verified as one that holds the application's files; missing directories
+// are made. A caller that works inside it through the descriptor (unlinkat, a bind through /proc/self/fd/N/NAME)
+// never has a path walked again, so nothing swapped meanwhile can redirect it.
+func OpenDir(path string, uid int) (*os.File, error) {
+	return openDir(path, uid)
+}
+
 // CheckPrivate checks that path, a directory or file of the calling user's own (GPM_HOME and what it holds), is
 // owned by that user and writable by nobody else, and that every directory leading to it follows the package's
 // rules with the calling user as the app's user. A missing path passes: there is nothing to trust yet. The error

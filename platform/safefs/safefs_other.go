@@ -23,6 +23,13 @@ func openFile(path string, flag int, perm fs.FileMode, uid int) (*os.File, error
 	return f, err
 }
 
+func openDir(path string, uid int) (*os.File, error) {
+	if err := os.MkdirAll(path, dirPerm); err != nil {
+		return nil, err
+	}
+	return os.Open(path)
+}
+
 func remove(path string, uid int) error { return os.Remove(path) }
 
 func checkPrivate(path string) error { return nil }

@@ -267,6 +267,35 @@ func openFile(path string, flag int, perm fs.FileMode, uid int) (*os.File, error
 	return f, nil
 }
 
+func openDir(path string, uid int) (*os.File, error) {
+	w, _, err := newWalker(path, uid)
+	if err != nil {
+		return nil, err
+	}
+	w.create = true
+	var f *os.File
+	err = w.walk(func(d *dir, name string) error {
+		fd, err := w.openDir(d, name)
+		if isLinkErr(err) {
+			return errLink // follow refuses a link it may not follow, and says ENOTDIR for a file
+		}
+		if err != nil {
+			return &fs.PathError{Op: "open", Path: w.orig, Err: err}
+		}
+		nd := &dir{fd: fd, path: filepath.Join(d.path, name)}
+		if err := w.enter(nd, true); err != nil {
+			unix.Close(fd)
+			return err
+		}
+		f = os.NewFile(uintptr(fd), nd.path)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
 func remove(path string, uid int) error {
 	w, _, err := newWalker(path, uid)
 	if err != nil {
