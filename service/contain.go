@@ -32,7 +32,12 @@ import (
 type containment struct {
 	orphansOf *platform.Tree // the loop turn's snapshot orphans was computed with
 	orphans   map[int][]int  // the adopted orphans of that turn, by the GPM_ID in their environment
-	wake      chan struct{}  // tells the run record's writer that the set of leaders changed (leftover.go)
+	// unsure: among the orphans of that turn, one had an empty environment. A process in the middle of execve(2)
+	// shows an empty /proc/PID/environ for a moment (the new image's is not set up yet): a setsid child forked
+	// on the stop signal, exec'ing as the app's group empties, was missed that way (1 stop in 7 on a loaded
+	// machine). A stop that finds nothing but such an orphan looks again (waitGroupGone).
+	unsure bool
+	wake   chan struct{} // tells the run record's writer that the set of leaders changed (leftover.go)
 }
 
 // procTree returns this loop turn's snapshot of the process tree: a stop of many apps scans /proc once, not once
@@ -57,6 +62,7 @@ func (d *Daemon) adopted() map[int][]int {
 		return d.contain.orphans
 	}
 	var orphans map[int][]int
+	unsure := false
 	if kids := platform.ChildrenOf(os.Getpid()); len(kids) > 0 {
 		ours := make(map[int]bool, len(d.procs)+len(d.draining))
 		for _, p := range d.procs {
@@ -71,7 +77,9 @@ func (d *Daemon) adopted() map[int][]int {
 			if ours[pid] {
 				continue
 			}
-			if id, ok := gpmID(pid, d.opts.Home); ok {
+			home, id, ok, empty := gpmMarks(pid)
+			unsure = unsure || empty
+			if ok && home == d.opts.Home {
 				if orphans == nil {
 					orphans = map[int][]int{}
 				}
@@ -79,24 +87,23 @@ func (d *Daemon) adopted() map[int][]int {
 			}
 		}
 	}
+	d.contain.unsure = unsure
 	if d.tree != nil {
 		d.contain.orphansOf, d.contain.orphans = d.tree, orphans
 	}
 	return orphans
 }
 
-// gpmID returns the GPM_ID in pid's environment when its GPM_HOME is home.
-func gpmID(pid int, home string) (int, bool) {
-	h, id, ok := gpmMarks(pid)
-	return id, ok && h == home
-}
-
 // gpmMarks reads the GPM_HOME and GPM_ID that gpm put in pid's environment when it started it (or an ancestor);
-// hasID is false when there is no GPM_ID or the environment cannot be read.
-func gpmMarks(pid int) (home string, id int, hasID bool) {
+// hasID is false when there is no GPM_ID or the environment cannot be read. empty reports an environment read as
+// empty: a process in the middle of execve(2) shows one for a moment (containment.unsure).
+func gpmMarks(pid int) (home string, id int, hasID, empty bool) {
 	env, err := platform.Environ(pid)
 	if err != nil {
-		return "", 0, false
+		return "", 0, false, false
+	}
+	if len(env) == 0 {
+		return "", 0, false, true
 	}
 	for _, kv := range env {
 		if v, found := strings.CutPrefix(kv, idEnv+"="); found {
@@ -106,7 +113,7 @@ func gpmMarks(pid int) (home string, id int, hasID bool) {
 			home = v
 		}
 	}
-	return home, id, hasID
+	return home, id, hasID, false
 }
 
 // idEnv is the variable that carries a process's id into its environment (and its children's).

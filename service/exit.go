@@ -78,9 +78,12 @@ func (d *Daemon) waitGroupGone(p *proc) {
 	if !platform.GroupAlive(p.pid) && !anyRunning(p.tree) {
 		// Forked during the stop, after the members were taken: an orphan now (its parent is gone).
 		late := d.newMembers(p, p.tree)
-		if len(late) == 0 {
+		if len(late) == 0 && (!d.contain.unsure || p.unsurePolls >= maxUnsurePolls) {
 			d.down(p)
 			return
+		}
+		if len(late) == 0 {
+			p.unsurePolls++ // an orphan in the middle of execve: look again once it is through (containment.unsure)
 		}
 		d.log.Printf("%s[%d]: %d process(es) forked during the stop outlive the app: %s", p.app.Name, p.id, len(late),
 			procIDs(late))
@@ -98,6 +101,11 @@ func (d *Daemon) waitGroupGone(p *proc) {
 		})
 	})
 }
+
+// maxUnsurePolls bounds how long a stop waits for an orphan whose environment reads empty (an exec under way) to
+// show whether it belongs to the app: 25 polls of 20 ms. An unrelated orphan with a really empty environment (env -i)
+// costs every stop meanwhile that much.
+const maxUnsurePolls = 25
 
 // procIDs lists pids for a log line.
 func procIDs(ids []platform.ProcID) string {
@@ -121,7 +129,7 @@ func anyAlive(pids []int) bool {
 func (d *Daemon) down(p *proc) {
 	p.stopTimer()
 	d.removePidFile(p)
-	p.pid, p.leaderGone, p.tree, p.stopAsked = 0, false, nil, false
+	p.pid, p.leaderGone, p.tree, p.stopAsked, p.unsurePolls = 0, false, nil, false, 0
 	d.noteRunning()
 	p.gen++
 	p.status = api.StatusStopped

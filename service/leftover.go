@@ -288,7 +288,7 @@ func (d *Daemon) findLeftovers(rec *runRecord, known map[platform.ProcID]*leftov
 			if !ok || id.Start != e.Start {
 				continue // gone, or its pid is someone else's now
 			}
-			home, gid, hasID := gpmMarks(e.PID)
+			home, gid, hasID, _ := gpmMarks(e.PID)
 			if home != d.opts.Home {
 				continue // not ours whatever its start time says
 			}
@@ -301,7 +301,7 @@ func (d *Daemon) findLeftovers(rec *runRecord, known map[platform.ProcID]*leftov
 		}
 	}
 	for _, pid := range platform.WithEnv(api.HomeEnv + "=" + d.opts.Home) {
-		if gid, ok := gpmID(pid, d.opts.Home); ok {
+		if home, gid, ok, _ := gpmMarks(pid); ok && home == d.opts.Home {
 			add(pid, leftover{entry: byID[gid], gpmID: gid})
 		}
 	}

@@ -40,12 +40,14 @@ type proc struct {
 	statusText string // the app's last STATUS= on NOTIFY_SOCKET
 	reload     *drain // during a reload: the previous worker, still serving until this one is ready
 	reloadThen func(error)
-	leaderGone bool              // the leader was reaped but its group is still being killed
-	tree       []platform.ProcID // members (contain.go) seen since the stop began, SIGKILLed with the group
-	gen        int               // bumps on every start and stop; a timer from an older generation does nothing
-	timer      *time.Timer
-	wdTimer    *time.Timer // the app's watchdog (WATCHDOG=1 re-arms it)
-	nextStart  time.Time
+	leaderGone bool // the leader was reaped but its group is still being killed
+	// unsurePolls counts the looks a stop took again for an orphan in the middle of an exec (waitGroupGone).
+	unsurePolls int
+	tree        []platform.ProcID // members (contain.go) seen since the stop began, SIGKILLed with the group
+	gen         int               // bumps on every start and stop; a timer from an older generation does nothing
+	timer       *time.Timer
+	wdTimer     *time.Timer // the app's watchdog (WATCHDOG=1 re-arms it)
+	nextStart   time.Time
 
 	// settled run on the loop when the process reaches a resting state (stopped, errored, or started).
 	settled []func()
