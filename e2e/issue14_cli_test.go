@@ -270,7 +270,7 @@ func TestPM2Flags_Issue14Item6(t *testing.T) {
 	if out := mustRun(t, home, "ls", "-m"); !strings.Contains(out, "+--- aaa") || !strings.Contains(out, "+--- echo") {
 		t.Errorf("ls -m:\n%s", out)
 	}
-	out = mustRun(t, home, "logs", "echo", "--nostream", "--raw", "--timestamp")
+	out = mustRun(t, home, "logs", "--nostream", "--raw", "--timestamp", "echo") // a name after a bare --timestamp is the target
 	if !regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d-\d\d:\d\d:\d\d ready$`).MatchString(out) {
 		t.Errorf("logs --raw --timestamp: %q", out)
 	}

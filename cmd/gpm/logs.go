@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/pflag"
 
@@ -15,6 +16,17 @@ import (
 
 // defaultStamp is PM2's format of `logs --timestamp` without a value.
 const defaultStamp = "YYYY-MM-DD-HH:mm:ss"
+
+// isDateFormat says whether word is a moment.js date format rather than a target: `logs --timestamp HH:mm api`
+// and `logs --timestamp api` both work. A format has a date or time token and no letter that is not one.
+func isDateFormat(word string) bool {
+	for _, r := range word {
+		if unicode.IsLetter(r) && !strings.ContainsRune("YMDHhmsSAaZ", r) {
+			return false
+		}
+	}
+	return strings.ContainsAny(word, "YMDHhms")
+}
 
 func cmdLogs(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("logs")
@@ -26,7 +38,7 @@ func cmdLogs(ctx context.Context, c *cli, args []string) error {
 	raw := fs.Bool("raw", false, "lines only, without the app prefix")
 	stamp := fs.String("timestamp", "", "prefix each line with the time it was received (moment.js format, default "+defaultStamp+")")
 	fs.Lookup("timestamp").NoOptDefVal = defaultStamp
-	c.optional = map[*pflag.FlagSet][]optionalValue{fs: {{long: "timestamp", takes: func(w string) bool { return strings.ContainsAny(w, "YMDHhms") }}}}
+	c.optional = map[*pflag.FlagSet][]optionalValue{fs: {{long: "timestamp", takes: isDateFormat}}}
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}

@@ -455,9 +455,10 @@ func (c *cli) addCopies(ctx context.Context, conn *client.Client, f *startFlags,
 	return conn.Scale(ctx, a.Name, a.Instances, true)
 }
 
-// follow prints the logs of the processes in out until interrupted: start --attach.
+// follow prints the logs of the processes in out until interrupted: start --attach. It begins with their last
+// lines, which hold what the apps printed before the stream was open.
 func (c *cli) follow(ctx context.Context, out []api.Process) error {
-	args := []string{"--lines", "0"}
+	var args []string
 	seen := map[string]bool{}
 	for _, p := range out {
 		if !seen[p.Name] {
