@@ -260,8 +260,11 @@ func TestPM2Flags_Issue14Item6(t *testing.T) {
 	if _, ok := env["SECRET_TOKEN"]; ok || env["KEEP"] != "y" {
 		t.Errorf("--filter-env SECRET: SECRET_TOKEN present %v, KEEP %q", ok, env["KEEP"])
 	}
-	mustRunWith(t, home, o, "start", "echo.sh", "--name", "aaa")
-	waitOnline(t, home, "aaa")
+	mustRunWith(t, home, o, "start", "--filter-env", "echo.sh", "--name", "aaa") // a script after a bare --filter-env is the script
+	env = envOf(t, home, waitOnline(t, home, "aaa").ID)
+	if _, ok := env["KEEP"]; ok || env["PATH"] == "" {
+		t.Errorf("bare --filter-env: KEEP present %v, PATH %q; want no variable of the shell but PATH", ok, env["PATH"])
+	}
 
 	out := mustRun(t, home, "ls", "--sort", "name:desc")
 	if i, j := strings.Index(out, "echo"), strings.Index(out, "aaa"); i < 0 || j < 0 || i > j {

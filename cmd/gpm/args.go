@@ -106,6 +106,6 @@ func (c *cli) startOptional() []optionalValue {
 	return []optionalValue{
 		{long: "log", short: "l", takes: c.notScript},
 		{long: "watch", takes: c.watchPaths},
-		{long: "filter-env", takes: func(string) bool { return true }},
+		{long: "filter-env", takes: c.notScript},
 	}
 }

@@ -47,14 +47,15 @@ func (f *startFlags) notices(w io.Writer) {
 }
 
 // callerEnv is the environment this CLI passes to the apps it starts, without what --filter-env leaves out:
-// every variable when it has no value (PM2's filter_env: true), else those starting with one of its prefixes.
+// every variable but PATH when it has no value (PM2's filter_env: true; without PATH no command would be found),
+// else those starting with one of its prefixes.
 func (f *startFlags) callerEnv() map[string]string {
 	env := envNow()
 	if !f.fs.Changed("filter-env") {
 		return env
 	}
 	if f.filterEnv == "true" {
-		return map[string]string{}
+		return map[string]string{"PATH": env["PATH"]}
 	}
 	for _, prefix := range strings.Split(f.filterEnv, ",") {
 		if prefix = strings.TrimSpace(prefix); prefix == "" {

@@ -90,7 +90,7 @@ func newStartFlags(c *cli, name string) *startFlags {
 	fs.StringArrayVar(&f.listen, "listen", nil, "socket to bind once and pass to every instance as fd 3.. (tcp://host:port, unix:///path, udp://..., systemd:NAME; name=ADDR names it)")
 	fs.IntVar(&f.parallel, "parallel", 1, "reload: instances replaced at a time")
 	fs.BoolVarP(&f.fork, "execute-command", "x", false, "fork mode (the default)")
-	fs.StringVar(&f.filterEnv, "filter-env", "", "do not pass the variables of this shell whose names start with these prefixes (a,b); without a value, none of them")
+	fs.StringVar(&f.filterEnv, "filter-env", "", "do not pass the variables of this shell whose names start with these prefixes (a,b); without a value, none of them but PATH")
 	fs.Lookup("filter-env").NoOptDefVal = "true"
 	fs.BoolVar(&f.noTreekill, "no-treekill", false, "PM2: signal the leader only; gpm always stops the app's whole process tree (accepted, with a notice)")
 	fs.BoolVar(&f.shutdownWithMessage, "shutdown-with-message", false, "PM2: stop Node apps with an IPC message; gpm sends --kill-signal (accepted, with a notice)")
