@@ -49,11 +49,11 @@ var commands map[string]*command
 func init() {
 	commands = map[string]*command{
 		"start":          {cmdStart, "start <script|binary|file|name|id>... [options] [-- args]", "start and daemonize apps"},
-		"stop":           {cmdTargets(api.MethodStop), "stop <id|name|namespace|all|file>...", "stop apps"},
-		"reload":         {cmdReload, "reload <id|name|namespace|all|file>... [--parallel N] [--update-env]", "replace workers with no downtime: each new worker is ready before the old one stops"},
+		"stop":           {cmdTargets(api.MethodStop), "stop <id|name|namespace|/regexp/|script|all|file>...", "stop apps"},
+		"reload":         {cmdReload, "reload <id|name|namespace|/regexp/|script|all|file>... [--parallel N] [--update-env]", "replace workers with no downtime: each new worker is ready before the old one stops"},
 		"startOrReload":  {cmdStartOrReload, "startOrReload <file>", "start the file's apps, reloading those that run"},
-		"restart":        {cmdRestart, "restart <id|name|namespace|all|file>... [--update-env]", "restart apps"},
-		"delete":         {cmdTargets(api.MethodDelete), "delete <id|name|namespace|all|file>...", "stop apps and remove them from the list"},
+		"restart":        {cmdRestart, "restart <id|name|namespace|/regexp/|script|all|file>... [--update-env]", "restart apps"},
+		"delete":         {cmdTargets(api.MethodDelete), "delete <id|name|namespace|/regexp/|script|all|file>...", "stop apps and remove them from the list"},
 		"reset":          {cmdTargets(api.MethodReset), "reset <id|name|namespace|all>...", "zero restart counters"},
 		"scale":          {cmdScale, "scale <name> <N|+N|-N>", "set the number of instances"},
 		"list":           {cmdList, "list", "list apps in a table"},
