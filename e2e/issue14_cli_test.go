@@ -41,15 +41,19 @@ func TestRestartOptions_Issue14Item1(t *testing.T) {
 
 	o.env = []string{"ISSUE14=after"}
 	mustRunWith(t, home, o, "restart", "echo", "--max-memory-restart", "300M", "--kill-timeout", "5000",
-		"--restart-delay", "3000", "--cron-restart", "0 3 * * *", "--watch", "src", "--interpreter-args=--norc")
+		"--restart-delay", "3000", "--cron-restart", "0 3 * * *", "--interpreter-args=--norc")
 	p := waitOnline(t, home, "echo")
 	c := p.Config
 	if c.MaxMemoryRestart != 300<<20 || c.KillTimeout != 5000 || c.RestartDelay != 3000 || c.CronRestart != "0 3 * * *" ||
-		!slices.Equal(c.Watch, []string{"src"}) || !slices.Equal(c.InterpreterArgs, []string{"--norc"}) {
+		!slices.Equal(c.InterpreterArgs, []string{"--norc"}) {
 		t.Errorf("restart options not applied: %+v", c)
 	}
 	if p.Restarts != 1 {
 		t.Errorf("restarts = %d, want 1", p.Restarts)
+	}
+	mustRunWith(t, home, o, "restart", "echo", "--watch=src")
+	if p = waitOnline(t, home, "echo"); !slices.Equal(p.Config.Watch, []string{"src"}) {
+		t.Errorf("restart --watch=src: watch %v", p.Config.Watch)
 	}
 	if v := envOf(t, home, p.ID)["ISSUE14"]; v != "before" {
 		t.Errorf("restart with options but without --update-env: ISSUE14=%q, want the old environment's \"before\"", v)
