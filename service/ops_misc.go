@@ -90,6 +90,9 @@ func (d *Daemon) send(ctx context.Context, sp *api.SendParams) ([]api.Process, e
 		// (Windows) the write may wait, on this connection only.
 		_ = f.SetWriteDeadline(time.Now().Add(sendTimeout))
 		if _, err := f.Write(line); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				err = fmt.Errorf("the app did not read its stdin within %v (sendTimeout): its pipe is full", sendTimeout)
+			}
 			return out[:i], &api.Error{Code: api.CodeFailed, Message: fmt.Sprintf("send to %s (id %d): %v", out[i].Name, out[i].ID, err)}
 		}
 	}
