@@ -396,6 +396,20 @@ func TestStartupConfReportSend_Issue14Item7(t *testing.T) {
 		t.Errorf("attach after end of input: %v", err)
 	}
 
+	// An app that never reads: the write gives up after sendTimeout, and the daemon answers meanwhile.
+	writeFile(t, dir, "deaf.sh", "#!/bin/sh\nexec sleep 1000\n")
+	mustRunWith(t, home, o, "start", "deaf.sh", "--stdin")
+	waitOnline(t, home, "deaf")
+	deaf := make(chan string, 1)
+	go func() {
+		_, stderr, _ := run(t, home, "send", "deaf", strings.Repeat("x", 100_000)) // more than a pipe holds
+		deaf <- stderr
+	}()
+	mustRun(t, home, "ls")
+	if stderr := <-deaf; !strings.Contains(stderr, "sendTimeout") {
+		t.Errorf("send to an app that does not read: %q, want the sendTimeout error", stderr)
+	}
+
 	out = mustRun(t, home, "report")
 	for _, want := range []string{"gpm report", "daemon ", "gpm.log", "reader"} {
 		if !strings.Contains(out, want) {
