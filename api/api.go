@@ -29,6 +29,7 @@ const (
 	MethodScale      = "scale"
 	MethodList       = "list"
 	MethodSignal     = "signal"
+	MethodSend       = "send"
 	MethodSave       = "save"
 	MethodResurrect  = "resurrect"
 	MethodClearDump  = "cleardump"
@@ -114,6 +115,9 @@ type StartParams struct {
 	// CallerEnv is the environment of the CLI that asked; it is kept in memory, never written to the dump.
 	CallerEnv map[string]string `json:"caller_env,omitempty"`
 	OnlyNew   bool              `json:"only_new,omitempty"`
+	// KeepCallerEnv keeps the caller environment of the apps that already run (a restart with options but without
+	// --update-env); new processes still get CallerEnv.
+	KeepCallerEnv bool `json:"keep_caller_env,omitempty"`
 }
 
 // MaxProcesses is the most processes one daemon holds, all apps together; a request that would add more is refused
@@ -192,6 +196,13 @@ func (s *ScaleParams) Validate() error {
 type SignalParams struct {
 	Signal  string   `json:"signal"`
 	Targets []string `json:"targets"`
+}
+
+// SendParams writes Line and a newline to the standard input of the targets' processes (PM2's `send`). Only apps
+// started with stdin (config.App.Stdin) have one to write to; the others are an error naming them.
+type SendParams struct {
+	Targets []string `json:"targets"`
+	Line    string   `json:"line"`
 }
 
 // SaveParams writes the dump. Force allows an empty list.

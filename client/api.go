@@ -88,6 +88,14 @@ func (c *Client) Signal(ctx context.Context, sig string, targets ...string) ([]a
 	return out, err
 }
 
+// Send writes line and a newline to the standard input of the targets' processes (api.SendParams), and returns
+// them.
+func (c *Client) Send(ctx context.Context, line string, targets ...string) ([]api.Process, error) {
+	var out []api.Process
+	err := c.Call(ctx, api.MethodSend, api.SendParams{Targets: targets, Line: line}, &out)
+	return out, err
+}
+
 // Env returns the environment of each target process, keyed by id.
 func (c *Client) Env(ctx context.Context, targets ...string) (map[string]map[string]string, error) {
 	var out map[string]map[string]string

@@ -70,6 +70,9 @@ type App struct {
 	KillTimeout            Millis `json:"kill_timeout"`
 	ListenTimeout          Millis `json:"listen_timeout"`
 	WaitReady              bool   `json:"wait_ready,omitempty"`
+	// Stdin gives the app a pipe as its standard input, which `gpm send` and `gpm attach` write to; otherwise it
+	// reads /dev/null (an app blocked on a terminal that is not there is worse than one that sees end of file).
+	Stdin bool `json:"stdin,omitempty"`
 	// Watchdog, when set, is passed as WATCHDOG_USEC: a worker that sends no WATCHDOG=1 for that long is restarted.
 	Watchdog         Millis `json:"watchdog,omitempty"`
 	MaxMemoryRestart int64  `json:"max_memory_restart,omitempty"` // bytes
@@ -139,6 +142,9 @@ func (a *App) Normalize(base string) error {
 		a.Cwd = filepath.Join(base, a.Cwd)
 	}
 	a.Script = expandHome(a.Script)
+	if err := a.commandScript(); err != nil {
+		return err
+	}
 	if a.Script != "" && !filepath.IsAbs(a.Script) {
 		// A path with a separator, or a file present in cwd, is a path; anything else is a command found in PATH.
 		candidate := filepath.Join(a.Cwd, a.Script)

@@ -73,6 +73,7 @@ var fields = map[string]setter{
 	},
 	"kill_signal": str(func(a *App, s string) { a.KillSignal = SignalName(s) }),
 	"wait_ready":  boolean(func(a *App, b bool) { a.WaitReady = b }),
+	"stdin":       boolean(func(a *App, b bool) { a.Stdin = b }),
 	"watchdog":    millis(func(a *App, m Millis) { a.Watchdog = m }),
 	"cron_restart": func(c *appDecoder, n *yaml.Node) error {
 		s, ok := scalarString(n)

@@ -59,15 +59,15 @@ func TestImportPM2(t *testing.T) {
 	}
 }
 
-// TestStartCommandLine starts "a command with arguments" as one string: split without a shell, so "$HOME" stays
-// literal.
+// TestStartCommandLine starts "a command with arguments" as one string. It has shell syntax (quotes), so it runs
+// with bash -c as PM2 runs it (issue 14 item 3), and the single-quoted "$HOME" stays literal.
 func TestStartCommandLine(t *testing.T) {
 	t.Parallel()
 	home := newHome(t)
 	mustRun(t, home, "start", "sh -c 'echo \"arg:$0\"; exec sleep 1000' '$HOME'", "--name", "cmdline")
 	p := waitOnline(t, home, "cmdline")
-	if p.Config.Script != "sh" && !strings.HasSuffix(p.Config.Script, "/sh") {
-		t.Fatalf("script %q, want sh", p.Config.Script)
+	if p.Config.Script != "bash" && p.Config.Script != "sh" {
+		t.Fatalf("script %q, want a shell", p.Config.Script)
 	}
 	got := waitFileContains(t, outLog(home, "cmdline"), "arg:")
 	if !strings.Contains(got, "arg:$HOME") {

@@ -320,6 +320,12 @@ func (d *Daemon) call(ctx context.Context, req *api.Request) (any, error) {
 			return nil, err
 		}
 		return d.signal(ctx, &p)
+	case api.MethodSend:
+		p, err := decode[api.SendParams](req.Params)
+		if err != nil {
+			return nil, err
+		}
+		return d.send(ctx, &p)
 	case api.MethodEnv:
 		p, err := decode[api.Targets](req.Params)
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,59 +32,12 @@ func (d *Daemon) sorted() []*proc {
 	return out
 }
 
-// resolve turns targets (id, name, namespace, "all") into processes, each once, ordered by id. Runs on the loop.
+// resolve turns targets (api.Select: id, name, namespace, /regexp/, script, "all") into processes, each once,
+// ordered by id. Runs on the loop.
 func (d *Daemon) resolve(targets []string) ([]*proc, error) {
-	if len(targets) == 0 {
-		return nil, invalid("no target given: name an id, a name, a namespace or all")
-	}
-	seen := map[int]bool{}
-	var out []*proc
-	add := func(p *proc) {
-		if !seen[p.id] {
-			seen[p.id] = true
-			out = append(out, p)
-		}
-	}
-	all := d.sorted()
-	for _, t := range targets {
-		n := len(out)
-		matched := false
-		if t == "all" {
-			matched = true
-			for _, p := range all {
-				add(p)
-			}
-		} else if id, err := strconv.Atoi(t); err == nil {
-			if p, ok := d.procs[id]; ok {
-				matched = true
-				add(p)
-			}
-		}
-		if !matched {
-			for _, p := range all {
-				if p.app.Name == t {
-					matched = true
-					add(p)
-				}
-			}
-		}
-		if !matched {
-			for _, p := range all {
-				if p.app.Namespace == t {
-					matched = true
-					add(p)
-				}
-			}
-		}
-		if !matched || (t == "all" && len(out) == n && len(all) == 0) {
-			if t == "all" {
-				return nil, notFound("no process to act on: the list is empty")
-			}
-			return nil, notFound("process or namespace %q not found", t)
-		}
-	}
-	slices.SortFunc(out, func(a, b *proc) int { return a.id - b.id })
-	return out, nil
+	return api.Select(targets, d.sorted(), func(p *proc) api.TargetKey {
+		return api.TargetKey{ID: p.id, Name: p.app.Name, Namespace: p.app.Namespace, Script: p.app.Script}
+	})
 }
 
 func (d *Daemon) list(ctx context.Context) ([]api.Process, error) {
@@ -311,7 +263,9 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 				for _, p := range existing {
 					ids = append(ids, p.id)
 					d.configure(p, app)
-					p.callerEnv = sp.CallerEnv
+					if !sp.KeepCallerEnv {
+						p.callerEnv = sp.CallerEnv
+					}
 					p.restarts++
 					starts = append(starts, p)
 				}
@@ -421,6 +375,7 @@ func (d *Daemon) remove(p *proc, done chan struct{}) {
 				d.stopWatch(p.app.Name)
 			}
 			p.closeLogs()
+			p.closeStdin()
 			d.removePidFile(p)
 			d.releaseSockets(p.app.Name)
 		}

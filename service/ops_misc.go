@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gpmd/gpm/api"
@@ -48,6 +49,62 @@ func (d *Daemon) signal(ctx context.Context, sp *api.SignalParams) ([]api.Proces
 		return nil
 	})
 	return out, err
+}
+
+// sendTimeout bounds a write to an app's stdin: an app that does not read fills its pipe (64 KiB on Linux) and the
+// write then waits; the request fails after sendTimeout instead of holding its connection for ever.
+const sendTimeout = 5 * time.Second
+
+// send writes sp.Line and a newline to the stdin pipe of each target process. Targets without one (not started
+// with stdin, or not running) fail the whole call before anything is written. The writes happen off the loop, on
+// the caller's goroutine: a pipe that is full must not stop supervision.
+func (d *Daemon) send(ctx context.Context, sp *api.SendParams) ([]api.Process, error) {
+	var files []*os.File
+	var out []api.Process
+	err := d.do(ctx, func() error {
+		procs, err := d.resolve(sp.Targets)
+		if err != nil {
+			return err
+		}
+		var missing []string
+		for _, p := range procs {
+			if p.stdin == nil || p.pid == 0 {
+				missing = append(missing, fmt.Sprintf("%s (id %d)", p.app.Name, p.id))
+				continue
+			}
+			files = append(files, p.stdin)
+			out = append(out, d.snapshot(p))
+		}
+		if len(missing) > 0 {
+			return invalid("%s: no stdin to write to: the app must run and have been started with --stdin (stdin: true in a process file)",
+				strings.Join(missing, ", "))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	line := []byte(sp.Line + "\n")
+	for i, f := range files {
+		// A pipe from os.Pipe is non-blocking underneath, so the deadline holds; where deadlines are not supported
+		// (Windows) the write may wait, on this connection only.
+		_ = f.SetWriteDeadline(time.Now().Add(sendTimeout))
+		if _, err := f.Write(line); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				err = fmt.Errorf("the app did not read its stdin within %v (sendTimeout): its pipe is full", sendTimeout)
+			}
+			return out[:i], &api.Error{Code: api.CodeFailed, Message: fmt.Sprintf("send to %s (id %d): %v", out[i].Name, out[i].ID, err)}
+		}
+	}
+	return out, nil
+}
+
+// closeStdin closes the daemon's end of p's stdin pipe, if it has one: the app reads end of file.
+func (p *proc) closeStdin() {
+	if p.stdin != nil {
+		p.stdin.Close()
+		p.stdin = nil
+	}
 }
 
 // envOf returns the environment each target process was (or will be) started with.

@@ -20,6 +20,7 @@ type proc struct {
 	app       config.App
 	instance  int
 	callerEnv map[string]string // the environment of the CLI that started it; never saved
+	stdin     *os.File          // the write end of the running process's stdin pipe (app.Stdin); nil otherwise
 
 	status    string
 	pid       int

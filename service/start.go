@@ -171,6 +171,7 @@ type spawnJob struct {
 	cmd        platform.Cmd
 	socks      []*activation.Socket // the app's listening sockets, given as cmd.ExtraFiles
 	outR, errR *os.File
+	stdinW     *os.File // the daemon's end of the stdin pipe (app.Stdin)
 	pid        int
 	err        error
 }
@@ -203,15 +204,31 @@ func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
 	}
 	j := &spawnJob{socks: socks, cmd: platform.Cmd{Path: exe, Args: argv, Env: env, Dir: p.app.Cwd, UID: id.uid, GID: id.gid,
 		Groups: id.groups, Stdin: d.devNull, ExtraFiles: activation.Files(socks)}}
+	if p.app.Stdin {
+		if j.cmd.Stdin, j.stdinW, err = os.Pipe(); err != nil {
+			return nil, fmt.Errorf("stdin pipe: %w", err)
+		}
+	}
 	if j.outR, j.cmd.Stdout, err = platform.OutputPipe(); err != nil {
+		j.closeStdin()
 		return nil, err
 	}
 	if j.errR, j.cmd.Stderr, err = platform.OutputPipe(); err != nil {
 		j.outR.Close()
 		j.cmd.Stdout.Close()
+		j.closeStdin()
 		return nil, err
 	}
 	return j, nil
+}
+
+// closeStdin closes both ends of a stdin pipe that no process got.
+func (j *spawnJob) closeStdin() {
+	if j.stdinW != nil {
+		j.cmd.Stdin.Close()
+		j.stdinW.Close()
+		j.stdinW = nil
+	}
 }
 
 // run forks and execs.
@@ -219,6 +236,13 @@ func (j *spawnJob) run() {
 	j.pid, j.err = platform.Start(&j.cmd)
 	j.cmd.Stdout.Close()
 	j.cmd.Stderr.Close()
+	if j.stdinW != nil {
+		j.cmd.Stdin.Close() // the child's end
+		if j.err != nil {
+			j.stdinW.Close()
+			j.stdinW = nil
+		}
+	}
 	if j.err != nil {
 		j.outR.Close()
 		j.errR.Close()
@@ -234,6 +258,8 @@ func (d *Daemon) complete(p *proc, j *spawnJob) error {
 		return j.err
 	}
 	p.pid, p.startedAt = j.pid, time.Now()
+	p.closeStdin()
+	p.stdin = j.stdinW
 	d.noteRunning()
 	d.pump(p, j.outR, "out", p.out)
 	d.pump(p, j.errR, "err", p.err)

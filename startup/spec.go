@@ -81,6 +81,8 @@ type Spec struct {
 	// FDStorePreserve adds FileDescriptorStorePreserve=yes, which keeps the fd store across a stop and a start,
 	// not only across a restart. It needs systemd 254 or newer (older ones warn about an unknown key).
 	FDStorePreserve bool
+	// WaitOnline starts the daemon once the network is online (PM2's --wait-ip; systemd's network-online.target).
+	WaitOnline bool
 }
 
 // DefaultName is the service name gpm uses when none is given: gpm-USER for a system service (PM2's pm2-USER; it

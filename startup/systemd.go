@@ -27,6 +27,10 @@ After={{.Name}}.socket network.target
 {{- else if eq .Mode.String "system"}}
 After=network.target
 {{- end}}
+{{- if .WaitOnline}}
+Wants=network-online.target
+After=network-online.target
+{{- end}}
 StartLimitIntervalSec=60s
 StartLimitBurst=10
 

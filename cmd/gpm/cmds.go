@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,9 +30,21 @@ func (c *cli) expandTargets(targets []string, f *startFlags) ([]string, error) {
 			}
 			continue
 		}
-		out = append(out, t)
+		out = append(out, c.target(t))
 	}
 	return out, nil
+}
+
+// target is t as the daemon must see it: a relative path to an existing file becomes absolute (the daemon matches
+// scripts by their absolute path or file name, api.Select); anything else is left alone.
+func (c *cli) target(t string) string {
+	if filepath.IsAbs(t) || !strings.Contains(t, "/") || strings.HasPrefix(t, "/") && strings.HasSuffix(t, "/") {
+		return t
+	}
+	if _, err := os.Stat(c.abs(t)); err == nil {
+		return c.abs(t)
+	}
+	return t
 }
 
 // cmdTargets builds stop, delete and reset: a method applied to targets.
@@ -44,6 +57,13 @@ func cmdTargets(method string) func(context.Context, *cli, []string) error {
 		if f.fs.NArg() == 0 {
 			return fmt.Errorf("no target given: name an id, a name, a namespace, all, or a process file")
 		}
+		// --watch on stop is PM2's "stop watching": gpm never watches a stopped app. Other options change an
+		// app's configuration, which stop and delete do not.
+		if opts := slices.DeleteFunc(f.configFlags(), func(s string) bool { return s == "--watch" }); len(opts) > 0 {
+			return fmt.Errorf("%s: options of an app's configuration; %s does not apply them (gpm restart NAME %s does)",
+				strings.Join(opts, ", "), method, strings.Join(opts, " "))
+		}
+		f.notices(c.stderr)
 		targets, err := c.expandTargets(f.fs.Args(), f)
 		if err != nil {
 			return err
@@ -74,7 +94,7 @@ func (c *cli) splitFiles(ctx context.Context, f *startFlags, onFile func(context
 			}
 			continue
 		}
-		names = append(names, t)
+		names = append(names, c.target(t))
 	}
 	if f.env != "" && len(names) > 0 {
 		// env_<name> blocks live in the process file; the daemon keeps only the environment they produced.
@@ -89,6 +109,7 @@ func cmdRestart(ctx context.Context, c *cli, args []string) error {
 	if err := c.parse(f.fs, args); err != nil {
 		return err
 	}
+	f.notices(c.stderr)
 	// Restarting a file applies its configuration and starts what is missing.
 	names, err := c.splitFiles(ctx, f, c.startFile)
 	if err != nil || len(names) == 0 {
@@ -98,7 +119,12 @@ func cmdRestart(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	out, err := conn.Restart(ctx, f.updateEnv, names...)
+	var out []api.Process
+	if len(f.configFlags()) > 0 {
+		out, err = c.restartWith(ctx, conn, f, names)
+	} else {
+		out, err = conn.Restart(ctx, f.updateEnv, names...)
+	}
 	c.report(out, false)
 	if err != nil {
 		return err
@@ -403,6 +429,7 @@ func cmdReload(ctx context.Context, c *cli, args []string) error {
 	if err := c.parse(f.fs, args); err != nil {
 		return err
 	}
+	f.notices(c.stderr)
 	names, err := c.splitFiles(ctx, f, c.reloadFile)
 	if err != nil || len(names) == 0 {
 		return err
@@ -415,7 +442,12 @@ func (c *cli) reload(ctx context.Context, f *startFlags, names []string) error {
 	if err != nil {
 		return err
 	}
-	out, err := conn.Reload(ctx, f.parallel, f.updateEnv, names...)
+	var out []api.Process
+	if len(f.configFlags()) > 0 {
+		out, err = c.reloadWith(ctx, conn, f, names)
+	} else {
+		out, err = conn.Reload(ctx, f.parallel, f.updateEnv, names...)
+	}
 	c.report(out, true)
 	if err != nil {
 		return err
@@ -434,7 +466,7 @@ func (c *cli) reloadFile(ctx context.Context, f *startFlags, path string) error 
 	if err != nil {
 		return err
 	}
-	p := api.ReloadParams{Apps: file.Apps, Parallel: f.parallel, UpdateEnv: f.updateEnv, CallerEnv: envNow()}
+	p := api.ReloadParams{Apps: file.Apps, Parallel: f.parallel, UpdateEnv: f.updateEnv, CallerEnv: f.callerEnv()}
 	var out []api.Process
 	err = conn.Call(ctx, api.MethodReload, p, &out)
 	c.report(out, true)

@@ -34,6 +34,8 @@ type cli struct {
 	// timeout is --timeout: how long a call waits for the daemon (client.Client.SetTimeout); nil leaves
 	// GPM_TIMEOUT's, or the default.
 	timeout *time.Duration
+	// optional are the optional-value flags of a flag set (joinOptional), applied by parse.
+	optional map[*pflag.FlagSet][]optionalValue
 }
 
 type command struct {
@@ -47,11 +49,11 @@ var commands map[string]*command
 func init() {
 	commands = map[string]*command{
 		"start":          {cmdStart, "start <script|binary|file|name|id>... [options] [-- args]", "start and daemonize apps"},
-		"stop":           {cmdTargets(api.MethodStop), "stop <id|name|namespace|all|file>...", "stop apps"},
-		"reload":         {cmdReload, "reload <id|name|namespace|all|file>... [--parallel N] [--update-env]", "replace workers with no downtime: each new worker is ready before the old one stops"},
+		"stop":           {cmdTargets(api.MethodStop), "stop <id|name|namespace|/regexp/|script|all|file>...", "stop apps"},
+		"reload":         {cmdReload, "reload <id|name|namespace|/regexp/|script|all|file>... [--parallel N] [--update-env]", "replace workers with no downtime: each new worker is ready before the old one stops"},
 		"startOrReload":  {cmdStartOrReload, "startOrReload <file>", "start the file's apps, reloading those that run"},
-		"restart":        {cmdRestart, "restart <id|name|namespace|all|file>... [--update-env]", "restart apps"},
-		"delete":         {cmdTargets(api.MethodDelete), "delete <id|name|namespace|all|file>...", "stop apps and remove them from the list"},
+		"restart":        {cmdRestart, "restart <id|name|namespace|/regexp/|script|all|file>... [--update-env]", "restart apps"},
+		"delete":         {cmdTargets(api.MethodDelete), "delete <id|name|namespace|/regexp/|script|all|file>...", "stop apps and remove them from the list"},
 		"reset":          {cmdTargets(api.MethodReset), "reset <id|name|namespace|all>...", "zero restart counters"},
 		"scale":          {cmdScale, "scale <name> <N|+N|-N>", "set the number of instances"},
 		"list":           {cmdList, "list", "list apps in a table"},
@@ -78,6 +80,10 @@ func init() {
 		"version":        {cmdVersion, "version", "print versions"},
 		"daemon":         {cmdDaemon, "daemon [--resurrect]", "run the daemon in the foreground (what a service unit runs)"},
 		"startup":        {cmdStartup, "startup [systemd|launchd|windows] [--user] [-u USER] [--service-name N] [--system] [--print]", "start the daemon at boot as an OS service (its saved list comes back)"},
+		"conf":           {cmdConf, "conf [key]", "print gpm's settings (home, socket, dump, logs, timeout)"},
+		"report":         {cmdReport, "report", "print a diagnostic bundle for a bug report: versions, settings, the daemon log's tail, the list"},
+		"send":           {cmdSend, "send <id|name|namespace|/regexp/> <line>...", "write a line to the stdin of an app started with --stdin"},
+		"attach":         {cmdAttach, "attach <id|name> [separator]", "print an app's logs and send it each line typed (the app must have been started with --stdin)"},
 		"unstartup":      {cmdUnstartup, "unstartup [systemd|launchd|windows] [--user] [-u USER] [--service-name N] [--system] [--print]", "remove the service that gpm startup installed"},
 	}
 }
@@ -133,7 +139,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
+	if len(args) == 0 {
+		// As PM2: a bare `gpm` is a mistake in a script; the usage goes with the failure.
+		usage(stderr)
+		return 1
+	}
+	if args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
 		usage(stdout)
 		return 0
 	}
@@ -164,7 +175,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			c.conn.Close()
 		}
 	}()
-	if err := cmd.run(ctx, c, args[1:]); err != nil {
+	if err := cmd.run(ctx, c, c.globalOptions(args[1:])); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
 		}
@@ -267,7 +278,7 @@ func (c *cli) flags(name string) *pflag.FlagSet {
 // parse parses args; --help prints the command's usage and ends it with pflag.ErrHelp, a bad flag is a one-line
 // error.
 func (c *cli) parse(fs *pflag.FlagSet, args []string) error {
-	err := fs.Parse(args)
+	err := fs.Parse(joinOptional(args, c.optional[fs]))
 	if errors.Is(err, pflag.ErrHelp) {
 		cmd := commands[fs.Name()]
 		fmt.Fprintf(c.stdout, "Usage: gpm %s\n\n%s\n\n", cmd.usage, cmd.summary)

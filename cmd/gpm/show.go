@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,10 +118,75 @@ func humanBytes(b uint64) string {
 
 func cmdList(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("list")
+	by := fs.String("sort", "", "sort by name, id, pid, namespace, status, restarts, uptime, cpu or memory; FIELD:desc reverses")
+	mini := fs.BoolP("mini-list", "m", false, "one block of name: value lines per process, without a table")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
-	return c.showList(ctx)
+	less, err := sortBy(*by)
+	if err != nil {
+		return err
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	var raw []shown
+	if err := conn.Call(ctx, api.MethodList, nil, &raw); err != nil {
+		return err
+	}
+	list := processes(raw)
+	if less != nil {
+		slices.SortStableFunc(list, less)
+	}
+	if *mini {
+		printMini(c.stdout, list)
+		return nil
+	}
+	c.printList(list)
+	return nil
+}
+
+// sortBy returns the order of `ls --sort FIELD[:asc|desc]` (PM2's fields); nil when none is asked.
+func sortBy(spec string) (func(a, b api.Process) int, error) {
+	if spec == "" {
+		return nil, nil
+	}
+	field, dir, _ := strings.Cut(spec, ":")
+	keys := map[string]func(a, b api.Process) int{
+		"id":        func(a, b api.Process) int { return cmp.Compare(a.ID, b.ID) },
+		"name":      func(a, b api.Process) int { return cmp.Compare(a.Name, b.Name) },
+		"namespace": func(a, b api.Process) int { return cmp.Compare(a.Namespace, b.Namespace) },
+		"pid":       func(a, b api.Process) int { return cmp.Compare(a.PID, b.PID) },
+		"status":    func(a, b api.Process) int { return cmp.Compare(a.Status, b.Status) },
+		"restarts":  func(a, b api.Process) int { return cmp.Compare(a.Restarts, b.Restarts) },
+		"uptime":    func(a, b api.Process) int { return cmp.Compare(a.UptimeMS, b.UptimeMS) },
+		"cpu":       func(a, b api.Process) int { return cmp.Compare(a.CPU, b.CPU) },
+		"memory":    func(a, b api.Process) int { return cmp.Compare(a.Memory, b.Memory) },
+	}
+	keys["restart"], keys["mem"] = keys["restarts"], keys["memory"]
+	less, ok := keys[field]
+	if !ok {
+		return nil, fmt.Errorf("--sort %s: expected name, id, pid, namespace, status, restarts, uptime, cpu or memory", field)
+	}
+	switch dir {
+	case "", "asc":
+		return less, nil
+	case "desc":
+		return func(a, b api.Process) int { return less(b, a) }, nil
+	}
+	return nil, fmt.Errorf("--sort %s: expected FIELD, FIELD:asc or FIELD:desc", spec)
+}
+
+// printMini prints `ls -m`: PM2's mini list, a block of "key : value" lines per process.
+func printMini(w io.Writer, list []api.Process) {
+	var b bytes.Buffer
+	for _, p := range list {
+		fmt.Fprintf(&b, "+--- %s\nnamespace : %s\npid : %d\nid : %d\nstatus : %s\nmode : %s\nrestarted : %d\nuptime : %s\nmemory : %s\n",
+			p.Name, p.Namespace, p.PID, p.ID, p.Status, p.Mode, p.Restarts,
+			humanDuration(time.Duration(p.UptimeMS)*time.Millisecond), humanBytes(p.Memory))
+	}
+	w.Write(b.Bytes())
 }
 
 func cmdJlist(ctx context.Context, c *cli, args []string) error {
@@ -160,31 +227,16 @@ func (c *cli) printJSONList(ctx context.Context, name string, args []string, pre
 	return err
 }
 
-// pick returns the processes matching one target the way the daemon resolves it.
+// pick returns the processes matching one target the way the daemon resolves it (api.Select); none when nothing
+// matches.
 func pick(list []api.Process, t string) []api.Process {
-	var out []api.Process
-	for _, p := range list {
-		if strconv.Itoa(p.ID) == t || t == "all" {
-			out = append(out, p)
-		}
-	}
-	if len(out) > 0 {
-		return out
-	}
-	for _, p := range list {
-		if p.Name == t {
-			out = append(out, p)
-		}
-	}
-	if len(out) > 0 {
-		return out
-	}
-	for _, p := range list {
-		if p.Namespace == t {
-			out = append(out, p)
-		}
-	}
+	out, _ := api.Select([]string{t}, list, processKey)
 	return out
+}
+
+// processKey is what a target is matched against in a listed process.
+func processKey(p api.Process) api.TargetKey {
+	return api.TargetKey{ID: p.ID, Name: p.Name, Namespace: p.Namespace, Script: p.Config.Script}
 }
 
 func (c *cli) pickOne(ctx context.Context, cmd string, args []string) ([]api.Process, error) {
@@ -374,10 +426,8 @@ func cmdPid(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 {
+		// As PM2: no match prints nothing and is not an error (scripts test `[ -n "$(gpm pid api)" ]`).
 		list = pick(list, fs.Arg(0))
-		if len(list) == 0 {
-			return &api.Error{Code: api.CodeNotFound, Message: fmt.Sprintf("process or namespace %q not found", fs.Arg(0))}
-		}
 	}
 	for _, p := range list {
 		fmt.Fprintln(c.stdout, p.PID)

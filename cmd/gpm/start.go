@@ -36,8 +36,9 @@ type startFlags struct {
 	mergeLogs, timePrefix, disableLogs bool
 	noAutorestart, noAutostart         bool
 	waitReady, updateEnv, force        bool
-	watch                              bool
-	fork                               bool
+	watch, filterEnv, ext              string
+	fork, attach, noDaemon, stdin      bool
+	noTreekill, shutdownWithMessage    bool
 }
 
 func newStartFlags(c *cli, name string) *startFlags {
@@ -78,14 +79,25 @@ func newStartFlags(c *cli, name string) *startFlags {
 	fs.BoolVar(&f.noAutorestart, "no-autorestart", false, "do not restart the app when it exits")
 	fs.BoolVar(&f.noAutostart, "no-autostart", false, "register the app without starting it")
 	fs.StringVarP(&f.cron, "cron-restart", "c", "", "restart at these times: a cron expression (\"0 3 * * *\", seconds first optional, @daily), 0 to disable")
+	fs.StringVar(&f.cron, "cron", "", "alias of --cron-restart")
 	fs.StringVar(&f.uid, "uid", "", "run as this user (daemon must be root)")
 	fs.StringVar(&f.gid, "gid", "", "run with this group (daemon must be root)")
-	fs.BoolVar(&f.watch, "watch", false, "restart the app when a file under its cwd changes (watch in files: paths too)")
+	fs.StringVar(&f.watch, "watch", "", "restart the app when a file under its cwd changes; --watch PATH[,PATH] (or --watch=PATHS): under these paths; --watch=false: stop watching")
+	fs.Lookup("watch").NoOptDefVal = "true"
+	fs.StringVar(&f.ext, "ext", "", "PM2's watched extensions: gpm watches every file under the paths (narrow with --ignore-watch); accepted, ignored with a notice")
 	fs.StringSliceVar(&f.ignoreWatch, "ignore-watch", nil, "names or globs whose changes do not count (default: dot files, node_modules)")
 	fs.StringVar(&f.watchDelay, "watch-delay", "", "wait this long after a change before restarting")
 	fs.StringArrayVar(&f.listen, "listen", nil, "socket to bind once and pass to every instance as fd 3.. (tcp://host:port, unix:///path, udp://..., systemd:NAME; name=ADDR names it)")
 	fs.IntVar(&f.parallel, "parallel", 1, "reload: instances replaced at a time")
 	fs.BoolVarP(&f.fork, "execute-command", "x", false, "fork mode (the default)")
+	fs.StringVar(&f.filterEnv, "filter-env", "", "do not pass the variables of this shell whose names start with these prefixes (a,b); without a value, none of them but PATH")
+	fs.Lookup("filter-env").NoOptDefVal = "true"
+	fs.BoolVar(&f.noTreekill, "no-treekill", false, "PM2: signal the leader only; gpm always stops the app's whole process tree (accepted, with a notice)")
+	fs.BoolVar(&f.shutdownWithMessage, "shutdown-with-message", false, "PM2: stop Node apps with an IPC message; gpm sends --kill-signal (accepted, with a notice)")
+	fs.BoolVar(&f.stdin, "stdin", false, "give the app a pipe as stdin, for gpm send and gpm attach (default: /dev/null)")
+	fs.BoolVar(&f.attach, "attach", false, "after starting, print the apps' logs until interrupted (as gpm logs)")
+	fs.BoolVar(&f.noDaemon, "no-daemon", false, "run the daemon in the foreground with these apps, printing their logs; interrupting it stops them (for containers)")
+	c.optional = map[*pflag.FlagSet][]optionalValue{fs: c.startOptional()}
 	return f
 }
 
@@ -141,15 +153,12 @@ func (f *startFlags) apply(a *config.App) error {
 		a.PidFile = f.pid
 	}
 	if set("watch") {
-		a.Watch = nil
-		if f.watch {
-			a.Watch = []string{"."}
-		}
+		a.Watch = watchList(f.watch)
 	}
 	if set("ignore-watch") {
 		a.IgnoreWatch = f.ignoreWatch
 	}
-	if set("cron-restart") {
+	if set("cron-restart") || set("cron") {
 		a.CronRestart = strings.TrimSpace(f.cron)
 		if a.CronRestart == "0" {
 			a.CronRestart = ""
@@ -206,6 +215,9 @@ func (f *startFlags) apply(a *config.App) error {
 		}
 		a.ExecMode = "cluster"
 	}
+	if set("stdin") {
+		a.Stdin = f.stdin
+	}
 	if set("uid") {
 		a.User = f.uid
 	}
@@ -213,6 +225,24 @@ func (f *startFlags) apply(a *config.App) error {
 		a.Group = f.gid
 	}
 	return nil
+}
+
+// watchList turns --watch's value into the app's watch paths: "true" (a bare --watch) is the app's cwd, "false"
+// none, anything else a comma-separated list of paths.
+func watchList(v string) []string {
+	switch v {
+	case "true":
+		return []string{"."}
+	case "false", "":
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // instances resolves -i: N, "max" (CPUs), 0 (CPUs), -N (CPUs-N, at least 1).
@@ -289,9 +319,18 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 	if err := c.parse(f.fs, args); err != nil {
 		return err
 	}
+	f.notices(c.stderr)
 	targets, appArgs := splitDash(f.fs, args)
 	if len(targets) == 0 {
 		return fmt.Errorf("nothing to start: give a script, a binary, a process file or a name")
+	}
+	if f.noDaemon {
+		stop, err := c.foreground(ctx)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		f.attach = true
 	}
 	var apps []api.StartApp
 	var fromFile []bool
@@ -330,19 +369,9 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 			}
 		}
 		a := config.New()
-		script, extra := t, []string(nil)
-		if strings.ContainsAny(t, " \t") {
-			if _, err := os.Stat(c.abs(t)); err != nil {
-				// "python3 -m http.server 8000": a command line, split without a shell.
-				fields, err := config.SplitArgs(t)
-				if err != nil {
-					return fmt.Errorf("%q: %w", t, err)
-				}
-				script, extra = fields[0], fields[1:]
-			}
-		}
-		a.Script = script
-		a.Args = append(extra, appArgs...)
+		// A command line that is not a file is split, or run by a shell: config.App.Normalize.
+		a.Script = t
+		a.Args = appArgs
 		if err := f.apply(&a); err != nil {
 			return err
 		}
@@ -356,46 +385,92 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !f.force && slices.Contains(fromFile, false) {
+	var copies []api.StartApp
+	if slices.Contains(fromFile, false) {
 		list, err := conn.List(ctx)
 		if err != nil {
 			return err
 		}
-		// A process file restarts what it names; a script given twice is a mistake PM2 also refuses.
+		// A process file restarts what it names; a script given twice is a mistake PM2 also refuses, and with
+		// --force adds copies of it (PM2's `start echo.js -f`).
+		var keep []api.StartApp
 		for i, sa := range apps {
-			if !fromFile[i] && hasName(list, sa.App.Name) {
-				return fmt.Errorf("an app named %q already exists: gpm restart %s, another --name, or --force to restart it with this configuration", sa.App.Name, sa.App.Name)
+			switch {
+			case fromFile[i] || !hasName(list, sa.App.Name):
+				keep = append(keep, sa)
+			case f.force:
+				copies = append(copies, sa)
+			default:
+				return fmt.Errorf("an app named %q already exists: gpm restart %s, another --name, or --force to add a copy of it", sa.App.Name, sa.App.Name)
 			}
 		}
+		apps = keep
 	}
 	var out []api.Process
 	if len(apps) > 0 {
-		res, err := c.start(ctx, conn, api.StartParams{Apps: apps, CallerEnv: envNow()})
+		res, err := c.start(ctx, conn, api.StartParams{Apps: apps, CallerEnv: f.callerEnv()})
 		out = append(out, res...)
 		if err != nil {
 			c.printList(out)
 			return err
 		}
 	}
+	for _, sa := range copies {
+		res, err := c.addCopies(ctx, conn, f, sa.App)
+		out = append(out, res...)
+		if err != nil {
+			return err
+		}
+	}
 	if len(restart) > 0 {
-		res, err := conn.Restart(ctx, f.updateEnv, restart...)
+		var res []api.Process
+		if len(f.configFlags()) > 0 {
+			res, err = c.restartWith(ctx, conn, f, restart)
+		} else {
+			res, err = conn.Restart(ctx, f.updateEnv, restart...)
+		}
 		out = append(out, res...)
 		if err != nil {
 			return err
 		}
 	}
 	c.report(out, false)
-	return c.showList(ctx)
+	if err := c.showList(ctx); err != nil {
+		return err
+	}
+	if f.attach {
+		return c.follow(ctx, out)
+	}
+	return nil
 }
 
-func known(list []api.Process, t string) bool {
-	for _, p := range list {
-		if p.Name == t || strconv.Itoa(p.ID) == t || p.Namespace == t {
-			return true
+// addCopies is `start -f` of an app that exists: PM2 starts another copy of it. A gpm app's processes are its
+// instances, so a copy is one more instance (app.Instances more), with the app's configuration; options that
+// would change that configuration are refused rather than applied to the copies alone.
+func (c *cli) addCopies(ctx context.Context, conn *client.Client, f *startFlags, a config.App) ([]api.Process, error) {
+	if opts := slices.DeleteFunc(f.configFlags(), func(s string) bool { return s == "--name" || s == "--instances" }); len(opts) > 0 {
+		return nil, fmt.Errorf("%s already exists: --force adds copies of it as it is configured; %s would change its configuration (gpm restart %s %s)",
+			a.Name, strings.Join(opts, ", "), a.Name, strings.Join(opts, " "))
+	}
+	return conn.Scale(ctx, a.Name, a.Instances, true)
+}
+
+// follow prints the logs of the processes in out until interrupted: start --attach. It begins with their last
+// lines, which hold what the apps printed before the stream was open.
+func (c *cli) follow(ctx context.Context, out []api.Process) error {
+	var args []string
+	seen := map[string]bool{}
+	for _, p := range out {
+		if !seen[p.Name] {
+			seen[p.Name] = true
+			args = append(args, p.Name)
 		}
 	}
-	return false
+	return cmdLogs(ctx, c, args)
 }
+
+// known reports whether t selects something in list, as the daemon would resolve it.
+func known(list []api.Process, t string) bool { return len(pick(list, t)) > 0 }
 
 func envNow() map[string]string {
 	m := map[string]string{}
@@ -433,7 +508,7 @@ func (c *cli) startFile(ctx context.Context, f *startFlags, path string) error {
 	if err != nil {
 		return err
 	}
-	p := api.StartParams{CallerEnv: envNow()}
+	p := api.StartParams{CallerEnv: f.callerEnv()}
 	for _, a := range file.Apps {
 		p.Apps = append(p.Apps, api.StartApp{App: a})
 	}

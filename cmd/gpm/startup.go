@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -16,7 +17,8 @@ import (
 // startupFlags are shared by startup and unstartup.
 type startupFlags struct {
 	user, system, print bool
-	as, name            string
+	waitIP              bool
+	as, name, home      string
 }
 
 func (c *cli) startupFlags(name string, args []string) (*startupFlags, []string, error) {
@@ -27,6 +29,8 @@ func (c *cli) startupFlags(name string, args []string) (*startupFlags, []string,
 	fs.StringVar(&f.name, "service-name", "", "the service's name (default gpm-USER, or gpm for --user and --system)")
 	fs.BoolVar(&f.system, "system", false, "the machine's system daemon (gpm --system): /var/lib/gpm, /run/gpm/gpm.sock for root and group gpm")
 	fs.BoolVar(&f.print, "print", false, "only print what would be written")
+	fs.StringVar(&f.home, "hp", "", "the user's home directory (default: from the user database); GPM_HOME is HOME/.gpm unless GPM_HOME is set")
+	fs.BoolVar(&f.waitIP, "wait-ip", false, "start the daemon once the network is online (systemd: network-online.target)")
 	if err := c.parse(fs, args); err != nil {
 		return nil, nil, err
 	}
@@ -86,20 +90,26 @@ func (c *cli) startupSpec(ctx context.Context, f *startupFlags, args []string) (
 			return s, fmt.Errorf("user: %w", err)
 		}
 		s.User, s.Home = u.Username, u.HomeDir
+		if h := os.Getenv("HOME"); f.as == "" && h != "" {
+			s.Home = h // PM2's --hp $HOME: the home this shell uses, which GPM_HOME defaults under
+		}
+		if f.home != "" {
+			s.Home = f.home
+		}
 		s.UID, _ = strconv.Atoi(u.Uid)
 		s.GPMHome = c.home
-		if f.as != "" && os.Getenv(api.HomeEnv) == "" {
-			s.GPMHome = filepath.Join(u.HomeDir, api.DefaultHomeD)
+		if (f.as != "" || f.home != "") && os.Getenv(api.HomeEnv) == "" {
+			s.GPMHome = filepath.Join(s.Home, api.DefaultHomeD)
 		}
 		s.Path = os.Getenv("PATH")
 		if s.Platform == startup.Windows && f.as == "" {
 			s.User = "" // LocalSystem: a named account needs its password, which kardianos would take as an option
 		}
 		if s.Mode == startup.System && os.Geteuid() != 0 && !f.print && s.Platform != startup.Windows {
-			return s, fmt.Errorf("a system service needs root; run:\n  sudo env PATH=%q %s=%s %s startup %s -u %s\n"+
-				"or, without root, a service of your own: gpm startup --user", s.Path, api.HomeEnv, s.GPMHome, s.Exe, s.Platform, s.User)
+			return s, needRoot(s)
 		}
 	}
+	s.WaitOnline = f.waitIP
 	s.Name = f.name
 	if s.Name == "" {
 		s.Name = startup.DefaultName(s.Platform, s.Mode, s.User)
@@ -122,8 +132,30 @@ func (c *cli) startupTarget(ctx context.Context, name string, args []string) (*s
 	return f, s, err
 }
 
+// errNeedRoot is startupSpec's answer to a user who asks for a system service: Command is what to run as root.
+type errNeedRoot struct{ Command string }
+
+func (e *errNeedRoot) Error() string { return "a system service needs root; run: " + e.Command }
+
+// needRoot builds PM2's line for a user without root: `sudo env PATH=$PATH:DIR gpm startup PLATFORM -u USER --hp
+// HOME` (deploy scripts take the last line of `pm2 startup` and run it).
+func needRoot(s startup.Spec) error {
+	env := "PATH=$PATH:" + filepath.Dir(s.Exe)
+	if s.GPMHome != filepath.Join(s.Home, api.DefaultHomeD) {
+		env += " " + api.HomeEnv + "=" + s.GPMHome
+	}
+	return &errNeedRoot{Command: fmt.Sprintf("sudo env %s %s startup %s -u %s --hp %s", env, s.Exe, s.Platform, s.User, s.Home)}
+}
+
 func cmdStartup(ctx context.Context, c *cli, args []string) error {
 	f, s, err := c.startupTarget(ctx, "startup", args)
+	var nr *errNeedRoot
+	if errors.As(err, &nr) {
+		// As PM2 prints it, the command last; a success, since printing it is what was asked of a user.
+		fmt.Fprintf(c.stdout, "[gpm] init system found: %s\n[gpm] to set up the startup script, copy/paste the following command (or, without root, gpm startup --user):\n%s\n",
+			s.Platform, nr.Command)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,8 @@ _gpm() {
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	local commands="start stop reload startOrReload restart delete reset scale list ls jlist prettylist describe env id pid logs flush
-		reloadLogs sendSignal save resurrect cleardump startOrRestart import ping kill update ecosystem version daemon startup unstartup help"
+		reloadLogs sendSignal save resurrect cleardump startOrRestart import ping kill update ecosystem version daemon startup unstartup
+		conf report send attach help"
 	cmd=
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
@@ -31,12 +32,12 @@ _gpm() {
 				--log --merge-logs --log-date-format --time --env --update-env --force --only --max-memory-restart
 				--max-restarts --min-uptime --restart-delay --kill-timeout --kill-signal --listen --listen-timeout
 				--wait-ready --watchdog --stop-exit-codes --no-autorestart --no-autostart --uid --gid --watch --ignore-watch
-				--watch-delay --cron-restart" -- "$cur"))
+				--watch-delay --cron-restart --stdin --attach --no-daemon --filter-env" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi
 		;;
-	stop | reload | restart | delete | reset | describe | env | id | pid | logs | flush | scale)
+	stop | reload | restart | delete | reset | describe | env | id | pid | logs | flush | scale | send | attach)
 		COMPREPLY=($(compgen -W "all $(_gpm_apps)" -- "$cur"))
 		;;
 	sendSignal)
@@ -45,7 +46,7 @@ _gpm() {
 	startup | unstartup)
 		case $prev in
 		-u | --username) COMPREPLY=($(compgen -u -- "$cur")) ;;
-		*) COMPREPLY=($(compgen -W "systemd launchd windows --user --username --service-name --system --print" -- "$cur")) ;;
+		*) COMPREPLY=($(compgen -W "systemd launchd windows --user --username --hp --wait-ip --service-name --system --print" -- "$cur")) ;;
 		esac
 		;;
 	daemon) COMPREPLY=($(compgen -W "--resurrect" -- "$cur")) ;;

@@ -7,8 +7,8 @@ function __gpm_apps
     gpm jlist 2>/dev/null | string split -n -- ',' | string replace -rf '.*"name":"([^"]*)".*' '$1' | sort -u
 end
 
-set -l cmds start stop reload startOrReload restart delete reset scale list ls jlist prettylist describe env id pid logs flush reloadLogs sendSignal save resurrect cleardump startOrRestart import ping kill update ecosystem version daemon startup unstartup help
-set -l targets stop reload restart delete reset describe env id pid logs flush scale sendSignal
+set -l cmds start stop reload startOrReload restart delete reset scale list ls jlist prettylist describe env id pid logs flush reloadLogs sendSignal save resurrect cleardump startOrRestart import ping kill update ecosystem version daemon startup unstartup conf report send attach help
+set -l targets stop reload restart delete reset describe env id pid logs flush scale sendSignal send attach
 
 complete -c gpm -f
 complete -c gpm -n "not __fish_seen_subcommand_from $cmds" -l system -d "talk to the system daemon"
@@ -29,7 +29,7 @@ complete -c gpm -n "not __fish_seen_subcommand_from $cmds" -a resurrect -d "star
 complete -c gpm -n "not __fish_seen_subcommand_from $cmds" -a kill -d "stop every app, then the daemon"
 complete -c gpm -n "not __fish_seen_subcommand_from $cmds" -a startup -d "start the daemon at boot as an OS service"
 complete -c gpm -n "not __fish_seen_subcommand_from $cmds" -a unstartup -d "remove the service gpm startup installed"
-complete -c gpm -n "not __fish_seen_subcommand_from $cmds" -a "startOrReload startOrRestart reset scale env id pid flush reloadLogs sendSignal cleardump import ping version daemon help"
+complete -c gpm -n "not __fish_seen_subcommand_from $cmds" -a "startOrReload startOrRestart reset scale env id pid flush reloadLogs sendSignal cleardump import ping version daemon conf report send attach help"
 complete -c gpm -n "__fish_seen_subcommand_from start startOrReload startOrRestart" -F
 complete -c gpm -n "__fish_seen_subcommand_from $targets" -a "all (__gpm_apps)"
 complete -c gpm -n "__fish_seen_subcommand_from startup unstartup" -a "systemd launchd windows"
