@@ -148,7 +148,7 @@ func writeClusterFile(t *testing.T, home string, w clusterWorker, name string, p
 
 // freshConnClient makes every request on a new connection, so that each one goes through accept on the shared socket.
 func freshConnClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	return &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: patient(10 * time.Second)}
 }
 
 // getWorkerPid GETs url and returns the pid the worker put in its answer ("pid N ...").
