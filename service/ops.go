@@ -299,6 +299,7 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 			app := sa.App
 			existing := d.instances(app.Name)
 			if len(existing) > 0 {
+				d.withAdopted(&app)
 				if sp.OnlyNew {
 					continue
 				}

@@ -307,7 +307,7 @@ func (d *Daemon) snapshot(p *proc) api.Process {
 	out, errp, comb := d.logPaths(p)
 	s := api.Process{ID: p.id, Name: p.app.Name, Namespace: p.app.Namespace, PID: p.pid, Status: p.status,
 		Restarts: p.restarts, UnstableRestarts: p.unstable, ExitCode: p.exitCode, ExitSignal: p.exitSig,
-		Instance: p.instance, Mode: p.app.ExecMode, CreatedAt: p.createdAt, Reason: p.reason, StatusText: p.statusText,
+		Instance: p.instance, Mode: execMode(&p.app), CreatedAt: p.createdAt, Reason: p.reason, StatusText: p.statusText,
 		OutLog: out, ErrLog: errp, CombinedLog: comb, Config: p.app.Clone()}
 	if p.pid != 0 {
 		t := p.startedAt
