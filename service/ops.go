@@ -112,8 +112,12 @@ func waitAll(ctx context.Context, chs []chan struct{}) error {
 	return nil
 }
 
-// freeID returns the lowest unused id at or above d.nextID's floor of 0.
+// freeID returns the lowest unused id at or above d.nextID's floor of 0. Ids start again at 0 once the table is
+// empty, as PM2's do (`delete all; start app.js; restart 0`).
 func (d *Daemon) freeID() int {
+	if len(d.procs) == 0 {
+		d.nextID = 0
+	}
 	for {
 		id := d.nextID
 		d.nextID++
@@ -177,7 +181,7 @@ func (d *Daemon) register(app config.App, instance, id int, callerEnv map[string
 		d.nextID = id + 1
 	}
 	p := &proc{id: id, app: app.Clone(), instance: instance, callerEnv: callerEnv, status: api.StatusStopped,
-		createdAt: time.Now()}
+		createdAt: time.Now(), uniqueID: newUniqueID()}
 	d.procs[id] = p
 	return p
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ type proc struct {
 	app       config.App
 	instance  int
 	callerEnv map[string]string // the environment of the CLI that started it; never saved
+	uniqueID  string            // PM2's unique_id: a UUID kept across restarts, new for each process registered
 
 	status    string
 	pid       int
@@ -176,6 +178,7 @@ func (d *Daemon) environ(p *proc, id identity, ep endpoints) []string {
 	if id.name != "" {
 		env["HOME"], env["USER"], env["LOGNAME"] = id.home, id.name, id.name
 	}
+	d.pm2Env(p, env)
 	for k, v := range p.app.Env {
 		env[k] = v
 	}
@@ -203,6 +206,37 @@ func (d *Daemon) environ(p *proc, id identity, ep endpoints) []string {
 		env["PYTHONUNBUFFERED"] = "1"
 	}
 	return envList(env)
+}
+
+// pm2Env sets the variables PM2 gives its apps (the flattened pm2_env: Node apps read process.env.pm_id to pick
+// their share of the work), beside gpm's GPM_*. The app's own env may override them, as under PM2.
+func (d *Daemon) pm2Env(p *proc, env map[string]string) {
+	out, errp, _ := d.logPaths(p)
+	for _, l := range []*string{&out, &errp} {
+		if *l == "" {
+			*l = os.DevNull // PM2 shows a disabled log as /dev/null
+		}
+	}
+	env["pm_id"] = strconv.Itoa(p.id)
+	env["name"] = p.app.Name
+	env["namespace"] = p.app.Namespace
+	env["restart_time"] = strconv.Itoa(p.restarts)
+	env["instances"] = strconv.Itoa(p.app.Instances)
+	env["exec_mode"] = execMode(&p.app) + "_mode"
+	env["pm_exec_path"] = p.app.Script
+	env["pm_cwd"] = p.app.Cwd
+	env["pm_out_log_path"] = out
+	env["pm_err_log_path"] = errp
+	env["unique_id"] = p.uniqueID
+}
+
+// newUniqueID returns a random (version 4) UUID, PM2's unique_id.
+func newUniqueID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // command resolves the executable and argv of p.

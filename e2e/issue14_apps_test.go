@@ -1,0 +1,86 @@
+//go:build linux
+
+package e2e
+
+// Issue 14, what apps see (items 10 to 14): PM2's variables in the environment, partial lines in the logs, pid
+// files and ids, restart counts, how a script is run.
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/gpmd/gpm/api"
+)
+
+// TestPM2Env_Issue14Item10: an app finds PM2's variables (pm_id, name, ... unique_id) beside GPM_*; unique_id is
+// kept across a restart, restart_time follows the count.
+func TestPM2Env_Issue14Item10(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	mustRun(t, home, "start", fixture("echo.sh"), "--name", "envy", "-i", "2", "--namespace", "ns1")
+	ps := waitInstances(t, home, "envy", 2)
+	p := ps[1]
+	env := envOf(t, home, p.ID)
+	want := map[string]string{
+		"pm_id": strconv.Itoa(p.ID), "name": "envy", "namespace": "ns1", "restart_time": "0", "instances": "2",
+		"exec_mode": "fork_mode", "pm_exec_path": fixture("echo.sh"), "pm_cwd": home,
+		"pm_out_log_path": filepath.Join(home, api.LogsDir, "envy-out-"+strconv.Itoa(p.ID)+".log"),
+		"pm_err_log_path": filepath.Join(home, api.LogsDir, "envy-error-"+strconv.Itoa(p.ID)+".log"),
+		"GPM_ID":          strconv.Itoa(p.ID),
+	}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s=%q, want %q", k, env[k], v)
+		}
+	}
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	if !uuid.MatchString(env["unique_id"]) {
+		t.Errorf("unique_id=%q, want a UUID", env["unique_id"])
+	}
+	if other := envOf(t, home, ps[0].ID)["unique_id"]; other == env["unique_id"] {
+		t.Errorf("both instances have unique_id %s", other)
+	}
+	mustRun(t, home, "restart", strconv.Itoa(p.ID))
+	waitFor(t, 10*time.Second, func() bool { return envOf(t, home, p.ID)["restart_time"] == "1" }, "restart_time=1 after a restart")
+	if got := envOf(t, home, p.ID)["unique_id"]; got != env["unique_id"] {
+		t.Errorf("unique_id changed across a restart: %s -> %s", env["unique_id"], got)
+	}
+}
+
+// TestPidFileSuffix_Issue14Item12: -p echo.pid -i 2 writes echo-0.pid and echo-1.pid (both instances wrote
+// echo.pid).
+func TestPidFileSuffix_Issue14Item12(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	dir := t.TempDir()
+	mustRun(t, home, "start", fixture("echo.sh"), "--name", "pf", "-i", "2", "-p", filepath.Join(dir, "echo.pid"))
+	ps := waitInstances(t, home, "pf", 2)
+	for _, p := range ps {
+		f := filepath.Join(dir, "echo-"+strconv.Itoa(p.ID)+".pid")
+		waitFor(t, 10*time.Second, func() bool {
+			return readFile(t, f) == strconv.Itoa(p.PID)+"\n" || readFile(t, f) == strconv.Itoa(p.PID)
+		},
+			f+" holding pid "+strconv.Itoa(p.PID))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "echo.pid")); err == nil {
+		t.Errorf("echo.pid written for an app with 2 instances")
+	}
+}
+
+// TestIDsRestartAtZero_Issue14Item12: ids start again at 0 once the list is empty, so `delete all; start ...;
+// restart 0` works, as with PM2.
+func TestIDsRestartAtZero_Issue14Item12(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	mustRun(t, home, "start", fixture("echo.sh"), "--name", "first", "-i", "2")
+	mustRun(t, home, "delete", "all")
+	out := mustRun(t, home, "start", fixture("echo.sh"), "--name", "again")
+	if p := one(t, home, "again"); p.ID != 0 {
+		t.Fatalf("after delete all, the next app got id %d, want 0\n%s", p.ID, out)
+	}
+	mustRun(t, home, "restart", "0")
+}
