@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,4 +84,24 @@ func TestIDsRestartAtZero_Issue14Item12(t *testing.T) {
 		t.Fatalf("after delete all, the next app got id %d, want 0\n%s", p.ID, out)
 	}
 	mustRun(t, home, "restart", "0")
+}
+
+// TestPartialLineFlushed_Issue14Item11: output without a newline (a progress line of dots) reaches the log while
+// the app runs (it waited for a newline, 64 KiB or exit), with the date prefix once; a line written in two pieces
+// stays one line.
+func TestPartialLineFlushed_Issue14Item11(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	script := writeFile(t, t.TempDir(), "dots.sh", `printf 'half'; sleep 0.01; echo ' line'
+printf 'progress '
+while :; do printf .; sleep 0.1; done
+`)
+	mustRun(t, home, "start", script, "--interpreter", "sh", "--name", "dots", "--log-date-format", "YYYY")
+	year := time.Now().Format("2006")
+	log := waitFileContains(t, outLog(home, "dots"), "progress ...")
+	ls := lines(log)
+	if len(ls) != 2 || ls[0] != year+": half line" || !strings.HasPrefix(ls[1], year+": progress ...") ||
+		strings.Count(ls[1], year) != 1 {
+		t.Errorf("log:\n%s\nwant %q and one %q line of dots, prefixed once", log, year+": half line", year+": progress ")
+	}
 }
