@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -127,6 +128,20 @@ func DefaultInterpreter(script string) string {
 	return interpreters[strings.ToLower(filepath.Ext(script))]
 }
 
+// nodeScript reports whether script is a file PM2 runs with node: no extension, not executable, and node is
+// installed (PM2's test/e2e/cli/binary.sh).
+func nodeScript(script string) bool {
+	if filepath.Ext(script) != "" || !filepath.IsAbs(script) {
+		return false
+	}
+	st, err := os.Stat(script)
+	if err != nil || !st.Mode().IsRegular() || executable(st.Mode()) {
+		return false
+	}
+	_, err = exec.LookPath("node")
+	return err == nil
+}
+
 // Normalize fills what can be derived and makes paths absolute: Cwd against base (the CLI's working directory or the
 // process file's directory), Script against Cwd when it names a file there, the default name and interpreter.
 // It validates the result.
@@ -146,6 +161,12 @@ func (a *App) Normalize(base string) error {
 			a.Script = candidate
 		} else if st, err := os.Stat(candidate); err == nil && !st.IsDir() {
 			a.Script = candidate
+		} else if !strings.ContainsAny(a.Script, " \t") && a.Interpreter == "" {
+			// A command found in PATH is recorded by its path, as PM2 does (`start ls` shows /usr/bin/ls): the
+			// app then runs the same program whatever PATH its later starts get.
+			if p, err := exec.LookPath(a.Script); err == nil && filepath.IsAbs(p) {
+				a.Script = p
+			}
 		}
 	}
 	if a.Name == "" && a.Script != "" {
@@ -154,6 +175,9 @@ func (a *App) Normalize(base string) error {
 	}
 	if a.Interpreter == "" {
 		a.Interpreter = DefaultInterpreter(a.Script)
+		if a.Interpreter == "" && nodeScript(a.Script) {
+			a.Interpreter = "node"
+		}
 	}
 	if a.Interpreter == "none" {
 		a.Interpreter = ""

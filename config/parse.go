@@ -47,6 +47,32 @@ func (f *File) CheckRunnable(pathEnv string) error {
 	return nil
 }
 
+// DropUnrunnable takes out of f the apps App.CheckRunnable refuses (with pathEnv as PATH), so that the others can
+// start, as PM2 starts the valid apps of a file and exits 1. It returns nil when every app is runnable, else one
+// error naming each app left out, located as CheckRunnable's are.
+func (f *File) DropUnrunnable(pathEnv string) error {
+	var errs []error
+	var apps []App
+	var decs []*appDecoder
+	for i := range f.Apps {
+		if err := f.Apps[i].CheckRunnable(pathEnv); err != nil {
+			if i < len(f.decoders) {
+				err = f.decoders[i].locate(err)
+			} else {
+				err = fmt.Errorf("%s: %w", f.Path, err)
+			}
+			errs = append(errs, fmt.Errorf("app %q not started: %w", f.Apps[i].Name, err))
+			continue
+		}
+		apps = append(apps, f.Apps[i])
+		if i < len(f.decoders) {
+			decs = append(decs, f.decoders[i])
+		}
+	}
+	f.Apps, f.decoders = apps, decs
+	return errors.Join(errs...)
+}
+
 // stdinName names standard input in messages.
 const stdinName = "<stdin>"
 

@@ -7,6 +7,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -103,5 +104,56 @@ while :; do printf .; sleep 0.1; done
 	if len(ls) != 2 || ls[0] != year+": half line" || !strings.HasPrefix(ls[1], year+": progress ...") ||
 		strings.Count(ls[1], year) != 1 {
 		t.Errorf("log:\n%s\nwant %q and one %q line of dots, prefixed once", log, year+": half line", year+": progress ")
+	}
+}
+
+// TestExtensionlessNodeScript_Issue14Item14: a file without extension and without exec bits runs with node when
+// node is installed (PM2's binary.sh); it was refused as not executable.
+func TestExtensionlessNodeScript_Issue14Item14(t *testing.T) {
+	node := nodeOrSkip(t)
+	t.Parallel()
+	home := newHome(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "nodeapp", "console.log('from node'); setInterval(() => {}, 1000);\n")
+	mustRunWith(t, home, opts{dir: dir}, "start", "nodeapp")
+	waitFileContains(t, outLog(home, "nodeapp"), "from node")
+	if p := one(t, home, "nodeapp"); filepath.Base(p.Config.Interpreter) != filepath.Base(node) {
+		t.Errorf("interpreter %q, want node", p.Config.Interpreter)
+	}
+}
+
+// TestCommandRecordedByPath_Issue14Item14: `gpm start sleep` records the program's path, as PM2 does for `start
+// ls`.
+func TestCommandRecordedByPath_Issue14Item14(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	want, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep in PATH")
+	}
+	mustRun(t, home, "start", "sleep", "--", "1000")
+	if p := waitOnline(t, home, "sleep"); p.Config.Script != want {
+		t.Errorf("script %q, want %q", p.Config.Script, want)
+	}
+}
+
+// TestFileWithInvalidApp_Issue14Item14: a process file with one app whose script is missing starts the others and
+// exits 1 naming the invalid one, as PM2 does (nothing started).
+func TestFileWithInvalidApp_Issue14Item14(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	dir := t.TempDir()
+	eco := writeEco(t, dir,
+		map[string]any{"name": "good", "script": fixture("echo.sh")},
+		map[string]any{"name": "broken", "script": "missing.sh"},
+		map[string]any{"name": "good2", "script": fixture("echo.sh")})
+	_, errOut, code := run(t, home, "start", eco)
+	if code != 1 || !strings.Contains(errOut, `"broken"`) || !strings.Contains(errOut, "missing.sh") {
+		t.Errorf("start: exit %d, stderr %q; want 1 naming broken and its script", code, errOut)
+	}
+	waitOnline(t, home, "good")
+	waitOnline(t, home, "good2")
+	if ps := procs(t, home, "broken"); len(ps) != 0 {
+		t.Errorf("broken registered: %+v", ps)
 	}
 }

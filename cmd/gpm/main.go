@@ -34,6 +34,8 @@ type cli struct {
 	// timeout is --timeout: how long a call waits for the daemon (client.Client.SetTimeout); nil leaves
 	// GPM_TIMEOUT's, or the default.
 	timeout *time.Duration
+	// partial: some apps of a process file were left out (their error printed); the command exits 1 at its end.
+	partial bool
 }
 
 type command struct {
@@ -174,6 +176,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			msg = ae.Message
 		}
 		fmt.Fprintf(stderr, "gpm %s: %s\n", name, strings.TrimSpace(msg))
+		return 1
+	}
+	if c.partial {
 		return 1
 	}
 	return 0

@@ -272,14 +272,20 @@ func (c *cli) loadFile(path string, f *startFlags) (*config.File, error) {
 }
 
 // loadRunnable is loadFile for commands that start the file's apps: a missing script, cwd or interpreter is an
-// error naming the file and line (the daemon, which checks again, knows neither).
+// error naming the file and line (the daemon, which checks again, knows neither). As with PM2, the other apps of
+// the file still start: the error is printed and the command exits 1 at its end (c.partial); when no app is left
+// it is the command's error.
 func (c *cli) loadRunnable(path string, f *startFlags) (*config.File, error) {
 	file, err := c.loadFile(path, f)
 	if err != nil {
 		return nil, err
 	}
-	if err := file.CheckRunnable(os.Getenv("PATH")); err != nil {
-		return nil, err
+	if err := file.DropUnrunnable(os.Getenv("PATH")); err != nil {
+		if len(file.Apps) == 0 {
+			return nil, err
+		}
+		fmt.Fprintf(c.stderr, "gpm: %s\n", strings.ReplaceAll(err.Error(), "\n", "\ngpm: "))
+		c.partial = true
 	}
 	return file, nil
 }
