@@ -94,6 +94,16 @@ type App struct {
 	User  string `json:"uid,omitempty"` // user name or number; honoured when the daemon is root
 	Group string `json:"gid,omitempty"`
 
+	// FilterEnv drops the variables of the caller's environment whose names start with one of these prefixes
+	// (PM2's filter_env; true is [""]: all of them); the app's own env and gpm's variables stay.
+	FilterEnv []string `json:"filter_env,omitempty"`
+	// NoTreekill (PM2's treekill: false) sends the kill signal to the app's main process only, not to its process
+	// group; what is still running at kill_timeout is killed with it all the same: no process outlives its app.
+	NoTreekill bool `json:"no_treekill,omitempty"`
+	// ShutdownWithMessage: a Node app (through gpm's shim) gets the message 'shutdown' (process.on('message'))
+	// when the kill signal arrives, as PM2's IPC shutdown message; other apps get the kill signal.
+	ShutdownWithMessage bool `json:"shutdown_with_message,omitempty"`
+
 	// NonBlocking hands the Listen sockets to workers with O_NONBLOCK set; they are blocking by default, as with
 	// systemd's NonBlocking=.
 	NonBlocking bool `json:"non_blocking,omitempty"`

@@ -46,7 +46,11 @@ func (d *Daemon) stop(p *proc, then func()) {
 	if err != nil {
 		sig = syscall.SIGINT
 	}
-	if err := platform.SignalGroup(p.pid, sig); err != nil {
+	signal := platform.SignalGroup
+	if p.app.NoTreekill {
+		signal = platform.Signal // treekill: false: the main process alone; killHard still takes the rest
+	}
+	if err := signal(p.pid, sig); err != nil {
 		d.log.Printf("%s[%d]: %v", p.app.Name, p.id, err)
 	}
 	d.after(p, p.app.KillTimeout.D(), func() { d.killHard(p) })

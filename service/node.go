@@ -73,6 +73,9 @@ func (d *Daemon) nodeEnv(p *proc, env map[string]string, ep endpoints) {
 		}
 	}
 	env["GPM_LISTEN_ADDRS"] = strings.Join(addrs, ",")
+	if p.app.ShutdownWithMessage {
+		env["GPM_SHUTDOWN_MESSAGE"] = p.app.KillSignal
+	}
 	if nodeCluster(&p.app) {
 		env["GPM_CLUSTER"] = "1"
 	}

@@ -169,7 +169,9 @@ func (d *Daemon) environ(p *proc, id identity, ep endpoints) []string {
 	}
 	env := make(map[string]string, len(base)+len(p.app.Env)+8)
 	for k, v := range base {
-		env[k] = v
+		if !filteredEnv(p.app.FilterEnv, k) {
+			env[k] = v
+		}
 	}
 	// Never hand our own service-manager plumbing to an app: it would talk to systemd in our name.
 	for _, k := range []string{"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_USEC", "WATCHDOG_PID"} {
@@ -206,6 +208,17 @@ func (d *Daemon) environ(p *proc, id identity, ep endpoints) []string {
 		env["PYTHONUNBUFFERED"] = "1"
 	}
 	return envList(env)
+}
+
+// filteredEnv reports whether the caller's variable k is dropped by filter_env: its name starts with one of the
+// prefixes ("" drops all).
+func filteredEnv(prefixes []string, k string) bool {
+	for _, pre := range prefixes {
+		if strings.HasPrefix(k, pre) {
+			return true
+		}
+	}
+	return false
 }
 
 // pm2Env sets the variables PM2 gives its apps (the flattened pm2_env: Node apps read process.env.pm_id to pick
@@ -248,7 +261,16 @@ func (d *Daemon) command(p *proc, env []string) (string, []string, error) {
 	} else {
 		argv = append([]string{a.Script}, a.Args...)
 	}
-	exe, err := platform.LookPath(argv[0], a.Cwd, platform.PathEnv(env))
+	path := platform.PathEnv(env)
+	if path == "" && len(a.FilterEnv) > 0 {
+		// filter_env took PATH from the app, not from the lookup of its program (PM2 spawns with the daemon's).
+		base := p.callerEnv
+		if base == nil {
+			base = d.env
+		}
+		path = base["PATH"]
+	}
+	exe, err := platform.LookPath(argv[0], a.Cwd, path)
 	if err != nil {
 		return "", nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -176,7 +177,7 @@ func (l *File) Close() error {
 
 // Format says how a line is written.
 type Format struct {
-	TimeLayout string // Go layout; "" = no timestamp
+	TimeLayout string // Go layout, with a NUL byte for the weekday number (config.WeekdayMark); "" = no timestamp
 	JSON       bool   // one JSON object per line
 	Stream     string // "out" or "err", for JSON
 	AppName    string
@@ -287,7 +288,7 @@ func (f Format) appendPiece(b, piece []byte, cont, end bool, emit func(Line)) []
 	}
 	start := len(b)
 	if !cont && f.TimeLayout != "" {
-		b = time.Now().AppendFormat(b, f.TimeLayout)
+		b = appendStamp(b, time.Now(), f.TimeLayout)
 		b = append(b, ':', ' ')
 	}
 	b = append(b, piece...)
@@ -330,19 +331,33 @@ func (f Format) appendEmit(b, line []byte, emit func(Line)) []byte {
 	return b
 }
 
+// appendStamp appends t formatted with layout, in which a NUL byte (config.WeekdayMark: dayjs's d, which Go
+// layouts cannot express) stands for the day of the week, 0 (Sunday) to 6.
+func appendStamp(b []byte, t time.Time, layout string) []byte {
+	for {
+		i := strings.IndexByte(layout, 0)
+		if i < 0 {
+			return t.AppendFormat(b, layout)
+		}
+		b = t.AppendFormat(b, layout[:i])
+		b = append(b, '0'+byte(t.Weekday()))
+		layout = layout[i+1:]
+	}
+}
+
 func (f Format) appendLine(b, line []byte) []byte {
 	if f.JSON {
 		layout := f.TimeLayout
 		if layout == "" {
 			layout = time.RFC3339Nano
 		}
-		j, _ := json.Marshal(jsonLine{Message: string(line), Timestamp: time.Now().Format(layout), Type: f.Stream,
+		j, _ := json.Marshal(jsonLine{Message: string(line), Timestamp: string(appendStamp(nil, time.Now(), layout)), Type: f.Stream,
 			ProcessID: f.ID, AppName: f.AppName})
 		b = append(b, j...)
 		return append(b, '\n')
 	}
 	if f.TimeLayout != "" {
-		b = time.Now().AppendFormat(b, f.TimeLayout)
+		b = appendStamp(b, time.Now(), f.TimeLayout)
 		b = append(b, ':', ' ')
 	}
 	b = append(b, line...)
