@@ -157,3 +157,39 @@ func TestFileWithInvalidApp_Issue14Item14(t *testing.T) {
 		t.Errorf("broken registered: %+v", ps)
 	}
 }
+
+// TestRestartCounts_Issue14Item13: restarts counted as PM2 counts them: restarting or starting (by its process
+// file) a stopped app is a start, not a restart; a crash waiting out its restart_delay shows the restarts done so
+// far, and one more once it restarted. Restarting an online app counts one.
+func TestRestartCounts_Issue14Item13(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	dir := t.TempDir()
+	eco := writeEco(t, dir, map[string]any{"name": "cnt", "script": fixture("echo.sh")})
+	mustRun(t, home, "start", eco)
+	waitOnline(t, home, "cnt")
+	mustRun(t, home, "restart", "cnt")
+	if p := waitOnline(t, home, "cnt"); p.Restarts != 1 {
+		t.Errorf("restart of an online app: ↺ %d, want 1", p.Restarts)
+	}
+	mustRun(t, home, "stop", "cnt")
+	mustRun(t, home, "restart", "cnt")
+	if p := waitOnline(t, home, "cnt"); p.Restarts != 1 {
+		t.Errorf("restart of a stopped app: ↺ %d, want 1 (a start)", p.Restarts)
+	}
+	mustRun(t, home, "stop", "cnt")
+	mustRun(t, home, "start", eco)
+	if p := waitOnline(t, home, "cnt"); p.Restarts != 1 {
+		t.Errorf("start of a stopped app by its file: ↺ %d, want 1 (a start)", p.Restarts)
+	}
+
+	crash := writeFile(t, dir, "crash.sh", "echo up; sleep 0.3; exit 3\n")
+	mustRun(t, home, "start", crash, "--interpreter", "sh", "--name", "late", "--restart-delay", "1500")
+	p := waitProc(t, home, "late", 10*time.Second, "late waiting for its restart", func(p api.Process) bool {
+		return p.Status == api.StatusWaiting
+	})
+	if p.Restarts != 0 {
+		t.Errorf("waiting after the first crash: ↺ %d, want 0 (PM2 counts the restart when it happens)", p.Restarts)
+	}
+	waitProc(t, home, "late", 10*time.Second, "late restarted once", func(p api.Process) bool { return p.Restarts >= 1 })
+}

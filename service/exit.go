@@ -198,15 +198,17 @@ func (d *Daemon) onExit(e platform.Exit) {
 		d.emit(p, dec.reason)
 	case actRestart:
 		p.backoff = dec.backoff
-		p.restarts++
 		if dec.delay > 0 {
+			// Counted when it happens, as PM2 counts it: waiting shows the restarts done so far, and a waiting
+			// process stopped or started by hand meanwhile was not restarted by the policy.
 			p.status = api.StatusWaiting
 			p.reason = fmt.Sprintf("%s; restarting in %v", dec.reason, dec.delay)
-			d.after(p, dec.delay, func() { d.start(p, nil) })
+			d.after(p, dec.delay, func() { p.restarts++; d.start(p, nil) })
 			p.nextStart = time.Now().Add(dec.delay) // after d.after, which clears it
 			d.emit(p, p.reason)
 			return
 		}
+		p.restarts++
 		p.status = api.StatusLaunching // between the exit and the new pid: not online
 		d.emit(p, dec.reason)
 		d.start(p, nil)

@@ -317,7 +317,7 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 					ids = append(ids, p.id)
 					d.configure(p, app)
 					p.callerEnv = sp.CallerEnv
-					p.restarts++
+					countRestart(p)
 					starts = append(starts, p)
 				}
 				for _, inst := range d.freeInstances(app.Name, app.Instances-len(existing)) {
@@ -472,6 +472,14 @@ func (d *Daemon) stopTargets(ctx context.Context, targets []string, del bool) ([
 	return d.snapshots(ctx, ids)
 }
 
+// countRestart counts a restart a user asked for, as PM2 does: only of a process that runs; starting a stopped,
+// errored or waiting one is a start (PM2's restartProcessId starts a process that is not online).
+func countRestart(p *proc) {
+	if p.running() {
+		p.restarts++
+	}
+}
+
 func (d *Daemon) restart(ctx context.Context, rp *api.RestartParams) ([]api.Process, error) {
 	var waits []chan struct{}
 	var ids []int
@@ -487,7 +495,7 @@ func (d *Daemon) restart(ctx context.Context, rp *api.RestartParams) ([]api.Proc
 			ch := make(chan struct{})
 			waits = append(waits, ch)
 			ids = append(ids, p.id)
-			p.restarts++
+			countRestart(p)
 			d.stop(p, func() { d.start(p, func() { close(ch) }) })
 		}
 		return nil
