@@ -95,11 +95,19 @@ func TestPartialLineFlushed_Issue14Item11(t *testing.T) {
 	home := newHome(t)
 	script := writeFile(t, t.TempDir(), "dots.sh", `printf 'half'; sleep 0.01; echo ' line'
 printf 'progress '
-while :; do printf .; sleep 0.1; done
+while :; do printf .; sleep 0.05; done
 `)
 	mustRun(t, home, "start", script, "--interpreter", "sh", "--name", "dots", "--log-date-format", "YYYY")
 	year := time.Now().Format("2006")
-	log := waitFileContains(t, outLog(home, "dots"), "progress ...")
+	var log string
+	deadline := time.Now().Add(patient(10 * time.Second))
+	for log = readFile(t, outLog(home, "dots")); !strings.Contains(log, "progress "+strings.Repeat(".", 15)); log = readFile(t, outLog(home, "dots")) {
+		if time.Now().After(deadline) {
+			p := one(t, home, "dots")
+			t.Fatalf("the dots did not reach the log (app %s pid %d ↺ %d); log:\n%q", p.Status, p.PID, p.Restarts, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	ls := lines(log)
 	if len(ls) != 2 || ls[0] != year+": half line" || !strings.HasPrefix(ls[1], year+": progress ...") ||
 		strings.Count(ls[1], year) != 1 {

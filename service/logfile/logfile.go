@@ -84,7 +84,8 @@ func (l *File) Write(p []byte) (int, error) {
 	n, err := l.f.Write(b)
 	if n > 0 {
 		l.cut = ""
-		if b[n-1] != '\n' {
+		// Only a short write cuts a line: Copy writes the start of a line on purpose when its end is slow to come.
+		if n < len(b) && b[n-1] != '\n' {
 			l.cut = "write failed"
 			var pe *fs.PathError
 			if errors.As(err, &pe) {
