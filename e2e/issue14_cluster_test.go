@@ -169,7 +169,8 @@ func TestTwoAppsOneNodePort_Issue14Item8(t *testing.T) {
 		for _, p := range all {
 			// A worker that lost the port exits and is restarted, or ends errored.
 			if p.Restarts != 0 || p.Status == api.StatusErrored {
-				t.Fatalf("%s id %d: %s, ↺ %d, reason %q: a worker lost the port", p.Name, p.ID, p.Status, p.Restarts, p.Reason)
+				t.Fatalf("%s id %d: %s, ↺ %d, reason %q: a worker lost the port; its logs:\n%s\n%s", p.Name, p.ID, p.Status,
+					p.Restarts, p.Reason, readFile(t, p.OutLog), readFile(t, p.ErrLog))
 			}
 			// Online and moved onto gpm's socket (the adoption reload sets the listen).
 			if isOnline(p) && len(p.Config.Listen) == 1 {

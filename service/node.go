@@ -193,6 +193,11 @@ func (d *Daemon) handleShimNotify(m activation.Message) string {
 	}
 	p := d.procByPID(m.PID)
 	if p == nil {
+		if _, ok := d.draining[m.PID]; ok {
+			// A worker a reload is replacing (the move onto a port a sibling asked for, say) asked late: its
+			// successor gets the sockets; listening itself would only fail with EADDRINUSE on the port gpm holds.
+			return "OK"
+		}
 		return "ERR pid " + strconv.Itoa(m.PID) + " is not a process of gpm"
 	}
 	if err := d.adoptListen(p, m.UID, addr); err != nil {
