@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -96,6 +97,16 @@ type App struct {
 	User  string `json:"uid,omitempty"` // user name or number; honoured when the daemon is root
 	Group string `json:"gid,omitempty"`
 
+	// FilterEnv drops the variables of the caller's environment whose names start with one of these prefixes
+	// (PM2's filter_env; true is [""]: all of them); the app's own env and gpm's variables stay.
+	FilterEnv []string `json:"filter_env,omitempty"`
+	// NoTreekill (PM2's treekill: false) sends the kill signal to the app's main process only, not to its process
+	// group; what is still running at kill_timeout is killed with it all the same: no process outlives its app.
+	NoTreekill bool `json:"no_treekill,omitempty"`
+	// ShutdownWithMessage: a Node app (through gpm's shim) gets the message 'shutdown' (process.on('message'))
+	// when the kill signal arrives, as PM2's IPC shutdown message; other apps get the kill signal.
+	ShutdownWithMessage bool `json:"shutdown_with_message,omitempty"`
+
 	// NonBlocking hands the Listen sockets to workers with O_NONBLOCK set; they are blocking by default, as with
 	// systemd's NonBlocking=.
 	NonBlocking bool `json:"non_blocking,omitempty"`
@@ -130,6 +141,20 @@ func DefaultInterpreter(script string) string {
 	return interpreters[strings.ToLower(filepath.Ext(script))]
 }
 
+// nodeScript reports whether script is a file PM2 runs with node: no extension, not executable, and node is
+// installed (PM2's test/e2e/cli/binary.sh).
+func nodeScript(script string) bool {
+	if filepath.Ext(script) != "" || !filepath.IsAbs(script) {
+		return false
+	}
+	st, err := os.Stat(script)
+	if err != nil || !st.Mode().IsRegular() || executable(st.Mode()) {
+		return false
+	}
+	_, err = exec.LookPath("node")
+	return err == nil
+}
+
 // Normalize fills what can be derived and makes paths absolute: Cwd against base (the CLI's working directory or the
 // process file's directory), Script against Cwd when it names a file there, the default name and interpreter.
 // It validates the result.
@@ -152,6 +177,12 @@ func (a *App) Normalize(base string) error {
 			a.Script = candidate
 		} else if st, err := os.Stat(candidate); err == nil && !st.IsDir() {
 			a.Script = candidate
+		} else if !strings.ContainsAny(a.Script, " \t") && a.Interpreter == "" {
+			// A command found in PATH is recorded by its path, as PM2 does (`start ls` shows /usr/bin/ls): the
+			// app then runs the same program whatever PATH its later starts get.
+			if p, err := exec.LookPath(a.Script); err == nil && filepath.IsAbs(p) {
+				a.Script = p
+			}
 		}
 	}
 	if a.Name == "" && a.Script != "" {
@@ -160,6 +191,9 @@ func (a *App) Normalize(base string) error {
 	}
 	if a.Interpreter == "" {
 		a.Interpreter = DefaultInterpreter(a.Script)
+		if a.Interpreter == "" && nodeScript(a.Script) {
+			a.Interpreter = "node"
+		}
 	}
 	if a.Interpreter == "none" {
 		a.Interpreter = ""

@@ -20,11 +20,21 @@ var momentTokens = []struct{ moment, goLayout string }{
 // GoTimeLayout converts a moment.js/dayjs format, as PM2's log_date_format takes it ("YYYY-MM-DD HH:mm:ss Z",
 // "YYYY-MM-DDTHH:mm:ss", "DD/MM HH:mm:ss.SSS"), into a layout for time.Time.Format.
 //
-// Fractional seconds (S to SSSSSSSSS) convert only after '.' or ',', where Go can express them. Tokens without a Go
-// equivalent (Do, d, dd, Q, X, x, w, ...) and [bracketed] text are kept literally. Go layouts have no escaping, so
+// Fractional seconds (S to SSSSSSSSS) convert only after '.' or ',', where Go can express them. The day of the week
+// as a number (d: 0 is Sunday), which Go layouts cannot express, becomes WeekdayMark, which the layout's user
+// replaces (service/logfile does). Other tokens without a Go equivalent (Do, dd, Q, X, x, w, ...) and [bracketed]
+// text are kept literally. Go layouts have no escaping, so
 // literal text that happens to spell a Go layout element (a digit, "Jan", "Mon", "PM", "MST") is formatted as that
 // element; PM2 formats seen in practice contain no such text.
 func GoTimeLayout(moment string) string {
+	return goTimeLayout(moment)
+}
+
+// WeekdayMark stands in a layout from GoTimeLayout for the day of the week as a number, 0 (Sunday) to 6. A NUL byte:
+// no format has one, and time.Format copies it as it is.
+const WeekdayMark = '\x00'
+
+func goTimeLayout(moment string) string {
 	var b strings.Builder
 	for i := 0; i < len(moment); {
 		rest := moment[i:]
@@ -59,6 +69,16 @@ func GoTimeLayout(moment string) string {
 				matched = true
 				break
 			}
+		}
+		if !matched && rest[0] == 'd' {
+			n := len(rest) - len(strings.TrimLeft(rest, "d"))
+			if n == 1 {
+				b.WriteByte(WeekdayMark)
+			} else {
+				b.WriteString(rest[:n]) // dd (Su, Mo, ...): no Go equivalent
+			}
+			i += n
+			continue
 		}
 		if !matched {
 			b.WriteByte(rest[0])

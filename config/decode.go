@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -18,6 +19,8 @@ type fileDecoder struct {
 	opts     LoadOptions
 	numCPU   int
 	warnings []warning
+	// deployEnv is deploy.<--env>.env of the file: under every app's env (PM2's lowest priority).
+	deployEnv map[string]string
 }
 
 // warning is one message of File.Warnings; line orders them as in the file.
@@ -150,16 +153,28 @@ func (d *fileDecoder) decodeApp(n *yaml.Node, index int) (decodedApp, error) {
 			d.warnf(p.key, "%s: unknown field %s", c.label, key)
 		}
 	}
-	if c.envOver != nil {
-		if c.app.Env == nil {
-			c.app.Env = make(map[string]string, len(c.envOver))
+	if c.envOver != nil || d.deployEnv != nil {
+		// PM2's order: deploy.<env>.env, then env, then env_<env>.
+		env := make(map[string]string, len(d.deployEnv)+len(c.app.Env)+len(c.envOver))
+		for _, m := range []map[string]string{d.deployEnv, c.app.Env, c.envOver} {
+			for k, v := range m {
+				env[k] = v
+			}
 		}
-		for k, v := range c.envOver {
-			c.app.Env[k] = v
-		}
+		c.app.Env = env
 	}
 	if err := c.app.Normalize(d.base); err != nil {
 		return decodedApp{}, c.locate(err)
+	}
+	if n := seen["append_env_to_name"]; n != nil && d.opts.Env != "" {
+		if b, _ := boolValue(c.node.Content[slices.Index(c.node.Content, n)+1]); b {
+			// PM2: web with --env production is web-production.
+			c.app.Name += "-" + d.opts.Env
+			c.setLabel(c.app.Name)
+			if err := c.app.Validate(); err != nil {
+				return decodedApp{}, c.locate(err)
+			}
+		}
 	}
 	if c.logDefault {
 		c.app.LogFile = DefaultLog

@@ -137,6 +137,31 @@ var fields = map[string]setter{
 	"pid_file":        str(func(a *App, s string) { a.PidFile = s }),
 	"uid":             str(func(a *App, s string) { a.User = s }),
 	"gid":             str(func(a *App, s string) { a.Group = s }),
+
+	"filter_env": func(c *appDecoder, n *yaml.Node) error {
+		if b, err := boolValue(n); err == nil {
+			c.app.FilterEnv = nil
+			if b {
+				c.app.FilterEnv = []string{""}
+			}
+			return nil
+		}
+		l, err := stringList(n)
+		if err != nil {
+			return fmt.Errorf("must be true, false, a prefix or a list of prefixes: %w", err)
+		}
+		c.app.FilterEnv = l
+		return nil
+	},
+	"treekill":              boolean(func(a *App, b bool) { a.NoTreekill = !b }),
+	"shutdown_with_message": boolean(func(a *App, b bool) { a.ShutdownWithMessage = b }),
+	// append_env_to_name is applied by decodeApp, which knows --env.
+	"append_env_to_name": boolean(func(*App, bool) {}),
+	// A process file given again restarts or reloads the apps it names: PM2's force (start a second copy of a
+	// running script) has nothing to do there. wait_ip belongs to `gpm startup --wait-ip` (the unit waits for
+	// network-online.target), not to an app.
+	"force":   boolean(func(*App, bool) {}),
+	"wait_ip": boolean(func(*App, bool) {}),
 }
 
 // fieldAliases maps the other names PM2 accepts to the canonical field.
@@ -158,9 +183,8 @@ var fieldAliases = map[string]string{
 // unsupported lists PM2 fields gpm knows but does not implement yet, each with the value at which ignoring it changes
 // nothing (so `watch: false` in a generated file does not warn); "" means always warn.
 var unsupported = map[string]string{
-	"watch_options": "",
-	"treekill":      "true", "shutdown_with_message": "false", "kill_retry_time": "",
-	"filter_env": "false", "append_env_to_name": "false", "force": "false", "port": "",
+	"watch_options":   "",
+	"kill_retry_time": "", "port": "",
 	"windowsHide": "true", "source_map_support": "", "disable_source_map_support": "",
 	"vizion": "", "pmx": "", "automation": "", "trace": "", "disable_trace": "", "v8": "", "event_loop_inspector": "",
 	"deep_monitoring": "", "node_version": "", "post_update": "", "install_url": "", "io": "", "name_prefix": "",

@@ -165,7 +165,7 @@ func TestCheckRunnable_Issue11Item15(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "run.sh"), []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "plain"), []byte("x"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "plain.txt"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -180,7 +180,8 @@ func TestCheckRunnable_Issue11Item15(t *testing.T) {
 		{"missing cwd", "apps:\n- name: c\n  script: ./run.sh\n  cwd: ./gone\n", 4, "cwd", filepath.Join(dir, "gone") + ": no such directory"},
 		{"missing interpreter", "- name: p\n  script: ./run.sh\n  interpreter: no-such-interp\n", 3, "interpreter", "not found in PATH"},
 		{"default interpreter missing", "- name: q\n  script: ./x.rb\n", 1, "interpreter", "not found in PATH"},
-		{"not executable", "- name: n\n  script: ./plain\n", 2, "script", "not executable"},
+		// With an extension: an extensionless one runs with node when node is installed (issue 14 item 14).
+		{"not executable", "- name: n\n  script: ./plain.txt\n", 2, "script", "not executable"},
 		{"command not found", "- name: k\n  script: no-such-command\n", 2, "script", "not found in PATH"},
 	}
 	for _, tt := range tests {

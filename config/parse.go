@@ -47,6 +47,32 @@ func (f *File) CheckRunnable(pathEnv string) error {
 	return nil
 }
 
+// DropUnrunnable takes out of f the apps App.CheckRunnable refuses (with pathEnv as PATH), so that the others can
+// start, as PM2 starts the valid apps of a file and exits 1. It returns nil when every app is runnable, else one
+// error naming each app left out, located as CheckRunnable's are.
+func (f *File) DropUnrunnable(pathEnv string) error {
+	var errs []error
+	var apps []App
+	var decs []*appDecoder
+	for i := range f.Apps {
+		if err := f.Apps[i].CheckRunnable(pathEnv); err != nil {
+			if i < len(f.decoders) {
+				err = f.decoders[i].locate(err)
+			} else {
+				err = fmt.Errorf("%s: %w", f.Path, err)
+			}
+			errs = append(errs, fmt.Errorf("app %q not started: %w", f.Apps[i].Name, err))
+			continue
+		}
+		apps = append(apps, f.Apps[i])
+		if i < len(f.decoders) {
+			decs = append(decs, f.decoders[i])
+		}
+	}
+	f.Apps, f.decoders = apps, decs
+	return errors.Join(errs...)
+}
+
 // stdinName names standard input in messages.
 const stdinName = "<stdin>"
 
@@ -316,6 +342,36 @@ func onlyNames(only []string) map[string]bool {
 	return set
 }
 
+// readDeployEnv keeps deploy.<opts.Env>.env, when --env is given and the file has one.
+func (d *fileDecoder) readDeployEnv(deploy *yaml.Node) error {
+	if d.opts.Env == "" {
+		return nil
+	}
+	deploy = deref(deploy)
+	if deploy == nil || deploy.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(deploy.Content); i += 2 {
+		if deploy.Content[i].Value != d.opts.Env {
+			continue
+		}
+		target := deref(deploy.Content[i+1])
+		if target == nil || target.Kind != yaml.MappingNode {
+			return nil
+		}
+		for j := 0; j+1 < len(target.Content); j += 2 {
+			if target.Content[j].Value == "env" && !isNull(target.Content[j+1]) {
+				env, err := envValues(target.Content[j+1])
+				if err != nil {
+					return d.errorf(target.Content[j], "deploy.%s.env %w", d.opts.Env, err)
+				}
+				d.deployEnv = env
+			}
+		}
+	}
+	return nil
+}
+
 // findApps returns the app objects of a root of the form {apps|pm2: [...] | {...}}, [...], or a single app object.
 // single is true when the apps are not in a list, so messages name them without an index.
 func (d *fileDecoder) findApps(root *yaml.Node) (apps []*yaml.Node, single bool, err error) {
@@ -345,7 +401,11 @@ func (d *fileDecoder) findApps(root *yaml.Node) (apps []*yaml.Node, single bool,
 		}
 		for _, p := range pairs {
 			switch k := p.key.Value; k {
-			case "apps", "pm2", "deploy": // deploy belongs to `deploy`, not to starting apps
+			case "apps", "pm2":
+			case "deploy": // belongs to `deploy`, but for deploy.<--env>.env, which the apps get (PM2)
+				if err := d.readDeployEnv(p.value); err != nil {
+					return nil, false, err
+				}
 			case "static":
 				if v := deref(p.value); v.Kind != yaml.SequenceNode || len(v.Content) > 0 {
 					d.warnf(p.key, "static (pm2 serve) apps are not supported by gpm yet, ignored")

@@ -237,12 +237,12 @@ func TestOnly(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
-	src := "{\n apps: [{\n  name: 'w',\n  script: 'a.js',\n  colour: 'red',\n  treekill: false,\n  treekill: true,\n" +
+	src := "{\n apps: [{\n  name: 'w',\n  script: 'a.js',\n  colour: 'red',\n  kill_retry_time: 50,\n  treekill: true,\n" +
 		"  exec: 'b.js',\n }],\n deploy: {},\n static: [{path: '.'}],\n extra: 1,\n}"
 	f := parse(t, "w.json", src, LoadOptions{})
 	want := []string{
 		"w.json: apps[0] (w): unknown field colour (line 5)",
-		"w.json: apps[0] (w): field treekill is not supported by gpm yet, ignored (line 6)",
+		"w.json: apps[0] (w): field kill_retry_time is not supported by gpm yet, ignored (line 6)",
 		"w.json: apps[0] (w): field exec repeats script (line 4); the later value is used (line 8)",
 		"w.json: static (pm2 serve) apps are not supported by gpm yet, ignored (line 11)",
 		"w.json: unknown top-level field extra (line 12)",

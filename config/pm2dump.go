@@ -24,7 +24,7 @@ const dumpName = "dump.pm2"
 // pm2Fields maps the dump.pm2 keys gpm takes (REFERENCE §5.2) to process-file fields, whose setters do the coercion.
 // Everything else is ignored: top-level copies of env keys, state (status is read apart), axm_*, versioning,
 // km_link, _pm2_version, vizion*, pm_pid_path (PM2 always fills it with its own per-instance path), and the fields
-// gpm does not support (treekill, ...).
+// gpm does not support (kill_retry_time, ...).
 var pm2Fields = map[string]string{
 	"name": "name", "namespace": "namespace", "pm_exec_path": "script", "pm_cwd": "cwd",
 	"exec_interpreter": "interpreter", "node_args": "interpreter_args", "args": "args", "exec_mode": "exec_mode",
@@ -36,6 +36,7 @@ var pm2Fields = map[string]string{
 	"stop_exit_codes": "stop_exit_codes", "wait_ready": "wait_ready", "autorestart": "autorestart",
 	"autostart": "autostart", "uid": "uid", "gid": "gid",
 	"watch": "watch", "ignore_watch": "ignore_watch", "watch_delay": "watch_delay",
+	"treekill": "treekill", "filter_env": "filter_env", "shutdown_with_message": "shutdown_with_message",
 }
 
 // pm2LogKeys are the log paths of a dump, handled by importLogPath.

@@ -251,12 +251,16 @@ func TestPM2Flags_Issue14Item6(t *testing.T) {
 	if n := strings.Count(stderr, "--no-pmx"); n != 1 || !strings.Contains(stderr, "--deep-monitoring") {
 		t.Errorf("want one notice naming the Node-only options, got %q", stderr)
 	}
-	for _, f := range []string{"--no-treekill", "--shutdown-with-message", "--ext"} {
-		if !strings.Contains(stderr, f) {
-			t.Errorf("no notice for %s: %q", f, stderr)
-		}
+	if !strings.Contains(stderr, "--ext") {
+		t.Errorf("no notice for --ext: %q", stderr)
 	}
 	p := waitOnline(t, home, "echo")
+	// --no-treekill and --shutdown-with-message are the process-file keys treekill: false and
+	// shutdown_with_message (issue 14 item 15).
+	if !p.Config.NoTreekill || !p.Config.ShutdownWithMessage {
+		t.Errorf("--no-treekill --shutdown-with-message: no_treekill %v, shutdown_with_message %v; want both set",
+			p.Config.NoTreekill, p.Config.ShutdownWithMessage)
+	}
 	if p.Config.CronRestart != "0 3 * * *" {
 		t.Errorf("--cron: cron_restart %q", p.Config.CronRestart)
 	}

@@ -69,9 +69,12 @@ type Daemon struct {
 	procs  map[int]*proc
 	nextID int
 	// env is the daemon's own environment, used for apps registered without a caller environment.
-	env      map[string]string
-	sockets  map[string][]*activation.Socket // by app name, held for the app's whole life
-	draining map[int]*drain                  // old workers of reloads, by pid
+	env     map[string]string
+	sockets map[string][]*activation.Socket // by app name, held for the app's whole life
+	// adopted are the addresses of sockets that apps' Node workers asked for (LISTEN=, node.go), by app name: a
+	// process file given again does not name them, and they stay.
+	adoptedListens map[string][]string
+	draining       map[int]*drain // old workers of reloads, by pid
 	// inherited are the sockets systemd passed in LISTEN_FDS, until an app claims them.
 	inherited []*activation.Socket
 

@@ -46,7 +46,11 @@ func (d *Daemon) stop(p *proc, then func()) {
 	if err != nil {
 		sig = syscall.SIGINT
 	}
-	if err := platform.SignalGroup(p.pid, sig); err != nil {
+	signal := platform.SignalGroup
+	if p.app.NoTreekill {
+		signal = platform.Signal // treekill: false: the main process alone; killHard still takes the rest
+	}
+	if err := signal(p.pid, sig); err != nil {
 		d.log.Printf("%s[%d]: %v", p.app.Name, p.id, err)
 	}
 	d.after(p, p.app.KillTimeout.D(), func() { d.killHard(p) })
@@ -202,15 +206,17 @@ func (d *Daemon) onExit(e platform.Exit) {
 		d.emit(p, dec.reason)
 	case actRestart:
 		p.backoff = dec.backoff
-		p.restarts++
 		if dec.delay > 0 {
+			// Counted when it happens, as PM2 counts it: waiting shows the restarts done so far, and a waiting
+			// process stopped or started by hand meanwhile was not restarted by the policy.
 			p.status = api.StatusWaiting
 			p.reason = fmt.Sprintf("%s; restarting in %v", dec.reason, dec.delay)
-			d.after(p, dec.delay, func() { d.start(p, nil) })
+			d.after(p, dec.delay, func() { p.restarts++; d.start(p, nil) })
 			p.nextStart = time.Now().Add(dec.delay) // after d.after, which clears it
 			d.emit(p, p.reason)
 			return
 		}
+		p.restarts++
 		p.status = api.StatusLaunching // between the exit and the new pid: not online
 		d.emit(p, dec.reason)
 		d.start(p, nil)

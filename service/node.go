@@ -9,12 +9,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gpmd/gpm/activation"
 	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/config"
 	"github.com/gpmd/gpm/platform"
 )
 
@@ -36,6 +38,23 @@ func isNode(interpreter string) bool {
 	return b == "node" || b == "nodejs" || strings.HasPrefix(b, "node@")
 }
 
+// nodeCluster reports whether a runs as a Node cluster app: Node with exec_mode cluster or several instances (PM2
+// would run those as Node cluster workers sharing the port; its fork mode gives them EADDRINUSE instead). Its
+// workers' listen(PORT) becomes a socket gpm holds for the app.
+func nodeCluster(a *config.App) bool {
+	return isNode(a.Interpreter) && (a.ExecMode == "cluster" || a.Instances > 1)
+}
+
+// execMode is the mode ls and jlist show for a: cluster when its workers share sockets gpm holds (listen), or will
+// (a Node cluster app, before its workers asked for their port), fork otherwise: a Python app with -i 4 and no
+// listen is four fork processes, as under PM2.
+func execMode(a *config.App) string {
+	if a.ExecMode == "cluster" || nodeCluster(a) {
+		return "cluster"
+	}
+	return "fork"
+}
+
 // nodeEnv adds what the shim needs to env.
 func (d *Daemon) nodeEnv(p *proc, env map[string]string, ep endpoints) {
 	if !isNode(p.app.Interpreter) || ep.stream == "" {
@@ -54,7 +73,10 @@ func (d *Daemon) nodeEnv(p *proc, env map[string]string, ep endpoints) {
 		}
 	}
 	env["GPM_LISTEN_ADDRS"] = strings.Join(addrs, ",")
-	if p.app.ExecMode == "cluster" || p.app.Instances > 1 {
+	if p.app.ShutdownWithMessage {
+		env["GPM_SHUTDOWN_MESSAGE"] = p.app.KillSignal
+	}
+	if nodeCluster(&p.app) {
 		env["GPM_CLUSTER"] = "1"
 	}
 }
@@ -171,6 +193,11 @@ func (d *Daemon) handleShimNotify(m activation.Message) string {
 	}
 	p := d.procByPID(m.PID)
 	if p == nil {
+		if _, ok := d.draining[m.PID]; ok {
+			// A worker a reload is replacing (the move onto a port a sibling asked for, say) asked late: its
+			// successor gets the sockets; listening itself would only fail with EADDRINUSE on the port gpm holds.
+			return "OK"
+		}
 		return "ERR pid " + strconv.Itoa(m.PID) + " is not a process of gpm"
 	}
 	if err := d.adoptListen(p, m.UID, addr); err != nil {
@@ -187,7 +214,7 @@ func (d *Daemon) handleShimNotify(m activation.Message) string {
 // user than the daemon (a root daemon binding a privileged port for nobody), more than maxAdoptedListens sockets.
 // Runs on the loop.
 func (d *Daemon) adoptListen(p *proc, uid int, addr string) error {
-	if !isNode(p.app.Interpreter) || !(p.app.ExecMode == "cluster" || p.app.Instances > 1) {
+	if !nodeCluster(&p.app) {
 		return fmt.Errorf("only the Node shim of a cluster app asks for a port")
 	}
 	appUID := p.uid
@@ -221,28 +248,17 @@ func (d *Daemon) adoptListen(p *proc, uid int, addr string) error {
 		return fmt.Errorf("the app has %d sockets, the most it may hold through LISTEN= (maxAdoptedListens)", len(p.app.Listen))
 	}
 	name := p.app.Name
-	// Bind now, so that a port in use is refused to the shim (which then listens itself and gets the error) rather
+	// Claim now, so that a port in use is refused to the shim (which then listens itself and gets the error) rather
 	// than failing the reload.
-	if socks, ok := d.sockets[name]; ok {
-		s, err := d.bind(spec, p.uid)
-		if err == nil {
-			err = activation.SetNonblock([]*activation.Socket{s}, p.app.NonBlocking)
-			if err != nil {
-				s.Close()
-			}
-		}
-		if err != nil {
-			return err
-		}
-		d.storeSocket(name, s)
-		d.sockets[name] = append(socks, s)
-	} else {
-		a := p.app.Clone()
-		a.Listen = append(a.Listen, spec.String())
-		if _, err := d.socketsFor(&a, p.uid); err != nil {
-			return err
-		}
+	s, err := d.claimSocket(name, spec, p.app.NonBlocking, p.uid)
+	if err != nil {
+		return err
 	}
+	d.sockets[name] = append(d.sockets[name], s)
+	if d.adoptedListens == nil {
+		d.adoptedListens = map[string][]string{}
+	}
+	d.adoptedListens[name] = append(d.adoptedListens[name], spec.String())
 	var ids []int
 	for _, q := range d.sorted() {
 		if q.app.Name == name {
@@ -258,6 +274,79 @@ func (d *Daemon) adoptListen(p *proc, uid int, addr string) error {
 		}
 	}()
 	return nil
+}
+
+// claimSocket returns the socket app name gets for an address its Node workers asked for: the one systemd kept in
+// its fd store for the app, else the one another app already holds for the same address (PM2's cluster primary
+// shares one listening socket per address among all its apps: two apps of a process file on one port both run,
+// and the kernel spreads the connections over the workers of both), else a new one. A shared socket keeps the mode
+// its first app gave it. Runs on the loop.
+func (d *Daemon) claimSocket(name string, spec activation.Spec, nonBlocking bool, uid int) (*activation.Socket, error) {
+	if f, ok := d.stored[fdName(name, spec)]; ok {
+		delete(d.stored, fdName(name, spec))
+		return &activation.Socket{Spec: spec, File: f}, nil
+	}
+	if s := d.heldSocket(spec); s != nil {
+		d.storeSocket(name, s)
+		return s, nil
+	}
+	s, err := d.bind(spec, uid)
+	if err != nil {
+		return nil, err
+	}
+	if err := activation.SetNonblock([]*activation.Socket{s}, nonBlocking); err != nil {
+		s.Close()
+		return nil, err
+	}
+	d.storeSocket(name, s)
+	return s, nil
+}
+
+// heldSocket returns the socket some app holds for spec's address, or nil.
+func (d *Daemon) heldSocket(spec activation.Spec) *activation.Socket {
+	for _, socks := range d.sockets {
+		for _, s := range socks {
+			if s.Spec.Network == spec.Network && s.Spec.Address == spec.Address {
+				return s
+			}
+		}
+	}
+	return nil
+}
+
+// sharedSocket reports whether an app other than name holds s.
+func (d *Daemon) sharedSocket(name string, s *activation.Socket) bool {
+	for other, socks := range d.sockets {
+		if other != name && slices.Contains(socks, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// withAdopted adds to app (a configuration given again: a process file reloaded or started again) the addresses
+// its Node workers asked gpm to hold: they are not in the file, and the workers still serving share them with the
+// new ones, so a reload keeps them. Runs on the loop.
+func (d *Daemon) withAdopted(app *config.App) {
+	adopted := d.adoptedListens[app.Name]
+	for _, l := range adopted {
+		if !slices.Contains(app.Listen, l) {
+			app.Listen = append(app.Listen, l)
+		}
+	}
+	if len(adopted) > 0 {
+		app.ExecMode = "cluster"
+	}
+}
+
+// savedConfig is p's configuration as save writes it: without the addresses adopted for its Node workers, which
+// ask for them again when they start, so that the process file stays the same as the saved app's.
+func (d *Daemon) savedConfig(p *proc) config.App {
+	a := p.app.Clone()
+	if adopted := d.adoptedListens[a.Name]; len(adopted) > 0 {
+		a.Listen = slices.DeleteFunc(a.Listen, func(l string) bool { return slices.Contains(adopted, l) })
+	}
+	return a
 }
 
 func portOf(addr string) string {

@@ -64,8 +64,12 @@ func waitAll(ctx context.Context, chs []chan struct{}) error {
 	return nil
 }
 
-// freeID returns the lowest unused id at or above d.nextID's floor of 0.
+// freeID returns the lowest unused id at or above d.nextID's floor of 0. Ids start again at 0 once the table is
+// empty, as PM2's do (`delete all; start app.js; restart 0`).
 func (d *Daemon) freeID() int {
+	if len(d.procs) == 0 {
+		d.nextID = 0
+	}
 	for {
 		id := d.nextID
 		d.nextID++
@@ -129,7 +133,7 @@ func (d *Daemon) register(app config.App, instance, id int, callerEnv map[string
 		d.nextID = id + 1
 	}
 	p := &proc{id: id, app: app.Clone(), instance: instance, callerEnv: callerEnv, status: api.StatusStopped,
-		createdAt: time.Now()}
+		createdAt: time.Now(), uniqueID: newUniqueID()}
 	d.procs[id] = p
 	return p
 }
@@ -251,6 +255,7 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 			app := sa.App
 			existing := d.instances(app.Name)
 			if len(existing) > 0 {
+				d.withAdopted(&app)
 				if sp.OnlyNew {
 					continue
 				}
@@ -266,7 +271,7 @@ func (d *Daemon) startApps(ctx context.Context, sp *api.StartParams) ([]api.Proc
 					if !sp.KeepCallerEnv {
 						p.callerEnv = sp.CallerEnv
 					}
-					p.restarts++
+					countRestart(p)
 					starts = append(starts, p)
 				}
 				for _, inst := range d.freeInstances(app.Name, app.Instances-len(existing)) {
@@ -422,6 +427,14 @@ func (d *Daemon) stopTargets(ctx context.Context, targets []string, del bool) ([
 	return d.snapshots(ctx, ids)
 }
 
+// countRestart counts a restart a user asked for, as PM2 does: only of a process that runs; starting a stopped,
+// errored or waiting one is a start (PM2's restartProcessId starts a process that is not online).
+func countRestart(p *proc) {
+	if p.running() {
+		p.restarts++
+	}
+}
+
 func (d *Daemon) restart(ctx context.Context, rp *api.RestartParams) ([]api.Process, error) {
 	var waits []chan struct{}
 	var ids []int
@@ -437,7 +450,7 @@ func (d *Daemon) restart(ctx context.Context, rp *api.RestartParams) ([]api.Proc
 			ch := make(chan struct{})
 			waits = append(waits, ch)
 			ids = append(ids, p.id)
-			p.restarts++
+			countRestart(p)
 			d.stop(p, func() { d.start(p, func() { close(ch) }) })
 		}
 		return nil

@@ -25,7 +25,7 @@ func (d *Daemon) save(ctx context.Context, force bool) (*api.SaveResult, error) 
 			if !ok {
 				i = len(l.Apps)
 				byName[p.app.Name] = i
-				l.Apps = append(l.Apps, dump.App{Config: p.app.Clone()})
+				l.Apps = append(l.Apps, dump.App{Config: d.savedConfig(p)})
 			}
 			// A stopped app stays stopped after resurrect; one that crashed (errored, waiting) was meant to run.
 			stopped := p.status == api.StatusStopped || p.status == api.StatusStopping

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/platform"
@@ -17,9 +18,16 @@ import (
 // Pid files, as PM2 keeps them: $GPM_HOME/pids/NAME-ID.pid (or the app's pid_file) holds the pid while the process
 // runs and is gone when it has exited.
 
+// An app's own pid_file gets the id before its extension when the app has several instances (PM2's rule: -p
+// echo.pid -i 2 writes echo-0.pid and echo-1.pid); with one instance it is the path as given, which is what a
+// systemd PIDFile= or a monitoring script names.
 func (d *Daemon) pidFilePath(p *proc) string {
-	if p.app.PidFile != "" {
-		return p.app.PidFile
+	if f := p.app.PidFile; f != "" {
+		if p.app.Instances > 1 {
+			ext := filepath.Ext(f)
+			return strings.TrimSuffix(f, ext) + "-" + strconv.Itoa(p.id) + ext
+		}
+		return f
 	}
 	return d.path(api.PidsDir, fmt.Sprintf("%s-%d.pid", fileName(p.app.Name), p.id))
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ type proc struct {
 	instance  int
 	callerEnv map[string]string // the environment of the CLI that started it; never saved
 	stdin     *os.File          // the write end of the running process's stdin pipe (app.Stdin); nil otherwise
+	uniqueID  string            // PM2's unique_id: a UUID kept across restarts, new for each process registered
 
 	status    string
 	pid       int
@@ -170,7 +172,9 @@ func (d *Daemon) environ(p *proc, id identity, ep endpoints) []string {
 	}
 	env := make(map[string]string, len(base)+len(p.app.Env)+8)
 	for k, v := range base {
-		env[k] = v
+		if !filteredEnv(p.app.FilterEnv, k) {
+			env[k] = v
+		}
 	}
 	// Never hand our own service-manager plumbing to an app: it would talk to systemd in our name.
 	for _, k := range []string{"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_USEC", "WATCHDOG_PID"} {
@@ -179,6 +183,7 @@ func (d *Daemon) environ(p *proc, id identity, ep endpoints) []string {
 	if id.name != "" {
 		env["HOME"], env["USER"], env["LOGNAME"] = id.home, id.name, id.name
 	}
+	d.pm2Env(p, env)
 	for k, v := range p.app.Env {
 		env[k] = v
 	}
@@ -208,6 +213,48 @@ func (d *Daemon) environ(p *proc, id identity, ep endpoints) []string {
 	return envList(env)
 }
 
+// filteredEnv reports whether the caller's variable k is dropped by filter_env: its name starts with one of the
+// prefixes ("" drops all).
+func filteredEnv(prefixes []string, k string) bool {
+	for _, pre := range prefixes {
+		if strings.HasPrefix(k, pre) {
+			return true
+		}
+	}
+	return false
+}
+
+// pm2Env sets the variables PM2 gives its apps (the flattened pm2_env: Node apps read process.env.pm_id to pick
+// their share of the work), beside gpm's GPM_*. The app's own env may override them, as under PM2.
+func (d *Daemon) pm2Env(p *proc, env map[string]string) {
+	out, errp, _ := d.logPaths(p)
+	for _, l := range []*string{&out, &errp} {
+		if *l == "" {
+			*l = os.DevNull // PM2 shows a disabled log as /dev/null
+		}
+	}
+	env["pm_id"] = strconv.Itoa(p.id)
+	env["name"] = p.app.Name
+	env["namespace"] = p.app.Namespace
+	env["restart_time"] = strconv.Itoa(p.restarts)
+	env["instances"] = strconv.Itoa(p.app.Instances)
+	env["exec_mode"] = execMode(&p.app) + "_mode"
+	env["pm_exec_path"] = p.app.Script
+	env["pm_cwd"] = p.app.Cwd
+	env["pm_out_log_path"] = out
+	env["pm_err_log_path"] = errp
+	env["unique_id"] = p.uniqueID
+}
+
+// newUniqueID returns a random (version 4) UUID, PM2's unique_id.
+func newUniqueID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
 // command resolves the executable and argv of p.
 func (d *Daemon) command(p *proc, env []string) (string, []string, error) {
 	a := &p.app
@@ -217,7 +264,16 @@ func (d *Daemon) command(p *proc, env []string) (string, []string, error) {
 	} else {
 		argv = append([]string{a.Script}, a.Args...)
 	}
-	exe, err := platform.LookPath(argv[0], a.Cwd, platform.PathEnv(env))
+	path := platform.PathEnv(env)
+	if path == "" && len(a.FilterEnv) > 0 {
+		// filter_env took PATH from the app, not from the lookup of its program (PM2 spawns with the daemon's).
+		base := p.callerEnv
+		if base == nil {
+			base = d.env
+		}
+		path = base["PATH"]
+	}
+	exe, err := platform.LookPath(argv[0], a.Cwd, path)
 	if err != nil {
 		return "", nil, err
 	}
@@ -310,7 +366,7 @@ func (d *Daemon) snapshot(p *proc) api.Process {
 	out, errp, comb := d.logPaths(p)
 	s := api.Process{ID: p.id, Name: p.app.Name, Namespace: p.app.Namespace, PID: p.pid, Status: p.status,
 		Restarts: p.restarts, UnstableRestarts: p.unstable, ExitCode: p.exitCode, ExitSignal: p.exitSig,
-		Instance: p.instance, Mode: p.app.ExecMode, CreatedAt: p.createdAt, Reason: p.reason, StatusText: p.statusText,
+		Instance: p.instance, Mode: execMode(&p.app), CreatedAt: p.createdAt, Reason: p.reason, StatusText: p.statusText,
 		OutLog: out, ErrLog: errp, CombinedLog: comb, Config: p.app.Clone()}
 	if p.pid != 0 {
 		t := p.startedAt

@@ -120,16 +120,19 @@ func (d *Daemon) releaseSockets(name string) {
 		}
 	}
 	d.dropSockets(name)
+	delete(d.adoptedListens, name)
 }
 
 // dropSockets closes an app's sockets (and takes them out of systemd's fd store).
 func (d *Daemon) dropSockets(name string) {
 	if socks, ok := d.sockets[name]; ok {
+		delete(d.sockets, name)
 		for _, s := range socks {
 			d.unstoreSocket(name, s)
+			if !d.sharedSocket(name, s) {
+				s.Close()
+			}
 		}
-		closeSockets(socks)
-		delete(d.sockets, name)
 	}
 }
 
@@ -312,6 +315,9 @@ func (d *Daemon) reconfigure(apps []config.App, callerEnv map[string]string) ([]
 	}
 	if _, err := d.admissible(apps, func(i int, existing []*proc) int { return apps[i].Instances - len(existing) }); err != nil {
 		return nil, nil, err
+	}
+	for i := range apps {
+		d.withAdopted(&apps[i])
 	}
 	for _, app := range apps {
 		if existing := d.instances(app.Name); len(existing) > 0 && !slices.Equal(existing[0].app.Listen, app.Listen) {

@@ -36,6 +36,8 @@ type cli struct {
 	timeout *time.Duration
 	// optional are the optional-value flags of a flag set (joinOptional), applied by parse.
 	optional map[*pflag.FlagSet][]optionalValue
+	// partial: some apps of a process file were left out (their error printed); the command exits 1 at its end.
+	partial bool
 }
 
 type command struct {
@@ -185,6 +187,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			msg = ae.Message
 		}
 		fmt.Fprintf(stderr, "gpm %s: %s\n", name, strings.TrimSpace(msg))
+		return 1
+	}
+	if c.partial {
 		return 1
 	}
 	return 0

@@ -18,7 +18,7 @@ import (
 // actionFlags are the start-family flags that say how to act, not how the app is configured.
 var actionFlags = map[string]bool{
 	"update-env": true, "env": true, "only": true, "parallel": true, "force": true, "attach": true,
-	"no-daemon": true, "no-treekill": true, "shutdown-with-message": true, "ext": true, "filter-env": true,
+	"no-daemon": true, "ext": true, "filter-env": true,
 	"execute-command": true,
 }
 
@@ -35,12 +35,6 @@ func (f *startFlags) configFlags() []string {
 
 // notices says, once per command, which PM2 options were accepted without an effect, and why.
 func (f *startFlags) notices(w io.Writer) {
-	if f.fs.Changed("no-treekill") {
-		fmt.Fprintln(w, "gpm: --no-treekill ignored: gpm always stops an app's whole process tree (its group, its descendants and the orphans it left), so that nothing outlives supervision")
-	}
-	if f.fs.Changed("shutdown-with-message") {
-		fmt.Fprintln(w, "gpm: --shutdown-with-message ignored: gpm stops apps with their kill signal (--kill-signal, default SIGINT), which Node apps receive as process.on('SIGINT')")
-	}
 	if f.fs.Changed("ext") {
 		fmt.Fprintln(w, "gpm: --ext ignored: gpm watches every file under the watched paths; leave some out with --ignore-watch")
 	}

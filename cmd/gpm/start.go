@@ -92,8 +92,8 @@ func newStartFlags(c *cli, name string) *startFlags {
 	fs.BoolVarP(&f.fork, "execute-command", "x", false, "fork mode (the default)")
 	fs.StringVar(&f.filterEnv, "filter-env", "", "do not pass the variables of this shell whose names start with these prefixes (a,b); without a value, none of them but PATH")
 	fs.Lookup("filter-env").NoOptDefVal = "true"
-	fs.BoolVar(&f.noTreekill, "no-treekill", false, "PM2: signal the leader only; gpm always stops the app's whole process tree (accepted, with a notice)")
-	fs.BoolVar(&f.shutdownWithMessage, "shutdown-with-message", false, "PM2: stop Node apps with an IPC message; gpm sends --kill-signal (accepted, with a notice)")
+	fs.BoolVar(&f.noTreekill, "no-treekill", false, "send the kill signal to the main process only (treekill: false); what is left at kill_timeout is killed with it")
+	fs.BoolVar(&f.shutdownWithMessage, "shutdown-with-message", false, "stop Node apps with the message 'shutdown' (process.on('message')) instead of the kill signal")
 	fs.BoolVar(&f.stdin, "stdin", false, "give the app a pipe as stdin, for gpm send and gpm attach (default: /dev/null)")
 	fs.BoolVar(&f.attach, "attach", false, "after starting, print the apps' logs until interrupted (as gpm logs)")
 	fs.BoolVar(&f.noDaemon, "no-daemon", false, "run the daemon in the foreground with these apps, printing their logs; interrupting it stops them (for containers)")
@@ -110,6 +110,12 @@ func (f *startFlags) apply(a *config.App) error {
 	}
 	if set("namespace") {
 		a.Namespace = f.namespace
+	}
+	if set("no-treekill") {
+		a.NoTreekill = f.noTreekill
+	}
+	if set("shutdown-with-message") {
+		a.ShutdownWithMessage = f.shutdownWithMessage
 	}
 	if set("instances") {
 		if a.Instances, err = instances(f.instances); err != nil {
@@ -302,14 +308,20 @@ func (c *cli) loadFile(path string, f *startFlags) (*config.File, error) {
 }
 
 // loadRunnable is loadFile for commands that start the file's apps: a missing script, cwd or interpreter is an
-// error naming the file and line (the daemon, which checks again, knows neither).
+// error naming the file and line (the daemon, which checks again, knows neither). As with PM2, the other apps of
+// the file still start: the error is printed and the command exits 1 at its end (c.partial); when no app is left
+// it is the command's error.
 func (c *cli) loadRunnable(path string, f *startFlags) (*config.File, error) {
 	file, err := c.loadFile(path, f)
 	if err != nil {
 		return nil, err
 	}
-	if err := file.CheckRunnable(os.Getenv("PATH")); err != nil {
-		return nil, err
+	if err := file.DropUnrunnable(os.Getenv("PATH")); err != nil {
+		if len(file.Apps) == 0 {
+			return nil, err
+		}
+		fmt.Fprintf(c.stderr, "gpm: %s\n", strings.ReplaceAll(err.Error(), "\n", "\ngpm: "))
+		c.partial = true
 	}
 	return file, nil
 }

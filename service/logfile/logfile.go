@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,7 +84,8 @@ func (l *File) Write(p []byte) (int, error) {
 	n, err := l.f.Write(b)
 	if n > 0 {
 		l.cut = ""
-		if b[n-1] != '\n' {
+		// Only a short write cuts a line: Copy writes the start of a line on purpose when its end is slow to come.
+		if n < len(b) && b[n-1] != '\n' {
 			l.cut = "write failed"
 			var pe *fs.PathError
 			if errors.As(err, &pe) {
@@ -176,7 +178,7 @@ func (l *File) Close() error {
 
 // Format says how a line is written.
 type Format struct {
-	TimeLayout string // Go layout; "" = no timestamp
+	TimeLayout string // Go layout, with a NUL byte for the weekday number (config.WeekdayMark); "" = no timestamp
 	JSON       bool   // one JSON object per line
 	Stream     string // "out" or "err", for JSON
 	AppName    string
@@ -197,16 +199,34 @@ const maxRead = 64 << 10
 // maxLine bounds a line held while waiting for its newline; a longer one is written as it is.
 const maxLine = 64 << 10
 
+// PartialFlush is how long the start of a line without its newline waits in Copy before it is written as it is (a
+// progress line: "." every 200 ms). Lines an app writes in several pieces arrive within microseconds, so they stay
+// whole; PM2 writes every chunk at once.
+const PartialFlush = 250 * time.Millisecond
+
 // Copy reads r until EOF and writes every line to each of dst in format f, then calls emit (when not nil) with each
-// line. Lines are written whole; a last line without a newline is written at EOF. It returns the first read error
-// other than EOF; write errors are reported through onErr and do not stop the copy (a full disk must not block the
-// app on a full pipe).
+// line. Lines are written whole. A line whose newline has not come PartialFlush after its first byte is written as
+// far as it goes, unmarked, and its rest follows it (without a second prefix) when it comes; that needs r to have
+// read deadlines (a pipe from os.Pipe does), otherwise it waits for its newline, maxLine bytes or EOF. A last line
+// without a newline is written at EOF. In JSON format every piece is a record of its own. It returns the first
+// read error other than EOF; write errors are reported through onErr and do not stop the copy (a full disk must
+// not block the app on a full pipe).
 func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)) error {
 	// The buffer grows while reads fill it: an idle app costs 2 KB per stream, a chatty one reads 64 KB at a time.
 	buf := make([]byte, 2<<10)
 	var pending []byte
 	var out []byte
+	dl, _ := r.(interface{ SetReadDeadline(time.Time) error })
+	armed := false // a read deadline is set for the partial line in pending
+	cont := false  // the start of the current line was written already
 	for {
+		if dl != nil && len(pending) > 0 && !armed {
+			if dl.SetReadDeadline(time.Now().Add(PartialFlush)) != nil {
+				dl = nil // no deadlines on this reader: partial lines wait for their end
+			} else {
+				armed = true
+			}
+		}
 		n, err := r.Read(buf)
 		if n > 0 {
 			chunk := buf[:n]
@@ -221,23 +241,36 @@ func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)
 					line = append(pending, line...)
 					pending = pending[:0]
 				}
-				out = f.appendEmit(out, line, emit)
+				out = f.appendPiece(out, line, cont, true, emit)
+				cont = false
 				start = i + 1
 			}
 			pending = append(pending, chunk[start:]...)
 			if len(pending) >= maxLine {
-				out = f.appendEmit(out, pending, emit)
-				pending = pending[:0]
+				out = f.appendPiece(out, pending, cont, true, emit)
+				pending, cont = pending[:0], false
 			}
 			write(dst, out, onErr)
 			if n == len(buf) && len(buf) < maxRead {
 				buf = make([]byte, 2*len(buf))
 			}
 		}
-		if err != nil {
+		if armed && (len(pending) == 0 || errors.Is(err, os.ErrDeadlineExceeded)) {
 			if len(pending) > 0 {
-				out = f.appendEmit(out[:0], pending, emit)
-				write(dst, out, onErr)
+				write(dst, f.appendPiece(out[:0], pending, cont, false, emit), onErr)
+				pending, cont = pending[:0], !f.JSON
+			}
+			armed = false
+			if dl.SetReadDeadline(time.Time{}) != nil {
+				dl = nil
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+		}
+		if err != nil {
+			if len(pending) > 0 || cont {
+				write(dst, f.appendPiece(out[:0], pending, cont, true, emit), onErr)
 			}
 			if errors.Is(err, io.EOF) || errors.Is(err, os.ErrClosed) {
 				return nil
@@ -245,6 +278,28 @@ func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)
 			return err
 		}
 	}
+}
+
+// appendPiece appends a piece of a line to b in format f and emits it (when emit is not nil and the piece is not
+// empty). cont: the line's start was appended before, so no prefix; end: the piece ends the line. In JSON format
+// every piece is a record of its own.
+func (f Format) appendPiece(b, piece []byte, cont, end bool, emit func(Line)) []byte {
+	if f.JSON || (!cont && end) {
+		return f.appendEmit(b, piece, emit)
+	}
+	start := len(b)
+	if !cont && f.TimeLayout != "" {
+		b = appendStamp(b, time.Now(), f.TimeLayout)
+		b = append(b, ':', ' ')
+	}
+	b = append(b, piece...)
+	if emit != nil && len(piece) > 0 {
+		emit(Line{Stream: f.Stream, Text: b[start:]})
+	}
+	if end {
+		b = append(b, '\n')
+	}
+	return b
 }
 
 func write(dst []*File, b []byte, onErr func(error)) {
@@ -277,19 +332,33 @@ func (f Format) appendEmit(b, line []byte, emit func(Line)) []byte {
 	return b
 }
 
+// appendStamp appends t formatted with layout, in which a NUL byte (config.WeekdayMark: dayjs's d, which Go
+// layouts cannot express) stands for the day of the week, 0 (Sunday) to 6.
+func appendStamp(b []byte, t time.Time, layout string) []byte {
+	for {
+		i := strings.IndexByte(layout, 0)
+		if i < 0 {
+			return t.AppendFormat(b, layout)
+		}
+		b = t.AppendFormat(b, layout[:i])
+		b = append(b, '0'+byte(t.Weekday()))
+		layout = layout[i+1:]
+	}
+}
+
 func (f Format) appendLine(b, line []byte) []byte {
 	if f.JSON {
 		layout := f.TimeLayout
 		if layout == "" {
 			layout = time.RFC3339Nano
 		}
-		j, _ := json.Marshal(jsonLine{Message: string(line), Timestamp: time.Now().Format(layout), Type: f.Stream,
+		j, _ := json.Marshal(jsonLine{Message: string(line), Timestamp: string(appendStamp(nil, time.Now(), layout)), Type: f.Stream,
 			ProcessID: f.ID, AppName: f.AppName})
 		b = append(b, j...)
 		return append(b, '\n')
 	}
 	if f.TimeLayout != "" {
-		b = time.Now().AppendFormat(b, f.TimeLayout)
+		b = appendStamp(b, time.Now(), f.TimeLayout)
 		b = append(b, ':', ' ')
 	}
 	b = append(b, line...)

@@ -6,7 +6,9 @@
 //    replaced by a worker that inherits it, so `gpm start app.js -i max` shares one port as under PM2; if gpm
 //    refuses (a privileged port for an app that is not running as the daemon's user, the port in use...), it
 //    says why on stderr and listens as it would without gpm, so the app gets the error the system gives;
-//  - process.send('ready') without an IPC channel becomes READY=1 on gpm's notify stream.
+//  - process.send('ready') without an IPC channel becomes READY=1 on gpm's notify stream;
+//  - with shutdown_with_message, the kill signal (GPM_SHUTDOWN_MESSAGE names it) becomes PM2's IPC message
+//    'shutdown' for an app that listens to process.on('message'); one that does not dies of the signal.
 // It does nothing when the app is not under gpm.
 const net = require('net');
 
@@ -74,5 +76,18 @@ if (notifyPath) {
       if (cb) process.nextTick(cb, null);
       return true;
     };
+  }
+
+  const shutdownSig = env.GPM_SHUTDOWN_MESSAGE;
+  if (shutdownSig) {
+    const onSignal = () => {
+      if (process.listenerCount('message') > 0) {
+        process.emit('message', 'shutdown');
+        return;
+      }
+      process.removeListener(shutdownSig, onSignal);
+      if (process.listenerCount(shutdownSig) === 0) process.kill(process.pid, shutdownSig);
+    };
+    try { process.on(shutdownSig, onSignal); } catch (e) { /* a signal Node cannot catch: the signal does it */ }
   }
 }
