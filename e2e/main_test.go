@@ -36,8 +36,9 @@ var (
 	homes   []string // every GPM_HOME a test created, for the final leftover check
 )
 
-// cmdTimeout bounds one gpm command: a hung CLI fails its test instead of the whole package.
-const cmdTimeout = 30 * time.Second
+// cmdTimeout bounds one gpm command: a hung CLI fails its test instead of the whole package. Above slowStart (a
+// start waits for its workers to be ready) with room for a loaded machine.
+const cmdTimeout = 90 * time.Second
 
 func TestMain(m *testing.M) {
 	flag.Parse()
