@@ -75,10 +75,10 @@ type App struct {
 	MaxMemoryRestart int64  `json:"max_memory_restart,omitempty"` // bytes, of the app process's whole tree
 	// Hard limits of each process's cgroup (cgroup containment only; refused at start where the controller is
 	// missing): memory.max in bytes, cpu.max in percent of one cpu, pids.max.
-	MemoryMax int64 `json:"memory_max,omitempty"`
-	CPUQuota  int   `json:"cpu_quota,omitempty"`
-	TasksMax  int   `json:"tasks_max,omitempty"`
-	CronRestart      string `json:"cron_restart,omitempty"`
+	MemoryMax   int64  `json:"memory_max,omitempty"`
+	CPUQuota    int    `json:"cpu_quota,omitempty"`
+	TasksMax    int    `json:"tasks_max,omitempty"`
+	CronRestart string `json:"cron_restart,omitempty"`
 	// Watch are the paths whose changes restart the app, relative to Cwd (watch: true is ["."]); IgnoreWatch are
 	// globs or names of files and directories that do not count (default: dot files and node_modules).
 	Watch       []string `json:"watch,omitempty"`

@@ -45,7 +45,7 @@ type proc struct {
 	halt       *halt         // the stop under way (halt.go)
 	cg         *cgroup.Group // the current run's cgroup (cgroup mode, cgroup.go)
 	cpuBase    time.Duration // cpu.stat usage of cg when the run began (a cgroup is reused across runs)
-	gen        int               // bumps on every start and stop; a timer from an older generation does nothing
+	gen        int           // bumps on every start and stop; a timer from an older generation does nothing
 	timer      *time.Timer
 	wdTimer    *time.Timer // the app's watchdog (WATCHDOG=1 re-arms it)
 	nextStart  time.Time
