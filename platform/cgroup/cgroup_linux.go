@@ -1,7 +1,6 @@
 package cgroup
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -325,23 +324,28 @@ func (g *Group) Procs() []int {
 
 // Usage reads the cgroup's cpu time (cpu.stat usage_usec, there even without the cpu controller) and memory
 // (memory.current with the memory controller, else the RSS of the processes in cgroup.procs).
+// It is called for every app every sampling interval (bench/tree.sh): small reads into one stack buffer, and no
+// attempt at memory.current where the memory controller is off.
 func (g *Group) Usage() (Usage, error) {
 	var u Usage
-	b, err := readFile(filepath.Join(g.path, "cpu.stat"))
+	var buf [512]byte
+	b, err := readSmall(filepath.Join(g.path, "cpu.stat"), buf[:])
 	if err != nil {
 		return u, fmt.Errorf("cgroup %s: %w", g.path, err)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "usage_usec "); ok {
-			us, _ := strconv.ParseInt(v, 10, 64)
+	if i := bytes.Index(b, []byte("usage_usec ")); i >= 0 {
+		f := bytes.Fields(b[i+len("usage_usec "):])
+		if len(f) > 0 {
+			us, _ := strconv.ParseInt(string(f[0]), 10, 64)
 			u.CPU = time.Duration(us) * time.Microsecond
 		}
 	}
-	if b, err := readFile(filepath.Join(g.path, "memory.current")); err == nil {
-		u.Memory, _ = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-		u.MemoryCurrent = true
-		return u, nil
+	if g.h.Has("memory") {
+		if b, err := readSmall(filepath.Join(g.path, "memory.current"), buf[:]); err == nil {
+			u.Memory, _ = strconv.ParseUint(string(bytes.TrimSpace(b)), 10, 64)
+			u.MemoryCurrent = true
+			return u, nil
+		}
 	}
 	for _, pid := range g.Procs() {
 		u.Memory += RSS(pid)
@@ -351,7 +355,8 @@ func (g *Group) Usage() (Usage, error) {
 
 // RSS is pid's resident set in bytes (/proc/PID/statm); 0 when it is gone.
 func RSS(pid int) uint64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
+	var buf [128]byte
+	b, err := readSmall("/proc/"+strconv.Itoa(pid)+"/statm", buf[:])
 	if err != nil {
 		return 0
 	}
@@ -361,6 +366,20 @@ func RSS(pid int) uint64 {
 	}
 	pages, _ := strconv.ParseUint(string(f[1]), 10, 64)
 	return pages * uint64(os.Getpagesize())
+}
+
+// readSmall reads a file of at most len(buf) bytes with one read(2), without the os.File machinery.
+func readSmall(path string, buf []byte) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	n, err := unix.Read(fd, buf)
+	unix.Close(fd)
+	if err != nil {
+		return nil, err
+	}
+	return buf[:n], nil
 }
 
 // SetLimits writes the cgroup's limits (a zero limit writes "max": the cgroup may be reused from an earlier run).
