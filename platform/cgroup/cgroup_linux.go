@@ -38,7 +38,10 @@ type Hierarchy struct {
 	own     bool   // created by gpm (root mode): removed at Close when empty
 	enabled []string
 
+	// inotify is read through the runtime's poller, so that Close ends the read; its calls use ifd (File.Fd would
+	// switch the descriptor to blocking mode, and a blocked read would never end).
 	inotify *os.File
+	ifd     int
 	mu      sync.Mutex
 	watches map[int]func()  // by inotify watch descriptor
 	inUse   map[string]bool // cgroup names held by a Group
@@ -111,7 +114,7 @@ func Open(home string) (*Hierarchy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inotify for cgroup.events: %w", err)
 	}
-	h.inotify = os.NewFile(uintptr(fd), "inotify")
+	h.ifd, h.inotify = fd, os.NewFile(uintptr(fd), "inotify")
 	go h.readEvents()
 	return h, nil
 }
@@ -229,7 +232,7 @@ func (h *Hierarchy) New(name string, id int, changed func()) (*Group, error) {
 			return nil, fmt.Errorf("cgroup %s: %w", path, err)
 		}
 		g.dir = dir
-		wd, err := unix.InotifyAddWatch(int(h.inotify.Fd()), filepath.Join(path, "cgroup.events"), unix.IN_MODIFY)
+		wd, err := unix.InotifyAddWatch(h.ifd, filepath.Join(path, "cgroup.events"), unix.IN_MODIFY)
 		if err != nil {
 			unix.Close(dir)
 			os.Remove(path)
@@ -429,7 +432,7 @@ func (g *Group) Remove() error {
 	h := g.h
 	h.mu.Lock()
 	if g.wd >= 0 {
-		unix.InotifyRmWatch(int(h.inotify.Fd()), uint32(g.wd))
+		unix.InotifyRmWatch(h.ifd, uint32(g.wd))
 		delete(h.watches, g.wd)
 		g.wd = -1
 	}
