@@ -5,10 +5,10 @@
 #      tree accounting (the whole tree: cgroup cpu.stat + RSS of cgroup.procs, or leader + descendants) and with the
 #      leader-only sampling gpm did before (GPM_TREE_ACCOUNTING=off), in cgroup mode and in fallback mode
 #      (GPM_CGROUP=off). Figure: % of one core (utime+stime of the daemon over the window).
-#   2. The stop latency of an app with 50 descendants that ignore the kill signal (so the stop needs the SIGKILL at
+#   2. The stop latency of an app with 50 descendants (and with none, the control) that ignore the kill signal (so the stop needs the SIGKILL at
 #      kill_timeout), kill_timeout KILL_TIMEOUT ms (default 1000), STOP_RUNS runs (default 5) in each mode: the
 #      time the stop call takes (bench/cmd/stoplat), minus kill_timeout, is what the stop costs beyond the grace (bar: <= 20 ms).
-# Environment: GPM_BIN (default: built from this tree), APPS, DURATION, KILL_TIMEOUT, STOP_RUNS, QUIET_WAIT and
+# Environment: PARTS (default "sampling stop"), GPM_BIN (default: built from this tree), APPS, DURATION, KILL_TIMEOUT, STOP_RUNS, QUIET_WAIT and
 # QUIET_BUSY (bench/lib.sh), MODES (default "cgroup fallback"). Needs root for cgroup mode (or a delegated cgroup).
 set -euo pipefail
 
@@ -53,6 +53,7 @@ mode_env() {
 
 # 1. Sampling cost.
 for mode in $MODES; do
+	[[ " ${PARTS:-sampling stop} " == *" sampling "* ]] || break
 	for acct in tree leader; do
 		home=$WORK/home-$mode-$acct
 		tenv=GPM_TREE_ACCOUNTING=on
@@ -80,13 +81,14 @@ done
 
 # 2. Stop latency with 50 descendants that ignore the kill signal (bench/cmd/stoplat: one connection, no CLI
 # start-up in the figure).
+[[ " ${PARTS:-sampling stop} " == *" stop "* ]] || exit 0
 (cd "$ROOT" && go build -o "$WORK/stoplat" ./bench/cmd/stoplat)
 app=$WORK/fifty.sh
 cat >"$app" <<'APP'
 #!/bin/sh
 trap '' INT TERM
 i=0
-while [ $i -lt 50 ]; do sleep 1000 & i=$((i + 1)); done
+while [ $i -lt "$N" ]; do sleep 1000 & i=$((i + 1)); done
 echo started
 while :; do sleep 1000; done
 APP
@@ -94,8 +96,10 @@ chmod +x "$app"
 for mode in $MODES; do
 	home=$WORK/home-stop-$mode
 	daemon "$home" "$(mode_env "$mode")"
-	busy=$(quiet_busy)
-	res=$(GPM_HOME=$home "$WORK/stoplat" -script "$app" -kill-timeout "${KILL_TIMEOUT}ms" -runs "$STOP_RUNS")
-	echo "stop      mode=$mode descendants=50 kill_timeout=${KILL_TIMEOUT}ms stop call minus kill_timeout: $res (machine ${busy}% busy before)"
+	for n in 0 50; do
+		busy=$(quiet_busy)
+		res=$(GPM_HOME=$home "$WORK/stoplat" -script "$app" -descendants $n -kill-timeout "${KILL_TIMEOUT}ms" -runs "$STOP_RUNS")
+		echo "stop      mode=$mode descendants=$n kill_timeout=${KILL_TIMEOUT}ms stop call minus kill_timeout: $res (machine ${busy}% busy before)"
+	done
 	GPM_HOME=$home "$GPM_BIN" kill >/dev/null
 done

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,14 +34,15 @@ func main() {
 	script := flag.String("script", "", "the app: it prints \"started\" once its descendants run")
 	kt := flag.Duration("kill-timeout", time.Second, "the app's kill_timeout")
 	runs := flag.Int("runs", 5, "measured runs")
+	desc := flag.Int("descendants", 50, "passed to the app as N: how many descendants it forks")
 	flag.Parse()
-	if err := run(*home, *script, *kt, *runs); err != nil {
+	if err := run(*home, *script, *kt, *runs, *desc); err != nil {
 		fmt.Fprintln(os.Stderr, "stoplat:", err)
 		os.Exit(1)
 	}
 }
 
-func run(home, script string, kt time.Duration, runs int) error {
+func run(home, script string, kt time.Duration, runs, desc int) error {
 	ctx := context.Background()
 	c, err := client.Dial(ctx, home)
 	if err != nil {
@@ -55,6 +57,7 @@ func run(home, script string, kt time.Duration, runs int) error {
 	for range runs {
 		a := config.New()
 		a.Name, a.Script, a.Cwd, a.KillTimeout = "stoplat", abs, filepath.Dir(abs), config.Millis(kt.Milliseconds())
+		a.Env = map[string]string{"N": strconv.Itoa(desc)}
 		ps, err := c.Start(ctx, a)
 		if err != nil {
 			return err
