@@ -215,6 +215,12 @@ func (a *App) Validate() error {
 		return &FieldError{Field: "exec_mode", Msg: fmt.Sprintf("expected fork or cluster, got %q", a.ExecMode)}
 	case a.MaxRestarts < 0:
 		return &FieldError{Field: "max_restarts", Msg: "must not be negative"}
+	case a.MemoryMax < 0:
+		return &FieldError{Field: "memory_max", Msg: "must not be negative"}
+	case a.CPUQuota < 0 || a.CPUQuota > MaxCPUQuota:
+		return &FieldError{Field: "cpu_quota", Msg: fmt.Sprintf("must be 1 to %d (config.MaxCPUQuota) percent of one cpu, got %d", MaxCPUQuota, a.CPUQuota)}
+	case a.TasksMax < 0 || a.TasksMax > MaxTasks:
+		return &FieldError{Field: "tasks_max", Msg: fmt.Sprintf("must be 1 to %d (config.MaxTasks), got %d", MaxTasks, a.TasksMax)}
 	case a.KillTimeout < 0 || a.RestartDelay < 0 || a.MinUptime < 0 || a.ExpBackoffRestartDelay < 0 || a.ListenTimeout < 0 || a.Watchdog < 0:
 		return &FieldError{Field: "kill_timeout/restart_delay/min_uptime", Msg: "durations must not be negative"}
 	case a.LogType != "" && a.LogType != "json" && a.LogType != "raw":
