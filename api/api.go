@@ -248,8 +248,18 @@ type Process struct {
 	UptimeMS         int64      `json:"uptime_ms"`
 	StartedAt        *time.Time `json:"started_at,omitempty"`
 	CreatedAt        time.Time  `json:"created_at"`
-	CPU              float64    `json:"cpu"`
-	Memory           uint64     `json:"memory"`
+	// CPU (percent of one cpu) and Memory (bytes) are those of the process's whole tree: its cgroup, or its
+	// leader and descendants (Containment).
+	CPU    float64 `json:"cpu"`
+	Memory uint64  `json:"memory"`
+	// CPUSeconds is the cpu time the current run's tree used (a counter, reset by a restart; Prometheus's
+	// process_cpu_seconds_total).
+	CPUSeconds float64 `json:"cpu_seconds"`
+	// Containment is how the daemon holds the process's tree: "cgroup" (a cgroup v2 per run, Cgroup) or
+	// "process-group" (its process group and tracked descendants); ContainmentReason says why.
+	Containment       string `json:"containment,omitempty"`
+	ContainmentReason string `json:"containment_reason,omitempty"`
+	Cgroup            string `json:"cgroup,omitempty"`
 	// Reason says why the process is errored, stopped on its own, or waiting.
 	Reason string `json:"reason,omitempty"`
 	// StatusText is the app's last STATUS= sent on its NOTIFY_SOCKET.

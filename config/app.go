@@ -76,8 +76,13 @@ type App struct {
 	Stdin bool `json:"stdin,omitempty"`
 	// Watchdog, when set, is passed as WATCHDOG_USEC: a worker that sends no WATCHDOG=1 for that long is restarted.
 	Watchdog         Millis `json:"watchdog,omitempty"`
-	MaxMemoryRestart int64  `json:"max_memory_restart,omitempty"` // bytes
-	CronRestart      string `json:"cron_restart,omitempty"`
+	MaxMemoryRestart int64  `json:"max_memory_restart,omitempty"` // bytes, of the app process's whole tree
+	// Hard limits of each process's cgroup (cgroup containment only; refused at start where the controller is
+	// missing): memory.max in bytes, cpu.max in percent of one cpu, pids.max.
+	MemoryMax   int64  `json:"memory_max,omitempty"`
+	CPUQuota    int    `json:"cpu_quota,omitempty"`
+	TasksMax    int    `json:"tasks_max,omitempty"`
+	CronRestart string `json:"cron_restart,omitempty"`
 	// Watch are the paths whose changes restart the app, relative to Cwd (watch: true is ["."]); IgnoreWatch are
 	// globs or names of files and directories that do not count (default: dot files and node_modules).
 	Watch       []string `json:"watch,omitempty"`
@@ -250,6 +255,12 @@ func (a *App) Validate() error {
 		return &FieldError{Field: "exec_mode", Msg: fmt.Sprintf("expected fork or cluster, got %q", a.ExecMode)}
 	case a.MaxRestarts < 0:
 		return &FieldError{Field: "max_restarts", Msg: "must not be negative"}
+	case a.MemoryMax < 0:
+		return &FieldError{Field: "memory_max", Msg: "must not be negative"}
+	case a.CPUQuota < 0 || a.CPUQuota > MaxCPUQuota:
+		return &FieldError{Field: "cpu_quota", Msg: fmt.Sprintf("must be 1 to %d (config.MaxCPUQuota) percent of one cpu, got %d", MaxCPUQuota, a.CPUQuota)}
+	case a.TasksMax < 0 || a.TasksMax > MaxTasks:
+		return &FieldError{Field: "tasks_max", Msg: fmt.Sprintf("must be 1 to %d (config.MaxTasks), got %d", MaxTasks, a.TasksMax)}
 	case a.KillTimeout < 0 || a.RestartDelay < 0 || a.MinUptime < 0 || a.ExpBackoffRestartDelay < 0 || a.ListenTimeout < 0 || a.Watchdog < 0:
 		return &FieldError{Field: "kill_timeout/restart_delay/min_uptime", Msg: "durations must not be negative"}
 	case a.LogType != "" && a.LogType != "json" && a.LogType != "raw":

@@ -71,6 +71,25 @@ var fields = map[string]setter{
 		c.app.MaxMemoryRestart = v
 		return err
 	},
+	"memory_max": func(c *appDecoder, n *yaml.Node) error {
+		v, err := sizeValue(n)
+		c.app.MemoryMax = v
+		return err
+	},
+	"cpu_quota": func(c *appDecoder, n *yaml.Node) error {
+		s, ok := scalarString(n)
+		if !ok {
+			return fmt.Errorf("must be a percentage such as \"50%%\", got %s", describe(n))
+		}
+		v, err := ParseCPUQuota(s)
+		c.app.CPUQuota = v
+		return err
+	},
+	"tasks_max": func(c *appDecoder, n *yaml.Node) error {
+		v, err := intValue(n, 1, MaxTasks)
+		c.app.TasksMax = int(v)
+		return err
+	},
 	"kill_signal": str(func(a *App, s string) { a.KillSignal = SignalName(s) }),
 	"wait_ready":  boolean(func(a *App, b bool) { a.WaitReady = b }),
 	"stdin":       boolean(func(a *App, b bool) { a.Stdin = b }),

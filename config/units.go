@@ -156,3 +156,29 @@ func splitArgs(s string) ([]string, error) {
 	}
 	return args, nil
 }
+
+// MaxCPUQuota is the largest cpu_quota, in percent of one cpu (1024 cpus): cpu.max takes any quota, so a larger
+// value is a typo.
+const MaxCPUQuota = 1024 * 100
+
+// MaxTasks is the largest tasks_max: the kernel's own limit on pids (PID_MAX_LIMIT, 4M).
+const MaxTasks = 1 << 22
+
+// ParseCPUQuota parses a cpu_quota: percent of one cpu, "50%" or "50" (200% is two cpus), 1 to MaxCPUQuota.
+func ParseCPUQuota(s string) (int, error) {
+	t := strings.TrimSuffix(strings.TrimSpace(s), "%")
+	n, err := strconv.Atoi(strings.TrimSpace(t))
+	if err != nil || n < 1 || n > MaxCPUQuota {
+		return 0, fmt.Errorf("must be a percentage of one cpu from 1%% to %d%% (config.MaxCPUQuota) such as \"50%%\", got %q", MaxCPUQuota, s)
+	}
+	return n, nil
+}
+
+// ParseTasksMax parses a tasks_max: 1 to MaxTasks processes and threads.
+func ParseTasksMax(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 || n > MaxTasks {
+		return 0, fmt.Errorf("must be a number of tasks from 1 to %d (config.MaxTasks), got %q", MaxTasks, s)
+	}
+	return n, nil
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -91,5 +92,34 @@ func TestSplitArgs(t *testing.T) {
 		if (err == nil) != tt.ok || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("splitArgs(%q) = %q, %v; want %q, ok=%v", tt.in, got, err, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestLimitFields_Issue12: memory_max, cpu_quota and tasks_max parse in process files and are bounded by named
+// constants, in files and in the protocol (Validate).
+func TestLimitFields_Issue12(t *testing.T) {
+	if n, err := ParseCPUQuota("50%"); err != nil || n != 50 {
+		t.Errorf("ParseCPUQuota(50%%) = %d, %v", n, err)
+	}
+	for _, bad := range []string{"0", "-5%", "abc", "200000%"} {
+		if _, err := ParseCPUQuota(bad); err == nil {
+			t.Errorf("ParseCPUQuota(%q) accepted", bad)
+		}
+	}
+	if _, err := ParseTasksMax("5000000"); err == nil || !strings.Contains(err.Error(), "config.MaxTasks") {
+		t.Errorf("ParseTasksMax over the cap: %v", err)
+	}
+	f, err := Parse("e.yaml", []byte("apps:\n  - name: x\n    script: /bin/true\n    memory_max: 512M\n    cpu_quota: 50%\n    tasks_max: 100\n"), t.TempDir(), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := f.Apps[0]; x.MemoryMax != 512<<20 || x.CPUQuota != 50 || x.TasksMax != 100 {
+		t.Errorf("parsed limits %d %d %d", x.MemoryMax, x.CPUQuota, x.TasksMax)
+	}
+	a := New()
+	a.Name, a.Script, a.Cwd = "x", "/bin/true", "/"
+	a.CPUQuota = MaxCPUQuota + 1
+	if err := a.Validate(); err == nil || !strings.Contains(err.Error(), "config.MaxCPUQuota") {
+		t.Errorf("Validate with cpu_quota over the cap: %v", err)
 	}
 }

@@ -18,6 +18,9 @@ type Cmd struct {
 	UID, GID int
 	// Groups are the supplementary groups the child gets with UID (none if empty).
 	Groups []int
+	// Cgroup, when > 0, is a descriptor of the cgroup v2 directory the child starts in (Linux: clone3 with
+	// CLONE_INTO_CGROUP, so there is no moment when the child or a process it forks is outside). Elsewhere ignored.
+	Cgroup int
 }
 
 // Exit is a reaped child.

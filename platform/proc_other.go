@@ -12,6 +12,8 @@ func SetSubreaper() error { return nil }
 
 func setDeathSignal(*syscall.SysProcAttr) {}
 
+func setCgroup(*syscall.SysProcAttr, int) {}
+
 // Tree is a snapshot of parent links; only Linux has one, elsewhere the process group is what gets signalled.
 type Tree struct{}
 

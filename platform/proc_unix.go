@@ -20,6 +20,7 @@ import (
 func Start(c *Cmd) (int, error) {
 	attr := &syscall.SysProcAttr{Setpgid: true}
 	setDeathSignal(attr)
+	setCgroup(attr, c.Cgroup)
 	if c.UID >= 0 {
 		groups := make([]uint32, 0, len(c.Groups)) // empty, not nil: nil would keep the daemon's (root's) groups
 		for _, g := range c.Groups {

@@ -214,3 +214,35 @@ func statStart(b []byte) (start uint64, state byte, ok bool) {
 	}
 	return start, f[0][0], true
 }
+
+// userHZ is the unit of the cpu times in /proc/PID/stat: USER_HZ, 100 on every architecture Go runs Linux on.
+const userHZ = 100
+
+// Usage returns the cpu time (user + system, seconds) and resident set (bytes) of pid, from one read of
+// /proc/PID/stat; false when it is gone.
+func Usage(pid int) (cpu float64, rss uint64, ok bool) {
+	var buf [512]byte
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, 0, false
+	}
+	n, err := unix.Read(fd, buf[:])
+	unix.Close(fd)
+	if err != nil || n <= 0 {
+		return 0, 0, false
+	}
+	b := buf[:n]
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	f := bytes.Fields(b[i+1:])
+	// f[0] is field 3: utime is field 14 (f[11]), stime 15 (f[12]), rss 24 (f[21], pages).
+	if len(f) < 22 {
+		return 0, 0, false
+	}
+	ut, _ := strconv.ParseUint(string(f[11]), 10, 64)
+	st, _ := strconv.ParseUint(string(f[12]), 10, 64)
+	pages, _ := strconv.ParseUint(string(f[21]), 10, 64)
+	return float64(ut+st) / userHZ, pages * uint64(os.Getpagesize()), true
+}

@@ -45,3 +45,6 @@ func ChildrenOf(pid int) []int { return nil }
 
 // Children finds nothing outside Linux.
 func (t *Tree) Children(pid int) []int { return nil }
+
+// Usage is unknown outside Linux: false.
+func Usage(pid int) (cpu float64, rss uint64, ok bool) { return 0, 0, false }

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/platform"
@@ -122,12 +121,16 @@ const idEnv = "GPM_ID"
 // members returns the processes of p's current run beyond its leader, as this loop turn's snapshot shows them:
 // the leader's descendants (while it lives) and the adopted orphans that carry p's GPM_ID with theirs. Each comes
 // with its start time, so that a SIGKILL later never reaches a reused pid.
-func (d *Daemon) members(p *proc) []platform.ProcID {
+func (d *Daemon) members(p *proc) []platform.ProcID { return d.runMembers(p.pid, p.leaderGone, p.id) }
+
+// runMembers returns the members of the run led by pid: its descendants while the leader lives, and the adopted
+// orphans carrying GPM_ID id (none for id -1) with theirs.
+func (d *Daemon) runMembers(pid int, leaderGone bool, id int) []platform.ProcID {
 	var pids []int
-	if p.pid != 0 && !p.leaderGone {
-		pids = d.descendants(p.pid)
+	if pid != 0 && !leaderGone {
+		pids = d.descendants(pid)
 	}
-	for _, o := range d.adopted()[p.id] {
+	for _, o := range d.adopted()[id] {
 		pids = append(pids, o)
 		pids = append(pids, d.descendants(o)...)
 	}
@@ -140,25 +143,8 @@ func (d *Daemon) members(p *proc) []platform.ProcID {
 	return out
 }
 
-// newMembers returns the members of p that known does not hold yet.
-func (d *Daemon) newMembers(p *proc, known []platform.ProcID) []platform.ProcID {
-	var out []platform.ProcID
-	for _, m := range d.members(p) {
-		if !slices.Contains(known, m) {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // killAll SIGKILLs every process of ids that is still the process it names.
-func (d *Daemon) killAll(p *proc, ids []platform.ProcID) {
-	for _, m := range ids {
-		if err := platform.Kill(m, syscall.SIGKILL); err != nil {
-			d.log.Printf("%s[%d]: %v", p.app.Name, p.id, err)
-		}
-	}
-}
+func (d *Daemon) killAll(p *proc, ids []platform.ProcID) { d.killIDs(p.app.Name, p.id, ids) }
 
 // anyRunning reports whether a process of ids is still alive.
 func anyRunning(ids []platform.ProcID) bool {

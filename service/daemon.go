@@ -26,6 +26,7 @@ import (
 	"github.com/gpmd/gpm/activation"
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/platform"
+	"github.com/gpmd/gpm/platform/cgroup"
 )
 
 // Options configure a daemon.
@@ -82,6 +83,12 @@ type Daemon struct {
 	tree   *platform.Tree // this loop turn's snapshot of the process tree (descendants)
 	// contain is the fallback containment's state and the run record's writer (contain.go, leftover.go).
 	contain containment
+	// cg is the cgroup subtree of cgroup containment (cgroup.go); nil in fallback mode. containMode and containWhy
+	// say which containment is in effect and why. Set before the loop starts.
+	cg                      *cgroup.Hierarchy
+	containMode, containWhy string
+	// halts are the stops under way in cgroup mode, by the run's cgroup: its cgroup.events changes wake them.
+	halts map[*cgroup.Group]*halt
 
 	self     string   // this binary, the trampoline for socket apps
 	selfFile *os.File // self, open: what the trampoline is exec'd from
@@ -134,6 +141,7 @@ func New(opts Options) *Daemon {
 		sockets:  map[string][]*activation.Socket{},
 		stored:   map[string]*os.File{},
 		draining: map[int]*drain{},
+		halts:    map[*cgroup.Group]*halt{},
 		guests:   map[int]*guest{},
 		watchers: map[string]*appWatch{},
 	}
@@ -223,6 +231,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	signal.Notify(sigs, append(append([]os.Signal{}, stopSignals...), reopenSignals...)...)
 	defer signal.Stop(sigs)
 
+	d.openContainment()
 	pidsDone := make(chan struct{})
 	go d.pidFiles(d.pidOps, pidsDone)
 	go platform.Reap(ctx, d.exits)
@@ -281,6 +290,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.stopAll(context.Background())
 	cancel()
 	<-loopDone
+	if d.cg != nil {
+		d.cg.Close()
+	}
 	d.closeGuests()
 	d.closeWatchers()
 	close(d.pidOps)

@@ -14,10 +14,10 @@ import (
 // running reports whether p has a live leader or a group still being killed.
 func (p *proc) running() bool { return p.pid != 0 }
 
-// stop asks p to stop: the kill signal to its process group; after kill_timeout, SIGKILL to the group and to every
-// member (contain.go) seen since the stop began. p is down once its leader was reaped, its group is empty and no
-// member is left, including one forked during the stop (a setsid child forked on the kill signal). then runs on
-// the loop once p is down.
+// stop asks p to stop, through the stop state machine a reload's drain uses too (halt.go): the kill signal to its
+// process group; after kill_timeout, SIGKILL to all of the run (cgroup.kill in cgroup mode; else the group and
+// every member seen since the stop began). p is down once its leader was reaped and nothing of the run is left.
+// then runs on the loop once p is down.
 func (d *Daemon) stop(p *proc, then func()) {
 	if then != nil {
 		p.settled = append(p.settled, then)
@@ -38,72 +38,23 @@ func (d *Daemon) stop(p *proc, then func()) {
 		return // a stop is already under way; then runs when it ends
 	}
 	p.gen++
+	p.stopTimer()
 	p.stopAsked = true
 	p.status = api.StatusStopping
 	d.emit(p, "")
-	p.tree = d.members(p)
 	sig, err := platform.ParseSignal(p.app.KillSignal)
 	if err != nil {
 		sig = syscall.SIGINT
 	}
-	signal := platform.SignalGroup
-	if p.app.NoTreekill {
-		signal = platform.Signal // treekill: false: the main process alone; killHard still takes the rest
-	}
-	if err := signal(p.pid, sig); err != nil {
-		d.log.Printf("%s[%d]: %v", p.app.Name, p.id, err)
-	}
-	d.after(p, p.app.KillTimeout.D(), func() { d.killHard(p) })
-}
-
-// killHard SIGKILLs p's group and its members: those recorded since the start of the stop and those there now.
-// Then it waits for the group to empty.
-func (d *Daemon) killHard(p *proc) {
-	if !p.running() {
-		return
-	}
-	d.log.Printf("%s[%d]: still alive after kill_timeout %v, sending SIGKILL", p.app.Name, p.id, p.app.KillTimeout.D())
-	platform.SignalGroup(p.pid, syscall.SIGKILL)
-	p.tree = append(p.tree, d.newMembers(p, p.tree)...)
-	d.killAll(p, p.tree)
-	d.waitGroupGone(p)
-}
-
-// graceOver reports whether the kill_timeout of p's stop has passed: killHard runs from p's timer, which is
-// cleared when it fires.
-func graceOver(p *proc) bool { return p.timer == nil }
-
-// waitGroupGone polls until nothing of p is left, then marks p stopped. Members of the group are our children or
-// were adopted by us (subreaper), so they are reaped and vanish promptly once killed.
-func (d *Daemon) waitGroupGone(p *proc) {
-	if !p.leaderGone {
-		return // the leader's exit will call back
-	}
-	if !platform.GroupAlive(p.pid) && !anyRunning(p.tree) {
-		// Forked during the stop, after the members were taken: an orphan now (its parent is gone).
-		late := d.newMembers(p, p.tree)
-		if len(late) == 0 && (!d.contain.unsure || p.unsurePolls >= maxUnsurePolls) {
+	h := &halt{name: p.app.Name, id: p.id, pid: p.pid, cg: p.cg, timeout: p.app.KillTimeout.D(),
+		leaderGone: p.leaderGone, leaderOnly: p.app.NoTreekill, members: func() []platform.ProcID { return d.members(p) }}
+	h.done = func() {
+		if p.halt == h {
 			d.down(p)
-			return
-		}
-		if len(late) == 0 {
-			p.unsurePolls++ // an orphan in the middle of execve: look again once it is through (containment.unsure)
-		}
-		d.log.Printf("%s[%d]: %d process(es) forked during the stop outlive the app: %s", p.app.Name, p.id, len(late),
-			procIDs(late))
-		p.tree = append(p.tree, late...)
-		if graceOver(p) {
-			d.killAll(p, late)
 		}
 	}
-	gen := p.gen
-	time.AfterFunc(20*time.Millisecond, func() {
-		d.post(func() {
-			if p.gen == gen {
-				d.waitGroupGone(p)
-			}
-		})
-	})
+	p.halt = h
+	d.haltBegin(h, sig)
 }
 
 // maxUnsurePolls bounds how long a stop waits for an orphan whose environment reads empty (an exec under way) to
@@ -120,20 +71,12 @@ func procIDs(ids []platform.ProcID) string {
 	return strings.Join(s, " ")
 }
 
-func anyAlive(pids []int) bool {
-	for _, pid := range pids {
-		if platform.Alive(pid) {
-			return true
-		}
-	}
-	return false
-}
-
 // down finishes a requested stop.
 func (d *Daemon) down(p *proc) {
 	p.stopTimer()
 	d.removePidFile(p)
-	p.pid, p.leaderGone, p.tree, p.stopAsked, p.unsurePolls = 0, false, nil, false, 0
+	d.releaseCgroup(p)
+	p.pid, p.leaderGone, p.halt, p.stopAsked = 0, false, nil, false
 	d.noteRunning()
 	p.gen++
 	p.status = api.StatusStopped
@@ -158,8 +101,7 @@ func (d *Daemon) onExit(e platform.Exit) {
 	}
 	if p == nil {
 		if w := d.draining[e.PID]; w != nil {
-			w.exited = true
-			d.drainCheck(w)
+			d.haltLeaderGone(w.halt)
 		}
 		return // otherwise an adopted orphan or a group member: reaping it was the whole job
 	}
@@ -169,7 +111,9 @@ func (d *Daemon) onExit(e platform.Exit) {
 	uptime := time.Since(p.startedAt)
 	if p.stopAsked {
 		p.reason = "stopped"
-		d.waitGroupGone(p)
+		if p.halt != nil {
+			d.haltLeaderGone(p.halt)
+		}
 		return
 	}
 	if p.reload != nil {
@@ -181,10 +125,16 @@ func (d *Daemon) onExit(e platform.Exit) {
 	// The leader died on its own: what it leaves in its group, and the orphans that carry its GPM_ID, have lost
 	// their supervisor and would hold the app's ports against the restart (or run on while it shows stopped), so
 	// they go now.
-	if platform.GroupAlive(p.pid) {
+	if p.cg != nil {
+		// The whole run, whatever left the group; the next run gets a cgroup of its own while this one empties.
+		if err := p.cg.Kill(); err != nil {
+			d.log.Printf("%s[%d]: %v", p.app.Name, p.id, err)
+		}
+	} else if platform.GroupAlive(p.pid) {
 		platform.SignalGroup(p.pid, syscall.SIGKILL)
 	}
 	d.killAll(p, d.members(p))
+	d.releaseCgroup(p)
 	d.removePidFile(p)
 	p.pid, p.leaderGone = 0, false
 	d.noteRunning()

@@ -74,6 +74,7 @@ type runEntry struct {
 // ends with ctx. Run calls it once the loop runs and before anything starts: resurrect must come after it.
 func (d *Daemon) takeOver(ctx context.Context) {
 	d.stopLeftovers()
+	d.stopLeftoverCgroups()
 	wake := make(chan struct{}, 1)
 	if d.exec(ctx, func() { d.contain.wake = wake }) != nil {
 		return

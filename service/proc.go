@@ -12,6 +12,7 @@ import (
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/config"
 	"github.com/gpmd/gpm/platform"
+	"github.com/gpmd/gpm/platform/cgroup"
 	"github.com/gpmd/gpm/service/logfile"
 )
 
@@ -43,14 +44,14 @@ type proc struct {
 	statusText string // the app's last STATUS= on NOTIFY_SOCKET
 	reload     *drain // during a reload: the previous worker, still serving until this one is ready
 	reloadThen func(error)
-	leaderGone bool // the leader was reaped but its group is still being killed
-	// unsurePolls counts the looks a stop took again for an orphan in the middle of an exec (waitGroupGone).
-	unsurePolls int
-	tree        []platform.ProcID // members (contain.go) seen since the stop began, SIGKILLed with the group
-	gen         int               // bumps on every start and stop; a timer from an older generation does nothing
-	timer       *time.Timer
-	wdTimer     *time.Timer // the app's watchdog (WATCHDOG=1 re-arms it)
-	nextStart   time.Time
+	leaderGone bool          // the leader was reaped but its group is still being killed
+	halt       *halt         // the stop under way (halt.go)
+	cg         *cgroup.Group // the current run's cgroup (cgroup mode, cgroup.go)
+	cpuBase    time.Duration // cpu.stat usage of cg when the run began (a cgroup is reused across runs)
+	gen        int           // bumps on every start and stop; a timer from an older generation does nothing
+	timer      *time.Timer
+	wdTimer    *time.Timer // the app's watchdog (WATCHDOG=1 re-arms it)
+	nextStart  time.Time
 
 	// settled run on the loop when the process reaches a resting state (stopped, errored, or started).
 	settled []func()
@@ -64,7 +65,7 @@ type proc struct {
 	out, err, combined *logfile.File
 	cpu                float64
 	mem                uint64
-	cpuTime            float64 // seconds of cpu at the last sample
+	cpuTime            float64 // seconds of cpu of the run's tree at the last sample
 	sampledAt          time.Time
 }
 
@@ -372,7 +373,11 @@ func (d *Daemon) snapshot(p *proc) api.Process {
 		t := p.startedAt
 		s.StartedAt = &t
 		s.UptimeMS = time.Since(p.startedAt).Milliseconds()
-		s.CPU, s.Memory = p.cpu, p.mem
+		s.CPU, s.Memory, s.CPUSeconds = p.cpu, p.mem, p.cpuTime
+	}
+	s.Containment, s.ContainmentReason = d.containMode, d.containWhy
+	if p.cg != nil {
+		s.Cgroup = p.cg.Path()
 	}
 	if !p.nextStart.IsZero() {
 		t := p.nextStart

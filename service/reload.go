@@ -13,6 +13,7 @@ import (
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/config"
 	"github.com/gpmd/gpm/platform"
+	"github.com/gpmd/gpm/platform/cgroup"
 )
 
 // drain is a worker on its way out after a reload: it got its kill signal once its successor was ready, and has
@@ -20,12 +21,35 @@ import (
 type drain struct {
 	pid       int
 	startedAt time.Time
-	tree      []int
-	exited    bool
-	killed    bool
+	cg        *cgroup.Group // its run's cgroup (cgroup mode)
 	name      string
 	app       config.App
+	halt      *halt // its stop, begun by drainStop; its leader's exit is noted there from the start
 	done      []func()
+}
+
+// newDrain turns the run of p (leader pid, cgroup cg) into a drain, out of the process table. exited says that its
+// leader was reaped already.
+func (d *Daemon) newDrain(p *proc, pid int, startedAt time.Time, cg *cgroup.Group, exited bool) *drain {
+	w := &drain{pid: pid, startedAt: startedAt, cg: cg, name: p.app.Name, app: p.app.Clone()}
+	// Its members are the leader's descendants only: orphans carry the GPM_ID that the new worker shares.
+	w.halt = &halt{name: w.name, id: -1, pid: pid, cg: cg, timeout: w.app.KillTimeout.D(), leaderGone: exited, leaderOnly: w.app.NoTreekill,
+		members: func() []platform.ProcID { return d.runMembers(pid, w.halt.leaderGone, -1) }}
+	w.halt.done = func() {
+		if d.draining[pid] != w {
+			return
+		}
+		delete(d.draining, pid)
+		if w.cg != nil {
+			w.cg.Remove()
+		}
+		d.noteRunning()
+		for _, f := range w.done {
+			f()
+		}
+	}
+	d.draining[pid] = w
+	return w
 }
 
 // socketsFor returns the app's listening sockets, binding them on first use. They are held until the app's last
@@ -155,10 +179,9 @@ func (d *Daemon) reloadOne(p *proc, counted bool, then func(error)) {
 		})
 		return
 	}
-	old := &drain{pid: p.pid, startedAt: p.startedAt, name: p.app.Name, app: p.app.Clone()}
-	d.draining[old.pid] = old
+	old := d.newDrain(p, p.pid, p.startedAt, p.cg, false)
 	p.reload = old
-	p.pid = 0
+	p.pid, p.cg = 0, nil
 	var failed error
 	p.reloadThen = func(err error) { failed = err }
 	d.start(p, func() {
@@ -184,8 +207,8 @@ func (d *Daemon) reloadFailed(p *proc, reason string) {
 	p.reload = nil
 	if p.pid != 0 {
 		// The new worker becomes a drain of its own and is killed.
-		nw := &drain{pid: p.pid, startedAt: p.startedAt, name: p.app.Name, app: p.app.Clone(), exited: p.leaderGone}
-		d.draining[nw.pid] = nw
+		nw := d.newDrain(p, p.pid, p.startedAt, p.cg, p.leaderGone)
+		p.cg = nil
 		d.drainStop(nw, nil)
 	}
 	d.restore(p, old, reason)
@@ -199,56 +222,26 @@ func (d *Daemon) reloadFailed(p *proc, reason string) {
 // restore puts the old worker of a failed reload back in place.
 func (d *Daemon) restore(p *proc, old *drain, reason string) {
 	delete(d.draining, old.pid)
+	d.haltDrop(old.halt)
 	p.gen++
 	p.stopTimer()
-	p.pid, p.startedAt, p.leaderGone = old.pid, old.startedAt, false
+	p.pid, p.startedAt, p.leaderGone, p.cg = old.pid, old.startedAt, false, old.cg
 	p.status, p.reason = api.StatusOnline, "reload failed: "+reason
 	d.writePidFile(p)
 	d.emit(p, p.reason)
 }
 
-// drainStop sends an old worker its kill signal and SIGKILL after kill_timeout; then runs when its group is gone.
+// drainStop stops an old worker with the stop state machine of every process (halt.go): its kill signal, SIGKILL
+// after kill_timeout; then runs when nothing of its run is left.
 func (d *Daemon) drainStop(w *drain, then func()) {
 	if then != nil {
 		w.done = append(w.done, then)
 	}
-	w.tree = d.descendants(w.pid)
 	sig, err := platform.ParseSignal(w.app.KillSignal)
 	if err != nil {
 		sig = syscall.SIGINT
 	}
-	platform.SignalGroup(w.pid, sig)
-	time.AfterFunc(w.app.KillTimeout.D(), func() {
-		d.post(func() {
-			if d.draining[w.pid] == w {
-				w.killed = true
-				platform.SignalGroup(w.pid, syscall.SIGKILL)
-				for _, c := range w.tree {
-					platform.Signal(c, syscall.SIGKILL)
-				}
-				d.drainCheck(w)
-			}
-		})
-	})
-	d.drainCheck(w)
-}
-
-// drainCheck finishes a drain once its leader was reaped and its group is empty.
-func (d *Daemon) drainCheck(w *drain) {
-	if !w.exited || d.draining[w.pid] != w {
-		return
-	}
-	if platform.GroupAlive(w.pid) || anyAlive(w.tree) {
-		if !w.killed {
-			return // kill_timeout will SIGKILL the rest and check again
-		}
-		time.AfterFunc(20*time.Millisecond, func() { d.post(func() { d.drainCheck(w) }) })
-		return
-	}
-	delete(d.draining, w.pid)
-	for _, f := range w.done {
-		f()
-	}
+	d.haltBegin(w.halt, sig)
 }
 
 func sigSuffix(sig string) string {

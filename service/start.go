@@ -8,6 +8,7 @@ import (
 	"github.com/gpmd/gpm/activation"
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/platform"
+	"github.com/gpmd/gpm/platform/cgroup"
 )
 
 // start launches p now; then (if not nil) runs on the loop once p is online, or has failed. An app with wait_ready
@@ -54,7 +55,11 @@ func (d *Daemon) startAll(ps []*proc, thens []func()) []error {
 		p.held = false
 		d.armCron(p)
 		d.armWatch(p)
-		p.stopAsked, p.leaderGone, p.tree, p.failReason, p.statusText = false, false, nil, "", ""
+		if p.halt != nil {
+			d.haltDrop(p.halt) // a start replaces a stop under way
+			p.halt = nil
+		}
+		p.stopAsked, p.leaderGone, p.failReason, p.statusText = false, false, "", ""
 		p.exitCode, p.exitSig = nil, ""
 		if d.identityPending(p) {
 			// The user is looked up off the loop; p starts when it is known (its settled callbacks wait).
@@ -170,6 +175,8 @@ func (d *Daemon) armWatchdogAfter(p *proc, grace time.Duration) {
 type spawnJob struct {
 	cmd        platform.Cmd
 	socks      []*activation.Socket // the app's listening sockets, given as cmd.ExtraFiles
+	cg         *cgroup.Group        // the run's cgroup (cgroup mode)
+	cpuBase    time.Duration
 	outR, errR *os.File
 	stdinW     *os.File // the daemon's end of the stdin pipe (app.Stdin)
 	pid        int
@@ -209,14 +216,23 @@ func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
 			return nil, fmt.Errorf("stdin pipe: %w", err)
 		}
 	}
+	if j.cg, j.cpuBase, err = d.newCgroup(p); err != nil {
+		j.closeStdin()
+		return nil, err
+	}
+	if j.cg != nil {
+		j.cmd.Cgroup = j.cg.FD()
+	}
 	if j.outR, j.cmd.Stdout, err = platform.OutputPipe(); err != nil {
 		j.closeStdin()
+		j.dropCgroup()
 		return nil, err
 	}
 	if j.errR, j.cmd.Stderr, err = platform.OutputPipe(); err != nil {
 		j.outR.Close()
 		j.cmd.Stdout.Close()
 		j.closeStdin()
+		j.dropCgroup()
 		return nil, err
 	}
 	return j, nil
@@ -246,6 +262,7 @@ func (j *spawnJob) run() {
 	if j.err != nil {
 		j.outR.Close()
 		j.errR.Close()
+		j.dropCgroup()
 		if j.cmd.UID >= 0 {
 			j.err = fmt.Errorf("%w (running as uid %d: it needs to enter cwd %s and read the script)", j.err, j.cmd.UID, j.cmd.Dir)
 		}
@@ -258,6 +275,7 @@ func (d *Daemon) complete(p *proc, j *spawnJob) error {
 		return j.err
 	}
 	p.pid, p.startedAt = j.pid, time.Now()
+	p.cg, p.cpuBase = j.cg, j.cpuBase
 	p.closeStdin()
 	p.stdin = j.stdinW
 	d.noteRunning()

@@ -488,3 +488,17 @@ func TestWindowsOffWindows(t *testing.T) {
 		t.Errorf("Uninstall: %v", err)
 	}
 }
+
+// TestSystemdDelegate_Issue12: every systemd service gpm startup writes (and so the packaged ones, TestInitFiles)
+// delegates its cgroup to gpm, which then holds each app process in a cgroup of its own.
+func TestSystemdDelegate_Issue12(t *testing.T) {
+	for _, g := range goldens {
+		if !strings.HasPrefix(g.name, "systemd-") || g.suffix != ".service" {
+			continue
+		}
+		f := renderOne(t, g.spec(), g.suffix)
+		if !bytes.Contains(f.Data, []byte("\nDelegate=yes\n")) {
+			t.Errorf("%s: no Delegate=yes in [Service]", g.name)
+		}
+	}
+}

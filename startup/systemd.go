@@ -79,6 +79,11 @@ FileDescriptorStorePreserve=yes
 # every app at once behind the daemon's back (it would see crashes, and kill_signal would be ignored); process
 # would leave leftovers running.
 KillMode=mixed
+# The service's cgroup is gpm's to divide: the daemon moves into <cgroup>/daemon and runs each app process in
+# <cgroup>/app-<name>-<id>, so that a stop reaches all of an app's tree (cgroup.kill), its memory and cpu are
+# those of the whole tree, and memory_max, cpu_quota and tasks_max can apply. Without it gpm falls back to
+# process groups (gpm describe says which).
+Delegate=yes
 LimitNOFILE={{.LimitNOFILE}}
 
 [Install]

@@ -344,8 +344,23 @@ func describe(w io.Writer, p api.Process) {
 	if a.MaxMemoryRestart > 0 {
 		row("max memory restart", humanBytes(uint64(a.MaxMemoryRestart)))
 	}
-	row("cpu", fmt.Sprintf("%.1f%%", p.CPU))
-	row("memory", humanBytes(p.Memory))
+	if a.MemoryMax > 0 {
+		row("memory max", humanBytes(uint64(a.MemoryMax)))
+	}
+	if a.CPUQuota > 0 {
+		row("cpu quota", fmt.Sprintf("%d%%", a.CPUQuota))
+	}
+	if a.TasksMax > 0 {
+		row("tasks max", a.TasksMax)
+	}
+	row("cpu", fmt.Sprintf("%.1f%% (%.2f s this run, whole tree)", p.CPU, p.CPUSeconds))
+	row("memory", humanBytes(p.Memory)+" (whole tree)")
+	if p.Containment != "" {
+		row("containment", p.Containment+": "+p.ContainmentReason)
+	}
+	if p.Cgroup != "" {
+		row("cgroup", p.Cgroup)
+	}
 	if len(a.Env) > 0 {
 		keys := make([]string, 0, len(a.Env))
 		for k := range a.Env {

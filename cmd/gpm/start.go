@@ -23,6 +23,7 @@ type startFlags struct {
 	name, namespace, instances, interp string
 	interpArgs, cwd, out, errf, log    string
 	logDateFormat, logType, pid, env   string
+	memMax, cpuQuota, tasksMax         string
 	maxMem, killSignal, cron, uid, gid string
 	only                               []string
 	listen                             []string
@@ -66,6 +67,9 @@ func newStartFlags(c *cli, name string) *startFlags {
 	fs.BoolVarP(&f.force, "force", "f", false, "start even if the script already runs")
 	fs.StringSliceVar(&f.only, "only", nil, "with a process file: only these apps")
 	fs.StringVar(&f.maxMem, "max-memory-restart", "", "restart when memory exceeds this (200M, 1G)")
+	fs.StringVar(&f.memMax, "memory-max", "", "hard memory limit of each process's cgroup (memory.max: 200M, 1G)")
+	fs.StringVar(&f.cpuQuota, "cpu-quota", "", "cpu limit of each process's cgroup in percent of one cpu (cpu.max: 50%)")
+	fs.StringVar(&f.tasksMax, "tasks-max", "", "most processes and threads in each process's cgroup (pids.max)")
 	fs.StringVar(&f.maxRestarts, "max-restarts", "", "unstable restarts before errored (default 16)")
 	fs.StringVar(&f.minUptime, "min-uptime", "", "uptime under which an exit counts as unstable (default 1s)")
 	fs.StringVar(&f.restartDelay, "restart-delay", "", "delay before a restart (ms or 2s)")
@@ -178,6 +182,21 @@ func (f *startFlags) apply(a *config.App) error {
 	if set("max-memory-restart") {
 		if a.MaxMemoryRestart, err = config.ParseSize(f.maxMem); err != nil {
 			return fmt.Errorf("--max-memory-restart: %w", err)
+		}
+	}
+	if set("memory-max") {
+		if a.MemoryMax, err = config.ParseSize(f.memMax); err != nil {
+			return fmt.Errorf("--memory-max: %w", err)
+		}
+	}
+	if set("cpu-quota") {
+		if a.CPUQuota, err = config.ParseCPUQuota(f.cpuQuota); err != nil {
+			return fmt.Errorf("--cpu-quota: %w", err)
+		}
+	}
+	if set("tasks-max") {
+		if a.TasksMax, err = config.ParseTasksMax(f.tasksMax); err != nil {
+			return fmt.Errorf("--tasks-max: %w", err)
 		}
 	}
 	if set("max-restarts") {

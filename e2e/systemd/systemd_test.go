@@ -356,6 +356,46 @@ func TestStopStartBringsSavedAppsBack(t *testing.T) {
 	}
 }
 
+// TestAppsInOwnCgroups_Issue12: the packaged unit delegates its cgroup (Delegate=yes); the daemon moves into a
+// leaf of its own and every app process runs in a cgroup of its own under the service, so jlist says "cgroup".
+func TestAppsInOwnCgroups_Issue12(t *testing.T) {
+	journal(t)
+	if d := show(t, "gpm.service", "Delegate"); d != "yes" {
+		t.Errorf("gpm.service Delegate=%s, want yes", d)
+	}
+	unit := show(t, "gpm.service", "ControlGroup")
+	procs := waitOnline(t, 2, 20*time.Second)
+	if got := cgroupOf(t, mainPID(t)); got != unit+"/daemon" {
+		t.Errorf("the daemon is in cgroup %s, want %s/daemon", got, unit)
+	}
+	for _, p := range procs {
+		if p.Containment != "cgroup" {
+			t.Errorf("%s[%d]: containment %q (%s), want cgroup", p.Name, p.ID, p.Containment, p.ContainmentReason)
+		}
+		want := unit + "/app-" + p.Name + "-" + strconv.Itoa(p.ID)
+		if got := cgroupOf(t, p.PID); got != want && !strings.HasPrefix(got, want+"-") {
+			t.Errorf("%s[%d] (pid %d) is in cgroup %s, want %s", p.Name, p.ID, p.PID, got, want)
+		}
+	}
+	t.Logf("cgroup mode: %s", procs[0].ContainmentReason)
+}
+
+// cgroupOf returns pid's cgroup v2 path (the "0::" line of /proc/PID/cgroup).
+func cgroupOf(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if p, ok := strings.CutPrefix(l, "0::"); ok {
+			return p
+		}
+	}
+	t.Fatalf("/proc/%d/cgroup has no 0:: line: %s", pid, b)
+	return ""
+}
+
 func TestWatchdogRestartsAWedgedDaemon(t *testing.T) {
 	journal(t)
 	dropin := "/run/systemd/system/gpm.service.d/e2e-watchdog.conf"
