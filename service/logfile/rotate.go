@@ -8,14 +8,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/gpmd/gpm/platform"
 	"github.com/gpmd/gpm/platform/safefs"
 )
 
@@ -38,6 +36,9 @@ type Rotation struct {
 	Schedule Schedule
 	// OnError, when not nil, is told of failures in the background (compression, removal); it must not block.
 	OnError func(error)
+	// Reopened, when not nil, is called with the new file after each rotation, under the File's lock (the daemon
+	// points its stdout and stderr at its new log); it must not block or use the File.
+	Reopened func(*os.File)
 }
 
 // Schedule gives the next time after t; the zero time is never. robfig/cron's Schedule is one.
@@ -50,7 +51,7 @@ const (
 	DefaultRetain = 30
 	// MaxRetain bounds Rotation.Retain: a directory listing per rotation must stay small.
 	MaxRetain = 10000
-	// compressLevel trades CPU (the background one's, at a lower priority) for size: gzip's default, about 3 times
+	// compressLevel trades CPU for size: gzip's default, about 3 times
 	// as fast as pm2-logrotate's level 9 for a few percent more bytes.
 	compressLevel = gzip.DefaultCompression
 	// stampLayout is pm2-logrotate's default dateFormat (YYYY-MM-DD_HH-mm-ss) in Go's notation.
@@ -153,6 +154,9 @@ func (s *shared) rotateLocked(now time.Time) error {
 	}
 	s.f.Close()
 	s.f, s.size, s.retryAt = f, 0, 0
+	if s.rot.Reopened != nil {
+		s.rot.Reopened(f)
+	}
 	enqueue(s.job())
 	return nil
 }
@@ -326,11 +330,13 @@ func enqueue(j job) {
 	}
 }
 
-// work runs the queue on a thread of its own at a lower priority, so that compression waits for the apps and the
-// daemon rather than competing with them. The thread stays locked: it ends with the goroutine, priority and all.
+// work runs the queue: one goroutine, so compression takes at most one core however many files rotate at once.
+//
+// Important (!): it does not lower its priority on a thread of its own (platform.Background) and then exit: a
+// locked thread ends with its goroutine, and the kernel sends every child forked from that thread its Pdeathsig
+// (golang/go#27505). The daemon forks apps from whichever thread runs the loop, so an app was SIGTERMed in the
+// middle of its output when the worker went idle.
 func work() {
-	runtime.LockOSThread()
-	platform.Background()
 	for {
 		bg.mu.Lock()
 		if len(bg.queue) == 0 {
