@@ -36,8 +36,10 @@ type startFlags struct {
 	mergeLogs, timePrefix, disableLogs bool
 	noAutorestart, noAutostart         bool
 	waitReady, updateEnv, force        bool
-	watch                              bool
+	watch                              string
 	fork                               bool
+	logMaxSize, logRetain, logCron     string
+	logCompress, logJournal            bool
 }
 
 func newStartFlags(c *cli, name string) *startFlags {
@@ -80,7 +82,13 @@ func newStartFlags(c *cli, name string) *startFlags {
 	fs.StringVarP(&f.cron, "cron-restart", "c", "", "restart at these times: a cron expression (\"0 3 * * *\", seconds first optional, @daily), 0 to disable")
 	fs.StringVar(&f.uid, "uid", "", "run as this user (daemon must be root)")
 	fs.StringVar(&f.gid, "gid", "", "run with this group (daemon must be root)")
-	fs.BoolVar(&f.watch, "watch", false, "restart the app when a file under its cwd changes (watch in files: paths too)")
+	fs.StringVar(&f.watch, "watch", "", "restart the app when a file under its cwd changes; --watch=PATH[,PATH] watches these paths")
+	fs.Lookup("watch").NoOptDefVal = "true"
+	fs.StringVar(&f.logMaxSize, "log-max-size", "", "rotate a log file before it grows past this size (10M)")
+	fs.StringVar(&f.logRetain, "log-retain", "", "rotated log files kept per file (default 30)")
+	fs.BoolVar(&f.logCompress, "log-compress", false, "gzip rotated log files")
+	fs.StringVar(&f.logCron, "log-rotate-cron", "", "also rotate the log files at these times (cron, \"0 0 * * *\")")
+	fs.BoolVar(&f.logJournal, "log-journal", false, "send the app's lines to the systemd journal (log_type: journal)")
 	fs.StringSliceVar(&f.ignoreWatch, "ignore-watch", nil, "names or globs whose changes do not count (default: dot files, node_modules)")
 	fs.StringVar(&f.watchDelay, "watch-delay", "", "wait this long after a change before restarting")
 	fs.StringArrayVar(&f.listen, "listen", nil, "socket to bind once and pass to every instance as fd 3.. (tcp://host:port, unix:///path, udp://..., systemd:NAME; name=ADDR names it)")
@@ -141,9 +149,32 @@ func (f *startFlags) apply(a *config.App) error {
 		a.PidFile = f.pid
 	}
 	if set("watch") {
-		a.Watch = nil
-		if f.watch {
-			a.Watch = []string{"."}
+		if a.Watch, err = watchPaths(f.watch); err != nil {
+			return err
+		}
+	}
+	if set("log-journal") && f.logJournal {
+		a.LogType = config.LogJournal
+	}
+	if set("log-max-size") {
+		if a.LogMaxSize, err = config.ParseSize(f.logMaxSize); err != nil {
+			return fmt.Errorf("--log-max-size: %w", err)
+		}
+	}
+	if set("log-retain") {
+		if a.LogRetain, err = strconv.Atoi(f.logRetain); err != nil || a.LogRetain < 0 || a.LogRetain > config.MaxLogRetain {
+			return fmt.Errorf("--log-retain: expected a number 0..%d (config.MaxLogRetain), got %q", config.MaxLogRetain, f.logRetain)
+		}
+	}
+	if set("log-compress") {
+		a.LogCompress = f.logCompress
+	}
+	if set("log-rotate-cron") {
+		a.LogRotateCron = strings.TrimSpace(f.logCron)
+		if a.LogRotateCron != "" {
+			if _, err := config.ParseCron(a.LogRotateCron); err != nil {
+				return fmt.Errorf("--log-rotate-cron: %w", err)
+			}
 		}
 	}
 	if set("ignore-watch") {
@@ -213,6 +244,25 @@ func (f *startFlags) apply(a *config.App) error {
 		a.Group = f.gid
 	}
 	return nil
+}
+
+// watchPaths reads --watch: bare or true watches the cwd, false nothing, and PATH[,PATH] those paths (PM2's
+// --watch [paths]).
+func watchPaths(v string) ([]string, error) {
+	switch strings.TrimSpace(v) {
+	case "true", "":
+		return []string{"."}, nil
+	case "false":
+		return nil, nil
+	}
+	var paths []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			return nil, fmt.Errorf("--watch=%s: an empty path (expected PATH[,PATH])", v)
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
 }
 
 // instances resolves -i: N, "max" (CPUs), 0 (CPUs), -N (CPUs-N, at least 1).
