@@ -51,9 +51,10 @@ const (
 	DefaultRetain = 30
 	// MaxRetain bounds Rotation.Retain: a directory listing per rotation must stay small.
 	MaxRetain = 10000
-	// compressLevel trades CPU for size: gzip's default, about 3 times
-	// as fast as pm2-logrotate's level 9 for a few percent more bytes.
-	compressLevel = gzip.DefaultCompression
+	// compressLevel trades CPU for size: gzip's fastest level. Logs compress well at any level (about 10:1 for
+	// typical lines), and a slower level competes longer with the apps for the CPU (bench/logrotate.sh; pm2-logrotate
+	// uses level 9).
+	compressLevel = gzip.BestSpeed
 	// stampLayout is pm2-logrotate's default dateFormat (YYYY-MM-DD_HH-mm-ss) in Go's notation.
 	stampLayout = "2006-01-02_15-04-05"
 	// maxSameSecond bounds the _N suffixes tried for one second's stamp.
