@@ -334,11 +334,32 @@ const (
 	PidName      = "gpm.pid"
 	DaemonLog    = "gpm.log"
 	DumpName     = "dump.json"
+	SettingsName = "settings.json"
 	LogsDir      = "logs"
 	PidsDir      = "pids"
 	HomeEnv      = "GPM_HOME"
 	DefaultHomeD = ".gpm"
 )
+
+// Methods of the settings store (`gpm set/get/unset`, service/settings): SetParams, GetParams, GetParams.
+const (
+	MethodSet   = "set"
+	MethodGet   = "get"
+	MethodUnset = "unset"
+)
+
+// SetParams sets Key (SECTION:NAME; pm2-logrotate:NAME is logrotate:NAME) to Value. The result is an object with
+// the one key and value as stored. A bad key or value is an "invalid" error, and nothing changes.
+type SetParams struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// GetParams names one key ("" for all). The result is an object of keys and values; get of a key that is not set,
+// and unset of one, are "not_found" errors.
+type GetParams struct {
+	Key string `json:"key,omitempty"`
+}
 
 // MethodReload replaces workers without downtime (see ReloadParams).
 const MethodReload = "reload"

@@ -68,7 +68,7 @@ func UseSystem() error {
 // homeParts are the entries of a GPM_HOME that a daemon trusts as its own: what it runs (the dump and its .bak, as
 // service/dump names it), where it writes (logs, pids, its log), what it listens on and locks.
 var homeParts = []string{LogsDir, PidsDir, SocketName, DumpName, DumpName + ".bak", DaemonLog, PidName, LockName,
-	SpawnLock}
+	SpawnLock, SettingsName, SettingsName + ".bak"}
 
 // CheckHome refuses a GPM_HOME that another user prepared or can change, as ssh refuses such a ~/.ssh: home and
 // the entries of it that a daemon trusts (logs and pids directories, control socket, dump files, locks) must be

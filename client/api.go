@@ -175,3 +175,22 @@ func (c *Client) Reload(ctx context.Context, parallel int, updateEnv bool, targe
 	err := c.Call(ctx, api.MethodReload, p, &out)
 	return out, err
 }
+
+// Set stores key = value in the daemon's settings (`gpm set`) and returns them as stored.
+func (c *Client) Set(ctx context.Context, key, value string) (map[string]string, error) {
+	var out map[string]string
+	err := c.Call(ctx, api.MethodSet, api.SetParams{Key: key, Value: value}, &out)
+	return out, err
+}
+
+// Get returns the setting key, or every setting when key is "".
+func (c *Client) Get(ctx context.Context, key string) (map[string]string, error) {
+	var out map[string]string
+	err := c.Call(ctx, api.MethodGet, api.GetParams{Key: key}, &out)
+	return out, err
+}
+
+// Unset removes the setting key.
+func (c *Client) Unset(ctx context.Context, key string) error {
+	return c.Call(ctx, api.MethodUnset, api.GetParams{Key: key}, nil)
+}

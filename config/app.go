@@ -31,6 +31,10 @@ const (
 	DefaultListenTimeout = Millis(3000)
 	// NullLog is the log path that disables a stream, as in PM2.
 	NullLog = "NULL"
+	// LogJournal, as App.LogType, sends the app's lines to the systemd journal instead of files.
+	LogJournal = "journal"
+	// MaxLogRetain bounds log_retain: rotated files are listed at every rotation.
+	MaxLogRetain = 10000
 )
 
 // App is the effective configuration of one application (all its instances).
@@ -95,8 +99,15 @@ type App struct {
 	MergeLogs     bool   `json:"merge_logs,omitempty"`
 	Time          bool   `json:"time,omitempty"` // prefix lines with a timestamp
 	LogDateFormat string `json:"log_date_format,omitempty"`
-	LogType       string `json:"log_type,omitempty"` // "" or "json"
+	LogType       string `json:"log_type,omitempty"` // "", "raw", "json", or "journal" (lines go to the systemd journal)
 	DisableLogs   bool   `json:"disable_logs,omitempty"`
+	// Rotation of the log files by the daemon (issue 12): before a write would take a file past LogMaxSize bytes,
+	// and at the times of LogRotateCron; LogRetain rotated files are kept per file, gzipped with LogCompress. Zero
+	// values take the defaults of `gpm set logrotate:KEY` (none: no rotation).
+	LogMaxSize    int64  `json:"log_max_size,omitempty"`
+	LogRetain     int    `json:"log_retain,omitempty"`
+	LogCompress   bool   `json:"log_compress,omitempty"`
+	LogRotateCron string `json:"log_rotate_cron,omitempty"`
 	PidFile       string `json:"pid_file,omitempty"`
 
 	User  string `json:"uid,omitempty"` // user name or number; honoured when the daemon is root
@@ -263,8 +274,12 @@ func (a *App) Validate() error {
 		return &FieldError{Field: "tasks_max", Msg: fmt.Sprintf("must be 1 to %d (config.MaxTasks), got %d", MaxTasks, a.TasksMax)}
 	case a.KillTimeout < 0 || a.RestartDelay < 0 || a.MinUptime < 0 || a.ExpBackoffRestartDelay < 0 || a.ListenTimeout < 0 || a.Watchdog < 0:
 		return &FieldError{Field: "kill_timeout/restart_delay/min_uptime", Msg: "durations must not be negative"}
-	case a.LogType != "" && a.LogType != "json" && a.LogType != "raw":
-		return &FieldError{Field: "log_type", Msg: fmt.Sprintf("expected json, got %q", a.LogType)}
+	case a.LogType != "" && a.LogType != "json" && a.LogType != "raw" && a.LogType != LogJournal:
+		return &FieldError{Field: "log_type", Msg: fmt.Sprintf("expected json, raw or journal, got %q", a.LogType)}
+	case a.LogMaxSize < 0:
+		return &FieldError{Field: "log_max_size", Msg: "must not be negative"}
+	case a.LogRetain < 0 || a.LogRetain > MaxLogRetain:
+		return &FieldError{Field: "log_retain", Msg: fmt.Sprintf("must be 0..%d (config.MaxLogRetain), got %d", MaxLogRetain, a.LogRetain)}
 	}
 	if _, ok := SignalNumber(a.KillSignal); !ok {
 		return &FieldError{Field: "kill_signal", Msg: fmt.Sprintf("unknown signal %q (expected a name such as SIGINT or SIGTERM)", a.KillSignal)}
@@ -283,6 +298,11 @@ func (a *App) Validate() error {
 	if a.CronRestart != "" {
 		if _, err := ParseCron(a.CronRestart); err != nil {
 			return &FieldError{Field: "cron_restart", Msg: err.Error()}
+		}
+	}
+	if a.LogRotateCron != "" {
+		if _, err := ParseCron(a.LogRotateCron); err != nil {
+			return &FieldError{Field: "log_rotate_cron", Msg: err.Error()}
 		}
 	}
 	return nil

@@ -133,6 +133,31 @@ var fields = map[string]setter{
 	},
 	"watch_delay": millis(func(a *App, m Millis) { a.WatchDelay = m }),
 
+	"log_max_size": func(c *appDecoder, n *yaml.Node) error {
+		v, err := sizeValue(n)
+		c.app.LogMaxSize = v
+		return err
+	},
+	"log_retain": func(c *appDecoder, n *yaml.Node) error {
+		v, err := intValue(n, 0, MaxLogRetain)
+		c.app.LogRetain = int(v)
+		return err
+	},
+	"log_compress": boolean(func(a *App, b bool) { a.LogCompress = b }),
+	"log_rotate_cron": func(c *appDecoder, n *yaml.Node) error {
+		s, ok := scalarString(n)
+		if !ok {
+			return fmt.Errorf("must be a cron expression such as \"0 0 * * *\", got %s", describe(n))
+		}
+		if s = strings.TrimSpace(s); s != "" {
+			if _, err := ParseCron(s); err != nil {
+				return err
+			}
+		}
+		c.app.LogRotateCron = s
+		return nil
+	},
+
 	"out_file":   str(func(a *App, s string) { a.OutFile = s }),
 	"error_file": str(func(a *App, s string) { a.ErrorFile = s }),
 	"log_file": func(c *appDecoder, n *yaml.Node) error {

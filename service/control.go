@@ -354,6 +354,21 @@ func (d *Daemon) call(ctx context.Context, req *api.Request) (any, error) {
 		return d.flush(ctx, p.Targets)
 	case api.MethodReloadLogs:
 		return d.reloadLogs(), nil
+	case api.MethodSet:
+		p, err := decode[api.SetParams](req.Params)
+		if err != nil {
+			return nil, err
+		}
+		return d.setSetting(ctx, p.Key, p.Value)
+	case api.MethodGet, api.MethodUnset:
+		p, err := decode[api.GetParams](req.Params)
+		if err != nil {
+			return nil, err
+		}
+		if req.Method == api.MethodGet {
+			return d.getSettings(p.Key)
+		}
+		return d.unsetSetting(ctx, p.Key)
 	case api.MethodReload:
 		p, err := decode[api.ReloadParams](req.Params)
 		if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/platform"
 	"github.com/gpmd/gpm/platform/cgroup"
+	"github.com/gpmd/gpm/service/settings"
 )
 
 // Options configure a daemon.
@@ -108,6 +109,11 @@ type Daemon struct {
 	control net.Listener
 	// stored are the sockets systemd kept in its fd store for us, by FDNAME, until their app claims them.
 	stored map[string]*os.File
+	// settings is the store of `gpm set` (logrotate.go); logDefaults, the loop's copy of its logrotate section.
+	settings    settingsState
+	logDefaults settings.LogDefaults
+	// journal is the connection to journald for apps with log_type journal (journal.go).
+	journal journalState
 	// ids caches who apps run as (identity.go): the loop never waits on NSS.
 	ids identities
 }
@@ -177,6 +183,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer lock.Close()
 	defer close(d.gone)
+	d.openSettings()
 	if err := platform.SetSubreaper(); err != nil {
 		d.log.Printf("warning: cannot become a subreaper (%v): apps that daemonize escape supervision", err)
 	}

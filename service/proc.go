@@ -85,7 +85,7 @@ func fileName(name string) string {
 // merged) or the defaults under GPM_HOME/logs.
 func (d *Daemon) logPaths(p *proc) (out, errp, combined string) {
 	a := &p.app
-	if a.DisableLogs {
+	if a.DisableLogs || a.LogType == config.LogJournal { // journal: see journal.go
 		return "", "", ""
 	}
 	perInstance := a.Instances > 1 && !a.MergeLogs
@@ -118,6 +118,12 @@ func (d *Daemon) openLogs(p *proc) error {
 	if p.out != nil {
 		return nil
 	}
+	if logsToJournal(&p.app) {
+		// No journal, no start: the lines would go nowhere.
+		if _, err := d.journalConn(); err != nil {
+			return fmt.Errorf("log_type journal: %w", err)
+		}
+	}
 	o, e, c := d.logPaths(p)
 	var err error
 	if p.out, err = logfile.Open(o, p.uid); err != nil {
@@ -134,6 +140,7 @@ func (d *Daemon) openLogs(p *proc) error {
 		p.out, p.err = nil, nil
 		return err
 	}
+	d.applyRotation(p)
 	return nil
 }
 
@@ -153,6 +160,7 @@ func (d *Daemon) configure(p *proc, app config.App) {
 			d.log.Printf("%s[%d]: log file: %v", p.app.Name, p.id, err)
 		}
 	}
+	d.applyRotation(p)
 }
 
 func (p *proc) closeLogs() {
@@ -317,15 +325,29 @@ func (d *Daemon) pump(p *proc, r *os.File, stream string, f *logfile.File) {
 			d.hub.publish(api.Event{Type: api.EventLog, Time: time.Now(), ID: id, Name: name, Stream: l.Stream, Line: string(l.Text)})
 		}
 	}
+	var reported bool
+	onErr := func(err error) {
+		if !reported {
+			d.log.Printf("%s[%d] %s log: %v", name, id, stream, err)
+			reported = true
+		}
+	}
+	if logsToJournal(a) {
+		// The journal stamps each entry itself, and takes lines one by one rather than in batches.
+		format.TimeLayout, format.JSON, dst = "", false, nil
+		if conn, err := d.journalConn(); err == nil {
+			toJournal := d.journalEmit(p, stream, conn, onErr)
+			emit = func(l logfile.Line) {
+				toJournal(l)
+				if d.hub.active() {
+					d.hub.publish(api.Event{Type: api.EventLog, Time: time.Now(), ID: id, Name: name, Stream: l.Stream, Line: string(l.Text)})
+				}
+			}
+		}
+	}
 	go func() {
 		defer r.Close()
-		var reported bool
-		if err := logfile.Copy(r, dst, format, emit, func(err error) {
-			if !reported {
-				d.log.Printf("%s[%d] %s log: %v", name, id, stream, err)
-				reported = true
-			}
-		}); err != nil {
+		if err := logfile.Copy(r, dst, format, emit, onErr); err != nil {
 			d.log.Printf("%s[%d] %s: %v", name, id, stream, err)
 		}
 	}()

@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/spf13/pflag"
 
+	"github.com/gpmd/gpm/activation/journal"
 	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/client"
 	"github.com/gpmd/gpm/config"
 )
 
@@ -59,7 +63,7 @@ func cmdLogs(ctx context.Context, c *cli, args []string) error {
 		}
 		return t.Format(layout) + " "
 	}
-	err = conn.Logs(ctx, p, func(e api.Event) error {
+	printEvent := func(e api.Event) error {
 		switch {
 		case *asJSON:
 			return enc.Encode(e)
@@ -77,9 +81,53 @@ func cmdLogs(ctx context.Context, c *cli, args []string) error {
 		}
 		_, err := fmt.Fprintf(c.stdout, "%s%d|%s %s %s\n", prefix(e), e.ID, e.Name, sep, e.Line)
 		return err
-	})
+	}
+	// Apps with log_type journal have no files: their last lines come from journalctl, here (the daemon reaps
+	// every child and cannot wait for one), and their new lines from the daemon like any other app's.
+	if err := journalTails(ctx, conn, p, printEvent); err != nil {
+		fmt.Fprintf(c.stderr, "gpm: %v\n", err)
+	}
+	err = conn.Logs(ctx, p, printEvent)
 	if ctx.Err() != nil {
 		return nil // interrupted by the user: a normal end of `gpm logs`
 	}
 	return err
+}
+
+// journalTails prints the last p.Lines entries of each process of the targets that logs to the journal.
+func journalTails(ctx context.Context, conn *client.Client, p api.LogsParams, print func(api.Event) error) error {
+	if p.Lines <= 0 {
+		return nil
+	}
+	list, err := conn.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, proc := range list {
+		if proc.Config.LogType != config.LogJournal || len(p.Targets) > 0 && !slices.ContainsFunc(p.Targets, func(t string) bool {
+			return t == "all" || known([]api.Process{proc}, t)
+		}) {
+			continue
+		}
+		matches := []string{"SYSLOG_IDENTIFIER=" + proc.Name, "GPM_APP=" + proc.Name, "GPM_ID=" + strconv.Itoa(proc.ID)}
+		var werr error
+		err := journal.Read(ctx, matches, p.Lines, false, func(e journal.Entry) error {
+			stream := "out"
+			if e.Priority <= journal.PriErr {
+				stream = "err"
+			}
+			if p.Out && stream == "err" || p.Err && stream == "out" {
+				return nil
+			}
+			werr = print(api.Event{Type: api.EventLog, ID: proc.ID, Name: proc.Name, Stream: stream, Line: e.Message})
+			return werr
+		})
+		if werr != nil {
+			return werr
+		}
+		if err != nil {
+			return fmt.Errorf("logs of %s from the journal: %w", proc.Name, err)
+		}
+	}
+	return nil
 }

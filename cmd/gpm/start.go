@@ -40,6 +40,8 @@ type startFlags struct {
 	watch, filterEnv, ext              string
 	fork, attach, noDaemon, stdin      bool
 	noTreekill, shutdownWithMessage    bool
+	logMaxSize, logRetain, logCron     string
+	logCompress, logJournal            bool
 }
 
 func newStartFlags(c *cli, name string) *startFlags {
@@ -89,6 +91,11 @@ func newStartFlags(c *cli, name string) *startFlags {
 	fs.StringVar(&f.watch, "watch", "", "restart the app when a file under its cwd changes; --watch PATH[,PATH] (or --watch=PATHS): under these paths; --watch=false: stop watching")
 	fs.Lookup("watch").NoOptDefVal = "true"
 	fs.StringVar(&f.ext, "ext", "", "PM2's watched extensions: gpm watches every file under the paths (narrow with --ignore-watch); accepted, ignored with a notice")
+	fs.StringVar(&f.logMaxSize, "log-max-size", "", "rotate a log file before it grows past this size (10M)")
+	fs.StringVar(&f.logRetain, "log-retain", "", "rotated log files kept per file (default 30)")
+	fs.BoolVar(&f.logCompress, "log-compress", false, "gzip rotated log files")
+	fs.StringVar(&f.logCron, "log-rotate-cron", "", "also rotate the log files at these times (cron, \"0 0 * * *\")")
+	fs.BoolVar(&f.logJournal, "log-journal", false, "send the app's lines to the systemd journal (log_type: journal)")
 	fs.StringSliceVar(&f.ignoreWatch, "ignore-watch", nil, "names or globs whose changes do not count (default: dot files, node_modules)")
 	fs.StringVar(&f.watchDelay, "watch-delay", "", "wait this long after a change before restarting")
 	fs.StringArrayVar(&f.listen, "listen", nil, "socket to bind once and pass to every instance as fd 3.. (tcp://host:port, unix:///path, udp://..., systemd:NAME; name=ADDR names it)")
@@ -164,6 +171,30 @@ func (f *startFlags) apply(a *config.App) error {
 	}
 	if set("watch") {
 		a.Watch = watchList(f.watch)
+	}
+	if set("log-journal") && f.logJournal {
+		a.LogType = config.LogJournal
+	}
+	if set("log-max-size") {
+		if a.LogMaxSize, err = config.ParseSize(f.logMaxSize); err != nil {
+			return fmt.Errorf("--log-max-size: %w", err)
+		}
+	}
+	if set("log-retain") {
+		if a.LogRetain, err = strconv.Atoi(f.logRetain); err != nil || a.LogRetain < 0 || a.LogRetain > config.MaxLogRetain {
+			return fmt.Errorf("--log-retain: expected a number 0..%d (config.MaxLogRetain), got %q", config.MaxLogRetain, f.logRetain)
+		}
+	}
+	if set("log-compress") {
+		a.LogCompress = f.logCompress
+	}
+	if set("log-rotate-cron") {
+		a.LogRotateCron = strings.TrimSpace(f.logCron)
+		if a.LogRotateCron != "" {
+			if _, err := config.ParseCron(a.LogRotateCron); err != nil {
+				return fmt.Errorf("--log-rotate-cron: %w", err)
+			}
+		}
 	}
 	if set("ignore-watch") {
 		a.IgnoreWatch = f.ignoreWatch

@@ -18,8 +18,11 @@ package safefs
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 )
 
 // ErrUnsafe is wrapped by every refusal of a path: the message names the path, the component at fault, why, and
@@ -55,6 +58,17 @@ func Remove(path string, uid int) error {
 // never has a path walked again, so nothing swapped meanwhile can redirect it.
 func OpenDir(path string, uid int) (*os.File, error) {
 	return openDir(path, uid)
+}
+
+// Rename renames the file (or link) path to newName in the same directory, for an application running as uid (-1:
+// as the daemon), walking to the directory by the package's rules as Remove does. newName is a bare name (no
+// separator). It refuses to replace an existing newName: the error wraps fs.ErrExist. Log rotation renames this way,
+// so that a link planted in place of a directory on the way cannot make the daemon move files elsewhere.
+func Rename(path, newName string, uid int) error {
+	if newName == "" || newName == "." || newName == ".." || strings.ContainsRune(newName, filepath.Separator) || strings.ContainsRune(newName, '/') {
+		return fmt.Errorf("rename %s: %w: new name %q is not a bare file name", path, ErrUnsafe, newName)
+	}
+	return rename(path, newName, uid)
 }
 
 // CheckPrivate checks that path, a directory or file of the calling user's own (GPM_HOME and what it holds), is

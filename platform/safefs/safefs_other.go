@@ -32,4 +32,12 @@ func openDir(path string, uid int) (*os.File, error) {
 
 func remove(path string, uid int) error { return os.Remove(path) }
 
+func rename(path, newName string, uid int) error {
+	dst := filepath.Join(filepath.Dir(path), newName)
+	if _, err := os.Lstat(dst); err == nil {
+		return &fs.PathError{Op: "rename", Path: dst, Err: fs.ErrExist}
+	}
+	return os.Rename(path, dst)
+}
+
 func checkPrivate(path string) error { return nil }

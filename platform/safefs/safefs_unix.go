@@ -310,6 +310,25 @@ func remove(path string, uid int) error {
 	})
 }
 
+func rename(path, newName string, uid int) error {
+	w, _, err := newWalker(path, uid)
+	if err != nil {
+		return err
+	}
+	return w.walk(func(d *dir, name string) error {
+		// renameat moves a link itself, never its target. The check for newName and the rename are two steps: only
+		// the daemon and the app's user can write d, and the app's user planting newName in between gets its file
+		// replaced by its own log, nothing else.
+		if err := unix.Fstatat(d.fd, newName, new(unix.Stat_t), unix.AT_SYMLINK_NOFOLLOW); err == nil {
+			return &fs.PathError{Op: "rename", Path: filepath.Join(d.path, newName), Err: fs.ErrExist}
+		}
+		if err := unix.Renameat(d.fd, name, d.fd, newName); err != nil {
+			return &fs.PathError{Op: "rename", Path: w.orig, Err: err}
+		}
+		return nil
+	})
+}
+
 func checkPrivate(path string) error {
 	w, _, err := newWalker(path, -1)
 	if err != nil {

@@ -68,6 +68,16 @@ func Write(path string, l *List) error {
 	return syncDir(dir)
 }
 
+// WriteFile writes data at path atomically and durably (temporary file, fsync, rename, fsync of the directory), as
+// Write writes a dump: on any error the file at path is left as it was. Other files of GPM_HOME that must survive
+// a crash (the settings of `gpm set`) are written with it.
+func WriteFile(path string, data []byte) error {
+	if err := writeAtomic(path, func(f *os.File) error { _, err := f.Write(data); return err }); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
 // writeAtomic writes a temporary file in path's directory with fill, fsyncs it and renames it over path. Its
 // errors name the operation and path, once ("write /x/dump.json: no space left on device"): the temporary file is
 // gone when they are read.

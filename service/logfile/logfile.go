@@ -5,12 +5,14 @@
 package logfile
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -18,84 +20,228 @@ import (
 	"github.com/gpmd/gpm/platform/safefs"
 )
 
-// File is an append-only log file that can be reopened (after an outside rotation) and truncated (flush).
-// A File with an empty path discards everything.
+// File is an append-only log file that can be reopened (after an outside rotation), truncated (flush) and rotated
+// (Rotation). A File with an empty path discards everything.
 //
-// Its path comes from an app's configuration and the daemon may be root: every open goes through safefs, for the
-// app's user, so that a link that user planted (before start, or in place of the file before a reopen) is refused
-// rather than followed, and nothing but the verified descriptor is ever truncated.
+// Every File opened on one path shares one descriptor, one size and one rotation (merged instances, the out and
+// combined files of one app): a rotation renames the file once, and every writer moves to the new one at once,
+// instead of a second writer going on appending to the renamed file. Writes are whole batches of lines (Copy), so
+// a rotation, which happens between two writes, never cuts a line.
+//
+// Its path comes from an app's configuration and the daemon may be root: every open, rename and removal goes
+// through safefs, for the app's user, so that a link that user planted (before start, or in place of the file
+// before a reopen) is refused rather than followed, and nothing but the verified descriptor is ever truncated.
 type File struct {
+	mu    sync.Mutex // held across a write: the pumps sharing a File (out and combined) take turns
+	s     *shared    // nil: discards
+	owner int        // the app's uid, trusted by safefs besides root; -1: the daemon's own
+}
+
+// shared is the state of one open path, shared by every File on it.
+type shared struct {
 	mu    sync.Mutex
 	path  string
-	owner int // the app's uid, trusted by safefs besides root; -1: the daemon's own
+	owner int
+	refs  int // Files on it; the last Close closes it
 	f     *os.File
+	size  int64 // bytes in the current file, as far as this daemon knows: Rotation.MaxSize compares to it
 	// cut is why the file ends inside a line ("" when it does not): a short write (a full disk) left part of a
 	// line, and the next write must not glue its first line to it.
-	cut string
+	cut      string
+	rot      Rotation
+	timer    *time.Timer // the next rotation by Rotation.Schedule
+	retryAt  int64       // after a failed rotation by size: the size at which to try again
+	lastName rotatedName // the last rotated name used, so that names keep increasing (zero: look at the directory)
+	gen      int         // bumps with every SetRotation: an older schedule's timer does nothing
 }
+
+// registry holds the shared state of every open path, by its clean path.
+var registry = struct {
+	mu sync.Mutex
+	m  map[string]*shared
+}{m: map[string]*shared{}}
+
+// ErrOwner is wrapped by Open's error when the path is already open for another app's user: one path has one
+// owner, who trusts safefs's checks for every writer of it.
+var ErrOwner = errors.New("log file open for another user")
 
 // Open opens path for appending on behalf of an app running as uid owner (-1: as the daemon), creating missing
 // directories, under safefs's rules: it fails with an error wrapping safefs.ErrUnsafe when the path could lead
-// the daemon where the app's user chose. An empty path, "NULL" or os.DevNull gives a File that discards.
+// the daemon where the app's user chose, and with one wrapping ErrOwner when a File on the same path is open for
+// another owner. An empty path, "NULL" or os.DevNull gives a File that discards.
 func Open(path string, owner int) (*File, error) {
-	if path == "" || path == "NULL" || path == os.DevNull {
-		return &File{owner: owner}, nil
-	}
-	lf := &File{path: path, owner: owner}
-	f, err := lf.openPath()
+	lf := &File{owner: owner}
+	s, err := attach(path, owner)
 	if err != nil {
 		return nil, err
 	}
-	lf.f = f
+	lf.s = s
 	return lf, nil
 }
 
-func (l *File) openPath() (*os.File, error) {
-	f, err := safefs.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640, l.owner)
+// attach returns the shared state of path, opening it if no File has it open; nil for a path that discards.
+func attach(path string, owner int) (*shared, error) {
+	if path == "" || path == "NULL" || path == os.DevNull {
+		return nil, nil
+	}
+	key := filepath.Clean(path)
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	if s := registry.m[key]; s != nil {
+		if s.owner != owner {
+			return nil, fmt.Errorf("log file %s: %w: it is open for uid %d, not %d (give each user's apps their own files)",
+				path, ErrOwner, s.owner, owner)
+		}
+		s.refs++
+		return s, nil
+	}
+	s := &shared{path: path, owner: owner, refs: 1}
+	f, err := s.openPath()
+	if err != nil {
+		return nil, err
+	}
+	s.f = f
+	s.size = fileSize(f)
+	registry.m[key] = s
+	return s, nil
+}
+
+// detach drops one reference to s, closing it with the last.
+func detach(s *shared) error {
+	if s == nil {
+		return nil
+	}
+	registry.mu.Lock()
+	s.refs--
+	last := s.refs == 0
+	if last {
+		delete(registry.m, filepath.Clean(s.path))
+	}
+	registry.mu.Unlock()
+	if !last {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	if s.f == nil {
+		return nil
+	}
+	err := s.f.Close()
+	s.f = nil
+	return err
+}
+
+func (s *shared) openPath() (*os.File, error) {
+	f, err := safefs.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640, s.owner)
 	if err != nil {
 		return nil, fmt.Errorf("log file: %w", err)
 	}
 	return f, nil
 }
 
-// Path is the file's path, "" when it discards.
-func (l *File) Path() string { return l.path }
+func fileSize(f *os.File) int64 {
+	if st, err := f.Stat(); err == nil {
+		return st.Size()
+	}
+	return 0
+}
 
-// Write appends p in one write(2): with O_APPEND, concurrent writers to the same file never split it.
+// Path is the file's path, "" when it discards.
+func (l *File) Path() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.s == nil {
+		return ""
+	}
+	return l.s.path
+}
+
+// Write appends p in one write(2): with O_APPEND, concurrent writers to the same file never split it. When p
+// would take the file past its Rotation's MaxSize, the whole lines of p that fit are written, the file is rotated,
+// and the rest goes to the new file (a failed rotation is returned as the error, after p was written to the file
+// as it is; it is tried again once the file has grown by MaxSize more).
 //
 // A short write (ENOSPC, EDQUOT, EFBIG) leaves the start of a line in the file. The line is then finished, at the
 // start of the next write, with cutMarker and a newline, in the same write(2): the cut line says it was cut and
 // why, and the next line starts a line of its own ("line 15729 zzzzz [gpm: ...]" then "line 38000", not
 // "line 15729 zzzzzline 38000"). Finishing the line with its lost bytes instead would need them kept, and the
-// lines lost after it would still be missing. Only this File knows of its cut: another File appending to the
-// same path (merged instances) may still land after it.
+// lines lost after it would still be missing. Every File on the path knows of the cut (they share it); a writer
+// outside this daemon may still land after it.
 func (l *File) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.f == nil {
+	if l.s == nil {
 		return len(p), nil
 	}
+	return l.s.write(p)
+}
+
+func (s *shared) write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return len(p), nil
+	}
+	var rerr error
+	done := 0
+	// Not while a line is cut: the marker that ends it belongs to this file.
+	for limit := s.rot.MaxSize; limit > 0 && s.cut == "" && s.size+int64(len(p)) > limit && s.size >= s.retryAt; {
+		// The whole lines of p that fit go into this file, the rest into the next: p holds whole lines (Copy
+		// writes batches of them), so the split is between two lines.
+		k := 0
+		if room := limit - s.size; room > 0 {
+			k = bytes.LastIndexByte(p[:min(int64(len(p)), room)], '\n') + 1
+		}
+		if k == 0 && s.size == 0 {
+			break // a line longer than MaxSize: a file of its own
+		}
+		if k > 0 {
+			n, err := s.writeLocked(p[:k])
+			done += n
+			if err != nil {
+				return done, err
+			}
+			p = p[k:]
+		}
+		if rerr = s.rotateLocked(time.Now()); rerr != nil {
+			s.retryAt = s.size + limit
+			break
+		}
+	}
+	n, err := s.writeLocked(p)
+	if err == nil {
+		err = rerr
+	}
+	return done + n, err
+}
+
+// writeLocked writes b, finishing a cut line first (see Write).
+func (s *shared) writeLocked(p []byte) (int, error) {
 	b := p
-	if l.cut != "" {
-		b = make([]byte, 0, len(l.cut)+len(cutMarker)+3+len(p))
-		b = append(append(append(append(b, cutMarker...), ": "...), l.cut...), "]\n"...)
+	if s.cut != "" {
+		b = make([]byte, 0, len(s.cut)+len(cutMarker)+3+len(p))
+		b = append(append(append(append(b, cutMarker...), ": "...), s.cut...), "]\n"...)
 		b = append(b, p...)
 	}
-	n, err := l.f.Write(b)
+	n, err := s.f.Write(b)
+	s.size += int64(n)
 	if n > 0 {
-		l.cut = ""
+		s.cut = ""
 		// Only a short write cuts a line: Copy writes the start of a line on purpose when its end is slow to come.
 		if n < len(b) && b[n-1] != '\n' {
-			l.cut = "write failed"
+			s.cut = "write failed"
 			var pe *fs.PathError
 			if errors.As(err, &pe) {
-				l.cut = pe.Err.Error()
+				s.cut = pe.Err.Error()
 			}
 		}
 	}
 	// What the caller sees is about p: the marker is not its bytes.
-	n = max(0, n-(len(b)-len(p)))
-	return n, err
+	return max(0, n-(len(b)-len(p))), err
 }
 
 // cutMarker ends a line that a failed write cut short, followed by why and "]".
@@ -103,49 +249,58 @@ const cutMarker = " [gpm: line cut short by a failed write"
 
 // Reopen opens the path again, so that a file renamed away by logrotate stops growing and a new one starts. When
 // the new open fails (the path is now a link the app's user planted, say), the File keeps writing to the file it
-// had and the error says why.
+// had and the error says why. Every File on the path moves to the new file.
 func (l *File) Reopen() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.path == "" {
+	s := l.s
+	l.mu.Unlock()
+	if s == nil {
 		return nil
 	}
-	f, err := l.openPath()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return nil
+	}
+	f, err := s.openPath()
 	if err != nil {
 		return err
 	}
-	if l.f != nil {
-		l.f.Close()
-	}
-	l.f = f
+	s.f.Close()
+	s.f, s.size, s.retryAt = f, fileSize(f), 0
 	return nil
 }
 
 // Retarget moves the File to path (a changed configuration): writers holding it write there from now on, opened
-// for the owner given to Open. An empty path, "NULL" or os.DevNull makes it discard; so does a path that fails to
-// open (the error says why).
+// for the owner given to Open, with the same Rotation. An empty path, "NULL" or os.DevNull makes it discard; so
+// does a path that fails to open (the error says why).
 func (l *File) Retarget(path string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if path == "NULL" || path == os.DevNull {
 		path = ""
 	}
-	if path == l.path {
+	var rot Rotation
+	if l.s != nil {
+		if filepath.Clean(path) == filepath.Clean(l.s.path) {
+			return nil
+		}
+		l.s.mu.Lock()
+		rot = l.s.rot
+		l.s.mu.Unlock()
+	} else if path == "" {
 		return nil
 	}
-	if l.f != nil {
-		l.f.Close()
-		l.f = nil
-	}
-	l.path, l.cut = path, ""
-	if path == "" {
-		return nil
-	}
-	f, err := l.openPath()
+	detach(l.s)
+	l.s = nil
+	s, err := attach(path, l.owner)
 	if err != nil {
 		return err
 	}
-	l.f = f
+	l.s = s
+	if s != nil {
+		s.setRotation(rot)
+	}
 	return nil
 }
 
@@ -153,27 +308,31 @@ func (l *File) Retarget(path string) error {
 // have become a link since.
 func (l *File) Truncate() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.f == nil {
+	s := l.s
+	l.mu.Unlock()
+	if s == nil {
 		return nil
 	}
-	if err := l.f.Truncate(0); err != nil {
-		return fmt.Errorf("flush %s: %w", l.path, err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return nil
 	}
-	l.cut = ""
+	if err := s.f.Truncate(0); err != nil {
+		return fmt.Errorf("flush %s: %w", s.path, err)
+	}
+	s.cut, s.size, s.retryAt = "", 0, 0
 	return nil
 }
 
-// Close closes the file.
+// Close releases the File; the file itself is closed when no other File on its path remains. A File is closed
+// once; writes after Close discard.
 func (l *File) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.f == nil {
-		return nil
-	}
-	err := l.f.Close()
-	l.f = nil
-	return err
+	s := l.s
+	l.s = nil
+	return detach(s)
 }
 
 // Format says how a line is written.

@@ -1,0 +1,17 @@
+//go:build unix && !linux
+
+package service
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// redirectStdio points the daemon's stdout and stderr at f: after a rotation of gpm.log, what the Go runtime itself
+// writes there (a fatal error's stacks) goes to the new file, not to the rotated one.
+func redirectStdio(f *os.File) {
+	for _, fd := range []int{1, 2} {
+		unix.Dup2(int(f.Fd()), fd)
+	}
+}
