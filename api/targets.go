@@ -76,6 +76,10 @@ func Select[T any](targets []string, items []T, key func(T) TargetKey) ([]T, err
 	return out, nil
 }
 
+// MaxTargetRegexp bounds a /REGEXP/ target, slashes included: RE2 compiles in time and memory linear in the
+// pattern, and a request may be 16 MiB.
+const MaxTargetRegexp = 1024
+
 // matcher returns the tests of target t, in the order Select tries them.
 func matcher(t string) ([]func(TargetKey) bool, error) {
 	if t == "all" {
@@ -89,6 +93,9 @@ func matcher(t string) ([]func(TargetKey) bool, error) {
 		func(k TargetKey) bool { return k.Name == t },
 		func(k TargetKey) bool { return k.Namespace == t })
 	if len(t) >= 2 && strings.HasPrefix(t, "/") && strings.HasSuffix(t, "/") {
+		if len(t) > MaxTargetRegexp {
+			return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("target /.../ of %d bytes: a regular expression target has at most %d (api.MaxTargetRegexp)", len(t), MaxTargetRegexp)}
+		}
 		re, err := regexp.Compile(t[1 : len(t)-1])
 		if err != nil {
 			return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("target %s: %v", t, err)}

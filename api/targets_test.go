@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -55,5 +56,18 @@ func TestSelect_Issue14Item4(t *testing.T) {
 	}
 	if _, err := Select([]string{"all"}, []TargetKey(nil), id); err == nil {
 		t.Error("all of an empty list: want an error")
+	}
+}
+
+// TestSelectRegexpLimit: a /REGEXP/ target longer than MaxTargetRegexp is refused, naming the limit, before it is
+// compiled (issue 11: every size has a limit and an error that names it).
+func TestSelectRegexpLimit(t *testing.T) {
+	long := "/" + strings.Repeat("a", MaxTargetRegexp) + "/"
+	_, err := Select([]string{long}, []int{1}, func(i int) TargetKey { return TargetKey{ID: i, Name: "a"} })
+	if err == nil || !strings.Contains(err.Error(), "api.MaxTargetRegexp") {
+		t.Fatalf("Select of a %d-byte regexp: %v; want the limit named", len(long), err)
+	}
+	if _, err := Select([]string{"/^a$/"}, []int{1}, func(i int) TargetKey { return TargetKey{ID: i, Name: "a"} }); err != nil {
+		t.Fatalf("a short regexp: %v", err)
 	}
 }
