@@ -75,6 +75,9 @@ func (a *App) commandScript() error {
 		if err != nil {
 			return &FieldError{Field: "script", Msg: err.Error()}
 		}
+		if len(words) == 0 { // blanks only (found by FuzzParseJSON5)
+			return &FieldError{Field: "script", Msg: "expected a file or a command, got only blanks"}
+		}
 		prog, args = words[0], words[1:]
 	}
 	if a.Name == "" {
