@@ -60,7 +60,12 @@ if (notifyPath) {
     if (env.GPM_CLUSTER === '1') {
       // gpm binds the port and replaces this worker with one that inherits it; until then, nothing listens here.
       ask(`LISTEN=tcp://:${port}`, (answer) => {
-        if (answer === 'OK') return;
+        if (answer === 'OK') {
+          // Nothing else may keep the event loop alive (the server does not listen): without this timer Node exits
+          // 0 before the reload replaces it, and gpm counts a restart (seen under load).
+          setInterval(() => {}, 1 << 30);
+          return;
+        }
         if (answer.startsWith('ERR ')) console.error(`gpm: port ${port} not shared by gpm: ${answer.slice(4)}`);
         listen.apply(this, args);
       });
