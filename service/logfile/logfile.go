@@ -251,24 +251,18 @@ const cutMarker = " [gpm: line cut short by a failed write"
 // the new open fails (the path is now a link the app's user planted, say), the File keeps writing to the file it
 // had and the error says why. Every File on the path moves to the new file.
 func (l *File) Reopen() error {
-	l.mu.Lock()
-	s := l.s
-	l.mu.Unlock()
-	if s == nil {
+	return l.withShared(func(s *shared) error {
+		if s.f == nil {
+			return nil
+		}
+		f, err := s.openPath()
+		if err != nil {
+			return err
+		}
+		s.f.Close()
+		s.f, s.size, s.retryAt = f, fileSize(f), 0
 		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.f == nil {
-		return nil
-	}
-	f, err := s.openPath()
-	if err != nil {
-		return err
-	}
-	s.f.Close()
-	s.f, s.size, s.retryAt = f, fileSize(f), 0
-	return nil
+	})
 }
 
 // Retarget moves the File to path (a changed configuration): writers holding it write there from now on, opened
@@ -307,6 +301,21 @@ func (l *File) Retarget(path string) error {
 // Truncate empties the file through the descriptor opened (and verified) by Open, never by path: the path may
 // have become a link since.
 func (l *File) Truncate() error {
+	return l.withShared(func(s *shared) error {
+		if s.f == nil {
+			return nil
+		}
+		if err := s.f.Truncate(0); err != nil {
+			return fmt.Errorf("flush %s: %w", s.path, err)
+		}
+		s.cut, s.size, s.retryAt = "", 0, 0
+		return nil
+	})
+}
+
+// withShared runs fn with the state of the File's path locked (one per path, shared by every File on it); a File
+// that discards has none, and nothing runs.
+func (l *File) withShared(fn func(s *shared) error) error {
 	l.mu.Lock()
 	s := l.s
 	l.mu.Unlock()
@@ -315,14 +324,7 @@ func (l *File) Truncate() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.f == nil {
-		return nil
-	}
-	if err := s.f.Truncate(0); err != nil {
-		return fmt.Errorf("flush %s: %w", s.path, err)
-	}
-	s.cut, s.size, s.retryAt = "", 0, 0
-	return nil
+	return fn(s)
 }
 
 // Close releases the File; the file itself is closed when no other File on its path remains. A File is closed

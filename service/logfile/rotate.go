@@ -124,15 +124,7 @@ func (s *shared) armLocked(now time.Time) {
 // File on the path. It fails when the rename does; when the new file cannot be opened after the rename, the
 // error says so and writes go on into the renamed file (nothing is lost).
 func (l *File) Rotate() error {
-	l.mu.Lock()
-	s := l.s
-	l.mu.Unlock()
-	if s == nil {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rotateLocked(time.Now())
+	return l.withShared(func(s *shared) error { return s.rotateLocked(time.Now()) })
 }
 
 func (s *shared) rotateLocked(now time.Time) error {
