@@ -120,10 +120,16 @@ func TestItem16ReloadingCounted(t *testing.T) {
 			}
 		}()
 	}
+	// Both reloads have begun (and wait for the loop): counting ops queued was not enough, other work posts too.
+	begun := func() bool {
+		d.sd.mu.Lock()
+		defer d.sd.mu.Unlock()
+		return d.sd.reloads == 2
+	}
 	deadline := time.Now().Add(30 * time.Second)
-	for len(d.ops) < 2 {
+	for !begun() {
 		if time.Now().After(deadline) {
-			t.Fatal("the reloads never reached the loop")
+			t.Fatal("the reloads never began")
 		}
 		time.Sleep(time.Millisecond)
 	}
