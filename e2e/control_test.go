@@ -346,8 +346,10 @@ exec sleep 1000
 			dropped += resp.Event.Dropped
 		}
 	}
-	if dropped == 0 || logs+dropped != n+1 {
-		t.Errorf("%d lines received and %d dropped, want %d in all with some dropped", logs, dropped, n+1)
+	// At least: a 60 KB line the shell wrote slowly (a loaded machine) is shown in two pieces, the first flushed
+	// after logfile.PartialFlush (issue 14 item 11), so events may outnumber lines.
+	if dropped == 0 || logs+dropped < n+1 {
+		t.Errorf("%d lines received and %d dropped, want at least %d in all with some dropped", logs, dropped, n+1)
 	}
 }
 
