@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -26,22 +27,7 @@ func sleepMarker() string { return strconv.FormatUint(7_000_000_000+uint64(rand.
 
 // cmdlineProcs returns the live (non-zombie) processes whose command line holds s.
 func cmdlineProcs(s string) []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		if strings.Contains(strings.ReplaceAll(string(b), "\x00", " "), s) && !zombie(pid) {
-			out = append(out, pid)
-		}
-	}
-	return out
+	return liveProcs("cmdline", func(b []byte) bool { return strings.Contains(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})), s) })
 }
 
 // alive reports whether pid runs (a zombie has ended).

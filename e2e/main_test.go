@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -168,6 +169,13 @@ func leftovers(homes []string) []int {
 	for _, h := range homes {
 		want[api.HomeEnv+"="+h] = true
 	}
+	return liveProcs("environ", func(env []byte) bool {
+		return slices.ContainsFunc(bytes.Split(env, []byte{0}), func(kv []byte) bool { return want[string(kv)] })
+	})
+}
+
+// liveProcs returns the live (non-zombie) processes other than this one whose /proc/PID/<file> satisfies match.
+func liveProcs(file string, match func([]byte) bool) []int {
 	var out []int
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
@@ -175,15 +183,9 @@ func leftovers(homes []string) []int {
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
-		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil {
-			continue
-		}
-		for _, kv := range bytes.Split(env, []byte{0}) {
-			if want[string(kv)] && !zombie(pid) {
-				out = append(out, pid)
-				break
-			}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), file))
+		if err == nil && match(b) && !zombie(pid) {
+			out = append(out, pid)
 		}
 	}
 	return out
