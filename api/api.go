@@ -7,6 +7,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -306,7 +307,19 @@ const (
 	// EventDropped stands where events were lost: the reader was too slow and the daemon's queue for it was full.
 	// Dropped says how many.
 	EventDropped = "dropped"
+	// EventSample carries the cpu and memory figures of every running process, once per sampling interval
+	// (2 s by default), so that a live view needs no polling of "list".
+	EventSample = "sample"
 )
+
+// Sample is one process's figures in an EventSample.
+type Sample struct {
+	ID         int     `json:"id"`
+	PID        int     `json:"pid"`
+	CPU        float64 `json:"cpu"`         // percent of one cpu, as in Process
+	Memory     uint64  `json:"memory"`      // bytes, as in Process
+	CPUSeconds float64 `json:"cpu_seconds"` // as in Process
+}
 
 // Event is one item of an event stream.
 type Event struct {
@@ -323,6 +336,24 @@ type Event struct {
 	Reason string `json:"reason,omitempty"`
 	// Dropped is the number of events lost at this point of the stream (EventDropped).
 	Dropped int64 `json:"dropped,omitempty"`
+	// Seq numbers the events the daemon published, in order, from 1 at its start: a reader that sees a gap lost
+	// events (an EventDropped says how many), and a surface that replays recent events (SSE's Last-Event-ID) can
+	// resume after one. Events read back from files (a log tail) and EventDropped/EventEnd have none.
+	Seq uint64 `json:"seq,omitempty"`
+	// Samples are the figures of an EventSample.
+	Samples []Sample `json:"samples,omitempty"`
+}
+
+// Caller is the daemon's operations as its control socket serves them: *client.Client implements it over the
+// socket, and the daemon itself (service.Daemon.Caller) for the surfaces that run inside it (HTTP, D-Bus), which
+// therefore see the same operations, checks and limits as the CLI.
+type Caller interface {
+	// Call runs method with params (any value that encodes as the method's parameters) and decodes the result
+	// into result (a pointer, or nil). A failure the daemon reports is an *Error.
+	Call(ctx context.Context, method string, params, result any) error
+	// Stream runs MethodLogs or MethodSubscribe and calls fn with each event until ctx ends, the stream ends, or fn
+	// returns an error (which Stream returns).
+	Stream(ctx context.Context, method string, params any, fn func(Event) error) error
 }
 
 // Layout of a GPM_HOME directory. Everything one daemon owns is under its home, so daemons with different homes

@@ -405,5 +405,8 @@ func (d *Daemon) call(ctx context.Context, req *api.Request) (any, error) {
 		}
 		panic("debug.panic in the handler")
 	}
+	if m := surfaceMethod(req.Method); m != nil {
+		return m(ctx, d, req.Params)
+	}
 	return nil, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("unknown method %q", req.Method)}
 }

@@ -231,7 +231,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer os.Remove(pidFile)
 
-	ctx, cancel := context.WithCancel(ctx)
+	// The loop, the reaper and the servers run until Run has stopped every app, which takes the loop: the end of
+	// the caller's ctx only begins the stop (as "kill" and SIGTERM do).
+	outer := ctx
+	ctx, cancel := context.WithCancel(context.WithoutCancel(outer))
 	defer cancel()
 	d.runCtx = ctx
 	sigs := make(chan os.Signal, 4)
@@ -274,11 +277,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.Printf("sd_notify READY=1: %v", err)
 	}
 	go d.serve(ctx, ln)
+	waitSurfaces := d.startSurfaces(ctx)
 	d.log.Printf("daemon %s up, pid %d, home %s", d.opts.Version, os.Getpid(), d.opts.Home)
 
 	for running := true; running; {
 		select {
-		case <-ctx.Done():
+		case <-outer.Done():
 			running = false
 		case <-d.quit:
 			running = false
@@ -296,6 +300,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.sd.send("STOPPING=1")
 	d.stopAll(context.Background())
 	cancel()
+	waitSurfaces()
 	<-loopDone
 	if d.cg != nil {
 		d.cg.Close()

@@ -31,6 +31,7 @@ type hub struct {
 	subs   map[*subscriber]struct{}
 	n      atomic.Int32 // number of subscribers, read without the lock on the log hot path
 	queued atomic.Int64 // bytes queued for all subscribers (maxQueuedEvents)
+	seq    uint64       // the last api.Event.Seq given, under mu
 }
 
 // subscriber is one listener's queue. publish appends to it under the hub's lock; its reader takes events with next
@@ -80,6 +81,8 @@ func (h *hub) publish(e api.Event) {
 	cost := eventCost(&e)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.seq++
+	e.Seq = h.seq
 	for s := range h.subs {
 		if s.filter != nil && !s.filter(&e) {
 			continue
@@ -154,5 +157,5 @@ func (s *subscriber) queuedBytes() int64 {
 
 // eventCost is what e costs in a queue, in bytes.
 func eventCost(e *api.Event) int64 {
-	return int64(eventOverhead + len(e.Line) + len(e.Name) + len(e.Reason))
+	return int64(eventOverhead + len(e.Line) + len(e.Name) + len(e.Reason) + 48*len(e.Samples))
 }

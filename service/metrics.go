@@ -8,6 +8,7 @@ import (
 	"runtime/metrics"
 	"time"
 
+	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/platform"
 	"github.com/gpmd/gpm/platform/cgroup"
 	"github.com/shirou/gopsutil/v4/process"
@@ -112,10 +113,25 @@ func (d *Daemon) sample(ctx context.Context) {
 					d.stop(p, func() { d.start(p, nil) })
 				}
 			}
+			if d.hub.active() {
+				d.publishSample()
+			}
 		}) != nil {
 			return
 		}
 	}
+}
+
+// publishSample publishes the figures of every running process as one api.EventSample (on the loop), for the live
+// views (gpm monit, the dashboard) that would otherwise poll "list".
+func (d *Daemon) publishSample() {
+	samples := make([]api.Sample, 0, len(d.procs))
+	for _, p := range d.sorted() {
+		if p.pid != 0 && !p.sampledAt.IsZero() {
+			samples = append(samples, api.Sample{ID: p.id, PID: p.pid, CPU: p.cpu, Memory: p.mem, CPUSeconds: p.cpuTime})
+		}
+	}
+	d.hub.publish(api.Event{Type: api.EventSample, Time: time.Now(), Samples: samples})
 }
 
 // maxSampledProcs bounds the descendants one app's sample reads in fallback mode: a fork bomb must not hold the

@@ -239,8 +239,8 @@ func (d *Daemon) stopAll(ctx context.Context) int {
 	return len(waits)
 }
 
-// stream serves "logs" and "subscribe": it writes events on c until the client goes away (or, for logs
-// --nostream, until the tails are written).
+// stream serves "logs" and "subscribe" on a control connection: it writes events on c until the client goes away
+// (or, for logs --nostream, until the tails are written).
 func (d *Daemon) stream(ctx context.Context, c net.Conn, enc *json.Encoder, req *api.Request) {
 	var lp api.LogsParams
 	if len(req.Params) > 0 {
@@ -248,12 +248,6 @@ func (d *Daemon) stream(ctx context.Context, c net.Conn, enc *json.Encoder, req 
 			enc.Encode(api.Response{ID: req.ID, Error: &api.Error{Code: api.CodeInvalid, Message: err.Error()}})
 			return
 		}
-	}
-	if lp.Lines > api.MaxLogLines {
-		enc.Encode(api.Response{ID: req.ID, Error: &api.Error{Code: api.CodeTooLarge, Message: fmt.Sprintf(
-			"lines %d is over the limit of %d (api.MaxLogLines); the log files have every line (gpm jlist shows where)",
-			lp.Lines, api.MaxLogLines)}})
-		return
 	}
 	// The client sends nothing more: a read returns when it hangs up, and that ends the stream, including a long
 	// tail it is waiting for.
@@ -264,6 +258,28 @@ func (d *Daemon) stream(ctx context.Context, c net.Conn, enc *json.Encoder, req 
 		c.Read(b[:])
 		cancel()
 	}()
+	begun := false
+	err := d.events(ctx, req.Method, &lp, func() error {
+		begun = true
+		return enc.Encode(api.Response{ID: req.ID, Result: json.RawMessage(`{"ok":true}`)})
+	}, func(e api.Event) error { return enc.Encode(api.Response{Event: &e}) })
+	if err != nil && !begun {
+		enc.Encode(api.Response{ID: req.ID, Error: toAPIError(err)})
+	}
+}
+
+// events runs one stream of events, for the control socket (stream) and for the surfaces inside the daemon
+// (Caller.Stream): method is api.MethodLogs (the tails of the log files, then the lines as they come) or
+// api.MethodSubscribe (every event of the targets). It returns a bad request's error before anything else; else it
+// calls begin once the daemon listens (no event can fall between the tails and the live lines), then fn with each
+// event until ctx ends, the stream ends (logs --nostream: after an EventEnd) or begin or fn returns an error, which
+// events returns.
+func (d *Daemon) events(ctx context.Context, method string, lp *api.LogsParams, begin func() error, fn func(api.Event) error) error {
+	if lp.Lines > api.MaxLogLines {
+		return &api.Error{Code: api.CodeTooLarge, Message: fmt.Sprintf(
+			"lines %d is over the limit of %d (api.MaxLogLines); the log files have every line (gpm jlist shows where)",
+			lp.Lines, api.MaxLogLines)}
+	}
 	type files struct {
 		id        int
 		name      string
@@ -290,11 +306,13 @@ func (d *Daemon) stream(ctx context.Context, c net.Conn, enc *json.Encoder, req 
 		return nil
 	})
 	if err != nil {
-		enc.Encode(api.Response{ID: req.ID, Error: toAPIError(err)})
-		return
+		return err
 	}
-	logsOnly := req.Method == api.MethodLogs
+	logsOnly := method == api.MethodLogs
 	want := func(e *api.Event) bool {
+		if e.Type == api.EventSample {
+			return !logsOnly
+		}
 		if ids != nil && !ids[e.ID] {
 			return false
 		}
@@ -309,8 +327,8 @@ func (d *Daemon) stream(ctx context.Context, c net.Conn, enc *json.Encoder, req 
 		sub = d.hub.subscribe(want)
 		defer d.hub.unsubscribe(sub)
 	}
-	if err := enc.Encode(api.Response{ID: req.ID, Result: json.RawMessage(`{"ok":true}`)}); err != nil {
-		return
+	if err := begin(); err != nil {
+		return err
 	}
 	if logsOnly {
 		for _, f := range fs {
@@ -318,15 +336,17 @@ func (d *Daemon) stream(ctx context.Context, c net.Conn, enc *json.Encoder, req 
 				if s.path == "" || (lp.Out && s.stream == "err") || (lp.Err && s.stream == "out") {
 					continue
 				}
-				var werr error // the client's: it is gone
+				var ferr error // fn's: the reader is gone
 				err := logfile.Tail(ctx, s.path, lp.Lines, func(l []byte) error {
-					ev := api.Event{Type: api.EventLog, ID: f.id, Name: f.name, Stream: s.stream,
-						Line: string(bytes.TrimSuffix(l, []byte{'\r'}))}
-					werr = enc.Encode(api.Response{Event: &ev})
-					return werr
+					ferr = fn(api.Event{Type: api.EventLog, ID: f.id, Name: f.name, Stream: s.stream,
+						Line: string(bytes.TrimSuffix(l, []byte{'\r'}))})
+					return ferr
 				})
-				if werr != nil || ctx.Err() != nil {
-					return
+				if ferr != nil {
+					return ferr
+				}
+				if ctx.Err() != nil {
+					return nil
 				}
 				if err != nil {
 					d.log.Printf("logs: %v", err)
@@ -334,19 +354,18 @@ func (d *Daemon) stream(ctx context.Context, c net.Conn, enc *json.Encoder, req 
 			}
 		}
 		if lp.NoStream {
-			enc.Encode(api.Response{Event: &api.Event{Type: api.EventEnd}})
-			return
+			return fn(api.Event{Type: api.EventEnd})
 		}
 	}
 	for {
 		select {
 		case <-sub.ready:
 		case <-ctx.Done():
-			return
+			return nil
 		}
 		for e, ok := sub.next(); ok; e, ok = sub.next() {
-			if enc.Encode(api.Response{Event: &e}) != nil {
-				return
+			if err := fn(e); err != nil {
+				return err
 			}
 		}
 	}
