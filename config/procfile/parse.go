@@ -1,9 +1,10 @@
-package config
+package procfile
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/gpmd/gpm/config"
 	"io"
 	"os"
 	"path/filepath"
@@ -26,9 +27,9 @@ type LoadOptions struct {
 
 // File is a parsed process file.
 type File struct {
-	Path     string   // as given to Load or Parse; "-" for stdin
-	Apps     []App    // normalized and validated, in file order
-	Warnings []string // ignored fields and root keys, each naming the file, the app and the line
+	Path     string       // as given to Load or Parse; "-" for stdin
+	Apps     []config.App // normalized and validated, in file order
+	Warnings []string     // ignored fields and root keys, each naming the file, the app and the line
 
 	decoders []*appDecoder // of Apps, same order: where each app and its fields are, for CheckRunnable
 }
@@ -52,7 +53,7 @@ func (f *File) CheckRunnable(pathEnv string) error {
 // error naming each app left out, located as CheckRunnable's are.
 func (f *File) DropUnrunnable(pathEnv string) error {
 	var errs []error
-	var apps []App
+	var apps []config.App
 	var decs []*appDecoder
 	for i := range f.Apps {
 		if err := f.Apps[i].CheckRunnable(pathEnv); err != nil {
@@ -297,7 +298,7 @@ func decodeFile(name, display string, root *yaml.Node, lines bool, base string, 
 			if l := max(prev.nameLine, prev.line); l > 0 {
 				where = fmt.Sprintf(" (line %d)", l)
 			}
-			return nil, &FieldError{File: display, Line: max(a.nameLine, a.line), App: a.label, Field: "name",
+			return nil, &config.FieldError{File: display, Line: max(a.nameLine, a.line), App: a.label, Field: "name",
 				Msg: fmt.Sprintf("%q is already used by %s%s; app names must be unique", a.app.Name, prev.label, where)}
 		}
 		byName[a.app.Name] = a
