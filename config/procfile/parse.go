@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -223,13 +224,15 @@ func parseNodeOutput(name string, jsonText []byte, base string, opts LoadOptions
 	return decodeFile(name, name, root, false, base, opts)
 }
 
-var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+// yamlErrLine is compiled on first use: a package-level regexp is compiled by the package's initialisation, which runs
+// on every CLI call, most of which parse no file (issue 13: CLI start-up).
+var yamlErrLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // parseYAML parses the first YAML document; (nil, nil) when there is none.
 func parseYAML(data []byte) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
+		if m := yamlErrLine().FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
 			return nil, &syntaxError{Line: yamlProblemLine(data, m[2], line), Msg: m[2]}
 		}
@@ -255,7 +258,7 @@ func yamlProblemLine(data []byte, msg string, fallback int) int {
 	fails := func(k int) bool {
 		var doc yaml.Node
 		err := yaml.Unmarshal(bytes.Join(lines[:k], nil), &doc)
-		m := yamlErrLine.FindStringSubmatch(fmt.Sprint(err))
+		m := yamlErrLine().FindStringSubmatch(fmt.Sprint(err))
 		return err != nil && m != nil && m[2] == msg
 	}
 	if !fails(len(lines)) {

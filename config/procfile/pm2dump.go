@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -226,18 +227,18 @@ func importApp(i int, name string, el *yaml.Node, pairs []pair, get func(string)
 	return c.app, nil
 }
 
-var instanceSuffix = regexp.MustCompile(`-\d+(\.log)$`)
+var instanceSuffix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`-\d+(\.log)$`) }) // compiled on first use: see yamlErrLine
 
 // pm2SafeName is how PM2 puts a name in a file name (REFERENCE §5.1).
-var pm2SafeName = regexp.MustCompile(`[^a-zA-Z0-9.-]`)
+var pm2SafeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-zA-Z0-9.-]`) })
 
 // importLogPath sets one log path of a, undoing what PM2 did to it (see ImportPM2).
 func importLogPath(a *config.App, field, path, name, pm2Home string, merge bool) {
 	if !merge {
-		path = instanceSuffix.ReplaceAllString(path, "$1")
+		path = instanceSuffix().ReplaceAllString(path, "$1")
 	}
 	if pm2Home != "" && filepath.Dir(path) == filepath.Join(pm2Home, "logs") {
-		safe := pm2SafeName.ReplaceAllString(name, "-")
+		safe := pm2SafeName().ReplaceAllString(name, "-")
 		switch base := filepath.Base(path); {
 		case field == "log_file" && base == safe+".log":
 			path = config.DefaultLog
