@@ -1,0 +1,117 @@
+package console
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// sparkBlocks are the eight heights of a sparkline cell, lowest first.
+var sparkBlocks = []rune("▁▂▃▄▅▆▇█")
+
+// sparkline draws the last width values of vals as one row of block characters, scaled so that top is a full
+// block (values above top are full, negative ones empty). Fewer values than width are right-aligned: the newest
+// value is always in the last cell. It returns width spaces when width > 0 and vals is empty.
+func sparkline(vals []float64, width int, top float64) string {
+	if width <= 0 {
+		return ""
+	}
+	if len(vals) > width {
+		vals = vals[len(vals)-width:]
+	}
+	var b strings.Builder
+	b.Grow(width * 3)
+	for range width - len(vals) {
+		b.WriteByte(' ')
+	}
+	for _, v := range vals {
+		i := 0
+		if top > 0 && v > 0 {
+			i = int(math.Round(v / top * float64(len(sparkBlocks)-1)))
+		}
+		b.WriteRune(sparkBlocks[min(max(i, 0), len(sparkBlocks)-1)])
+	}
+	return b.String()
+}
+
+// peak is the largest of vals, at least floor: the top of a sparkline, so that noise on an idle app (0.1 % of a
+// cpu) does not draw full blocks.
+func peak(vals []float64, floor float64) float64 {
+	top := floor
+	for _, v := range vals {
+		top = max(top, v)
+	}
+	return top
+}
+
+// humanBytes is b as `gpm ls` shows memory: one decimal, binary units.
+func humanBytes(b uint64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1fG", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1fM", float64(b)/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.1fK", float64(b)/(1<<10))
+	}
+	return strconv.FormatUint(b, 10) + "B"
+}
+
+// humanDuration is an uptime in its largest whole unit, as `gpm ls` shows it.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return strconv.Itoa(int(d.Seconds())) + "s"
+	case d < time.Hour:
+		return strconv.Itoa(int(d.Minutes())) + "m"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d.Hours())) + "h"
+	}
+	return strconv.Itoa(int(d.Hours()/24)) + "D"
+}
+
+// fit pads or cuts s to exactly w terminal cells (an ellipsis marks a cut). Wide characters count twice.
+func fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	n := ansi.StringWidth(s)
+	if n > w {
+		s = ansi.Truncate(s, w, "…")
+		n = ansi.StringWidth(s)
+	}
+	if n < w {
+		s += strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+// fitRight is fit with the padding on the left, for numbers.
+func fitRight(s string, w int) string {
+	if n := ansi.StringWidth(s); n < w {
+		return strings.Repeat(" ", w-n) + s
+	}
+	return fit(s, w)
+}
+
+// clean makes a log line safe to draw: an app's own escape sequences (colours, cursor moves, a clear screen) would
+// otherwise act on the console's screen, and tabs and control characters would break its columns.
+func clean(s string) string {
+	s = ansi.Strip(s)
+	if strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t':
+			return ' '
+		case r < ' ' || r == 0x7f:
+			return -1
+		}
+		return r
+	}, s)
+}
