@@ -13,10 +13,10 @@ import (
 // sparkBlocks are the eight heights of a sparkline cell, lowest first.
 var sparkBlocks = []rune("▁▂▃▄▅▆▇█")
 
-// sparkline draws the last width values of vals as one row of block characters, scaled so that top is a full
-// block (values above top are full, negative ones empty). Fewer values than width are right-aligned: the newest
-// value is always in the last cell. It returns width spaces when width > 0 and vals is empty.
-func sparkline(vals []float64, width int, top float64) string {
+// sparkline draws the last width values of vals as one row of block characters: lo and below is the lowest
+// block, hi and above the full one. When hi <= lo (a flat series) every value above zero is a half block. Fewer
+// values than width are right-aligned, so the newest value is always in the last cell; width <= 0 draws nothing.
+func sparkline(vals []float64, width int, lo, hi float64) string {
 	if width <= 0 {
 		return ""
 	}
@@ -28,18 +28,55 @@ func sparkline(vals []float64, width int, top float64) string {
 	for range width - len(vals) {
 		b.WriteByte(' ')
 	}
+	top := len(sparkBlocks) - 1
 	for _, v := range vals {
 		i := 0
-		if top > 0 && v > 0 {
-			i = int(math.Round(v / top * float64(len(sparkBlocks)-1)))
+		switch {
+		case hi <= lo:
+			if v > 0 {
+				i = top / 2
+			}
+		case v > lo:
+			i = int(math.Round((v - lo) / (hi - lo) * float64(top)))
 		}
-		b.WriteRune(sparkBlocks[min(max(i, 0), len(sparkBlocks)-1)])
+		b.WriteRune(sparkBlocks[min(max(i, 0), top)])
 	}
 	return b.String()
 }
 
-// peak is the largest of vals, at least floor: the top of a sparkline, so that noise on an idle app (0.1 % of a
-// cpu) does not draw full blocks.
+// cpuScale is the range of a cpu sparkline: from zero to the highest value drawn, at least 10 % of a cpu, so that
+// the noise of an idle app (0.1 %) stays at the bottom.
+func cpuScale(vals []float64, width int) (lo, hi float64) {
+	return 0, peak(last(vals, width), 10)
+}
+
+// memScale is the range of a memory sparkline: from the lowest to the highest value drawn, since what matters is
+// how memory moves (a leak, a drop after a restart), not its size, which the column shows. A range under 2 % of the
+// value is drawn flat.
+func memScale(vals []float64, width int) (lo, hi float64) {
+	vals = last(vals, width)
+	if len(vals) == 0 {
+		return 0, 0
+	}
+	lo, hi = vals[0], vals[0]
+	for _, v := range vals {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if hi-lo < hi/50 {
+		return hi, hi
+	}
+	return lo, hi
+}
+
+// last is the last n values of vals.
+func last(vals []float64, n int) []float64 {
+	if len(vals) > n {
+		return vals[len(vals)-n:]
+	}
+	return vals
+}
+
+// peak is the largest of vals, at least floor.
 func peak(vals []float64, floor float64) float64 {
 	top := floor
 	for _, v := range vals {

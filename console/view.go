@@ -138,7 +138,7 @@ func (m *Model) tableLines() []string {
 	h += fit("status", 9) + " " + fitRight(mark(sortCPU, "cpu"), 6) + " " + fitRight(mark(sortMemory, "mem"), 7) + " " +
 		fitRight(mark(sortRestarts, "↺"), 4) + " " + fitRight("uptime", 6)
 	if c.spark > 0 {
-		h += " " + fit("cpu history", c.spark) + " " + fit("memory history", c.spark)
+		h += " " + fit("cpu trend", c.spark) + " " + fit("mem trend", c.spark)
 	}
 	lines := []string{m.hostLine(), styleHeader.Render(fit(h, m.width))}
 	n := m.tableRows()
@@ -180,11 +180,14 @@ func (m *Model) rowLine(r *row, c columns, selected bool) string {
 	cells = append(cells, status, fitRight(fmt.Sprintf("%.1f%%", p.CPU), 6), fitRight(humanBytes(p.Memory), 7),
 		fitRight(strconv.Itoa(p.Restarts), 4), fitRight(m.uptime(p), 6))
 	if c.spark > 0 {
-		cells = append(cells, sparkline(r.cpu, c.spark, peak(r.cpu, 10)), sparkline(r.mem, c.spark, peak(r.mem, 1)))
+		clo, chi := cpuScale(r.cpu, c.spark)
+		mlo, mhi := memScale(r.mem, c.spark)
+		cells = append(cells, sparkline(r.cpu, c.spark, clo, chi), sparkline(r.mem, c.spark, mlo, mhi))
 	}
 	if selected {
 		return styleSelected.Render(fit(strings.Join(cells, " "), m.width))
 	}
+	// Colours only where a cell is whole: a cut (a narrow terminal) goes through fit, which keeps escapes intact.
 	if st, ok := styleStatus[p.Status]; ok {
 		i := 2 // after id and name
 		if c.ns > 0 {
@@ -196,7 +199,7 @@ func (m *Model) rowLine(r *row, c columns, selected bool) string {
 		cells[len(cells)-2] = styleSpark.Render(cells[len(cells)-2])
 		cells[len(cells)-1] = styleSpark.Render(cells[len(cells)-1])
 	}
-	return strings.Join(cells, " ")
+	return fit(strings.Join(cells, " "), m.width)
 }
 
 // logLines are the log pane: a title and the last lines of the selected process.
@@ -248,16 +251,17 @@ func (m *Model) statusLine() string {
 // helpText is the key list of `?`.
 const helpText = `Keys of gpm monit
 
-  ↑ ↓  j k        select a process        PgUp PgDn  g G   page, first, last
-  enter           details (describe)      esc              back, or clear the filter
-  r               restart                 R                reload (zero downtime)
-  s               stop, or start          d                delete (asks y/n)
-  + -             scale the app by one    /                filter by name or namespace
-  c m n t i       sort by cpu, memory, name, restarts, id (again: reverse)
-  ?               this help               q  ctrl+c        quit
+  ↑ ↓  j k     select a process       PgUp PgDn g G  page, first, last
+  enter        details (describe)     esc            back; clear the filter
+  r            restart                R              reload (zero downtime)
+  s            stop, or start         d              delete (asks y/n)
+  + -          scale the app by one   /              filter: name or namespace
+  c m n t i    sort by cpu, memory, name, restarts, id (again: reverse)
+  ?            this help              q  ctrl+c      quit
 
-Figures come from the daemon's event stream: a sample of every process's cpu and memory each
-sampling interval (2 s), state changes as they happen, and the selected process's log lines.`
+Figures come from the daemon's event stream: each process's cpu and memory
+every sampling interval (2 s), state changes as they happen, and the log
+lines of the selected process.`
 
 func (m *Model) helpLines() []string {
 	lines := []string{m.hostLine()}

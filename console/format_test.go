@@ -1,0 +1,160 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/gpmd/gpm/api"
+)
+
+func TestSparkline(t *testing.T) {
+	tests := []struct {
+		vals   []float64
+		width  int
+		lo, hi float64
+		want   string
+	}{
+		{[]float64{0, 50, 100}, 3, 0, 100, "▁▅█"},
+		{[]float64{0, 50, 100}, 5, 0, 100, "  ▁▅█"}, // right-aligned: the newest value is last
+		{[]float64{1, 2, 3, 4}, 2, 0, 4, "▆█"},      // only the last width values
+		{[]float64{200, -5}, 2, 0, 100, "█▁"},       // clamped
+		{[]float64{7, 7, 0}, 3, 7, 7, "▄▄▁"},        // flat: half blocks, zero at the bottom
+		{nil, 3, 0, 1, "   "},
+		{[]float64{1}, 0, 0, 1, ""},
+	}
+	for _, tt := range tests {
+		if got := sparkline(tt.vals, tt.width, tt.lo, tt.hi); got != tt.want {
+			t.Errorf("sparkline(%v, %d, %v, %v) = %q, want %q", tt.vals, tt.width, tt.lo, tt.hi, got, tt.want)
+		}
+	}
+}
+
+func TestScales(t *testing.T) {
+	if lo, hi := cpuScale([]float64{0.1, 0.2}, 10); lo != 0 || hi != 10 {
+		t.Errorf("cpuScale of an idle app = %v..%v, want 0..10 (a floor keeps noise at the bottom)", lo, hi)
+	}
+	if lo, hi := cpuScale([]float64{150, 20, 30}, 2); hi != 30 {
+		t.Errorf("cpuScale = %v..%v, want the peak of the values drawn (30)", lo, hi)
+	}
+	if lo, hi := memScale([]float64{100, 101}, 10); lo != hi {
+		t.Errorf("memScale of a 1%% move = %v..%v, want flat", lo, hi)
+	}
+	if lo, hi := memScale([]float64{100, 200, 150}, 10); lo != 100 || hi != 200 {
+		t.Errorf("memScale = %v..%v, want 100..200", lo, hi)
+	}
+}
+
+func TestFit(t *testing.T) {
+	for _, tt := range []struct {
+		s    string
+		w    int
+		want string
+	}{{"abc", 5, "abc  "}, {"abcdef", 4, "abc…"}, {"日本語", 4, "日… "}, {"x", 0, ""}} {
+		if got := fit(tt.s, tt.w); got != tt.want || ansi.StringWidth(got) != tt.w {
+			t.Errorf("fit(%q, %d) = %q, want %q", tt.s, tt.w, got, tt.want)
+		}
+	}
+	if got := fitRight("12", 4); got != "  12" {
+		t.Errorf("fitRight = %q", got)
+	}
+}
+
+func TestClean(t *testing.T) {
+	if got := clean("a\x1b[2J\x1b[31mb\x1b[0m\tc\rd\x07"); got != "ab cd" {
+		t.Errorf("clean = %q, want %q", got, "ab cd")
+	}
+}
+
+func TestHumanUnits(t *testing.T) {
+	if got := humanBytes(3 << 29); got != "1.5G" {
+		t.Errorf("humanBytes = %s", got)
+	}
+	if got := humanDuration(90 * time.Minute); got != "1h" {
+		t.Errorf("humanDuration = %s", got)
+	}
+}
+
+func TestPrintTable(t *testing.T) {
+	var b bytes.Buffer
+	started := t0.Add(-3 * time.Minute)
+	procs := []api.Process{{ID: 0, Name: "api", Namespace: "web", Status: "online", PID: 5, CPU: 12.5, Memory: 3 << 20,
+		Restarts: 2, StartedAt: &started}, {ID: 1, Name: "job\x1b[2J", Namespace: "default", Status: "stopped"}}
+	if err := PrintTable(&b, Host{CPUs: 2, MemTotal: 4 << 30, MemUsed: 1 << 30}, nil, procs, t0); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, "\x1b") {
+		t.Errorf("escape codes in the plain table: %q", out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 4 || !strings.Contains(lines[0], "2 cpus · mem 1.0G/4.0G · 2 procs") {
+		t.Fatalf("table:\n%s", out)
+	}
+	if f := strings.Fields(lines[2]); strings.Join(f, " ") != "0 api web online 12.5% 3.0M 2 3m" {
+		t.Errorf("api's line: %q", lines[2])
+	}
+}
+
+func TestInteractive(t *testing.T) {
+	if Interactive(&bytes.Buffer{}, &bytes.Buffer{}, "xterm") {
+		t.Error("buffers are not a terminal")
+	}
+	if Interactive(nil, nil, "dumb") {
+		t.Error("TERM=dumb is not interactive")
+	}
+}
+
+// TestFeed checks the feed against a fake daemon (fakeConn): log lines of other processes than the selected one
+// stay out of the program, and a broken stream is followed by a new connection of the next generation.
+func TestFeed(t *testing.T) {
+	f := &fakeConn{events: []api.Event{
+		{Type: api.EventLog, ID: 1, Line: "other"},
+		{Type: api.EventLog, ID: 2, Line: "selected"},
+		{Type: api.EventSample},
+	}}
+	var selected atomic.Int64
+	selected.Store(2)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var mu sync.Mutex
+	var got []string
+	dials := 0
+	dial := func(context.Context) (Conn, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if dials++; dials == 2 {
+			return nil, errors.New("refused")
+		}
+		return f, nil
+	}
+	send := func(m tea.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch m := m.(type) {
+		case connectedMsg:
+			got = append(got, fmt.Sprintf("connected %d", m.gen))
+			if m.gen == 3 {
+				cancel()
+			}
+		case disconnectedMsg:
+			got = append(got, fmt.Sprintf("disconnected %d: %v", m.gen, m.err))
+		case eventMsg:
+			got = append(got, fmt.Sprintf("event %d %s %s", m.gen, m.ev.Type, m.ev.Line))
+		}
+	}
+	feed(ctx, dial, send, &selected)
+	want := "connected 1|event 1 log selected|event 1 sample |disconnected 1: stream ended|disconnected 2: refused|connected 3"
+	if s := strings.Join(got, "|"); !strings.HasPrefix(s, want) {
+		t.Errorf("feed sent\n%s\nwant\n%s", s, want)
+	}
+}
