@@ -1,11 +1,8 @@
 package console
 
 import (
-	"fmt"
 	"math"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/charmbracelet/x/ansi"
 )
@@ -83,32 +80,6 @@ func peak(vals []float64, floor float64) float64 {
 		top = max(top, v)
 	}
 	return top
-}
-
-// humanBytes is b as `gpm ls` shows memory: one decimal, binary units.
-func humanBytes(b uint64) string {
-	switch {
-	case b >= 1<<30:
-		return fmt.Sprintf("%.1fG", float64(b)/(1<<30))
-	case b >= 1<<20:
-		return fmt.Sprintf("%.1fM", float64(b)/(1<<20))
-	case b >= 1<<10:
-		return fmt.Sprintf("%.1fK", float64(b)/(1<<10))
-	}
-	return strconv.FormatUint(b, 10) + "B"
-}
-
-// humanDuration is an uptime in its largest whole unit, as `gpm ls` shows it.
-func humanDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return strconv.Itoa(int(d.Seconds())) + "s"
-	case d < time.Hour:
-		return strconv.Itoa(int(d.Minutes())) + "m"
-	case d < 48*time.Hour:
-		return strconv.Itoa(int(d.Hours())) + "h"
-	}
-	return strconv.Itoa(int(d.Hours()/24)) + "D"
 }
 
 // fit pads or cuts s to exactly w terminal cells (an ellipsis marks a cut). Wide characters count twice.

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -72,36 +71,6 @@ func TestFit(t *testing.T) {
 func TestClean(t *testing.T) {
 	if got := clean("a\x1b[2J\x1b[31mb\x1b[0m\tc\rd\x07"); got != "ab cd" {
 		t.Errorf("clean = %q, want %q", got, "ab cd")
-	}
-}
-
-func TestHumanUnits(t *testing.T) {
-	if got := humanBytes(3 << 29); got != "1.5G" {
-		t.Errorf("humanBytes = %s", got)
-	}
-	if got := humanDuration(90 * time.Minute); got != "1h" {
-		t.Errorf("humanDuration = %s", got)
-	}
-}
-
-func TestPrintTable(t *testing.T) {
-	var b bytes.Buffer
-	started := t0.Add(-3 * time.Minute)
-	procs := []api.Process{{ID: 0, Name: "api", Namespace: "web", Status: "online", PID: 5, CPU: 12.5, Memory: 3 << 20,
-		Restarts: 2, StartedAt: &started}, {ID: 1, Name: "job\x1b[2J", Namespace: "default", Status: "stopped"}}
-	if err := PrintTable(&b, Host{CPUs: 2, MemTotal: 4 << 30, MemUsed: 1 << 30}, nil, procs, t0); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
-	if strings.Contains(out, "\x1b") {
-		t.Errorf("escape codes in the plain table: %q", out)
-	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 4 || !strings.Contains(lines[0], "2 cpus · mem 1.0G/4.0G · 2 procs") {
-		t.Fatalf("table:\n%s", out)
-	}
-	if f := strings.Fields(lines[2]); strings.Join(f, " ") != "0 api web online 12.5% 3.0M 2 3m" {
-		t.Errorf("api's line: %q", lines[2])
 	}
 }
 

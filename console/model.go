@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/console/snapshot"
 )
 
 // Limits of what the console keeps in memory.
@@ -122,7 +123,7 @@ type (
 // messages.
 type Model struct {
 	ctx      context.Context
-	readHost func() (Host, error)
+	readHost func() (snapshot.Host, error)
 	now      func() time.Time
 
 	conn    Conn // nil while no daemon answers
@@ -158,7 +159,7 @@ type Model struct {
 	tailing bool     // the tail of logID is being read
 	early   []string // live lines received while tailing
 
-	host    Host
+	host    snapshot.Host
 	hostErr error
 	status  string // the last action's outcome
 	failed  bool   // status is an error
@@ -167,7 +168,7 @@ type Model struct {
 // NewModel returns the console's model before its first connection. selected receives the selected process's id
 // (-1: none) for the feed's log filter.
 func NewModel(ctx context.Context, selected *atomic.Int64) *Model {
-	m := &Model{ctx: ctx, readHost: ReadHost, now: time.Now, rows: map[int]*row{}, selID: -1, logID: -1,
+	m := &Model{ctx: ctx, readHost: snapshot.ReadHost, now: time.Now, rows: map[int]*row{}, selID: -1, logID: -1,
 		selected: selected, width: 80, height: 24}
 	selected.Store(-1)
 	m.host, m.hostErr = m.readHost()

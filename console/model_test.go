@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/console/snapshot"
 )
 
 // fakeConn stands in for the daemon's socket in the model's unit tests: it answers list from a table, tails from
@@ -143,8 +144,8 @@ func newTest(t *testing.T, w, h int) (*Model, *fakeConn) {
 	}
 	var sel atomic.Int64
 	m := NewModel(t.Context(), &sel)
-	m.readHost = func() (Host, error) {
-		return Host{Load: [3]float64{0.5, 0.25, 0.125}, CPUs: 4, MemTotal: 8 << 30, MemUsed: 3 << 30}, nil
+	m.readHost = func() (snapshot.Host, error) {
+		return snapshot.Host{Load: [3]float64{0.5, 0.25, 0.125}, CPUs: 4, MemTotal: 8 << 30, MemUsed: 3 << 30}, nil
 	}
 	m.host, _ = m.readHost()
 	m.now = func() time.Time { return t0 }

@@ -2,7 +2,6 @@ package console
 
 import (
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +11,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/console/snapshot"
 )
 
 // The smallest terminal the full console fits in (ssh's default 80x24); below it the console is a plain table.
@@ -167,7 +167,7 @@ func (m *Model) uptime(p *api.Process) string {
 	if p.PID == 0 || p.StartedAt == nil {
 		return "0"
 	}
-	return humanDuration(max(m.at.Sub(*p.StartedAt), 0))
+	return snapshot.HumanDuration(max(m.at.Sub(*p.StartedAt), 0))
 }
 
 func (m *Model) rowLine(r *row, c columns, selected bool) string {
@@ -177,7 +177,7 @@ func (m *Model) rowLine(r *row, c columns, selected bool) string {
 	if c.ns > 0 {
 		cells = append(cells, fit(p.Namespace, c.ns))
 	}
-	cells = append(cells, status, fitRight(fmt.Sprintf("%.1f%%", p.CPU), 6), fitRight(humanBytes(p.Memory), 7),
+	cells = append(cells, status, fitRight(fmt.Sprintf("%.1f%%", p.CPU), 6), fitRight(snapshot.HumanBytes(p.Memory), 7),
 		fitRight(strconv.Itoa(p.Restarts), 4), fitRight(m.uptime(p), 6))
 	if c.spark > 0 {
 		clo, chi := cpuScale(r.cpu, c.spark)
@@ -310,10 +310,10 @@ func describe(p *api.Process, now time.Time) []string {
 		row("last exit signal", p.ExitSignal)
 	}
 	if p.StartedAt != nil && p.PID != 0 {
-		row("uptime", humanDuration(max(now.Sub(*p.StartedAt), 0)))
+		row("uptime", snapshot.HumanDuration(max(now.Sub(*p.StartedAt), 0)))
 	}
 	row("cpu", fmt.Sprintf("%.1f%% (%.1f s this run)", p.CPU, p.CPUSeconds))
-	row("memory", humanBytes(p.Memory))
+	row("memory", snapshot.HumanBytes(p.Memory))
 	if p.NextRestart != nil {
 		row("next restart", p.NextRestart.Format(time.RFC3339))
 	}
@@ -357,29 +357,4 @@ func clean2(s string) string {
 		lines[i] = clean(l)
 	}
 	return strings.Join(lines, "\n")
-}
-
-// PrintTable writes the table once, without colours or escape codes: `gpm monit --once`, for scripts and dumb
-// terminals. It returns the first write error.
-func PrintTable(w io.Writer, host Host, hostErr error, procs []api.Process, now time.Time) error {
-	var b strings.Builder
-	if hostErr != nil {
-		fmt.Fprintf(&b, "%v\n", hostErr)
-	} else {
-		fmt.Fprintf(&b, "%s · %d procs\n", host, len(procs))
-	}
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "id\tname\tnamespace\tstatus\tcpu\tmem\t↺\tuptime")
-	for i := range procs {
-		p := &procs[i]
-		up := "0"
-		if p.PID != 0 && p.StartedAt != nil {
-			up = humanDuration(max(now.Sub(*p.StartedAt), 0))
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.1f%%\t%s\t%d\t%s\n", p.ID, clean(p.Name), clean(p.Namespace), p.Status, p.CPU,
-			humanBytes(p.Memory), p.Restarts, up)
-	}
-	tw.Flush()
-	_, err := io.WriteString(w, b.String())
-	return err
 }

@@ -6,13 +6,40 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gpmd/gpm/api"
 )
+
+var (
+	monitOnce sync.Once
+	monitErr  error
+)
+
+// buildMonit builds gpm-monit, the console's program, beside gpmBin, where gpm monit looks for it first.
+func buildMonit(t *testing.T) {
+	t.Helper()
+	monitOnce.Do(func() {
+		root, err := moduleRoot()
+		if err != nil {
+			monitErr = err
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "gpm-monit"), "./cmd/gpm-monit")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			monitErr = fmt.Errorf("go build ./cmd/gpm-monit: %v\n%s", err, out)
+		}
+	})
+	if monitErr != nil {
+		t.Fatal(monitErr)
+	}
+}
 
 // tmuxTerm is a private tmux server (its own socket, no user configuration) with one window of w x h cells running
 // a shell whose prompt is prompt: the terminal `gpm monit` draws on in these tests.
@@ -88,6 +115,7 @@ var cpuCell = regexp.MustCompile(`\s(\d+\.\d)%\s`)
 // with nothing of the console left on the screen.
 func TestMonitTmux(t *testing.T) {
 	t.Parallel()
+	buildMonit(t)
 	home := newHome(t)
 	mustRun(t, home, "start", fixture("ticker.sh"), "--name", "ticker")
 	mustRun(t, home, "start", "sleep", "--name", "sleeper", "--", "1000")
@@ -163,5 +191,19 @@ func TestMonitOnce(t *testing.T) {
 		if strings.Contains(out, "\x1b") {
 			t.Errorf("gpm %s wrote escape codes: %q", strings.Join(args, " "), out)
 		}
+	}
+}
+
+// TestMonitNotInstalled checks what gpm monit says on a terminal when gpm-monit is nowhere to be found.
+func TestMonitNotInstalled(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	alone := filepath.Join(t.TempDir(), "gpm")
+	installExecutable(t, gpmBin, alone)
+	tm := newTmux(t, home, 120, 20)
+	tm.keys("PATH=/usr/bin:/bin "+alone+" monit; echo exit=$?", "Enter")
+	s := tm.waitScreen(10*time.Second, "the error", func(s string) bool { return strings.Contains(s, "exit=1") })
+	if !strings.Contains(s, "gpm-monit") || !strings.Contains(s, "not installed") || !strings.Contains(s, "--once") {
+		t.Errorf("gpm monit without gpm-monit says:\n%s", s)
 	}
 }

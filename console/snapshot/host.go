@@ -1,4 +1,8 @@
-package console
+// Package snapshot is what the live console (package console) shows, without a terminal and without its TUI
+// libraries: the host's figures (load, cpus, memory) and the process table printed once (`gpm monit --once`). The
+// gpm binary links this package and not the console, whose libraries cost every CLI call and the daemon time and
+// memory at start (their package inits).
+package snapshot
 
 import (
 	"fmt"
@@ -18,7 +22,7 @@ func (h Host) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "load %.2f %.2f %.2f · %d cpus", h.Load[0], h.Load[1], h.Load[2], h.CPUs)
 	if h.MemTotal > 0 {
-		fmt.Fprintf(&b, " · mem %s/%s", humanBytes(h.MemUsed), humanBytes(h.MemTotal))
+		fmt.Fprintf(&b, " · mem %s/%s", HumanBytes(h.MemUsed), HumanBytes(h.MemTotal))
 	}
 	return b.String()
 }
