@@ -3,7 +3,7 @@
 #   APPS sleeping apps (default 100, bench/apps/sleeper.sh), `gpm monit` in a private tmux server (a real terminal
 #   of 120x40), its utime+stime over DURATION seconds (default 30) once it has drawn the apps and two samples.
 #   Figure: % of one core. The daemon's own cpu over the same window is printed beside it, for scale.
-# Environment: GPM_BIN (default: built from this tree), APPS, DURATION, QUIET_WAIT and QUIET_BUSY (bench/lib.sh).
+# Environment: GPM_BIN (default: built from this tree, with gpm-monit beside it, where gpm monit looks), APPS, DURATION, QUIET_WAIT and QUIET_BUSY (bench/lib.sh).
 # Needs tmux and jq.
 set -euo pipefail
 
@@ -21,7 +21,7 @@ SOCK=gpm-monit-bench-$$
 HOME_DIR=$WORK/home
 trap 'tmux -L "$SOCK" kill-server 2>/dev/null; GPM_HOME=$HOME_DIR "$GPM_BIN" kill >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 if [[ -z ${GPM_BIN:-} ]]; then
-	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$WORK/gpm" ./cmd/gpm)
+	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$WORK/gpm" ./cmd/gpm && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$WORK/gpm-monit" ./cmd/gpm-monit)
 	GPM_BIN=$WORK/gpm
 fi
 clk=$(getconf CLK_TCK)
@@ -40,10 +40,10 @@ until [ "$("$GPM_BIN" jlist | jq '[.[] | select(.status == "online")] | length')
 daemon=$(cat "$HOME_DIR/gpm.pid")
 
 tmux -L "$SOCK" -f /dev/null new-session -d -s b -x 120 -y 40 "exec env GPM_HOME=$HOME_DIR $GPM_BIN monit"
-# The console's pid: the pane's shell execs it.
+# The console's pid: the pane's shell execs gpm, which execs gpm-monit.
 monit=$(tmux -L "$SOCK" display-message -p -t b '#{pane_pid}')
-[ "$(cat "/proc/$monit/comm")" = gpm ] || { log "pane pid $monit is $(cat "/proc/$monit/comm"), not gpm"; exit 1; }
 until tmux -L "$SOCK" capture-pane -p -t b | grep -q "$APPS procs"; do sleep 0.2; done
+[ "$(cat "/proc/$monit/comm")" = gpm-monit ] || { log "pane pid $monit is $(cat "/proc/$monit/comm"), not gpm-monit"; exit 1; }
 sleep 5 # two samples drawn: what follows is the steady state
 busy=$(quiet_busy)
 a=$(cpu_ticks "$monit")
