@@ -153,6 +153,7 @@ type Model struct {
 	filter        string
 	mode          mode
 	scroll        int // first line of the details
+	confirmID     int // the process a delete asks about
 
 	logID   int // the process the log lines are of
 	logs    []string
@@ -305,14 +306,10 @@ func (m *Model) event(e api.Event) tea.Cmd {
 				m.again = true
 			}
 		}
-		known := m.applyState(e)
-		cmd := m.reorder()
-		if !known {
-			// A new process (start, scale): its namespace and configuration come with a list.
-			return tea.Batch(cmd, m.relist())
-		}
-		// Restart counts are not in the event; a list after the burst brings them.
-		return tea.Batch(cmd, m.relist())
+		m.applyState(e)
+		// What the event does not carry comes with a list after the burst: restart counts, a new process's
+		// namespace and configuration (start, scale), a deleted one's absence (a delete sends no event of its own).
+		return tea.Batch(m.reorder(), m.relist())
 	case api.EventSample:
 		return m.sample(e)
 	case api.EventLog:
@@ -329,11 +326,11 @@ func (m *Model) event(e api.Event) tea.Cmd {
 	return nil
 }
 
-// applyState applies a state change to its process and says whether the process was known.
-func (m *Model) applyState(e api.Event) bool {
+// applyState applies a state change to its process, if the table has it.
+func (m *Model) applyState(e api.Event) {
 	r := m.rows[e.ID]
 	if r == nil {
-		return false
+		return
 	}
 	if e.PID != 0 && e.PID != r.p.PID {
 		// A new run: its uptime starts now, its figures with the next sample.
@@ -347,7 +344,6 @@ func (m *Model) applyState(e api.Event) bool {
 	if e.PID == 0 {
 		r.p.CPU, r.p.Memory, r.p.StartedAt, r.p.UptimeMS = 0, 0, nil, 0
 	}
-	return true
 }
 
 // sample applies the figures of every running process; the others get a zero in their history, so that all
@@ -581,11 +577,13 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.reorder()
 	case modeConfirm:
 		m.mode = modeTable
-		p := m.sel()
-		if s != "y" || p == nil {
+		// The process asked about, not whatever is selected now: it may have gone meanwhile.
+		r := m.rows[m.confirmID]
+		if s != "y" || r == nil {
 			m.setStatus("delete cancelled", false)
 			return nil
 		}
+		p := &r.p
 		return m.action("deleting "+label(p), "deleted "+label(p), api.MethodDelete, api.Targets{Targets: []string{strconv.Itoa(p.ID)}})
 	case modeHelp:
 		if s == "q" {
@@ -669,7 +667,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 			}
 			return m.action("stopping "+label(p), "stopped "+label(p), api.MethodStop, api.Targets{Targets: []string{id}})
 		case "d":
-			m.mode = modeConfirm
+			m.mode, m.confirmID = modeConfirm, p.ID
 			return nil
 		case "+", "=":
 			return m.action("scaling "+p.Name+" up", "scaled "+p.Name+" up by 1", api.MethodScale, api.ScaleParams{Name: p.Name, Count: 1, Relative: true})

@@ -291,6 +291,19 @@ func TestModelDeleteAsks(t *testing.T) {
 	}
 }
 
+// TestModelDeleteAsksAboutOne checks that y deletes the process d asked about, even if the selection moved to
+// another meanwhile (its row went away).
+func TestModelDeleteAsksAboutOne(t *testing.T) {
+	m, f := newTest(t, 120, 40)
+	press(t, m, "d")
+	f.procs = f.procs[1:] // api deleted by someone else: the selection moves to worker
+	send(t, m, eventMsg{gen: 1, ev: api.Event{Type: api.EventDropped}})
+	press(t, m, "y")
+	if calls := f.recorded(); len(calls) != 0 {
+		t.Errorf("y after the process went: calls %v, want none", calls)
+	}
+}
+
 func TestModelQuit(t *testing.T) {
 	for _, k := range []string{"q", "ctrl+c"} {
 		m, _ := newTest(t, 120, 40)

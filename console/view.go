@@ -229,8 +229,8 @@ func (m *Model) statusLine() string {
 	switch {
 	case m.mode == modeFilter:
 		return fit("filter: "+m.filter+"█  (enter keeps it, esc clears it)", m.width)
-	case m.mode == modeConfirm && m.sel() != nil:
-		return styleError.Render(fit("delete "+label(m.sel())+"? y/n", m.width))
+	case m.mode == modeConfirm && m.rows[m.confirmID] != nil:
+		return styleError.Render(fit("delete "+label(&m.rows[m.confirmID].p)+"? y/n", m.width))
 	case m.mode == modeDetails:
 		s = "↑↓ scroll  esc back  q quit"
 	case m.mode == modeHelp:
