@@ -84,9 +84,7 @@ const (
 	sortRestarts
 )
 
-var sortNames = [...]string{"id", "cpu", "memory", "name", "restarts"}
-
-// Messages from the feed (feed.go) and from commands.
+// Messages from the feed (console.go) and from commands.
 type (
 	connectedMsg struct {
 		gen  int
