@@ -74,13 +74,18 @@ func feed(ctx context.Context, dial func(context.Context) (Conn, error), send fu
 		if err == nil {
 			pause = redialFirst
 			send(connectedMsg{gen: gen, conn: conn})
+			logs := &logBatch{gen: gen, send: send}
 			err = conn.Stream(ctx, api.MethodSubscribe, api.LogsParams{}, func(e api.Event) error {
-				if e.Type == api.EventLog && int64(e.ID) != selected.Load() {
+				if e.Type == api.EventLog {
+					if int64(e.ID) == selected.Load() {
+						logs.add(e.ID, e.Line)
+					}
 					return nil
 				}
 				send(eventMsg{gen: gen, ev: e})
 				return nil
 			})
+			logs.flush()
 			conn.Close()
 			if err == nil {
 				err = errors.New("the daemon ended the event stream")
@@ -98,6 +103,58 @@ func feed(ctx context.Context, dial func(context.Context) (Conn, error), send fu
 		case <-t.C:
 		}
 		pause = min(pause*2, redialLast)
+	}
+}
+
+// logFlush is how long log lines gather before they go to the program together: the screen is drawn after each
+// message, and an app writing 10,000 lines a second must not cost 10,000 draws.
+const logFlush = 50 * time.Millisecond
+
+// logBatch gathers the selected process's log lines of one connection and sends them as one logsMsg per
+// logFlush. It keeps the newest maxLogLines (the pane shows fewer) and counts the ones it let go.
+type logBatch struct {
+	gen  int
+	send func(tea.Msg)
+
+	mu    sync.Mutex
+	lines []logLine
+	lost  int
+	timer *time.Timer
+}
+
+type logLine struct {
+	id   int
+	line string
+}
+
+func (b *logBatch) add(id int, line string) {
+	if len(line) > maxLineBytes {
+		line = line[:maxLineBytes]
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.lines) >= maxLogLines {
+		b.lines = b.lines[1:]
+		b.lost++
+	}
+	b.lines = append(b.lines, logLine{id, line})
+	if b.timer == nil {
+		b.timer = time.AfterFunc(logFlush, b.flush)
+	}
+}
+
+// flush sends what was gathered, if anything: from the timer, and when the stream ends.
+func (b *logBatch) flush() {
+	b.mu.Lock()
+	lines, lost := b.lines, b.lost
+	b.lines, b.lost = nil, 0
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
+	b.mu.Unlock()
+	if len(lines) > 0 {
+		b.send(logsMsg{gen: b.gen, lines: lines, lost: lost})
 	}
 }
 

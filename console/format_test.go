@@ -84,7 +84,8 @@ func TestInteractive(t *testing.T) {
 }
 
 // TestFeed checks the feed against a fake daemon (fakeConn): log lines of other processes than the selected one
-// stay out of the program, and a broken stream is followed by a new connection of the next generation.
+// stay out of the program, the others come in a batch (at the latest when the stream ends), and a broken stream
+// is followed by a new connection of the next generation.
 func TestFeed(t *testing.T) {
 	f := &fakeConn{events: []api.Event{
 		{Type: api.EventLog, ID: 1, Line: "other"},
@@ -118,12 +119,46 @@ func TestFeed(t *testing.T) {
 		case disconnectedMsg:
 			got = append(got, fmt.Sprintf("disconnected %d: %v", m.gen, m.err))
 		case eventMsg:
-			got = append(got, fmt.Sprintf("event %d %s %s", m.gen, m.ev.Type, m.ev.Line))
+			got = append(got, fmt.Sprintf("event %d %s", m.gen, m.ev.Type))
+		case logsMsg:
+			for _, l := range m.lines {
+				got = append(got, fmt.Sprintf("log %d %d %s", m.gen, l.id, l.line))
+			}
 		}
 	}
 	feed(ctx, dial, send, &selected)
-	want := "connected 1|event 1 log selected|event 1 sample |disconnected 1: stream ended|disconnected 2: refused|connected 3"
+	want := "connected 1|event 1 sample|log 1 2 selected|disconnected 1: stream ended|disconnected 2: refused|connected 3"
 	if s := strings.Join(got, "|"); !strings.HasPrefix(s, want) {
 		t.Errorf("feed sent\n%s\nwant\n%s", s, want)
+	}
+}
+
+// TestLogBatch checks that a flood of lines becomes few messages that keep the newest lines and count the others.
+func TestLogBatch(t *testing.T) {
+	var mu sync.Mutex
+	var msgs []logsMsg
+	b := &logBatch{gen: 1, send: func(m tea.Msg) {
+		mu.Lock()
+		msgs = append(msgs, m.(logsMsg))
+		mu.Unlock()
+	}}
+	const n = 10_000
+	for i := range n {
+		b.add(3, fmt.Sprint("line ", i))
+	}
+	b.flush()
+	mu.Lock()
+	defer mu.Unlock()
+	got, lost := 0, 0
+	for _, m := range msgs {
+		got += len(m.lines)
+		lost += m.lost
+	}
+	if got+lost != n || len(msgs) > n/maxLogLines+2 {
+		t.Errorf("%d messages, %d lines + %d lost, want %d in few messages", len(msgs), got, lost, n)
+	}
+	last := msgs[len(msgs)-1].lines
+	if l := last[len(last)-1].line; l != fmt.Sprint("line ", n-1) {
+		t.Errorf("the last line is %q, want the newest", l)
 	}
 }

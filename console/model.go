@@ -108,6 +108,11 @@ type (
 		lines []string
 		err   error
 	}
+	logsMsg struct {
+		gen   int
+		lines []logLine
+		lost  int // lines the feed let go before these (logBatch)
+	}
 	tailTickMsg   struct{ id int }
 	relistTickMsg struct{}
 	actionMsg     struct {
@@ -225,6 +230,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		cmds = append(cmds, m.event(msg.ev))
 		return m, tea.Batch(cmds...)
+	case logsMsg:
+		if msg.gen != m.gen {
+			return m, nil
+		}
+		if msg.lost > 0 && m.logID >= 0 {
+			m.addLog(fmt.Sprintf("[gpm monit: %d lines skipped: they came faster than a screen can show]", msg.lost))
+		}
+		for _, l := range msg.lines {
+			if l.id == m.logID {
+				m.addLog(l.line)
+			}
+		}
 	case relistTickMsg:
 		m.relisting = false
 		return m, m.list()

@@ -379,6 +379,11 @@ func TestModelLogs(t *testing.T) {
 	if !strings.Contains(s, "live red line") || strings.Contains(s, "not shown") {
 		t.Errorf("live lines: want the selected process's, cleaned of escapes:\n%s", s)
 	}
+	send(t, m, logsMsg{gen: 1, lost: 7, lines: []logLine{{0, "batched"}, {1, "of worker"}}})
+	s = screen(m)
+	if !strings.Contains(s, "7 lines skipped") || !strings.Contains(s, "batched") || strings.Contains(s, "of worker") {
+		t.Errorf("a batch of lines:\n%s", s)
+	}
 	press(t, m, "down")
 	s = screen(m)
 	if !strings.Contains(s, "logs of worker[1]") || !strings.Contains(s, "worker line") || strings.Contains(s, "api line") {
