@@ -171,6 +171,22 @@ func TestMonitTmux(t *testing.T) {
 	if cmd := strings.TrimSpace(tm.run("display-message", "-p", "-t", "t", "#{pane_current_command}")); cmd != "sh" {
 		t.Errorf("the pane runs %q after q, want the shell", cmd)
 	}
+
+	// Ctrl-C quits as cleanly, here at 80x24 (ssh's default), where the console still has its sparklines.
+	tm.run("resize-window", "-t", "t", "-x", "80", "-y", "24")
+	tm.keys("clear", "Enter")
+	tm.keys(gpmBin+" monit", "Enter")
+	tm.waitScreen(10*time.Second, "the console at 80x24", func(s string) bool {
+		return strings.Contains(s, "cpu trend") && strings.Contains(rowOf(s, "crasher"), "waiting")
+	})
+	tm.keys("C-c")
+	s = tm.waitScreen(10*time.Second, "the shell's prompt after Ctrl-C", func(s string) bool {
+		lines := strings.Split(strings.TrimRight(s, "\n "), "\n")
+		return strings.HasPrefix(lines[len(lines)-1], monitPrompt) && !strings.Contains(s, "cpu trend")
+	})
+	if strings.Contains(s, "gpm monit ·") {
+		t.Errorf("the console is left on the screen after Ctrl-C:\n%s", s)
+	}
 }
 
 // TestMonitOnce checks the table for scripts: --once, and the same when stdout is not a terminal.
