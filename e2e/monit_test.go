@@ -223,3 +223,26 @@ func TestMonitNotInstalled(t *testing.T) {
 		t.Errorf("gpm monit without gpm-monit says:\n%s", s)
 	}
 }
+
+// TestMonitReconnect checks that the console outlives its daemon: gpm kill shows that no daemon answers, and the
+// next daemon's apps appear without a key pressed (a list after the new connection, then its events).
+func TestMonitReconnect(t *testing.T) {
+	t.Parallel()
+	buildMonit(t)
+	home := newHome(t)
+	mustRun(t, home, "start", "sleep", "--name", "first", "--", "1000")
+	tm := newTmux(t, home, 100, 30)
+	tm.keys(gpmBin+" monit", "Enter")
+	tm.waitScreen(10*time.Second, "first online", func(s string) bool { return strings.Contains(rowOf(s, "first"), "online") })
+	mustRun(t, home, "kill")
+	tm.waitScreen(10*time.Second, "the lost daemon", func(s string) bool { return strings.Contains(s, "no daemon") })
+	mustRun(t, home, "start", "sleep", "--name", "second", "--", "1000")
+	s := tm.waitScreen(15*time.Second, "the new daemon's app", func(s string) bool {
+		return strings.Contains(rowOf(s, "second"), "online") && !strings.Contains(s, "no daemon")
+	})
+	if rowOf(s, "first") != "" {
+		t.Errorf("the old daemon's app is still shown:\n%s", s)
+	}
+	tm.keys("q")
+	tm.waitScreen(10*time.Second, "the shell's prompt after q", func(s string) bool { return !strings.Contains(s, "gpm monit ·") })
+}
