@@ -188,13 +188,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		m.place()
+		return m, m.place()
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
 	case connectedMsg:
 		m.conn, m.gen, m.connErr, m.fresh = msg.conn, msg.gen, nil, true
 		m.listing, m.again, m.pending = false, false, nil
-		return m, m.list()
+		if m.logID < 0 {
+			return m, m.list()
+		}
+		// Lines written while no daemon answered (or a tail that could not be read then): read the tail again.
+		m.logs, m.early, m.tailing = m.logs[:0], nil, true
+		return m, tea.Batch(m.list(), m.tail(m.logID))
 	case disconnectedMsg:
 		if msg.gen >= m.gen {
 			m.conn, m.gen, m.connErr = nil, msg.gen, msg.err

@@ -236,6 +236,9 @@ func TestModelIgnoresOldConnection(t *testing.T) {
 	if strings.Contains(screen(m), "no daemon") {
 		t.Errorf("still says no daemon after reconnecting")
 	}
+	if s := screen(m); !strings.Contains(s, "api line 2") || strings.Contains(s, "reading the log") {
+		t.Errorf("the log tail is not read again after reconnecting:\n%s", s)
+	}
 }
 
 func TestModelKeys(t *testing.T) {
