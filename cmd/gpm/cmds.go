@@ -395,11 +395,6 @@ func cmdUpdate(ctx context.Context, c *cli, args []string) error {
 	return cmdResurrect(ctx, c, nil)
 }
 
-// cmdMonit says what to use instead of PM2's monit until gpm has one.
-func cmdMonit(ctx context.Context, c *cli, args []string) error {
-	return fmt.Errorf("monit is not available yet: gpm ls (cpu, memory), gpm describe NAME and gpm jlist show what it would")
-}
-
 func cmdVersion(ctx context.Context, c *cli, args []string) error {
 	fmt.Fprintf(c.stdout, "gpm %s (protocol %d)\n", version, api.Version)
 	if conn, err := c.existing(ctx); err == nil {

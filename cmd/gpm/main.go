@@ -63,7 +63,7 @@ func init() {
 		"prettylist":     {cmdPrettylist, "prettylist", "list apps as indented JSON"},
 		"update":         {cmdUpdate, "update", "after an upgrade: save the list (as gpm save does), restart the daemon on this binary, resurrect"},
 		"ecosystem":      {cmdEcosystem, "ecosystem", "write " + ecosystemName + ", a process file to start from"},
-		"monit":          {cmdMonit, "monit", "not available yet: gpm ls, describe and jlist show cpu and memory"},
+		"monit":          {cmdMonit, "monit [--once]", "live console: apps, cpu and memory history, logs; keys restart, reload, stop, delete, scale (? lists them)"},
 		"describe":       {cmdDescribe, "describe <id|name>", "show everything about an app"},
 		"env":            {cmdEnv, "env <id>", "print the environment of a process"},
 		"id":             {cmdID, "id <name>", "print the ids of an app"},
