@@ -159,7 +159,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(stderr, "gpm: unknown command %q (gpm help lists them)\n", args[0])
+		if code, found := runPlugin(args[0], args[1:], stdin, stdout, stderr); found {
+			return code
+		}
+		fmt.Fprintf(stderr, "gpm: unknown command %q (gpm help lists them; a plugin is an executable gpm-%s in PATH)\n", args[0], args[0])
 		return 1
 	}
 	home, err := api.Home()

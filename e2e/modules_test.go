@@ -1,0 +1,128 @@
+//go:build linux
+
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// moduleFixture writes a module directory whose app prints its module environment, then waits.
+func moduleFixture(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, dir, "gpm-module.json", `{"name":"`+name+`","version":"1.2.3","command":["./run.sh","arg1"],"settings":{"greeting":"hi"}}`)
+	writeFile(t, dir, "run.sh", "#!/bin/sh\necho \"name=$GPM_MODULE_NAME arg=$1 socket=$GPM_SOCKET config=$GPM_MODULE_CONFIG\"\nexec sleep 1000\n")
+	if err := os.Chmod(filepath.Join(dir, "run.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestModules_Issue10: a module installed from a directory runs in namespace modules with its environment, is
+// hidden from ls unless --all, is listed by `module ls`; `gpm set` restarts it with the new setting; it survives
+// save/kill/resurrect; uninstall removes its process, files and settings.
+func TestModules_Issue10(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	out := mustRun(t, home, "install", moduleFixture(t, "echo-mod"))
+	if !strings.Contains(out, "module echo-mod 1.2.3 installed") {
+		t.Errorf("install output:\n%s", out)
+	}
+	p := waitOnline(t, home, "echo-mod")
+	if p.Namespace != "modules" {
+		t.Errorf("namespace %q, want modules", p.Namespace)
+	}
+	log := waitFileContains(t, outLog(home, "echo-mod"), `config={"greeting":"hi"}`)
+	if want := "name=echo-mod arg=arg1 socket=" + filepath.Join(home, "gpm.sock"); !strings.Contains(log, want) {
+		t.Errorf("module env: want %q in\n%s", want, log)
+	}
+	if _, err := os.Stat(filepath.Join(home, "modules", "echo-mod", "run.sh")); err != nil {
+		t.Errorf("files not copied: %v", err)
+	}
+	mustRun(t, home, "start", "sleep", "--name", "plain", "--", "1000")
+	if ls := mustRun(t, home, "ls"); strings.Contains(ls, "echo-mod") || !strings.Contains(ls, "plain") {
+		t.Errorf("ls shows modules or misses the app:\n%s", ls)
+	}
+	if ls := mustRun(t, home, "ls", "--all"); !strings.Contains(ls, "echo-mod") {
+		t.Errorf("ls --all misses the module:\n%s", ls)
+	}
+	if ls := mustRun(t, home, "module", "ls"); !strings.Contains(ls, "echo-mod") || !strings.Contains(ls, "1.2.3") || !strings.Contains(ls, "online") {
+		t.Errorf("module ls:\n%s", ls)
+	}
+
+	mustRun(t, home, "set", "echo-mod:greeting", "hello")
+	waitFileContains(t, outLog(home, "echo-mod"), `config={"greeting":"hello"}`)
+	q := waitOnline(t, home, "echo-mod")
+	if q.PID == p.PID {
+		t.Errorf("set did not restart the module (pid %d)", q.PID)
+	}
+	if got := mustRun(t, home, "get", "echo-mod:greeting"); strings.TrimSpace(got) != "hello" {
+		t.Errorf("get echo-mod:greeting = %q", got)
+	}
+	if got := mustRun(t, home, "get", "echo-mod"); !strings.Contains(got, "echo-mod:greeting: hello") {
+		t.Errorf("get echo-mod:\n%s", got)
+	}
+
+	mustRun(t, home, "save")
+	mustRun(t, home, "kill")
+	mustRun(t, home, "resurrect")
+	r := waitOnline(t, home, "echo-mod")
+	if env := envOf(t, home, r.ID); env["GPM_MODULE_CONFIG"] != `{"greeting":"hello"}` {
+		t.Errorf("after resurrect: GPM_MODULE_CONFIG %q", env["GPM_MODULE_CONFIG"])
+	}
+	// unset goes back to the default, restarting it.
+	mustRun(t, home, "unset", "echo-mod:greeting")
+	waitFor(t, 10*time.Second, func() bool {
+		return strings.Count(readFile(t, outLog(home, "echo-mod")), `config={"greeting":"hi"}`) >= 2
+	}, "the module restarted with its default after unset")
+
+	mustRun(t, home, "uninstall", "echo-mod")
+	if ps := procs(t, home, "echo-mod"); len(ps) != 0 {
+		t.Errorf("module still listed after uninstall: %+v", ps)
+	}
+	if _, err := os.Stat(filepath.Join(home, "modules", "echo-mod")); !os.IsNotExist(err) {
+		t.Errorf("module files left: %v", err)
+	}
+	if _, _, code := run(t, home, "uninstall", "echo-mod"); code == 0 {
+		t.Errorf("uninstall of a module not installed: exit 0")
+	}
+	one(t, home, "plain")
+}
+
+// TestModulesArchive_Issue10: an archive is installed; one with a ../ entry is refused, and leaves nothing.
+func TestModulesArchive_Issue10(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	mk := func(extra string) string {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(zw)
+		files := [][2]string{{"pkg/gpm-module.json", `{"name":"arch-mod","command":["./run.sh"]}`}, {"pkg/run.sh", "#!/bin/sh\nexec sleep 1000\n"}}
+		if extra != "" {
+			files = append(files, [2]string{extra, "x"})
+		}
+		for _, f := range files {
+			tw.WriteHeader(&tar.Header{Name: f[0], Mode: 0o755, Size: int64(len(f[1])), Typeflag: tar.TypeReg})
+			tw.Write([]byte(f[1]))
+		}
+		tw.Close()
+		zw.Close()
+		return writeFile(t, t.TempDir(), "m.tar.gz", buf.String())
+	}
+	_, stderr, code := run(t, home, "install", mk("pkg/../../escape"))
+	if code == 0 || !strings.Contains(stderr, "unsafe path") {
+		t.Errorf("archive with ../: exit %d, stderr %s", code, stderr)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(home, "modules")); len(ents) != 0 {
+		t.Errorf("refused archive left %v", ents)
+	}
+	mustRun(t, home, "install", mk(""))
+	waitOnline(t, home, "arch-mod")
+}
