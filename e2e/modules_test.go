@@ -8,6 +8,7 @@ import (
 	"compress/gzip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -125,4 +126,66 @@ func TestModulesArchive_Issue10(t *testing.T) {
 	}
 	mustRun(t, home, "install", mk(""))
 	waitOnline(t, home, "arch-mod")
+}
+
+// TestTrigger_Issue10: a process-file action runs as the app (its cwd and env, ARG appended) and its output is
+// printed; a failing one exits 1; run-time actions declared on the notify stream answer per instance.
+func TestTrigger_Issue10(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	dir := t.TempDir()
+	eco := writeFile(t, dir, "eco.json", `{"apps":[
+	  {"name":"fileact","script":"sleep","args":["1000"],"cwd":"`+dir+`","env":{"WHO":"file-app"},
+	   "actions":{"greet":["sh","-c","echo \"greet $1 from $WHO in $(pwd)\"","sh"],"broken":"sh -c 'echo bad; exit 3'"}},
+	  {"name":"rtact","script":"python3","args":["`+fixture("actions.py")+`"],"instances":2}]}`)
+	mustRun(t, home, "start", eco)
+	waitOnline(t, home, "fileact")
+	out := mustRun(t, home, "trigger", "fileact", "greet", "world")
+	if want := "greet world from file-app in " + dir; strings.TrimSpace(out) != want {
+		t.Errorf("trigger greet: %q, want %q", out, want)
+	}
+	out, stderr, code := run(t, home, "trigger", "fileact", "broken")
+	if code != 1 || strings.TrimSpace(out) != "bad" || !strings.Contains(stderr, "exit code 3") {
+		t.Errorf("trigger broken: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	if _, stderr, code := run(t, home, "trigger", "fileact", "nope"); code != 1 || !strings.Contains(stderr, "broken, greet") {
+		t.Errorf("trigger of an unknown action: exit %d, stderr %q", code, stderr)
+	}
+
+	// Both workers declare their actions once they run: trigger until both answer.
+	waitFor(t, 20*time.Second, func() bool {
+		_, _, code := run(t, home, "trigger", "rtact", "hello", "you")
+		return code == 0
+	}, "both rtact workers to declare their actions")
+	out = mustRun(t, home, "trigger", "rtact", "hello", "you")
+	ids := procs(t, home, "rtact")
+	for _, p := range ids {
+		for _, want := range []string{"--- rtact[" + itoa(p.ID) + "]", "hello you from " + itoa(p.ID)} {
+			if !strings.Contains(out, want) {
+				t.Errorf("trigger rtact hello: %q missing in\n%s", want, out)
+			}
+		}
+	}
+	if out := mustRun(t, home, "trigger", itoa(ids[0].ID), "multi"); out != "line one\nline two\n" {
+		t.Errorf("multi-line reply: %q", out)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestPlugin_Issue10: `gpm NAME` runs gpm-NAME from PATH with GPM_HOME and GPM_SOCKET, its exit code passed on.
+func TestPlugin_Issue10(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	bin := t.TempDir()
+	writeFile(t, bin, "gpm-hello.sh", "#!/bin/sh\necho \"args=$* home=$GPM_HOME socket=$GPM_SOCKET\"\nexit 7\n")
+	installExecutable(t, filepath.Join(bin, "gpm-hello.sh"), filepath.Join(bin, "gpm-hello"))
+	o := opts{env: []string{"PATH=" + bin + ":" + os.Getenv("PATH")}}
+	out, _, code := runWith(t, home, o, "hello", "a", "--b")
+	if want := "args=a --b home=" + home + " socket=" + filepath.Join(home, "gpm.sock"); code != 7 || strings.TrimSpace(out) != want {
+		t.Errorf("plugin: exit %d, %q; want 7, %q", code, out, want)
+	}
+	if _, stderr, code := runWith(t, home, o, "nosuchplugin"); code != 1 || !strings.Contains(stderr, "unknown command") {
+		t.Errorf("no plugin: exit %d, %q", code, stderr)
+	}
 }
