@@ -6,7 +6,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -187,5 +191,61 @@ func TestPlugin_Issue10(t *testing.T) {
 	}
 	if _, stderr, code := runWith(t, home, o, "nosuchplugin"); code != 1 || !strings.Contains(stderr, "unknown command") {
 		t.Errorf("no plugin: exit %d, %q", code, stderr)
+	}
+}
+
+// TestNotifyCrash_Issue10: the shipped notify-crash module, installed with gpm install and configured with gpm set,
+// posts an app's crash (name, id, exit code, its last log lines) to a webhook.
+func TestNotifyCrash_Issue10(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "notify-crash"), "./modules/notify-crash")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build notify-crash: %v\n%s", err, out)
+	}
+	manifest, err := os.ReadFile(filepath.Join(root, "modules", "notify-crash", "gpm-module.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "gpm-module.json", string(manifest))
+
+	posts := make(chan map[string]any, 16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil || r.Method != http.MethodPost {
+			t.Errorf("webhook got %s: %v", r.Method, err)
+		}
+		select {
+		case posts <- m:
+		default:
+		}
+	}))
+	defer srv.Close()
+
+	mustRun(t, home, "install", dir)
+	mustRun(t, home, "set", "notify-crash:webhook", srv.URL+"/hook")
+	waitFileContains(t, filepath.Join(home, "logs", "notify-crash-error.log"), `following crashes (webhook "`+srv.URL+`/hook"`)
+	mustRun(t, home, "start", "sh", "--name", "crasher", "--no-autorestart", "--", "-c", "echo last-words-1; echo last-words-2 >&2; sleep 0.2; exit 3")
+	var m map[string]any
+	select {
+	case m = <-posts:
+	case <-time.After(patient(20 * time.Second)):
+		t.Fatalf("no post within %v; the module's log:\n%s", patient(20*time.Second), readFile(t, filepath.Join(home, "logs", "notify-crash-error.log")))
+	}
+	p := one(t, home, "crasher")
+	if m["name"] != "crasher" || m["id"] != float64(p.ID) || m["exit_code"] != 3.0 {
+		t.Errorf("post: %v", m)
+	}
+	got, _ := json.Marshal(m["lines"])
+	for _, want := range []string{"last-words-1", "last-words-2"} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("post lines %s: %q missing", got, want)
+		}
 	}
 }
