@@ -202,7 +202,7 @@ func checkName(name string) (string, error) {
 	}
 	for _, part := range strings.Split(name, "/") {
 		if part == ".." {
-			return "", fmt.Errorf("%w: %q climbs out with ..", ErrUnsafePath, name)
+			return "", fmt.Errorf("%w: %q has a .. component", ErrUnsafePath, name)
 		}
 	}
 	return path.Clean(name), nil
