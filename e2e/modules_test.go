@@ -249,3 +249,21 @@ func TestNotifyCrash_Issue10(t *testing.T) {
 		}
 	}
 }
+
+// TestModulesPM2_Issue10: a PM2 module that is a plain Node program (package.json, no gpm manifest) runs with
+// package.json's config as its defaults and gpm set's values over them.
+func TestModulesPM2_Issue10(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed")
+	}
+	home := newHome(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "package.json", `{"name":"pm2-hello","version":"0.3.0","main":"app.js","config":{"greeting":"hi"}}`)
+	writeFile(t, dir, "app.js", `console.log("config=" + process.env.GPM_MODULE_CONFIG); setInterval(() => {}, 1000);`)
+	mustRun(t, home, "install", dir)
+	waitOnline(t, home, "pm2-hello")
+	waitFileContains(t, outLog(home, "pm2-hello"), `config={"greeting":"hi"}`)
+	mustRun(t, home, "set", "pm2-hello:greeting", "hey")
+	waitFileContains(t, outLog(home, "pm2-hello"), `config={"greeting":"hey"}`)
+}

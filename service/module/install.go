@@ -46,7 +46,8 @@ type Options struct {
 // with gpm-module.json, a .tar.gz (or .tgz) with it at its top (or in its one top directory, as `npm pack` makes
 // them), an executable file (a module named after it, running it with no arguments), or else an npm package name
 // (`npm install --prefix`; the module runs `node <the package's main>` and takes package.json's "config" as its
-// default settings). The files are copied: the source may go afterwards. A module of the same name is replaced,
+// default settings); a directory or archive with a package.json and no manifest is a PM2 module run the same way
+// (its dependencies must be in it: npm is not run). The files are copied: the source may go afterwards. A module of the same name is replaced,
 // only once the new one is complete; on any error nothing under home has changed.
 func Install(home, source string, o Options) (Manifest, error) {
 	dir := filepath.Join(home, Dir)
@@ -64,7 +65,12 @@ func Install(home, source string, o Options) (Manifest, error) {
 	}
 	m, err := ReadManifest(top)
 	if errors.Is(err, fs.ErrNotExist) {
-		return m, fmt.Errorf("install %s: %w at its top", source, ErrNoManifest)
+		// A PM2 module's own tree (a checkout, an `npm pack` tarball): package.json stands for the manifest.
+		if m, err = fromPackage(top, "."); err == nil {
+			err = writeManifest(top, m)
+		} else if errors.Is(err, fs.ErrNotExist) {
+			return m, fmt.Errorf("install %s: %w (nor a package.json) at its top", source, ErrNoManifest)
+		}
 	}
 	if err != nil {
 		return m, fmt.Errorf("install %s: %w", source, err)
@@ -392,10 +398,28 @@ func npmInstall(dir, spec string, o Options) error {
 	if i := strings.LastIndexByte(pkg, '@'); i > 0 {
 		pkg = pkg[:i]
 	}
-	pkgDir := filepath.Join(dir, "node_modules", filepath.FromSlash(pkg))
-	b, err := os.ReadFile(filepath.Join(pkgDir, "package.json"))
+	m, err := fromPackage(dir, path.Join("node_modules", pkg))
 	if err != nil {
 		return fmt.Errorf("npm package %s: %w", pkg, err)
+	}
+	return writeManifest(dir, m)
+}
+
+// fromPackage makes the manifest of the Node package in dir/rel (a PM2 module): its name without the scope, its
+// version, `node <main>`, and package.json's "config" as the default settings (what PM2's pmx.initModule reads).
+func fromPackage(dir, rel string) (Manifest, error) {
+	var m Manifest
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(rel), "package.json"))
+	if err != nil {
+		return m, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxManifest+1))
+	if err != nil {
+		return m, err
+	}
+	if len(b) > MaxManifest {
+		return m, fmt.Errorf("package.json: over %d bytes (module.MaxManifest)", MaxManifest)
 	}
 	var pj struct {
 		Name    string         `json:"name"`
@@ -404,20 +428,19 @@ func npmInstall(dir, spec string, o Options) error {
 		Config  map[string]any `json:"config"`
 	}
 	if err := json.Unmarshal(b, &pj); err != nil {
-		return fmt.Errorf("npm package %s: package.json: %w", pkg, err)
+		return m, fmt.Errorf("package.json: %w", err)
 	}
 	main := pj.Main
 	if main == "" {
 		main = "index.js"
 	}
 	if _, err := checkName(filepath.ToSlash(main)); err != nil {
-		return fmt.Errorf("npm package %s: main: %w", pkg, err)
+		return m, fmt.Errorf("package.json: main: %w", err)
 	}
-	name := pj.Name[strings.LastIndexByte(pj.Name, '/')+1:]
-	m := Manifest{Name: name, Version: pj.Version, Settings: pj.Config,
-		Command: []string{"node", path.Join("node_modules", pkg, filepath.ToSlash(main))}}
+	m = Manifest{Name: pj.Name[strings.LastIndexByte(pj.Name, '/')+1:], Version: pj.Version, Settings: pj.Config,
+		Command: []string{"node", path.Join(rel, filepath.ToSlash(main))}}
 	if err := m.Check(); err != nil {
-		return err
+		return m, fmt.Errorf("package.json: %w", err)
 	}
-	return writeManifest(dir, m)
+	return m, nil
 }

@@ -175,3 +175,24 @@ func TestInstallExecutable(t *testing.T) {
 		}
 	}
 }
+
+// TestInstallPM2Module: a PM2 module's tree (package.json, no manifest) runs `node <main>` with package.json's
+// config as its defaults.
+func TestInstallPM2Module(t *testing.T) {
+	home, src := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(src, "package.json"), []byte(`{"name":"@acme/pm2-hello","version":"2.0.0","main":"lib/app.js","config":{"greeting":"hi"}}`), 0o644)
+	m, err := Install(home, src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Name != "pm2-hello" || m.Version != "2.0.0" || len(m.Command) != 2 || m.Command[0] != "node" || m.Command[1] != "lib/app.js" || m.Settings["greeting"] != "hi" {
+		t.Errorf("manifest %+v", m)
+	}
+	if _, err := Read(home, "pm2-hello"); err != nil {
+		t.Errorf("manifest not written: %v", err)
+	}
+	os.WriteFile(filepath.Join(src, "package.json"), []byte(`{"name":"x","main":"../../etc/passwd"}`), 0o644)
+	if _, err := Install(t.TempDir(), src, Options{}); !errors.Is(err, ErrUnsafePath) {
+		t.Errorf("main out of the module: %v", err)
+	}
+}
