@@ -38,13 +38,13 @@ func TestParseSettings(t *testing.T) {
 
 func TestCrash(t *testing.T) {
 	for reason, want := range map[string]bool{
-		"exited with code 3":                                  true,
-		"exited with code 1; autorestart is off":              true,
-		"killed by SIGKILL":                                   true,
-		"exited with code 0":                                  false,
-		"exited with code 2, which is in stop_exit_codes":     true,
-		"stopped":                                             false,
-		"":                                                    false,
+		"exited with code 3":                              true,
+		"exited with code 1; autorestart is off":          true,
+		"killed by SIGKILL":                               true,
+		"exited with code 0":                              false,
+		"exited with code 2, which is in stop_exit_codes": true,
+		"stopped": false,
+		"":        false,
 		"exited with code 7; 16 restarts within min_uptime …": true,
 	} {
 		if _, got := crash(api.Event{Type: api.EventState, Reason: reason}); got != want {
