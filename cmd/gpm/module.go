@@ -12,14 +12,6 @@ import (
 	"github.com/gpmd/gpm/service/module"
 )
 
-func init() {
-	commands["install"] = &command{cmdInstall, "install <dir|file.tar.gz|executable|npm-package>", "install a module (runs as an app of namespace modules; gpm set NAME:KEY VALUE configures it)"}
-	commands["uninstall"] = &command{cmdUninstall, "uninstall <module>", "delete a module: its processes, files and settings"}
-	commands["module"] = &command{cmdModule, "module ls", "list the installed modules"}
-	commands["trigger"] = &command{cmdTrigger, "trigger <id|name|namespace> <action> [arg]", "run an app's action and print each process's answer"}
-	aliases["module:ls"], aliases["modules"] = "module", "module"
-}
-
 // withoutModules leaves out the modules' processes: `gpm ls` shows them only with --all, as PM2 shows its modules
 // apart from the apps.
 func withoutModules(list []api.Process) []api.Process {
