@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpmd/gpm/activation/journal"
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/client"
 	"github.com/gpmd/gpm/config"
@@ -131,5 +133,38 @@ func TestNotifyCrashDaemon(t *testing.T) {
 	}
 	if _, err := c.Delete(ctx, "crasher"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestJournalReport: a report goes to the journal socket as one native-protocol entry with gpm's fields (a local
+// datagram socket stands for journald, which the test machine may not run).
+func TestJournalReport(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "journal.sock")
+	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	j, err := journal.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	n := &notifier{jrnl: j, log: log.New(io.Discard, "", 0)}
+	code := 3
+	if err := n.journal(Report{Name: "api", ID: 4, ExitCode: &code, Reason: "exited with code 3", Lines: []string{"boom"}}); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<10)
+	ln.SetReadDeadline(time.Now().Add(10 * time.Second))
+	k, err := ln.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(buf[:k])
+	for _, want := range []string{"GPM_APP=api\n", "GPM_ID=4\n", "GPM_EXIT_CODE=3\n", "PRIORITY=3\n", "SYSLOG_IDENTIFIER=gpm-notify-crash\n", "boom"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("entry %q: %q missing", got, want)
+		}
 	}
 }
