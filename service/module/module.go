@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gpmd/gpm/config"
@@ -135,7 +136,8 @@ func Installed(home string) ([]string, error) {
 }
 
 // Config is GPM_MODULE_CONFIG: m's default settings, overlaid by the values set for the module (keys of the
-// section NAME:KEY, without the section). A set value is a string, as PM2's module_conf keeps them.
+// section NAME:KEY, without the section). A set value is a string, as PM2's module_conf keeps them, unless its
+// default is a boolean or a number and the value parses as one: then it keeps the default's type.
 func Config(m Manifest, set map[string]string) (string, error) {
 	out := make(map[string]any, len(m.Settings)+len(set))
 	for k, v := range m.Settings {
@@ -143,6 +145,16 @@ func Config(m Manifest, set map[string]string) (string, error) {
 	}
 	for k, v := range set {
 		out[k] = v
+		switch m.Settings[k].(type) {
+		case bool:
+			if b, err := strconv.ParseBool(v); err == nil {
+				out[k] = b
+			}
+		case float64:
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				out[k] = f
+			}
+		}
 	}
 	b, err := json.Marshal(out)
 	if err != nil {

@@ -69,7 +69,7 @@ func TestInstallDirectory(t *testing.T) {
 	if target, err := os.Readlink(filepath.Join(home, Dir, "demo", "lib", "link")); err != nil || target != "../run.sh" {
 		t.Errorf("link: %q %v", target, err)
 	}
-	a, err := App(home, "/s.sock", m, map[string]string{"greeting": "hello"})
+	a, err := App(home, "/s.sock", m, map[string]string{"greeting": "hello", "n": "4"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestInstallDirectory(t *testing.T) {
 		t.Errorf("app %+v", a)
 	}
 	var cfg map[string]any
-	if err := json.Unmarshal([]byte(a.Env[EnvConfig]), &cfg); err != nil || cfg["greeting"] != "hello" || cfg["n"] != 3.0 {
+	if err := json.Unmarshal([]byte(a.Env[EnvConfig]), &cfg); err != nil || cfg["greeting"] != "hello" || cfg["n"] != 4.0 {
 		t.Errorf("config %s: %v", a.Env[EnvConfig], err)
 	}
 	if a.Env[EnvName] != "demo" || a.Env[EnvSocket] != "/s.sock" {
