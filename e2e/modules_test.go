@@ -231,13 +231,16 @@ func TestNotifyCrash_Issue10(t *testing.T) {
 	mustRun(t, home, "install", dir)
 	mustRun(t, home, "set", "notify-crash:webhook", srv.URL+"/hook")
 	waitFileContains(t, filepath.Join(home, "logs", "notify-crash-error.log"), `following crashes (webhook "`+srv.URL+`/hook"`)
-	mustRun(t, home, "start", "sh", "--name", "crasher", "--no-autorestart", "--", "-c", "echo last-words-1; echo last-words-2 >&2; sleep 0.2; exit 3")
+	// The module logs that it follows before its subscription reaches the daemon: the app crashes again and again
+	// (every 0.2 s, restarted after 0.5 s), so that a crash comes after it whatever the machine's load.
+	mustRun(t, home, "start", "sh", "--name", "crasher", "--restart-delay", "500", "--", "-c", "echo last-words-1; echo last-words-2 >&2; sleep 0.2; exit 3")
 	var m map[string]any
 	select {
 	case m = <-posts:
 	case <-time.After(patient(20 * time.Second)):
 		t.Fatalf("no post within %v; the module's log:\n%s", patient(20*time.Second), readFile(t, filepath.Join(home, "logs", "notify-crash-error.log")))
 	}
+	mustRun(t, home, "stop", "crasher")
 	p := one(t, home, "crasher")
 	if m["name"] != "crasher" || m["id"] != float64(p.ID) || m["exit_code"] != 3.0 {
 		t.Errorf("post: %v", m)
