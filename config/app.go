@@ -126,6 +126,10 @@ type App struct {
 	// NonBlocking hands the Listen sockets to workers with O_NONBLOCK set; they are blocking by default, as with
 	// systemd's NonBlocking=.
 	NonBlocking bool `json:"non_blocking,omitempty"`
+
+	// Actions are the commands `gpm trigger APP NAME [ARG]` runs (PM2's actions, declared in the process file):
+	// each runs as the app's user, in its cwd, with its environment, ARG appended (config/actions.go).
+	Actions map[string][]string `json:"actions,omitempty"`
 }
 
 // New returns an App with PM2's defaults.
@@ -305,7 +309,7 @@ func (a *App) Validate() error {
 			return &FieldError{Field: "log_rotate_cron", Msg: err.Error()}
 		}
 	}
-	return nil
+	return a.checkActions()
 }
 
 // Clone returns a deep copy of a.
@@ -317,6 +321,7 @@ func (a App) Clone() App {
 	b.Listen = append([]string(nil), a.Listen...)
 	b.Watch = append([]string(nil), a.Watch...)
 	b.IgnoreWatch = append([]string(nil), a.IgnoreWatch...)
+	b.Actions = cloneActions(a.Actions)
 	if a.Env != nil {
 		b.Env = make(map[string]string, len(a.Env))
 		for k, v := range a.Env {

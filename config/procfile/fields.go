@@ -26,6 +26,7 @@ var fields = map[string]setter{
 	"namespace": str(func(a *config.App, s string) { a.Namespace = s }),
 
 	"non_blocking": boolean(func(a *config.App, b bool) { a.NonBlocking = b }),
+	"actions":      setActions,
 
 	// "none" is kept so that Normalize does not pick an interpreter by extension; Normalize then clears it.
 	"interpreter":      str(func(a *config.App, s string) { a.Interpreter = s }),

@@ -1,5 +1,5 @@
 // Package settings is gpm's persistent key-value store (`gpm set KEY VALUE`, `gpm get`, `gpm unset`), kept in
-// GPM_HOME/settings.json: the defaults every app takes (logrotate:*) and, later, the configuration of modules, as
+// GPM_HOME/settings.json: the defaults every app takes (logrotate:*) and the settings of modules (MODULE:KEY), as
 // PM2 keeps them in module_conf.json. Keys are SECTION:NAME; PM2's pm2-logrotate:NAME is the same key as
 // logrotate:NAME. A write is atomic and durable, and keeps the previous good file as settings.json.bak, which a
 // reader falls back to when the file is unreadable (service/dump's rules).
@@ -255,4 +255,33 @@ func (s *Store) LogDefaults() (LogDefaults, error) {
 		}
 	}
 	return d, errors.Join(errs...)
+}
+
+// Section returns the settings of section (a module's name): its keys without "section:", and their values.
+func (s *Store) Section(section string) map[string]string {
+	out := map[string]string{}
+	for k, v := range s.m {
+		if name, ok := strings.CutPrefix(k, section+":"); ok {
+			out[name] = v
+		}
+	}
+	return out
+}
+
+// UnsetSection removes every key of section durably, in one write (`gpm uninstall` of a module); none is no error.
+func (s *Store) UnsetSection(section string) error {
+	next := s.All()
+	for k := range next {
+		if strings.HasPrefix(k, section+":") {
+			delete(next, k)
+		}
+	}
+	if len(next) == len(s.m) {
+		return nil
+	}
+	if err := s.write(next); err != nil {
+		return err
+	}
+	s.m = next
+	return nil
 }
