@@ -252,3 +252,18 @@ func TestMonitReconnect(t *testing.T) {
 	tm.keys("q")
 	tm.waitScreen(10*time.Second, "the shell's prompt after q", func(s string) bool { return !strings.Contains(s, "gpm monit ·") })
 }
+
+// TestMonitDumbTerminal checks that on a terminal with TERM=dumb gpm monit prints the table once, as --once does.
+func TestMonitDumbTerminal(t *testing.T) {
+	t.Parallel()
+	buildMonit(t)
+	home := newHome(t)
+	mustRun(t, home, "start", "sleep", "--name", "dumbapp", "--", "1000")
+	tm := newTmux(t, home, 100, 20)
+	tm.keys("TERM=dumb "+gpmBin+" monit; echo exit=$?", "Enter")
+	s := tm.waitScreen(10*time.Second, "the table and the exit code", func(s string) bool { return strings.Contains(s, "exit=0") })
+	if !regexp.MustCompile(`(?m)^id +name +namespace +status`).MatchString(s) || !strings.Contains(s, "dumbapp") ||
+		strings.Contains(s, "cpu trend") {
+		t.Errorf("gpm monit with TERM=dumb:\n%s", s)
+	}
+}
