@@ -346,14 +346,9 @@ func describe(p *api.Process, now time.Time) []string {
 		row("cgroup", p.Cgroup)
 	}
 	tw.Flush()
-	return strings.Split(strings.TrimRight(clean2(b.String()), "\n"), "\n")
-}
-
-// clean2 cleans each line of s (clean drops newlines).
-func clean2(s string) string {
-	lines := strings.Split(s, "\n")
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 	for i, l := range lines {
-		lines[i] = clean(l)
+		lines[i] = clean(l) // a configuration's strings (args, paths) may hold anything
 	}
-	return strings.Join(lines, "\n")
+	return lines
 }
