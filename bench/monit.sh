@@ -19,7 +19,7 @@ log() { echo "[monit] $*" >&2; }
 WORK=$(mktemp -d /tmp/gpm-monit.XXXXXX)
 SOCK=gpm-monit-bench-$$
 HOME_DIR=$WORK/home
-trap 'tmux -L "$SOCK" kill-server 2>/dev/null; GPM_HOME=$HOME_DIR "$GPM_BIN" kill >/dev/null 2>&1; rm -rf "$WORK"' EXIT
+trap 'tmux -L "$SOCK" kill-server 2>/dev/null; rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"; GPM_HOME=$HOME_DIR "$GPM_BIN" kill >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 if [[ -z ${GPM_BIN:-} ]]; then
 	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$WORK/gpm" ./cmd/gpm && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$WORK/gpm-monit" ./cmd/gpm-monit)
 	GPM_BIN=$WORK/gpm

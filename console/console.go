@@ -43,8 +43,8 @@ const fps = 20
 
 // Run shows the console on the terminal until the user quits (q, ctrl+c) or ctx ends, and gives the terminal back
 // as it was. Its error is the terminal's; losing the daemon is shown on the screen, not returned.
-func Run(ctx context.Context, o Options) error {
-	ctx, cancel := context.WithCancel(ctx)
+func Run(parent context.Context, o Options) error {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	var selected atomic.Int64
 	m := NewModel(ctx, &selected)
@@ -54,8 +54,8 @@ func Run(ctx context.Context, o Options) error {
 	_, err := p.Run()
 	cancel()
 	wg.Wait()
-	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
-		return nil // ctx ended: SIGTERM, or the caller stopped it
+	if errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, tea.ErrProgramPanic) && parent.Err() != nil {
+		return nil // the caller's ctx ended (SIGTERM): not a failure
 	}
 	if err != nil {
 		return fmt.Errorf("console: %w", err)

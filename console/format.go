@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/gpmd/gpm/console/snapshot"
 )
 
 // sparkBlocks are the eight heights of a sparkline cell, lowest first.
@@ -107,19 +109,6 @@ func fitRight(s string, w int) string {
 }
 
 // clean makes a log line safe to draw: an app's own escape sequences (colours, cursor moves, a clear screen) would
-// otherwise act on the console's screen, and tabs and control characters would break its columns.
-func clean(s string) string {
-	s = ansi.Strip(s)
-	if strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) < 0 {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\t':
-			return ' '
-		case r < ' ' || r == 0x7f:
-			return -1
-		}
-		return r
-	}, s)
-}
+// otherwise act on the console's screen, and tabs and control characters would break its columns. Whole escape
+// sequences go here; snapshot.Clean drops what is left of control characters.
+func clean(s string) string { return snapshot.Clean(ansi.Strip(s)) }

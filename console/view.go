@@ -27,12 +27,12 @@ var (
 	styleDim      = lipgloss.NewStyle().Faint(true)
 	styleError    = lipgloss.NewStyle().Foreground(lipgloss.Color("1")).Bold(true)
 	styleStatus   = map[string]lipgloss.Style{
-		"online":    lipgloss.NewStyle().Foreground(lipgloss.Color("2")),
-		"launching": lipgloss.NewStyle().Foreground(lipgloss.Color("3")),
-		"waiting":   lipgloss.NewStyle().Foreground(lipgloss.Color("3")),
-		"stopping":  lipgloss.NewStyle().Foreground(lipgloss.Color("3")),
-		"errored":   lipgloss.NewStyle().Foreground(lipgloss.Color("1")).Bold(true),
-		"stopped":   lipgloss.NewStyle().Faint(true),
+		api.StatusOnline:    lipgloss.NewStyle().Foreground(lipgloss.Color("2")),
+		api.StatusLaunching: lipgloss.NewStyle().Foreground(lipgloss.Color("3")),
+		api.StatusWaiting:   lipgloss.NewStyle().Foreground(lipgloss.Color("3")),
+		api.StatusStopping:  lipgloss.NewStyle().Foreground(lipgloss.Color("3")),
+		api.StatusErrored:   lipgloss.NewStyle().Foreground(lipgloss.Color("1")).Bold(true),
+		api.StatusStopped:   lipgloss.NewStyle().Faint(true),
 	}
 	styleSpark = lipgloss.NewStyle().Foreground(lipgloss.Color("6"))
 )
@@ -41,8 +41,7 @@ var (
 // it was.
 func (m *Model) View() tea.View {
 	v := tea.NewView(m.Render())
-	v.AltScreen = true
-	v.WindowTitle = "gpm monit"
+	v.AltScreen = true // no window title: terminals do not all give the old one back
 	return v
 }
 
@@ -347,14 +346,9 @@ func describe(p *api.Process, now time.Time) []string {
 		row("cgroup", p.Cgroup)
 	}
 	tw.Flush()
-	return strings.Split(strings.TrimRight(clean2(b.String()), "\n"), "\n")
-}
-
-// clean2 cleans each line of s (clean drops newlines).
-func clean2(s string) string {
-	lines := strings.Split(s, "\n")
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 	for i, l := range lines {
-		lines[i] = clean(l)
+		lines[i] = clean(l) // a configuration's strings (args, paths) may hold anything
 	}
-	return strings.Join(lines, "\n")
+	return lines
 }

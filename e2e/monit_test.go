@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
@@ -57,7 +58,12 @@ func newTmux(t *testing.T, home string, w, h int) *tmuxTerm {
 		t.Skip("tmux is not installed (.ci/run installs it)")
 	}
 	tm := &tmuxTerm{t: t, socket: fmt.Sprintf("gpm-monit-%d-%d", os.Getpid(), time.Now().UnixNano())}
-	t.Cleanup(func() { exec.Command("tmux", "-L", tm.socket, "kill-server").Run() })
+	t.Cleanup(func() {
+		exec.Command("tmux", "-L", tm.socket, "kill-server").Run()
+		// kill-server leaves the socket file behind: tmux's directory would collect one per run.
+		dir := cmp.Or(os.Getenv("TMUX_TMPDIR"), "/tmp")
+		os.Remove(filepath.Join(dir, fmt.Sprintf("tmux-%d", os.Getuid()), tm.socket))
+	})
 	// dash ignores a PS1 that tmux's -e puts in the session's environment; env(1) sets it for the shell itself.
 	tm.run("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "-c", home,
 		fmt.Sprintf("env %s=%s PS1='%s ' ENV= sh", api.HomeEnv, home, monitPrompt))
@@ -245,4 +251,19 @@ func TestMonitReconnect(t *testing.T) {
 	}
 	tm.keys("q")
 	tm.waitScreen(10*time.Second, "the shell's prompt after q", func(s string) bool { return !strings.Contains(s, "gpm monit ·") })
+}
+
+// TestMonitDumbTerminal checks that on a terminal with TERM=dumb gpm monit prints the table once, as --once does.
+func TestMonitDumbTerminal(t *testing.T) {
+	t.Parallel()
+	buildMonit(t)
+	home := newHome(t)
+	mustRun(t, home, "start", "sleep", "--name", "dumbapp", "--", "1000")
+	tm := newTmux(t, home, 100, 20)
+	tm.keys("TERM=dumb "+gpmBin+" monit; echo exit=$?", "Enter")
+	s := tm.waitScreen(10*time.Second, "the table and the exit code", func(s string) bool { return strings.Contains(s, "exit=0") })
+	if !regexp.MustCompile(`(?m)^id +name +namespace +status`).MatchString(s) || !strings.Contains(s, "dumbapp") ||
+		strings.Contains(s, "cpu trend") {
+		t.Errorf("gpm monit with TERM=dumb:\n%s", s)
+	}
 }
