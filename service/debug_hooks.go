@@ -1,0 +1,55 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+
+	"github.com/gpmd/gpm/api"
+)
+
+// methodStats is a test hook, answered only by a daemon running with GPM_TEST_HOOKS=1: the daemon's goroutines and
+// Go memory, which /proc does not show, for the leak test (e2e/leak_test.go) to compare before and after thousands
+// of restarts. Fds and RSS the test reads from /proc itself.
+const methodStats = "debug.stats"
+
+// DebugStats is the answer of debug.stats.
+type DebugStats struct {
+	Goroutines int    `json:"goroutines"`
+	HeapAlloc  uint64 `json:"heap_alloc"`   // bytes of live and not yet collected heap objects
+	HeapInuse  uint64 `json:"heap_inuse"`   // bytes in in-use spans
+	HeapObjs   uint64 `json:"heap_objects"` // live and not yet collected heap objects
+	Sys        uint64 `json:"sys"`          // bytes obtained from the OS
+	NumGC      uint32 `json:"num_gc"`
+}
+
+func init() {
+	addMethod(methodStats, func(ctx context.Context, d *Daemon, params json.RawMessage) (any, error) {
+		if d.env["GPM_TEST_HOOKS"] != "1" {
+			// As if the method did not exist: a production daemon shows no hooks.
+			return nil, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("unknown method %q", methodStats)}
+		}
+		var p struct {
+			GC bool `json:"gc"` // collect first, so that HeapAlloc is the live heap
+		}
+		if len(params) > 0 {
+			if err := json.Unmarshal(params, &p); err != nil {
+				return nil, &api.Error{Code: api.CodeInvalid, Message: "bad parameters: " + err.Error()}
+			}
+		}
+		if p.GC {
+			runtime.GC()
+		}
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return DebugStats{
+			Goroutines: runtime.NumGoroutine(),
+			HeapAlloc:  m.HeapAlloc,
+			HeapInuse:  m.HeapInuse,
+			HeapObjs:   m.HeapObjects,
+			Sys:        m.Sys,
+			NumGC:      m.NumGC,
+		}, nil
+	})
+}
