@@ -293,8 +293,9 @@ func TestFaultDiskFull(t *testing.T) {
 	t.Run("logging", func(t *testing.T) {
 		t.Parallel()
 		logs := mountTmpfs(t, "512k")
-		home := newHome(t) // after mountTmpfs: its cleanup (gpm kill) runs before the umount
-		counter := filepath.Join(t.TempDir(), "counter") // not on the full tmpfs
+		// After mountTmpfs: the home's cleanup (gpm kill) runs before the umount. The counter is not on the tmpfs.
+		home := newHome(t)
+		counter := filepath.Join(t.TempDir(), "counter")
 		script := writeFile(t, t.TempDir(), "writer.sh", `#!/bin/sh
 line=$(printf '%0200d' 0)
 i=0
