@@ -22,6 +22,7 @@ type DebugStats struct {
 	HeapObjs   uint64 `json:"heap_objects"` // live and not yet collected heap objects
 	Sys        uint64 `json:"sys"`          // bytes obtained from the OS
 	NumGC      uint32 `json:"num_gc"`
+	Stacks     string `json:"stacks,omitempty"` // every goroutine's stack, when asked for
 }
 
 func init() {
@@ -31,7 +32,8 @@ func init() {
 			return nil, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("unknown method %q", methodStats)}
 		}
 		var p struct {
-			GC bool `json:"gc"` // collect first, so that HeapAlloc is the live heap
+			GC     bool `json:"gc"`     // collect first, so that HeapAlloc is the live heap
+			Stacks bool `json:"stacks"` // add every goroutine's stack (what a leak test shows when it fails)
 		}
 		if len(params) > 0 {
 			if err := json.Unmarshal(params, &p); err != nil {
@@ -43,13 +45,18 @@ func init() {
 		}
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
-		return DebugStats{
+		st := DebugStats{
 			Goroutines: runtime.NumGoroutine(),
 			HeapAlloc:  m.HeapAlloc,
 			HeapInuse:  m.HeapInuse,
 			HeapObjs:   m.HeapObjects,
 			Sys:        m.Sys,
 			NumGC:      m.NumGC,
-		}, nil
+		}
+		if p.Stacks {
+			buf := make([]byte, 1<<20)
+			st.Stacks = string(buf[:runtime.Stack(buf, true)])
+		}
+		return st, nil
 	})
 }
