@@ -14,8 +14,9 @@ import (
 
 // TestScale1000Apps (issue 13, "Scale"): 1000 sleeping apps from one process file under one daemon, with their
 // logs on. start, ls, jlist, save, kill and resurrect each work within a generous bound, and their times and the
-// daemon's RSS are printed. The bounds are ten times what a loaded 2-core machine takes; the figures that compare
-// gpm with other managers are bench/'s.
+// daemon's RSS are printed. The bounds are several times what a 2-core machine under a load average of 17 took
+// (start to all online 39 s, ls 0.35 s, save 0.7 s, kill 4 s); the figures that compare gpm with other managers are
+// bench/'s.
 func TestScale1000Apps(t *testing.T) {
 	t.Parallel()
 	home := newHome(t)
@@ -79,8 +80,8 @@ func TestScale1000Apps(t *testing.T) {
 		n, started.Round(time.Millisecond), up.Round(time.Millisecond), rss>>20, ls.Round(time.Millisecond),
 		jl.Round(time.Millisecond), save.Round(time.Millisecond), kill.Round(time.Millisecond),
 		gone.Round(time.Millisecond), resurrected.Round(time.Millisecond), back.Round(time.Millisecond))
-	bounded("start to all online", up, 60*time.Second)
-	bounded("resurrect to all online", back, 60*time.Second)
+	bounded("start to all online", up, 120*time.Second)
+	bounded("resurrect to all online", back, 120*time.Second)
 	bounded("gpm ls", ls, 5*time.Second)
 	bounded("gpm jlist", jl, 5*time.Second)
 	bounded("gpm save", save, 5*time.Second)
