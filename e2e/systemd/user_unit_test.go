@@ -130,7 +130,10 @@ func TestUserUnitLive(t *testing.T) {
 		}
 		return out
 	}
-	mainPID := func() string { out, _ := asCarol(uid, "systemctl", "--user", "show", "--property=MainPID", "--value", "gpm.service"); return out }
+	mainPID := func() string {
+		out, _ := asCarol(uid, "systemctl", "--user", "show", "--property=MainPID", "--value", "gpm.service")
+		return out
+	}
 	// online waits until carol's daemon lists want processes, all online.
 	online := func(want int, within time.Duration) []api.Process {
 		t.Helper()
