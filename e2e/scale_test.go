@@ -17,8 +17,10 @@ import (
 // daemon's RSS are printed. The bounds are several times what a 2-core machine under a load average of 17 took
 // (start to all online 39 s, ls 0.35 s, save 0.7 s, kill 4 s); the figures that compare gpm with other managers are
 // bench/'s.
+//
+// Not parallel: it runs alone, before the parallel tests, so that its times are its own and its 1000 processes do
+// not slow every other test's /proc scans (liveProcs reads each process's environment).
 func TestScale1000Apps(t *testing.T) {
-	t.Parallel()
 	home := newHome(t)
 	const n = 1000
 	marker := sleepMarker()
