@@ -353,7 +353,9 @@ done
 }
 
 // TestFaultCrashStormLsFast: 50 apps crash-looping at once (restarted at once, forever) while `gpm ls` is called
-// 50 times: its p99 stays under a bound a loaded machine meets, and the storm is real (restarts counted).
+// 50 times: its p99 stays under a bound a loaded machine meets, and the storm is real (restarts counted). The same
+// ls calls before the storm, and list calls on the socket (the daemon's own share, without the CLI's start-up)
+// during it, are printed beside it.
 func TestFaultCrashStormLsFast(t *testing.T) {
 	t.Parallel()
 	home := newHome(t)
@@ -377,12 +379,26 @@ func TestFaultCrashStormLsFast(t *testing.T) {
 		}
 		return sum
 	}
+	var calm []time.Duration
+	for range 10 {
+		calm = append(calm, timedRun(t, home, "ls"))
+	}
 	mustRun(t, home, "start", file)
 	waitFor(t, 20*time.Second, func() bool { return restarts() >= 2*n }, "the storm under way")
+	c, err := client.Dial(context.Background(), home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
 	r0, t0 := restarts(), time.Now()
-	var ds []time.Duration
+	var ds, calls []time.Duration
 	for range 50 {
 		ds = append(ds, timedRun(t, home, "ls"))
+		t1 := time.Now()
+		if _, err := c.List(context.Background()); err != nil {
+			t.Fatalf("list: %v", err)
+		}
+		calls = append(calls, time.Since(t1))
 	}
 	elapsed := time.Since(t0)
 	r1 := restarts()
@@ -391,14 +407,17 @@ func TestFaultCrashStormLsFast(t *testing.T) {
 			t.Errorf("%s is %s during the storm: %s", p.Name, p.Status, p.Reason)
 		}
 	}
-	p50, p99 := percentile(ds, 50), percentile(ds, 99)
-	t.Logf("gpm ls during a storm of %d crash-looping apps (%d restarts in %v, %.0f/s): p50 %v, p99 %v, max %v",
-		n, r1-r0, elapsed.Round(time.Millisecond), float64(r1-r0)/elapsed.Seconds(), p50, p99, slices.Max(ds))
+	p99 := percentile(ds, 99)
+	t.Logf("storm of %d crash-looping apps: %d restarts in %v (%.0f/s)", n, r1-r0, elapsed.Round(time.Millisecond),
+		float64(r1-r0)/elapsed.Seconds())
+	t.Logf("gpm ls before the storm: p50 %v, max %v; during it: p50 %v, p99 %v; list on the socket during it: p50 %v, p99 %v",
+		percentile(calm, 50), slices.Max(calm), percentile(ds, 50), p99, percentile(calls, 50), percentile(calls, 99))
 	if r1-r0 < n {
 		t.Errorf("only %d restarts while ls ran: no storm", r1-r0)
 	}
-	const bound = 2 * time.Second
-	if p99 > bound {
+	// 2 s on a loaded machine, stretched as every wait here is (patient): with the suite's parallel tests beside
+	// other work (load average 17 on 2 cores) a plain `gpm ls` took 1 s at the median before any storm.
+	if bound := patient(2 * time.Second); p99 > bound {
 		t.Errorf("gpm ls p99 %v during the storm, want under %v", p99, bound)
 	}
 	t1 := time.Now()

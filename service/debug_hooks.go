@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
+	"time"
 
 	"github.com/gpmd/gpm/api"
 )
@@ -25,7 +28,38 @@ type DebugStats struct {
 	Stacks     string `json:"stacks,omitempty"` // every goroutine's stack, when asked for
 }
 
+// methodProfile is a test hook like methodStats: a CPU profile of the daemon for ms milliseconds, written to path
+// (go tool pprof reads it), for a test or a developer to see where a slow figure goes.
+const methodProfile = "debug.profile"
+
 func init() {
+	addMethod(methodProfile, func(ctx context.Context, d *Daemon, params json.RawMessage) (any, error) {
+		if d.env["GPM_TEST_HOOKS"] != "1" {
+			return nil, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("unknown method %q", methodProfile)}
+		}
+		var p struct {
+			Path string `json:"path"`
+			MS   int    `json:"ms"`
+		}
+		if err := json.Unmarshal(params, &p); err != nil || p.Path == "" {
+			return nil, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("bad parameters: want path and ms (%v)", err)}
+		}
+		f, err := os.Create(p.Path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		select {
+		case <-time.After(time.Duration(p.MS) * time.Millisecond):
+		case <-ctx.Done():
+		}
+		pprof.StopCPUProfile()
+		return nil, f.Close()
+	})
+
 	addMethod(methodStats, func(ctx context.Context, d *Daemon, params json.RawMessage) (any, error) {
 		if d.env["GPM_TEST_HOOKS"] != "1" {
 			// As if the method did not exist: a production daemon shows no hooks.
