@@ -28,7 +28,8 @@ fuzz:
 	GO='$(GO)' FUZZTIME='$(FUZZTIME)' FUZZMINIMIZE='$(FUZZMINIMIZE)' FUZZFLAGS='$(FUZZFLAGS)' .ci/fuzz.sh
 
 # The leak test at full count (issue 13): 10,000 restarts of crash-looping apps, then the daemon's fds, goroutines,
-# live heap and RSS compared with before (e2e/leak_test.go; CI runs it with 500 in make test). About 2 minutes.
+# live heap and RSS compared with before (e2e/leak_test.go; CI runs it with 500 in make test). About 3 minutes on a
+# busy 2-core machine (60 restarts/s).
 LEAK_RESTARTS ?= 10000
 leak:
 	GPM_LEAK_RESTARTS=$(LEAK_RESTARTS) $(GO) test -race -count=1 -timeout 30m -run '^TestLeakRestarts$$' -v ./e2e/
