@@ -55,11 +55,15 @@ type Options struct {
 
 // Daemon is a running manager. Create it with New and run it with Run.
 type Daemon struct {
-	opts  Options
-	log   *log.Logger
-	euid  int
-	hub   *hub
-	ops   chan func()
+	opts Options
+	log  *log.Logger
+	euid int
+	hub  *hub
+	ops  chan func()
+	// reqs carries the functions of control requests (exec), apart from ops: in a crash storm in cgroup mode, each
+	// run's cgroup events and timers keep ops full, and a request queued behind them waited a second for `gpm ls`
+	// (TestFaultCrashStormLsFast). On a channel of its own it waits for a few loop turns at most.
+	reqs  chan func()
 	exits chan platform.Exit
 	quit  chan struct{} // closed by "kill" (through stopRun) to end Run
 	gone  chan struct{} // closed when Run has released the home (socket removed, lock released)
@@ -138,6 +142,7 @@ func New(opts Options) *Daemon {
 		euid:     os.Geteuid(),
 		hub:      newHub(),
 		ops:      make(chan func(), 64),
+		reqs:     make(chan func()),
 		exits:    make(chan platform.Exit, 64),
 		quit:     make(chan struct{}),
 		gone:     make(chan struct{}),
@@ -344,6 +349,9 @@ func (d *Daemon) loop(ctx context.Context) {
 		case <-watchdog:
 			d.sd.try("WATCHDOG=1")
 			d.updateStatus() // resends a STATUS= lost to a full queue
+		case fn := <-d.reqs:
+			d.tree = nil
+			d.runOp(fn)
 		case fn := <-d.ops:
 			d.tree = nil
 			d.runOp(fn)
@@ -379,7 +387,7 @@ func (d *Daemon) exec(ctx context.Context, fn func()) error {
 		ok = true
 	}
 	select {
-	case d.ops <- op:
+	case d.reqs <- op:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
