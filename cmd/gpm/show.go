@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/console/snapshot"
 	"github.com/gpmd/gpm/service/module"
 )
 
@@ -72,7 +73,7 @@ func (c *cli) printList(list []api.Process) {
 		pid, uptime := "0", "0"
 		if p.PID != 0 {
 			pid = strconv.Itoa(p.PID)
-			uptime = humanDuration(time.Duration(p.UptimeMS) * time.Millisecond)
+			uptime = snapshot.HumanDuration(time.Duration(p.UptimeMS) * time.Millisecond)
 		}
 		status := p.Status
 		if p.StatusText != "" {
@@ -91,18 +92,6 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
-}
-
-func humanDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return strconv.Itoa(int(d.Seconds())) + "s"
-	case d < time.Hour:
-		return strconv.Itoa(int(d.Minutes())) + "m"
-	case d < 48*time.Hour:
-		return strconv.Itoa(int(d.Hours())) + "h"
-	}
-	return strconv.Itoa(int(d.Hours()/24)) + "D"
 }
 
 func humanBytes(b uint64) string {
@@ -189,7 +178,7 @@ func printMini(w io.Writer, list []api.Process) {
 	for _, p := range list {
 		fmt.Fprintf(&b, "+--- %s\nnamespace : %s\npid : %d\nid : %d\nstatus : %s\nmode : %s\nrestarted : %d\nuptime : %s\nmemory : %s\n",
 			p.Name, p.Namespace, p.PID, p.ID, p.Status, p.Mode, p.Restarts,
-			humanDuration(time.Duration(p.UptimeMS)*time.Millisecond), humanBytes(p.Memory))
+			snapshot.HumanDuration(time.Duration(p.UptimeMS)*time.Millisecond), humanBytes(p.Memory))
 	}
 	w.Write(b.Bytes())
 }
@@ -307,7 +296,7 @@ func describe(w io.Writer, p api.Process) {
 		row("last exit signal", p.ExitSignal)
 	}
 	if p.StartedAt != nil {
-		row("uptime", humanDuration(time.Duration(p.UptimeMS)*time.Millisecond))
+		row("uptime", snapshot.HumanDuration(time.Duration(p.UptimeMS)*time.Millisecond))
 	}
 	if p.NextRestart != nil {
 		row("next restart", p.NextRestart.Format(time.RFC3339))
