@@ -62,7 +62,10 @@ func TestCallerInProcess(t *testing.T) {
 	defer cancel()
 
 	events := make(chan api.Event, 1024)
-	go c.Stream(ctx, api.MethodSubscribe, api.LogsParams{}, func(e api.Event) error {
+	go c.Stream(ctx, api.MethodSubscribe, api.LogsParams{NoLogs: true}, func(e api.Event) error {
+		if e.Type == api.EventLog {
+			t.Errorf("a log line in a nologs subscription: %+v", e)
+		}
 		select {
 		case events <- e:
 		default:
@@ -80,7 +83,7 @@ func TestCallerInProcess(t *testing.T) {
 		return api.StartApp{App: a}
 	}
 	var started []api.Process
-	if err := c.Call(ctx, api.MethodStart, api.StartParams{Apps: []api.StartApp{app("sleeper", "/bin/sleep", "60")}}, &started); err != nil {
+	if err := c.Call(ctx, api.MethodStart, api.StartParams{Apps: []api.StartApp{app("sleeper", "/bin/sh", "-c", "echo hello; exec sleep 60")}}, &started); err != nil {
 		t.Fatalf("start: %v", err)
 	}
 	if len(started) != 1 || started[0].Name != "sleeper" {

@@ -317,7 +317,7 @@ func (d *Daemon) events(ctx context.Context, method string, lp *api.LogsParams, 
 			return false
 		}
 		if e.Type == api.EventLog {
-			return !(lp.Out && e.Stream == "err") && !(lp.Err && e.Stream == "out")
+			return !lp.NoLogs && !(lp.Out && e.Stream == "err") && !(lp.Err && e.Stream == "out")
 		}
 		return !logsOnly
 	}
