@@ -1,0 +1,52 @@
+package dbusapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/gpmd/gpm/api"
+)
+
+// newError is the D-Bus error io.gpm.Error.<kind> with msg, which busctl prints as "Call failed: msg".
+func newError(kind, msg string) *dbus.Error {
+	return &dbus.Error{Name: ErrorPrefix + kind, Body: []any{msg}}
+}
+
+// toError names a failure of the daemon by its api.Error code, with the daemon's message (the CLI's): NotFound,
+// InvalidArgument, AccessDenied, or Failed for the rest.
+func toError(err error) *dbus.Error {
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		switch ae.Code {
+		case api.CodeNotFound, api.CodeNoDump:
+			return newError("NotFound", ae.Message)
+		case api.CodeInvalid, api.CodeTooLarge, api.CodeEmptyList:
+			return newError("InvalidArgument", ae.Message)
+		case api.CodeDenied:
+			return newError("AccessDenied", ae.Message)
+		}
+		return newError("Failed", ae.Message)
+	}
+	if errors.Is(err, context.Canceled) {
+		return newError("Failed", "the gpm daemon is stopping or lost the bus: "+err.Error())
+	}
+	return newError("Failed", err.Error())
+}
+
+// authorize lets sender change state when the daemon admits its uid, as the control socket admits a peer: the bus
+// policy already let it send the call, but a policy is the administrator's to widen, and this check is the
+// daemon's own.
+func (s *session) authorize(sender dbus.Sender) *dbus.Error {
+	var uid uint32
+	err := s.conn.BusObject().CallWithContext(s.ctx, "org.freedesktop.DBus.GetConnectionUnixUser", 0, string(sender)).Store(&uid)
+	if err != nil {
+		return newError("Failed", fmt.Sprintf("cannot tell who the caller %s is (GetConnectionUnixUser): %v", sender, err))
+	}
+	if !s.cfg.Admits(int(uid)) {
+		return newError("AccessDenied", fmt.Sprintf("permission denied: uid %d may read this gpm daemon but not control it", uid))
+	}
+	return nil
+}
