@@ -46,11 +46,11 @@ type session struct {
 	// emitMu keeps signals in the order their changes were made: taken before mu is released.
 	emitMu sync.Mutex
 
-	mu       sync.Mutex
-	procs    map[int]*entry
-	version  string
-	nOnline  uint32
-	listErr  string // the last refresh failure logged
+	mu      sync.Mutex
+	procs   map[int]*entry
+	version string
+	nOnline uint32
+	listErr string // the last refresh failure logged
 }
 
 // entry is one process in the mirror.
