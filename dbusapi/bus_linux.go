@@ -71,26 +71,30 @@ func Run(ctx context.Context, cfg Config) {
 	backoff := minBackoff
 	for {
 		addr, what := busAddress(cfg.Env, cfg.System)
+		kind := busKind(cfg.System)
+		if what == AddressEnv {
+			kind = "bus"
+		}
 		wait := noBusPoll
 		switch {
 		case addr == "off":
 			cfg.Log.Printf("dbus: off (%s=off)", AddressEnv)
 			return
 		case addr == "":
-			say("dbus: no %s: io.gpm.Manager1 is not served (looked at %s)", busKind(cfg.System), what)
+			say("dbus: no %s: io.gpm.Manager1 is not served (looked at %s)", kind, what)
 		default:
 			served, err := serve(ctx, cfg, addr, func() {
 				said = ""
-				cfg.Log.Printf("dbus: serving %s on the %s (%s)", BusName, busKind(cfg.System), what)
+				cfg.Log.Printf("dbus: serving %s on the %s (%s)", BusName, kind, what)
 			})
 			if ctx.Err() != nil {
 				return
 			}
 			if served {
 				backoff = minBackoff
-				cfg.Log.Printf("dbus: lost the %s (%v); connecting again", busKind(cfg.System), err)
+				cfg.Log.Printf("dbus: lost the %s (%v); connecting again", kind, err)
 			} else {
-				say("dbus: %s (%s): %v; trying again, at most every %v", busKind(cfg.System), what, err, maxBackoff)
+				say("dbus: %s (%s): %v; trying again, at most every %v", kind, what, err, maxBackoff)
 			}
 			wait, backoff = backoff, min(2*backoff, maxBackoff)
 		}
