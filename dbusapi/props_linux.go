@@ -78,3 +78,20 @@ func rows(list []api.Process) []row {
 	}
 	return out
 }
+
+// mirrorRow is the row of process id from its properties in the mirror, with its uptime at now (as the daemon
+// counts it: since the run began, for a process that has a pid).
+func mirrorRow(id int, props map[string]dbus.Variant, now time.Time) row {
+	str := func(k string) string { v, _ := props[k].Value().(string); return v }
+	u32 := func(k string) uint32 { v, _ := props[k].Value().(uint32); return v }
+	cpu, _ := props["CPUPercent"].Value().(float64)
+	mem, _ := props["MemoryCurrent"].Value().(uint64)
+	var uptime uint64
+	if start, _ := props["ActiveEnterTimestamp"].Value().(uint64); start > 0 && u32("PID") != 0 {
+		if n := uint64(now.UnixMicro()); n > start {
+			uptime = n - start
+		}
+	}
+	return row{uint32(id), str("Name"), str("Namespace"), str("Status"), u32("PID"), u32("Restarts"), cpu, mem, uptime,
+		processPath(id)}
+}
