@@ -19,9 +19,9 @@ import (
 type Config struct {
 	// Caller runs the daemon's operations (service.Daemon.Caller): the same checks and limits as the control socket.
 	Caller api.Caller
-	// Admits is the daemon's access rule (service.Daemon.Admits): whether a caller of uid may change state. Reads
-	// are open to whoever the bus policy lets through.
-	Admits func(uid int) bool
+	// Admits is the daemon's access rule: whether a caller of uid and groups gids (nil when the bus does not say)
+	// may change state. Reads are open to whoever the bus policy lets through.
+	Admits func(uid int, gids []int) bool
 	// Log receives one line per change of the connection (served, lost, no bus) and per failure; nil discards.
 	Log *log.Logger
 	// Env is the daemon's environment, where the bus addresses are found: AddressEnv, then

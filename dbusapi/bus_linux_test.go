@@ -234,11 +234,11 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 }
 
 // setup starts a bus (with extra policy) and a daemon serving on it, and waits until the daemon owns the name.
-func setup(t *testing.T, extra string) (*bus, *daemon, *dbus.Conn) {
+func setup(t *testing.T, extra string, env ...string) (*bus, *daemon, *dbus.Conn) {
 	t.Helper()
 	requireTools(t)
 	b := startBus(t, extra)
-	d := runDaemon(t, dbusapi.AddressEnv+"="+b.addr)
+	d := runDaemon(t, append([]string{dbusapi.AddressEnv + "=" + b.addr}, env...)...)
 	c := connect(t, b.addr)
 	waitOwned(t, c)
 	return b, d, c
@@ -440,15 +440,19 @@ func interfaceElement(t *testing.T, xml, iface string) string {
 // itself, which admits root and its own uid.
 func TestDBusNobody(t *testing.T) {
 	requireTools(t, "dbus-send")
+	widened := `<policy user="nobody"><allow send_destination="io.gpm.Manager1"/></policy>`
 	for _, tt := range []struct {
 		name, extra, wantErr string
+		env                  []string
 	}{
-		{"shipped policy", "", "org.freedesktop.DBus.Error.AccessDenied"},
-		{"policy lets nobody call", `<policy user="nobody"><allow send_destination="io.gpm.Manager1"/></policy>`,
-			"io.gpm.Error.AccessDenied"},
+		{"shipped policy", "", "org.freedesktop.DBus.Error.AccessDenied", nil},
+		{"policy lets nobody call", widened, "io.gpm.Error.AccessDenied", nil},
+		// The system daemon admits anyone on its socket (whose mode and group are the check); on the bus it
+		// admits root, its uid and group gpm only.
+		{"system daemon, policy lets nobody call", widened, "io.gpm.Error.AccessDenied", []string{api.SystemEnv + "=1"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			b, d, _ := setup(t, tt.extra)
+			b, d, _ := setup(t, tt.extra, tt.env...)
 			var started []api.Process
 			err := d.c.Call(context.Background(), api.MethodStart, api.StartParams{Apps: []api.StartApp{app(t, "sleeper", "/bin/sleep", "60")}}, &started)
 			if err != nil {

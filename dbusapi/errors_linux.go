@@ -36,16 +36,27 @@ func toError(err error) *dbus.Error {
 	return newError("Failed", err.Error())
 }
 
-// authorize lets sender change state when the daemon admits its uid, as the control socket admits a peer: the bus
+// authorize lets sender change state when the daemon admits it, as the control socket admits a peer: the bus
 // policy already let it send the call, but a policy is the administrator's to widen, and this check is the
-// daemon's own.
+// daemon's own. The bus says who the caller is (GetConnectionCredentials: its uid, and its groups where the bus
+// knows them, as dbus-daemon and dbus-broker do on Linux >= 4.13).
 func (s *session) authorize(sender dbus.Sender) *dbus.Error {
-	var uid uint32
-	err := s.conn.BusObject().CallWithContext(s.ctx, "org.freedesktop.DBus.GetConnectionUnixUser", 0, string(sender)).Store(&uid)
+	var creds map[string]dbus.Variant
+	err := s.conn.BusObject().CallWithContext(s.ctx, "org.freedesktop.DBus.GetConnectionCredentials", 0, string(sender)).Store(&creds)
 	if err != nil {
-		return newError("Failed", fmt.Sprintf("cannot tell who the caller %s is (GetConnectionUnixUser): %v", sender, err))
+		return newError("Failed", fmt.Sprintf("cannot tell who the caller %s is (GetConnectionCredentials): %v", sender, err))
 	}
-	if !s.cfg.Admits(int(uid)) {
+	uid, ok := creds["UnixUserID"].Value().(uint32)
+	if !ok {
+		return newError("AccessDenied", fmt.Sprintf("permission denied: the bus does not say which uid the caller %s has", sender))
+	}
+	var gids []int
+	if g, ok := creds["UnixGroupIDs"].Value().([]uint32); ok {
+		for _, id := range g {
+			gids = append(gids, int(id))
+		}
+	}
+	if !s.cfg.Admits(int(uid), gids) {
 		return newError("AccessDenied", fmt.Sprintf("permission denied: uid %d may read this gpm daemon but not control it", uid))
 	}
 	return nil

@@ -75,6 +75,17 @@ func TestDBusSystemBus_Issue10(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "Access denied") {
 		t.Errorf("Stop as nobody: %v\n%s, want it refused", err, b)
 	}
+	// A member of group gpm may act: the policy lets the group call, and the daemon finds gpm among the caller's
+	// groups as the bus reports them (GetConnectionCredentials' UnixGroupIDs).
+	if _, err := try("id", "gpmcarol"); err != nil {
+		sh(t, "useradd", "--create-home", "--groups", "gpm", "gpmcarol")
+	}
+	cmd = exec.Command("runuser", "-u", "gpmcarol", "--", "busctl", "--system", "call", "io.gpm.Manager1",
+		"/io/gpm/Manager1", "io.gpm.Manager1", "Restart", "as", "1", "dbus-sleeper")
+	cmd.Dir = "/"
+	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "dbus-sleeper") {
+		t.Errorf("Restart as gpmcarol (group gpm): %v\n%s", err, b)
+	}
 	if out, err := try("busctl", "--system", "call", "io.gpm.Manager1", "/io/gpm/Manager1", "io.gpm.Manager1",
 		"Stop", "as", "1", "dbus-sleeper"); err != nil || !strings.Contains(out, `"stopped"`) {
 		t.Errorf("Stop as root: %v\n%s", err, out)
