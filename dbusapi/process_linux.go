@@ -84,7 +84,7 @@ func (s *session) processIntrospect(msg dbus.Message) (string, *dbus.Error) {
 	path, _ := msg.Headers[dbus.FieldPath].Value().(dbus.ObjectPath)
 	if path == ProcessPrefix {
 		var b strings.Builder
-		b.WriteString(doctype + "<node>\n" + standardIfacesXML)
+		b.WriteString(doctype + "<node>\n" + introspectXML)
 		for _, id := range s.ids() {
 			fmt.Fprintf(&b, "  <node name=\"%d\"/>\n", id)
 		}

@@ -126,8 +126,10 @@ const doctype = `<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introsp
 // ships it.
 const InterfacesXML = doctype + "<node>\n" + managerIfaceXML + processIfaceXML + "</node>\n"
 
-// standardIfacesXML are the interfaces every object of the service also has.
-const standardIfacesXML = `  <interface name="org.freedesktop.DBus.Properties">
+// standardIfacesXML are the interfaces every object of the service also has: Properties and introspectXML.
+const standardIfacesXML = propertiesXML + introspectXML
+
+const propertiesXML = `  <interface name="org.freedesktop.DBus.Properties">
     <method name="Get">
       <arg name="interface_name" type="s" direction="in"/>
       <arg name="property_name" type="s" direction="in"/>
@@ -148,7 +150,11 @@ const standardIfacesXML = `  <interface name="org.freedesktop.DBus.Properties">
       <arg name="invalidated_properties" type="as"/>
     </signal>
   </interface>
-  <interface name="org.freedesktop.DBus.Introspectable">
+`
+
+// introspectXML are Introspectable and Peer, which every node has, also /io/gpm/Manager1/process (the parent of
+// the process objects, which is not an object itself).
+const introspectXML = `  <interface name="org.freedesktop.DBus.Introspectable">
     <method name="Introspect">
       <arg name="xml_data" type="s" direction="out"/>
     </method>

@@ -36,7 +36,7 @@ func TestInterfacesXMLGolden(t *testing.T) {
 	if len(node.Interfaces) != 2 || node.Interfaces[0].Name != ManagerIf || node.Interfaces[1].Name != ProcessIf {
 		t.Fatalf("InterfacesXML has interfaces %+v, want %s and %s", node.Interfaces, ManagerIf, ProcessIf)
 	}
-	for _, x := range []string{standardIfacesXML, objectManagerXML} {
+	for _, x := range []string{propertiesXML, introspectXML, objectManagerXML} {
 		if err := xml.Unmarshal([]byte("<node>"+x+"</node>"), &node); err != nil {
 			t.Fatalf("standard interfaces do not parse: %v", err)
 		}
