@@ -155,9 +155,17 @@ func serve(ctx context.Context, cfg Config, addr string, onServed func()) (serve
 	if err != nil {
 		return false, err
 	}
-	defer conn.Close()
+	// A second daemon on the same session bus finds the name taken: it learns so before it sets anything up.
+	var taken bool
+	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, BusName).Store(&taken); err == nil && taken {
+		conn.Close()
+		return false, fmt.Errorf("the name %s is taken: another gpm daemon (or another program) has it", BusName)
+	}
 	s := newSession(conn, cfg)
-	defer s.close()
+	defer func() {
+		conn.Close() // first: the session's goroutines and calls end with the connection's context
+		s.close()
+	}()
 	if err := s.export(); err != nil {
 		return false, err
 	}

@@ -184,3 +184,26 @@ func TestDBusNoBus(t *testing.T) {
 		t.Fatalf("%d dbus lines in the log, want 1:\n%s", n, d.log.String())
 	}
 }
+
+// A second daemon on the same bus finds the name taken, says so once, and takes the name when the first one stops.
+func TestDBusNameTakenThenFree(t *testing.T) {
+	b, first, c := setup(t, "")
+	second := runDaemon(t, dbusapi.AddressEnv+"="+b.addr)
+	waitFor(t, 30*time.Second, "the second daemon logs that the name is taken", func() bool {
+		return strings.Contains(second.log.String(), "is taken")
+	})
+	if _, err := second.c.StartWith(context.Background(), api.StartParams{Apps: []api.StartApp{app(t, "second", "/bin/sleep", "60")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.c.Kill(context.Background()); err != nil {
+		t.Fatalf("kill the first daemon: %v", err)
+	}
+	waitFor(t, 60*time.Second, "the second daemon serves the name", func() bool {
+		var rows []row
+		err := manager(c).Call(dbusapi.ManagerIf+".ListProcesses", 0).Store(&rows)
+		return err == nil && len(rows) == 1 && rows[0].Name == "second"
+	})
+	if n := strings.Count(second.log.String(), "is taken"); n != 1 {
+		t.Errorf("the second daemon logged the taken name %d times, want once:\n%s", n, second.log.String())
+	}
+}
