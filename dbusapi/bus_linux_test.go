@@ -458,6 +458,13 @@ func TestDBusNobody(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// ListProcesses answers from what the service has seen of the daemon's events: wait until it has seen
+			// the start (this test is about who may call, not how soon the service sees a change).
+			root := connect(t, b.addr)
+			waitFor(t, 30*time.Second, "ListProcesses shows sleeper", func() bool {
+				rows := listProcesses(t, root)
+				return len(rows) == 1 && rows[0].Name == "sleeper"
+			})
 			for _, r := range []struct {
 				args []string
 				want string

@@ -23,7 +23,7 @@ func init() {
 			Caller: d.Caller(),
 			Admits: d.dbusAdmits(),
 			Log:    d.Logger(),
-			Env:    d.env,
+			Env:    busEnv(d.env),
 			System: d.system(),
 		})
 	})
@@ -48,4 +48,15 @@ func (d *Daemon) dbusAdmits() func(uid int, gids []int) bool {
 	return func(uid int, gids []int) bool {
 		return uid == 0 || uid == euid || (gid >= 0 && slices.Contains(gids, gid))
 	}
+}
+
+// busEnv is what dbusapi reads of the daemon's environment: a copy, so that the surface holds none of the daemon's.
+func busEnv(env map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, k := range []string{dbusapi.AddressEnv, "DBUS_SYSTEM_BUS_ADDRESS", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"} {
+		if v, ok := env[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }
