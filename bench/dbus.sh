@@ -5,7 +5,8 @@
 # A private session dbus-daemon serves the bus (GPM_DBUS_ADDRESS points the daemon at it); the apps are sleeps.
 #
 # Environment: GPM_BIN (default: built from this tree with make build's flags), APPS (default 50), CALLS (default
-# 500), QUIET_WAIT (60) / QUIET_BUSY (15) as run.sh, RESULTS (also write the report there).
+# 500), QUIET_WAIT (60) / QUIET_BUSY (15) as run.sh, RESULTS (also write the report there), BASE_BIN (a gpm binary
+# without D-Bus, e.g. built from the commit before it: its RSS is reported too).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +26,7 @@ BUSPID=
 cleanup() {
 	[[ -n ${GPM:-} ]] && GPM_HOME=$WORK/on "$GPM" kill >/dev/null 2>&1 || true
 	[[ -n ${GPM:-} ]] && GPM_HOME=$WORK/off "$GPM" kill >/dev/null 2>&1 || true
+	[[ -n ${BASE_BIN:-} ]] && GPM_HOME=$WORK/base "$BASE_BIN" kill >/dev/null 2>&1 || true
 	[[ -n $BUSPID ]] && kill "$BUSPID" 2>/dev/null || true
 	rm -rf "$WORK"
 }
@@ -57,7 +59,8 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 # online and CALLS lists (and, with D-Bus, CALLS ListProcesses) went through it.
 declare -A RSS
 run() {
-	local mode=$1 home=$WORK/$1 dpid
+	local mode=$1 home=$WORK/$1 dpid GPM=$GPM
+	[[ $mode == base ]] && GPM=$BASE_BIN
 	mkdir -m 700 "$home"
 	if [[ $mode == on ]]; then export GPM_DBUS_ADDRESS=$ADDR; else export GPM_DBUS_ADDRESS=off; fi
 	GPM_HOME=$home "$GPM" start "$WORK/apps.json" >/dev/null
@@ -79,6 +82,7 @@ run() {
 }
 run on
 run off
+[[ -n ${BASE_BIN:-} ]] && run base
 
 read -r dmed dp90 smed sp90 procs <<<"$LAT"
 report=$(
@@ -91,6 +95,9 @@ report=$(
 	echo "| ratio of the medians | $(awk -v a="$dmed" -v b="$smed" 'BEGIN { printf "%.2f", a / b }') | <= 2 |"
 	echo "| daemon RSS, D-Bus on, $APPS apps | $(awk -v k="${RSS[on]}" 'BEGIN { printf "%.1f", k / 1024 }') MB | <= 13 MB |"
 	echo "| daemon RSS, D-Bus off, $APPS apps | $(awk -v k="${RSS[off]}" 'BEGIN { printf "%.1f", k / 1024 }') MB | |"
+	if [[ -n ${BASE_BIN:-} ]]; then
+		echo "| daemon RSS, BASE_BIN (no D-Bus code), $APPS apps | $(awk -v k="${RSS[base]}" 'BEGIN { printf "%.1f", k / 1024 }') MB | |"
+	fi
 )
 echo "$report"
 [[ -n ${RESULTS:-} ]] && echo "$report" >>"$RESULTS"

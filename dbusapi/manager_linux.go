@@ -265,10 +265,23 @@ func (s *session) managerProps() map[string]dbus.Variant {
 }
 
 func (s *session) managerGetAll(iface string) (map[string]dbus.Variant, *dbus.Error) {
-	if iface != ManagerIf && iface != "" {
-		return nil, unknownInterface(iface)
+	switch iface {
+	case ManagerIf, "":
+		return s.managerProps(), nil
+	case "org.freedesktop.DBus.ObjectManager":
+		return map[string]dbus.Variant{}, nil
 	}
-	return s.managerProps(), nil
+	return noProperties(iface)
+}
+
+// noProperties answers GetAll of an interface without properties: empty for the standard ones every object has,
+// as the specification asks, an error for the others.
+func noProperties(iface string) (map[string]dbus.Variant, *dbus.Error) {
+	switch iface {
+	case "org.freedesktop.DBus.Properties", "org.freedesktop.DBus.Introspectable", "org.freedesktop.DBus.Peer":
+		return map[string]dbus.Variant{}, nil
+	}
+	return nil, unknownInterface(iface)
 }
 
 func (s *session) managerGet(iface, name string) (dbus.Variant, *dbus.Error) {

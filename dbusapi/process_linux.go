@@ -53,7 +53,7 @@ func (s *session) processGetAll(msg dbus.Message, iface string) (map[string]dbus
 		return nil, noObject(msg)
 	}
 	if iface != ProcessIf && iface != "" {
-		return nil, unknownInterface(iface)
+		return noProperties(iface)
 	}
 	if err := s.enter(); err != nil {
 		return nil, err
