@@ -65,7 +65,8 @@ func TestDBusSignalsOnStartAndCrash(t *testing.T) {
 	_, d, c := setup(t, "")
 	ch := signals(t, c)
 	ctx := context.Background()
-	crasher := appWith(t, func(a *config.App) { a.RestartDelay = config.Millis(200) }, "crasher", "/bin/sh", "-c", "sleep 0.5; exit 3")
+	// The restart delay is long enough for the exit to be seen before the restart on a loaded machine.
+	crasher := appWith(t, func(a *config.App) { a.RestartDelay = config.Millis(2000) }, "crasher", "/bin/sh", "-c", "sleep 0.5; exit 3")
 	started, err := d.c.StartWith(ctx, api.StartParams{Apps: []api.StartApp{crasher}})
 	if err != nil || len(started) != 1 {
 		t.Fatalf("start: %v %+v", err, started)
