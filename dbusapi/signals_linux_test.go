@@ -208,3 +208,33 @@ func TestDBusNameTakenThenFree(t *testing.T) {
 		t.Errorf("the second daemon logged the taken name %d times, want once:\n%s", n, second.log.String())
 	}
 }
+
+// MemoryCurrent and the cpu figures follow every sample through Get, while their PropertiesChanged are spaced by
+// dbusapi.DefaultSampleSignals (10 s) per process.
+func TestDBusSampleSignalsSpaced(t *testing.T) {
+	_, d, c := setup(t, "")
+	ch := signals(t, c)
+	// The process appears before its first sample (memory 0), so its figures change after it: a signal is due.
+	if _, err := d.c.StartWith(context.Background(), api.StartParams{Apps: []api.StartApp{app(t, "sleeper", "/bin/sleep", "600")}}); err != nil {
+		t.Fatal(err)
+	}
+	path := dbus.ObjectPath(dbusapi.ProcessPrefix + "/0")
+	next(t, ch, 30*time.Second, "InterfacesAdded", func(s *dbus.Signal) bool {
+		return s.Name == "org.freedesktop.DBus.ObjectManager.InterfacesAdded" && len(s.Body) == 2 && s.Body[0] == path
+	})
+	added := time.Now()
+	waitFor(t, 30*time.Second, "MemoryCurrent > 0 through Get", func() bool {
+		v, err := c.Object(dbusapi.BusName, path).GetProperty(dbusapi.ProcessIf + ".MemoryCurrent")
+		m, _ := v.Value().(uint64)
+		return err == nil && m > 0
+	})
+	s := next(t, ch, 60*time.Second, "a PropertiesChanged with MemoryCurrent", func(s *dbus.Signal) bool {
+		_, ok := changed(s, path, dbusapi.ProcessIf)["MemoryCurrent"]
+		return ok
+	})
+	if after := time.Since(added); after < dbusapi.DefaultSampleSignals-time.Second {
+		t.Fatalf("the first sample signal came %v after the process appeared, want about %v: %v", after, dbusapi.DefaultSampleSignals, s.Body[1])
+	} else {
+		t.Logf("first sample signal %v after the process appeared: %v", after, s.Body[1])
+	}
+}
