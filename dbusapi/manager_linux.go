@@ -72,22 +72,15 @@ func (s *session) export() error {
 	return nil
 }
 
-// listProcesses answers from the mirror, which follows the daemon's events, read again first when an event is
-// waiting for the refresher: a read of the daemon's list would cost a JSON round trip of every process's whole
-// configuration, twice what the control socket's list costs (bench/dbus.sh).
+// listProcesses answers from the mirror, which follows the daemon's events (caughtUp): a read of the daemon's list
+// would cost a JSON round trip of every process's whole configuration, twice what the control socket's list costs
+// (bench/dbus.sh).
 func (s *session) listProcesses() ([]row, *dbus.Error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	select {
-	case <-s.kick:
-		s.refresh()
-	default:
-		// A refresh under way (the refresher took the event) is waited for.
-		s.refreshMu.Lock()
-		s.refreshMu.Unlock()
-	}
+	s.caughtUp()
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -98,30 +91,53 @@ func (s *session) listProcesses() ([]row, *dbus.Error) {
 	return out, nil
 }
 
-// getProcess finds a process by id, or the first instance (lowest id) of an app by name.
+// caughtUp brings the mirror up to the events that have reached the service: an event waiting for the refresher
+// is read now, and a refresh under way (the refresher took the event) is waited for.
+func (s *session) caughtUp() {
+	select {
+	case <-s.kick:
+		s.refresh()
+	default:
+		s.refreshMu.Lock()
+		s.refreshMu.Unlock()
+	}
+}
+
+// getProcess finds a process by id, or the first instance (lowest id) of an app by name, in the mirror, read
+// again when it is not there (a process started a moment ago).
 func (s *session) getProcess(ref string) (dbus.ObjectPath, *dbus.Error) {
 	if err := s.enter(); err != nil {
 		return "", err
 	}
 	defer s.leave()
-	var list []api.Process
-	if err := s.cfg.Caller.Call(s.ctx, api.MethodList, nil, &list); err != nil {
-		return "", toError(err)
-	}
+	s.caughtUp()
 	id, err := strconv.Atoi(ref)
 	isID := err == nil
-	best := -1
-	for _, p := range list {
-		if (isID && p.ID == id) || (!isID && p.Name == ref) {
-			if best < 0 || p.ID < best {
-				best = p.ID
+	find := func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if isID {
+			if _, ok := s.procs[id]; ok {
+				return id
+			}
+			return -1
+		}
+		for _, id := range s.sortedIDs() {
+			if s.procs[id].props["Name"].Value() == ref {
+				return id
 			}
 		}
+		return -1
 	}
-	if best < 0 {
+	found := find()
+	if found < 0 {
+		s.refresh()
+		found = find()
+	}
+	if found < 0 {
 		return "", newError("NotFound", fmt.Sprintf("process or app %q not found", ref))
 	}
-	return processPath(best), nil
+	return processPath(found), nil
 }
 
 // change runs a state-changing method for sender, then brings the mirror up to date before the reply goes out,
