@@ -49,7 +49,11 @@ func (d *Daemon) list(ctx context.Context) ([]api.Process, error) {
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		// ctx ended: the loop may still run the function and write out (a data race if it were read here).
+		return nil, err
+	}
+	return out, nil
 }
 
 // waitAll waits for every channel or for ctx.
@@ -367,7 +371,10 @@ func (d *Daemon) snapshots(ctx context.Context, ids []int) ([]api.Process, error
 			}
 		}
 	})
-	return out, err
+	if err != nil {
+		return nil, err // as in list: out may still be written by the loop
+	}
+	return out, nil
 }
 
 // remove stops p and deletes it from the table; done is closed when it is gone.
