@@ -10,7 +10,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/gpmd/gpm/api"
-	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/config/procfile"
 )
 
 // export puts the manager and the process subtree on the connection. Each method is a closure over the session;
@@ -201,7 +201,7 @@ func (s *session) startFile(sender dbus.Sender, text string) ([]row, []string, *
 		return nil, nil, newError("InvalidArgument", fmt.Sprintf("process file of %d bytes is over the limit of %d bytes (api.MaxRequest)",
 			len(text), api.MaxRequest))
 	}
-	f, err := config.Parse("process-file.json", []byte(text), "/", config.LoadOptions{})
+	f, err := procfile.Parse("process-file.json", []byte(text), "/", procfile.LoadOptions{})
 	if err != nil {
 		return nil, nil, newError("InvalidArgument", err.Error())
 	}

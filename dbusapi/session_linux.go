@@ -118,11 +118,11 @@ func (s *session) leave() {
 }
 
 // follow reads the daemon's events: a state change or lost events ask for a full read, samples update the cpu and
-// memory properties. Log lines are filtered out by the daemon (Out and Err both set selects neither stream): the
-// mirror has no use for them, and a chatty app would otherwise fill this subscriber's queue.
+// memory properties. Log lines are left out by the daemon (nologs): the mirror has no use for them, and the daemon
+// then builds no event for a line when no other reader wants lines.
 func (s *session) follow() {
 	for s.ctx.Err() == nil {
-		err := s.cfg.Caller.Stream(s.ctx, api.MethodSubscribe, api.LogsParams{Out: true, Err: true}, func(e api.Event) error {
+		err := s.cfg.Caller.Stream(s.ctx, api.MethodSubscribe, api.LogsParams{NoLogs: true}, func(e api.Event) error {
 			switch e.Type {
 			case api.EventState, api.EventDropped:
 				s.askRefresh()

@@ -30,6 +30,7 @@ type hub struct {
 	mu     sync.Mutex
 	subs   map[*subscriber]struct{}
 	n      atomic.Int32 // number of subscribers, read without the lock on the log hot path
+	lines  atomic.Int32 // number of subscribers that take log lines (wantsLines)
 	queued atomic.Int64 // bytes queued for all subscribers (maxQueuedEvents)
 	seq    uint64       // the last api.Event.Seq given, under mu
 }
@@ -39,6 +40,7 @@ type hub struct {
 type subscriber struct {
 	h      *hub
 	filter func(*api.Event) bool
+	lines  bool // takes log lines
 	// ready holds a token when events were queued since the reader last looked.
 	ready chan struct{}
 
@@ -50,11 +52,16 @@ type subscriber struct {
 
 func newHub() *hub { return &hub{subs: map[*subscriber]struct{}{}} }
 
-func (h *hub) subscribe(filter func(*api.Event) bool) *subscriber {
-	s := &subscriber{h: h, filter: filter, ready: make(chan struct{}, 1)}
+// subscribe adds a subscriber; lines says whether it takes log lines at all (a live view that shows states and
+// samples does not: with no such subscriber, the log pumps build no event for a line).
+func (h *hub) subscribe(filter func(*api.Event) bool, lines bool) *subscriber {
+	s := &subscriber{h: h, filter: filter, lines: lines, ready: make(chan struct{}, 1)}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.n.Add(1)
+	if lines {
+		h.lines.Add(1)
+	}
 	h.mu.Unlock()
 	return s
 }
@@ -65,6 +72,9 @@ func (h *hub) unsubscribe(s *subscriber) {
 	if _, ok := h.subs[s]; ok {
 		delete(h.subs, s)
 		h.n.Add(-1)
+		if s.lines {
+			h.lines.Add(-1)
+		}
 	}
 	h.mu.Unlock()
 	s.mu.Lock()
@@ -75,6 +85,9 @@ func (h *hub) unsubscribe(s *subscriber) {
 
 // active reports whether anyone listens, so that callers can skip building events.
 func (h *hub) active() bool { return h.n.Load() > 0 }
+
+// wantsLines reports whether anyone listens to log lines, so that the log pumps can skip building their events.
+func (h *hub) wantsLines() bool { return h.lines.Load() > 0 }
 
 // publish queues e for every subscriber that wants it and has room for it.
 func (h *hub) publish(e api.Event) {

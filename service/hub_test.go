@@ -12,7 +12,7 @@ import (
 // EventDropped that counts them; what it receives plus what was dropped is everything published.
 func TestHubBudget_Issue11Item9(t *testing.T) {
 	h := newHub()
-	s := h.subscribe(nil)
+	s := h.subscribe(nil, true)
 	defer h.unsubscribe(s)
 	line := strings.Repeat("x", 1000)
 	const published = 20_000 // 20 MB of lines
@@ -56,7 +56,7 @@ func TestHubGlobalBudget_Issue11Item9(t *testing.T) {
 	const subs = 2 * maxQueuedEvents / maxSubscriberQueue // they could hold twice maxQueuedEvents
 	var all []*subscriber
 	for i := 0; i < subs; i++ {
-		all = append(all, h.subscribe(nil))
+		all = append(all, h.subscribe(nil, true))
 	}
 	line := strings.Repeat("y", 4000)
 	cost := eventCost(&api.Event{Line: line})

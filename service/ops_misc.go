@@ -324,7 +324,7 @@ func (d *Daemon) events(ctx context.Context, method string, lp *api.LogsParams, 
 	var sub *subscriber
 	if !lp.NoStream || !logsOnly {
 		// Subscribe before reading the tails, so that no line falls between the two (one may appear twice).
-		sub = d.hub.subscribe(want)
+		sub = d.hub.subscribe(want, logsOnly || !lp.NoLogs)
 		defer d.hub.unsubscribe(sub)
 	}
 	if err := begin(); err != nil {

@@ -321,7 +321,7 @@ func (d *Daemon) pump(p *proc, r *os.File, stream string, f *logfile.File) {
 	}
 	id, name := p.id, a.Name
 	emit := func(l logfile.Line) {
-		if d.hub.active() {
+		if d.hub.wantsLines() {
 			d.hub.publish(api.Event{Type: api.EventLog, Time: time.Now(), ID: id, Name: name, Stream: l.Stream, Line: string(l.Text)})
 		}
 	}
@@ -339,7 +339,7 @@ func (d *Daemon) pump(p *proc, r *os.File, stream string, f *logfile.File) {
 			toJournal := d.journalEmit(p, stream, conn, onErr)
 			emit = func(l logfile.Line) {
 				toJournal(l)
-				if d.hub.active() {
+				if d.hub.wantsLines() {
 					d.hub.publish(api.Event{Type: api.EventLog, Time: time.Now(), ID: id, Name: name, Stream: l.Stream, Line: string(l.Text)})
 				}
 			}
