@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,9 +65,10 @@ func Run(parent context.Context, o Options) error {
 }
 
 // feed connects to the daemon and passes the events of one subscription to the program (send) until ctx ends,
-// connecting again whenever the stream breaks. Log lines of any process but the selected one are dropped here, so
-// that a chatty app costs the console a decode and nothing more. Each connection has a generation number: the
-// model ignores what an older one still delivers.
+// connecting again whenever the stream breaks. The subscription carries states and samples, no log lines (nologs);
+// the selected process's lines come on a logs stream of their own (followSelected), so a chatty app that is not
+// selected costs the console nothing. Each connection has a generation number: the model ignores what an older one
+// still delivers.
 func feed(ctx context.Context, dial func(context.Context) (Conn, error), send func(tea.Msg), selected *atomic.Int64) {
 	pause := redialFirst
 	for gen := 1; ctx.Err() == nil; gen++ {
@@ -75,16 +77,15 @@ func feed(ctx context.Context, dial func(context.Context) (Conn, error), send fu
 			pause = redialFirst
 			send(connectedMsg{gen: gen, conn: conn})
 			logs := &logBatch{gen: gen, send: send}
-			err = conn.Stream(ctx, api.MethodSubscribe, api.LogsParams{}, func(e api.Event) error {
-				if e.Type == api.EventLog {
-					if int64(e.ID) == selected.Load() {
-						logs.add(e.ID, e.Line)
-					}
-					return nil
-				}
+			sctx, stop := context.WithCancel(ctx)
+			var follower sync.WaitGroup
+			follower.Go(func() { followSelected(sctx, conn, selected, logs) })
+			err = conn.Stream(ctx, api.MethodSubscribe, api.LogsParams{NoLogs: true}, func(e api.Event) error {
 				send(eventMsg{gen: gen, ev: e})
 				return nil
 			})
+			stop()
+			follower.Wait()
 			logs.flush()
 			conn.Close()
 			if err == nil {
@@ -103,6 +104,45 @@ func feed(ctx context.Context, dial func(context.Context) (Conn, error), send fu
 		case <-t.C:
 		}
 		pause = min(pause*2, redialLast)
+	}
+}
+
+// selectionPoll is how often followSelected looks at the selection: it is an atomic the model writes, read here
+// without a channel between the two; a new selection's lines begin at most this late (its tail is read apart).
+const selectionPoll = 100 * time.Millisecond
+
+// followSelected streams the live log lines of the selected process into logs until ctx ends, opening a new logs
+// stream (no tail: the model reads that when it selects) whenever the selection changes.
+func followSelected(ctx context.Context, conn Conn, selected *atomic.Int64, logs *logBatch) {
+	tick := time.NewTicker(selectionPoll)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		id := selected.Load()
+		sctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		if id >= 0 {
+			go func() {
+				defer close(done)
+				conn.Stream(sctx, api.MethodLogs, api.LogsParams{Targets: []string{strconv.FormatInt(id, 10)}}, func(e api.Event) error {
+					if e.Type == api.EventLog {
+						logs.add(e.ID, e.Line)
+					}
+					return nil
+				})
+			}()
+		} else {
+			close(done)
+		}
+		for changed := false; !changed; {
+			select {
+			case <-ctx.Done():
+				changed = true
+			case <-tick.C:
+				changed = selected.Load() != id
+			}
+		}
+		stop()
+		<-done
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,19 @@ type fakeConn struct {
 	calls  []call
 	events []api.Event                          // the subscription's, then it ends
 	stream func(fn func(api.Event) error) error // overrides events when set
+	// live is closed when a live logs stream (followSelected's) has been given its lines: the subscription waits
+	// for it before it ends, as a real one lasts.
+	live     chan struct{}
+	liveOnce sync.Once
+}
+
+func (f *fakeConn) liveServed() chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.live == nil {
+		f.live = make(chan struct{})
+	}
+	return f.live
 }
 
 type call struct {
@@ -48,25 +62,55 @@ func (f *fakeConn) Call(ctx context.Context, method string, params, result any) 
 }
 
 func (f *fakeConn) Stream(ctx context.Context, method string, params any, fn func(api.Event) error) error {
-	if method == api.MethodLogs {
-		lp := params.(api.LogsParams)
+	lp, _ := params.(api.LogsParams)
+	if method == api.MethodLogs && lp.NoStream {
 		for _, l := range f.tail[lp.Targets[0]] {
 			fn(api.Event{Type: api.EventLog, Line: l})
 		}
+		return nil
+	}
+	if method == api.MethodLogs {
+		// A live stream, as the daemon serves it: the target's lines, then nothing until the reader hangs up.
+		for _, e := range f.events {
+			if e.Type == api.EventLog && strconv.Itoa(e.ID) == lp.Targets[0] {
+				fn(e)
+			}
+		}
+		f.liveOnce.Do(func() { close(f.liveServed()) })
+		<-ctx.Done()
 		return nil
 	}
 	if f.stream != nil {
 		return f.stream(fn)
 	}
 	for _, e := range f.events {
+		if e.Type == api.EventLog && lp.NoLogs {
+			continue
+		}
 		if err := fn(e); err != nil {
 			return err
+		}
+	}
+	if hasLogs(f.events) {
+		select {
+		case <-f.liveServed():
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
 		}
 	}
 	return errors.New("stream ended")
 }
 
 func (f *fakeConn) Close() error { return nil }
+
+func hasLogs(evs []api.Event) bool {
+	for _, e := range evs {
+		if e.Type == api.EventLog {
+			return true
+		}
+	}
+	return false
+}
 
 func (f *fakeConn) recorded() []call {
 	f.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -138,6 +139,20 @@ func TestMonitTmux(t *testing.T) {
 			t.Errorf("the screen lacks %q:\n%s", want, s)
 		}
 	}
+	// The selected app's lines keep coming live (a logs stream of their own beside the nologs subscription): a
+	// tick numbered above every tick on the first screen appears.
+	lastTick := func(s string) int {
+		n := 0
+		for _, m := range regexp.MustCompile(`tick (\d+)`).FindAllStringSubmatch(s, -1) {
+			v, _ := strconv.Atoi(m[1])
+			n = max(n, v)
+		}
+		return n
+	}
+	first := lastTick(s)
+	tm.waitScreen(10*time.Second, fmt.Sprintf("a live tick above %d", first+20), func(s string) bool {
+		return lastTick(s) > first+20
+	})
 	// A sample every 2 s: the ticker's sparkline grows.
 	tm.waitScreen(10*time.Second, "ticker's cpu sparkline", func(s string) bool {
 		return regexp.MustCompile(`[▁▂▃▄▅▆▇█]{2}`).MatchString(rowOf(s, "ticker"))
