@@ -89,6 +89,7 @@ func init() {
 		"report":         {cmdReport, "report", "print a diagnostic bundle for a bug report: versions, settings, the daemon log's tail, the list"},
 		"send":           {cmdSend, "send <id|name|namespace|/regexp/> <line>...", "write a line to the stdin of an app started with --stdin"},
 		"attach":         {cmdAttach, "attach <id|name> [separator]", "print an app's logs and send it each line typed (the app must have been started with --stdin)"},
+		"run":            {cmdRun, "run <file|script|binary>... [options] [--json] [--exit-on-error] [--no-auto-exit] [-- args]", "run apps in the foreground with the daemon in this process, their output on stdout/stderr (a container's PID 1, PM2's pm2-runtime)"},
 		"unstartup":      {cmdUnstartup, "unstartup [systemd|launchd|windows] [--user] [-u USER] [--service-name N] [--system] [--print]", "remove the service that gpm startup installed"},
 	}
 }
@@ -183,6 +184,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := cmd.run(ctx, c, c.globalOptions(args[1:])); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
+		}
+		var code exitStatus
+		if errors.As(err, &code) { // gpm run: its app's exit code
+			return int(code)
 		}
 		msg := err.Error()
 		var ae *api.Error
