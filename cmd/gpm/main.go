@@ -89,6 +89,7 @@ func init() {
 		"report":         {cmdReport, "report", "print a diagnostic bundle for a bug report: versions, settings, the daemon log's tail, the list"},
 		"send":           {cmdSend, "send <id|name|namespace|/regexp/> <line>...", "write a line to the stdin of an app started with --stdin"},
 		"attach":         {cmdAttach, "attach <id|name> [separator]", "print an app's logs and send it each line typed (the app must have been started with --stdin)"},
+		"export":         {cmdExport, "export systemd|kubernetes|nomad [app...|file] [--dir D] [--image I]", "write the apps as systemd units, Kubernetes manifests or a Nomad job (from the daemon's list, or a process file)"},
 		"run":            {cmdRun, "run <file|script|binary>... [options] [--json] [--exit-on-error] [--no-auto-exit] [-- args]", "run apps in the foreground with the daemon in this process, their output on stdout/stderr (a container's PID 1, PM2's pm2-runtime)"},
 		"unstartup":      {cmdUnstartup, "unstartup [systemd|launchd|windows] [--user] [-u USER] [--service-name N] [--system] [--print]", "remove the service that gpm startup installed"},
 	}
