@@ -3,7 +3,7 @@
 // line is there and -settle has passed, the memory of the command's own process (not its children): VmRSS, RssAnon
 // and Pss from /proc. bench/run-overhead.sh runs it on an app alone and on `gpm run` of the same app.
 //
-//	firstline [-n 20] [-settle 2s] [-rss] [-contains TEXT] [-homes DIR] [-kill] -- command args...
+//	firstline [-n 20] [-settle 2s] [-rss] [-contains TEXT] [-homes DIR] [-kill] [-child] -- command args...
 //
 // It prints one line of KEY=VALUE figures: median and p90 in ms, and with -rss the median of each memory figure in kB.
 package main
@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ func main() {
 	rss := flag.Bool("rss", false, "sample the command's memory")
 	contains := flag.String("contains", "", "the first line that contains this (default: any line)")
 	kill := flag.Bool("kill", false, "end each run with SIGKILL, not SIGTERM (a program that is PID 1 of a namespace ignores SIGTERM it has no handler for)")
+	child := flag.Bool("child", false, "with -rss: sample the command's first child instead (unshare --fork's: the namespace's PID 1)")
 	homes := flag.String("homes", "", "give each run GPM_HOME=<this directory>/run-N (a run's gpm may still be stopping when the next starts)")
 	flag.Parse()
 	if flag.NArg() == 0 {
@@ -40,7 +42,7 @@ func main() {
 		if *homes != "" {
 			env = append(os.Environ(), fmt.Sprintf("GPM_HOME=%s/run-%d", *homes, i))
 		}
-		ms, m, err := once(flag.Args(), env, *contains, *rss, *settle, *kill)
+		ms, m, err := once(flag.Args(), env, *contains, *rss, *settle, *kill, *child)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "firstline:", err)
 			os.Exit(1)
@@ -59,7 +61,7 @@ func main() {
 	fmt.Println(strings.Join(out, " "))
 }
 
-func once(argv, env []string, contains string, rss bool, settle time.Duration, kill bool) (float64, map[string]float64, error) {
+func once(argv, env []string, contains string, rss bool, settle time.Duration, kill, child bool) (float64, map[string]float64, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
 	// Its own process group, signalled whole: unshare --fork does not pass a signal on to its child.
@@ -95,7 +97,13 @@ func once(argv, env []string, contains string, rss bool, settle time.Duration, k
 			return ms, nil, nil
 		}
 		time.Sleep(settle)
-		m, err := memory(cmd.Process.Pid)
+		pid := cmd.Process.Pid
+		if child {
+			if pid = firstChild(pid); pid == 0 {
+				return 0, nil, fmt.Errorf("%s has no child to sample", argv[0])
+			}
+		}
+		m, err := memory(pid)
 		return ms, m, err
 	}
 	return 0, nil, fmt.Errorf("%s exited without printing a line with %q", argv[0], contains)
@@ -123,6 +131,19 @@ func memory(pid int) (map[string]float64, error) {
 		}
 	}
 	return m, nil
+}
+
+// firstChild is the first child of pid, 0 if none.
+func firstChild(pid int) int {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, t := range tasks {
+		b, _ := os.ReadFile(t)
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			n, _ := strconv.Atoi(f[0])
+			return n
+		}
+	}
+	return 0
 }
 
 // pct is the p-th percentile of v (nearest rank).
