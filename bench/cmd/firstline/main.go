@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command firstline measures how long a command takes to print its first line on stdout, from the moment it is
 // started: run N times, each ended with SIGTERM (and waited for) before the next. With -rss it also samples, once the
 // line is there and -settle has passed, the memory of the command's own process (not its children): VmRSS, RssAnon
