@@ -11,8 +11,13 @@ PKG_VERSION ?= $(shell v=$$(git describe --tags --abbrev=0 2>/dev/null | sed 's/
 
 .PHONY: build test lint cross demo bench clean package e2e-systemd fuzz
 
+# gpm, and beside it gpm-monit, the console `gpm monit` runs (a program of its own: its terminal libraries stay out
+# of gpm and its daemon).
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gpm
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)-monit ./cmd/gpm-monit
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/modules/notify-crash/notify-crash ./modules/notify-crash
+	cp modules/notify-crash/gpm-module.json bin/modules/notify-crash/
 
 # Unit tests and end-to-end tests (real daemon, real processes, real signals), with the race detector.
 test:
@@ -37,6 +42,8 @@ cross:
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/gpm
 	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/gpm
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o /dev/null ./cmd/gpm
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/gpm-monit
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/gpm-monit
 
 # Starts a throw-away daemon (GPM_HOME=.demo) running examples/ecosystem.json, shows it working, then stops it.
 demo: build
@@ -50,6 +57,7 @@ bench: build
 package:
 	rm -rf dist && mkdir -p dist/pkg
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags '-s -w -X main.version=$(PKG_VERSION)' -o dist/pkg/gpm ./cmd/gpm
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags '-s -w' -o dist/pkg/gpm-monit ./cmd/gpm-monit
 	gzip -9n <packaging/gpm.1 >dist/pkg/gpm.1.gz
 	gzip -9n <packaging/changelog >dist/pkg/changelog.gz
 	GOARCH=$(GOARCH) PKG_VERSION=$(PKG_VERSION) $(GO) run $(NFPM) package -p deb -f nfpm.yaml -t dist/

@@ -126,6 +126,10 @@ type App struct {
 	// NonBlocking hands the Listen sockets to workers with O_NONBLOCK set; they are blocking by default, as with
 	// systemd's NonBlocking=.
 	NonBlocking bool `json:"non_blocking,omitempty"`
+
+	// Actions are the commands `gpm trigger APP NAME [ARG]` runs (PM2's actions, declared in the process file):
+	// each runs as the app's user, in its cwd, with its environment, ARG appended (config/actions.go).
+	Actions map[string][]string `json:"actions,omitempty"`
 }
 
 // New returns an App with PM2's defaults.
@@ -261,7 +265,7 @@ func (a *App) Validate() error {
 	case a.Instances < 1:
 		return &FieldError{Field: "instances", Msg: fmt.Sprintf("must resolve to at least 1, got %d", a.Instances)}
 	case a.Instances > MaxInstances:
-		return &FieldError{Field: "instances", Msg: instancesMsg(a.Instances)}
+		return &FieldError{Field: "instances", Msg: InstancesMsg(a.Instances)}
 	case a.ExecMode != "fork" && a.ExecMode != "cluster":
 		return &FieldError{Field: "exec_mode", Msg: fmt.Sprintf("expected fork or cluster, got %q", a.ExecMode)}
 	case a.MaxRestarts < 0:
@@ -305,7 +309,7 @@ func (a *App) Validate() error {
 			return &FieldError{Field: "log_rotate_cron", Msg: err.Error()}
 		}
 	}
-	return nil
+	return a.checkActions()
 }
 
 // Clone returns a deep copy of a.
@@ -317,6 +321,7 @@ func (a App) Clone() App {
 	b.Listen = append([]string(nil), a.Listen...)
 	b.Watch = append([]string(nil), a.Watch...)
 	b.IgnoreWatch = append([]string(nil), a.IgnoreWatch...)
+	b.Actions = cloneActions(a.Actions)
 	if a.Env != nil {
 		b.Env = make(map[string]string, len(a.Env))
 		for k, v := range a.Env {
@@ -353,3 +358,13 @@ func (e *FieldError) Error() string {
 	b.WriteString(e.Msg)
 	return b.String()
 }
+
+// DefaultLog, as App.LogFile, asks for the default combined out+err log (PM2's `log_file: true`, which PM2 writes to
+// ~/.pm2/logs/<name>.log). The daemon owns the log directory, so the loader cannot resolve the path; it leaves this
+// marker instead. No path can collide with it: after Normalize every other LogFile is "", NullLog, os.DevNull or
+// absolute.
+//
+// Important (!): Normalize joins any relative LogFile with Cwd, so the loader sets the marker after Normalize; code
+// that normalizes an App again must keep LogFile == DefaultLog as it is (app.go's logPath should pass it through,
+// as it does NullLog).
+const DefaultLog = "default"

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/config/procfile"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -267,7 +268,7 @@ func checkRunFile(t *testing.T, name, content string) {
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := config.Load(p, config.LoadOptions{})
+	f, err := procfile.Load(p, procfile.LoadOptions{})
 	if err != nil {
 		t.Fatalf("the process file for gpm run does not load: %v\n%s", err, content)
 	}

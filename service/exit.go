@@ -100,6 +100,9 @@ func (d *Daemon) onExit(e platform.Exit) {
 		}
 	}
 	if p == nil {
+		if d.actionExited(e) {
+			return // a process-file action (action.go): its trigger waits for the exit
+		}
 		if w := d.draining[e.PID]; w != nil {
 			d.haltLeaderGone(w.halt)
 		}

@@ -144,6 +144,9 @@ func (d *Daemon) setSetting(ctx context.Context, key, value string) (map[string]
 	if err := d.useLogDefaults(ctx, defs); err != nil {
 		return nil, err
 	}
+	if err := d.moduleSettingChanged(ctx, k); err != nil {
+		return nil, err
+	}
 	return map[string]string{k: v}, nil
 }
 
@@ -161,10 +164,16 @@ func (d *Daemon) unsetSetting(ctx context.Context, key string) (map[string]strin
 	if derr != nil {
 		d.log.Printf("warning: settings: %v", derr)
 	}
-	return map[string]string{}, d.useLogDefaults(ctx, defs)
+	if err := d.useLogDefaults(ctx, defs); err != nil {
+		return nil, err
+	}
+	return map[string]string{}, d.moduleSettingChanged(ctx, key)
 }
 
 func (d *Daemon) getSettings(key string) (map[string]string, error) {
+	if m, ok := d.moduleView(key); ok {
+		return m, nil
+	}
 	d.settings.mu.Lock()
 	defer d.settings.mu.Unlock()
 	if key == "" {

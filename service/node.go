@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bufio"
 	"context"
 	_ "embed"
 	"errors"
@@ -57,7 +58,12 @@ func execMode(a *config.App) string {
 
 // nodeEnv adds what the shim needs to env.
 func (d *Daemon) nodeEnv(p *proc, env map[string]string, ep endpoints) {
-	if !isNode(p.app.Interpreter) || ep.stream == "" {
+	if ep.stream == "" {
+		return
+	}
+	// Every app gets the stream: it is where an app in any language declares its run-time actions (action.go).
+	env["GPM_NOTIFY_STREAM"] = ep.stream
+	if !isNode(p.app.Interpreter) {
 		return
 	}
 	opt := "--require " + nodeQuote(ep.shim)
@@ -65,7 +71,6 @@ func (d *Daemon) nodeEnv(p *proc, env map[string]string, ep endpoints) {
 		opt = cur + " " + opt
 	}
 	env["NODE_OPTIONS"] = opt
-	env["GPM_NOTIFY_STREAM"] = ep.stream
 	addrs := make([]string, 0, len(p.app.Listen))
 	for _, l := range p.app.Listen {
 		if s, err := activation.ParseSpec(l); err == nil {
@@ -149,7 +154,12 @@ func (d *Daemon) shimConn(c net.Conn) {
 		return
 	}
 	c.SetDeadline(time.Now().Add(shimTimeout))
-	b, err := io.ReadAll(io.LimitReader(c, maxShimMessage))
+	br := bufio.NewReaderSize(c, maxShimMessage)
+	if head, _ := br.Peek(len(actionDeclare)); string(head) == actionDeclare {
+		d.serveActions(c, br, pid, uid) // run-time actions (service/action.go): the connection stays open
+		return
+	}
+	b, err := io.ReadAll(io.LimitReader(br, maxShimMessage))
 	if err != nil {
 		return
 	}

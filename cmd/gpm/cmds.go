@@ -13,13 +13,14 @@ import (
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/client"
 	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/config/procfile"
 )
 
 // expandTargets turns process-file targets into the names of their apps.
 func (c *cli) expandTargets(targets []string, f *startFlags) ([]string, error) {
 	var out []string
 	for _, t := range targets {
-		if t == "-" || config.IsProcessFile(t) {
+		if t == "-" || procfile.IsProcessFile(t) {
 			file, err := c.loadFile(t, f)
 			if err != nil {
 				return nil, err
@@ -87,7 +88,7 @@ func (c *cli) splitFiles(ctx context.Context, f *startFlags, onFile func(context
 	}
 	var names []string
 	for _, t := range f.fs.Args() {
-		if t == "-" || config.IsProcessFile(t) {
+		if t == "-" || procfile.IsProcessFile(t) {
 			if err := onFile(ctx, f, t); err != nil {
 				return nil, err
 			}
@@ -309,7 +310,7 @@ func cmdImport(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	imported, err := config.ImportPM2(data)
+	imported, err := procfile.ImportPM2(data)
 	if err != nil {
 		return fmt.Errorf("import %s: %w", path, err)
 	}
@@ -391,11 +392,6 @@ func cmdUpdate(ctx context.Context, c *cli, args []string) error {
 	c.conn = nil
 	fmt.Fprintf(c.stdout, "[gpm] daemon %s (pid %d) stopped; starting gpm %s\n", v.Version, v.PID, version)
 	return cmdResurrect(ctx, c, nil)
-}
-
-// cmdMonit says what to use instead of PM2's monit until gpm has one.
-func cmdMonit(ctx context.Context, c *cli, args []string) error {
-	return fmt.Errorf("monit is not available yet: gpm ls (cpu, memory), gpm describe NAME and gpm jlist show what it would")
 }
 
 func cmdVersion(ctx context.Context, c *cli, args []string) error {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/config/procfile"
 	"github.com/gpmd/gpm/export"
 )
 
@@ -35,12 +36,12 @@ func cmdExport(ctx context.Context, c *cli, args []string) error {
 	}
 	targets := fs.Args()[1:]
 	var apps []config.App
-	if len(targets) == 1 && (targets[0] == "-" || config.IsProcessFile(targets[0])) {
+	if len(targets) == 1 && (targets[0] == "-" || procfile.IsProcessFile(targets[0])) {
 		path := targets[0]
 		if path != "-" {
 			path = c.abs(path)
 		}
-		file, err := config.Load(path, config.LoadOptions{Env: *env, Only: *only, Stdin: c.stdin})
+		file, err := procfile.Load(path, procfile.LoadOptions{Env: *env, Only: *only, Stdin: c.stdin})
 		if err != nil {
 			return err
 		}

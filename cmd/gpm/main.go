@@ -63,7 +63,7 @@ func init() {
 		"prettylist":     {cmdPrettylist, "prettylist", "list apps as indented JSON"},
 		"update":         {cmdUpdate, "update", "after an upgrade: save the list (as gpm save does), restart the daemon on this binary, resurrect"},
 		"ecosystem":      {cmdEcosystem, "ecosystem", "write " + ecosystemName + ", a process file to start from"},
-		"monit":          {cmdMonit, "monit", "not available yet: gpm ls, describe and jlist show cpu and memory"},
+		"monit":          {cmdMonit, "monit [--once]", "live console: apps, cpu and memory history, logs; keys restart, reload, stop, delete, scale (? lists them)"},
 		"describe":       {cmdDescribe, "describe <id|name>", "show everything about an app"},
 		"env":            {cmdEnv, "env <id>", "print the environment of a process"},
 		"id":             {cmdID, "id <name>", "print the ids of an app"},
@@ -89,6 +89,10 @@ func init() {
 		"report":         {cmdReport, "report", "print a diagnostic bundle for a bug report: versions, settings, the daemon log's tail, the list"},
 		"send":           {cmdSend, "send <id|name|namespace|/regexp/> <line>...", "write a line to the stdin of an app started with --stdin"},
 		"attach":         {cmdAttach, "attach <id|name> [separator]", "print an app's logs and send it each line typed (the app must have been started with --stdin)"},
+		"install":        {cmdInstall, "install <dir|file.tar.gz|executable|npm-package>", "install a module (an app of namespace modules; gpm set NAME:KEY VALUE configures it)"},
+		"uninstall":      {cmdUninstall, "uninstall <module>", "delete a module: its processes, files and settings"},
+		"module":         {cmdModule, "module ls", "list the installed modules"},
+		"trigger":        {cmdTrigger, "trigger <id|name|namespace> <action> [arg]", "run an app's action and print each process's answer"},
 		"export":         {cmdExport, "export systemd|kubernetes|nomad [app...|file] [--dir D] [--image I]", "write the apps as systemd units, Kubernetes manifests or a Nomad job (from the daemon's list, or a process file)"},
 		"run":            {cmdRun, "run <file|script|binary>... [options] [--json] [--exit-on-error] [--no-auto-exit] [-- args]", "run apps in the foreground with the daemon in this process, their output on stdout/stderr (a container's PID 1, PM2's pm2-runtime)"},
 		"unstartup":      {cmdUnstartup, "unstartup [systemd|launchd|windows] [--user] [-u USER] [--service-name N] [--system] [--print]", "remove the service that gpm startup installed"},
@@ -99,6 +103,7 @@ var aliases = map[string]string{
 	"ls": "list", "l": "list", "ps": "list", "status": "list", "del": "delete", "desc": "describe", "info": "describe",
 	"show": "describe", "dump": "save", "init": "ecosystem", "reload-logs": "reloadLogs", "send-signal": "sendSignal",
 	"--version": "version", "startOrGracefulReload": "startOrReload", "gracefulReload": "reload", "-v": "version", "-V": "version",
+	"modules": "module",
 }
 
 func main() {
@@ -161,7 +166,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(stderr, "gpm: unknown command %q (gpm help lists them)\n", args[0])
+		if code, found := runPlugin(args[0], args[1:], stdin, stdout, stderr); found {
+			return code
+		}
+		fmt.Fprintf(stderr, "gpm: unknown command %q (gpm help lists them; a plugin is an executable gpm-%s in PATH)\n", args[0], args[0])
 		return 1
 	}
 	home, err := api.Home()

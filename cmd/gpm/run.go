@@ -14,6 +14,7 @@ import (
 
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/config/procfile"
 )
 
 // exitStatus is an error that ends the command with this exit code (and prints nothing): gpm run's app codes.
@@ -158,7 +159,7 @@ func cmdRun(ctx context.Context, c *cli, args []string) error {
 func (c *cli) runApps(f *startFlags, targets, appArgs []string) ([]api.StartApp, error) {
 	var apps []api.StartApp
 	for _, t := range targets {
-		if t == "-" || config.IsProcessFile(t) {
+		if t == "-" || procfile.IsProcessFile(t) {
 			file, err := c.loadRunnable(t, f)
 			if err != nil {
 				return nil, err

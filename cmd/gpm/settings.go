@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sort"
+
+	"github.com/gpmd/gpm/service/settings"
 )
 
 // cmdSet stores a setting in the daemon (`gpm set logrotate:max_size 10M`; pm2-logrotate:KEY is the same key).
@@ -27,7 +29,8 @@ func cmdSet(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-// cmdGet prints one setting's value, or every setting as KEY: VALUE.
+// cmdGet prints one setting's value, or a module's settings (gpm get MODULE, defaults included), or every setting,
+// as KEY: VALUE.
 func cmdGet(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("get")
 	if err := c.parse(fs, args); err != nil {
@@ -44,10 +47,8 @@ func cmdGet(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if fs.NArg() == 1 {
-		for _, v := range got {
-			fmt.Fprintln(c.stdout, v)
-		}
+	if v, ok := got[settings.Key(fs.Arg(0))]; ok && fs.NArg() == 1 && len(got) == 1 {
+		fmt.Fprintln(c.stdout, v)
 		return nil
 	}
 	printSettings(c, got)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/service/module"
 )
 
 func hasName(list []api.Process, name string) bool {
@@ -36,7 +37,7 @@ func (c *cli) showList(ctx context.Context) error {
 	if err := conn.Call(ctx, api.MethodList, nil, &list); err != nil {
 		return err
 	}
-	c.printList(processes(list))
+	c.printList(withoutModules(processes(list)))
 	return nil
 }
 
@@ -120,6 +121,7 @@ func cmdList(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("list")
 	by := fs.String("sort", "", "sort by name, id, pid, namespace, status, restarts, uptime, cpu or memory; FIELD:desc reverses")
 	mini := fs.BoolP("mini-list", "m", false, "one block of name: value lines per process, without a table")
+	all := fs.BoolP("all", "a", false, "show modules too (namespace "+module.Namespace+"; gpm module ls lists them)")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -136,6 +138,9 @@ func cmdList(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	list := processes(raw)
+	if !*all {
+		list = withoutModules(list)
+	}
 	if less != nil {
 		slices.SortStableFunc(list, less)
 	}

@@ -11,7 +11,7 @@ _gpm() {
 	COMPREPLY=()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
-	local commands="start stop reload startOrReload restart delete reset scale list ls jlist prettylist describe env id pid logs flush
+	local commands="start stop reload startOrReload restart delete reset scale list ls jlist prettylist describe monit env id pid logs flush
 		reloadLogs sendSignal save resurrect cleardump startOrRestart import ping kill update ecosystem version daemon startup unstartup
 		conf report send attach help"
 	cmd=

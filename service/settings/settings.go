@@ -1,5 +1,5 @@
 // Package settings is gpm's persistent key-value store (`gpm set KEY VALUE`, `gpm get`, `gpm unset`), kept in
-// GPM_HOME/settings.json: the defaults every app takes (logrotate:*) and, later, the configuration of modules, as
+// GPM_HOME/settings.json: the defaults every app takes (logrotate:*) and the settings of modules (MODULE:KEY), as
 // PM2 keeps them in module_conf.json. Keys are SECTION:NAME; PM2's pm2-logrotate:NAME is the same key as
 // logrotate:NAME. A write is atomic and durable, and keeps the previous good file as settings.json.bak, which a
 // reader falls back to when the file is unreadable (service/dump's rules).
@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gpmd/gpm/config"
 	"github.com/gpmd/gpm/service/dump"
@@ -145,7 +146,7 @@ func (s *Store) write(m map[string]string) error {
 }
 
 // keyPattern is what a key may be made of: SECTION:NAME, or a bare NAME.
-var keyPattern = regexp.MustCompile(`^[A-Za-z0-9_.@/-]+(:[A-Za-z0-9_.-]+)?$`)
+var keyPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.@/-]+(:[A-Za-z0-9_.-]+)?$`) }) // on first use, not in every CLI call's package initialisation
 
 // Key normalizes key: PM2's module name pm2-logrotate is the logrotate section.
 func Key(key string) string {
@@ -178,7 +179,7 @@ func Check(key, value string) (string, string, error) {
 		return key, value, fmt.Errorf("key of %d bytes is over the limit of %d (settings.MaxKey)", len(key), MaxKey)
 	case len(value) > MaxValue:
 		return key, value, fmt.Errorf("%s: value of %d bytes is over the limit of %d (settings.MaxValue)", key, len(value), MaxValue)
-	case !keyPattern.MatchString(key):
+	case !keyPattern().MatchString(key):
 		return key, value, fmt.Errorf("key %q: expected SECTION:NAME (letters, digits, _ . - ; such as logrotate:max_size)", key)
 	}
 	section, name, _ := strings.Cut(key, ":")
@@ -254,4 +255,33 @@ func (s *Store) LogDefaults() (LogDefaults, error) {
 		}
 	}
 	return d, errors.Join(errs...)
+}
+
+// Section returns the settings of section (a module's name): its keys without "section:", and their values.
+func (s *Store) Section(section string) map[string]string {
+	out := map[string]string{}
+	for k, v := range s.m {
+		if name, ok := strings.CutPrefix(k, section+":"); ok {
+			out[name] = v
+		}
+	}
+	return out
+}
+
+// UnsetSection removes every key of section durably, in one write (`gpm uninstall` of a module); none is no error.
+func (s *Store) UnsetSection(section string) error {
+	next := s.All()
+	for k := range next {
+		if strings.HasPrefix(k, section+":") {
+			delete(next, k)
+		}
+	}
+	if len(next) == len(s.m) {
+		return nil
+	}
+	if err := s.write(next); err != nil {
+		return err
+	}
+	s.m = next
+	return nil
 }

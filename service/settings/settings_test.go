@@ -57,3 +57,25 @@ func TestSettings_Issue12(t *testing.T) {
 		t.Errorf("from .bak: retain %q, want 5", v)
 	}
 }
+
+// TestSettingsSection: a module's keys are read as a section and removed together.
+func TestSettingsSection(t *testing.T) {
+	s, _, err := Open(filepath.Join(t.TempDir(), "settings.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range [][2]string{{"notify-crash:webhook", "http://x"}, {"notify-crash:journal", "true"}, {"notify-crashx:a", "1"}} {
+		if _, _, err := s.Set(kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sec := s.Section("notify-crash"); len(sec) != 2 || sec["webhook"] != "http://x" || sec["journal"] != "true" {
+		t.Errorf("section %v", sec)
+	}
+	if err := s.UnsetSection("notify-crash"); err != nil {
+		t.Fatal(err)
+	}
+	if all := s.All(); len(all) != 1 || all["notify-crashx:a"] != "1" {
+		t.Errorf("after unset section: %v", all)
+	}
+}

@@ -1,0 +1,78 @@
+//go:build linux
+
+package service
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/config"
+)
+
+// TestActions: a process-file action runs with the app's environment and ARG appended, a failing one says its
+// exit code; trigger's arguments are checked; an action connection from a process that is not gpm's is refused.
+func TestActions(t *testing.T) {
+	d := runDaemon(t, Options{})
+	c := d.Caller()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a := config.New()
+	a.Name, a.Script, a.Args = "acts", "/bin/sleep", []string{"60"}
+	a.Env = map[string]string{"WHO": "acts-env"}
+	a.Actions = map[string][]string{"say": {"/bin/sh", "-c", `echo "$WHO $1"`, "sh"}, "fail": {"/bin/sh", "-c", "echo out; exit 4"}}
+	if err := a.Normalize("/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Call(ctx, api.MethodStart, api.StartParams{Apps: []api.StartApp{{App: a}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Call(ctx, api.MethodDelete, api.Targets{Targets: []string{"all"}}, nil)
+	var res []api.TriggerResult
+	if err := c.Call(ctx, api.MethodTrigger, api.TriggerParams{Targets: []string{"acts"}, Action: "say", Arg: "two words"}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0].Output != "acts-env two words\n" || res[0].Error != "" {
+		t.Errorf("say: %+v", res)
+	}
+	if err := c.Call(ctx, api.MethodTrigger, api.TriggerParams{Targets: []string{"acts"}, Action: "fail"}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0].Output != "out\n" || !strings.Contains(res[0].Error, "exit code 4") {
+		t.Errorf("fail: %+v", res)
+	}
+	for _, bad := range []api.TriggerParams{
+		{Targets: []string{"acts"}, Action: "two words"},
+		{Targets: []string{"acts"}, Action: "say", Arg: strings.Repeat("a", maxActionArg+1)},
+		{Action: "say"},
+	} {
+		var ae *api.Error
+		if err := c.Call(ctx, api.MethodTrigger, bad, nil); !errors.As(err, &ae) || ae.Code != api.CodeInvalid {
+			t.Errorf("trigger %.40v: %v, want invalid", bad, err)
+		}
+	}
+	var ae *api.Error
+	if err := c.Call(ctx, api.MethodTrigger, api.TriggerParams{Targets: []string{"nope"}, Action: "say"}, nil); !errors.As(err, &ae) || ae.Code != api.CodeNotFound {
+		t.Errorf("unknown target: %v", err)
+	}
+
+	// This test process is no process of gpm: its declaration is refused.
+	conn, err := net.Dial("unix", d.path(NotifyStreamName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := conn.Write([]byte("X_GPM_ACTION=x\n")); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "ERR pid") {
+		t.Errorf("declaration from outside: %q %v", line, err)
+	}
+}
