@@ -169,7 +169,8 @@ func TestRunAsPID1(t *testing.T) {
 	writeFile(t, dir, "sig.sh", sigApp)
 	writeFile(t, dir, "forker.sh", forkerApp)
 	writeFile(t, dir, "apps.json", `{"apps": [
-		{"name": "term", "script": "sig.sh", "args": ["term"], "kill_signal": "SIGTERM", "kill_timeout": 10000},
+		{"name": "term", "script": "sig.sh", "args": ["term"], "kill_signal": "SIGTERM", "kill_timeout": 10000,
+		 "listen": ["tcp://127.0.0.1:0"]},
 		{"name": "usr1", "script": "sig.sh", "args": ["usr1"], "kill_signal": "SIGUSR1", "kill_timeout": 10000},
 		{"name": "int", "script": "sig.sh", "args": ["int"], "kill_timeout": 10000},
 		{"name": "forker", "script": "forker.sh"}
@@ -194,12 +195,16 @@ func TestRunAsPID1(t *testing.T) {
 	var z []string
 	waitFor(t, 10*time.Second, func() bool { z = zombiesIn(t, pid1); return len(z) == 0 }, "no zombie in the namespace")
 
-	// gpm reload from inside the namespace reaches it through the control socket (the same GPM_HOME).
-	before := one(t, home, "term").PID
+	// gpm reload from inside the namespace reaches it through the control socket (the same GPM_HOME); term is in
+	// cluster mode (listen): the new worker gets the same socket.
+	before := one(t, home, "term")
+	if before.Mode != "cluster" {
+		t.Errorf("term runs in %s mode, want cluster", before.Mode)
+	}
 	if out, err := inNS(t, pid1, home, gpmBin, "reload", "term"); err != nil {
 		t.Fatalf("gpm reload from inside: %v: %s", err, out)
 	}
-	if p := waitProc(t, home, "term", 20*time.Second, "the reloaded worker online", isOnline); p.PID == before {
+	if p := waitProc(t, home, "term", 20*time.Second, "the reloaded worker online", isOnline); p.PID == before.PID {
 		t.Errorf("gpm reload term: still pid %d", p.PID)
 	}
 	waitFileContains(t, filepath.Join(dir, "term.sig"), "TERM") // the old worker got its kill_signal
