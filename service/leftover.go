@@ -73,7 +73,11 @@ type runEntry struct {
 // takeOver stops what an earlier daemon of this GPM_HOME left running, then starts the run record's writer, which
 // ends with ctx. Run calls it once the loop runs and before anything starts: resurrect must come after it.
 func (d *Daemon) takeOver(ctx context.Context) {
-	d.stopLeftovers()
+	// PID 1 of its PID namespace (gpm run as a container's init) is older than every process it can see: none was
+	// left by an earlier daemon, and the sweep's scan of /proc would only delay the apps' start.
+	if os.Getpid() != 1 {
+		d.stopLeftovers()
+	}
 	d.stopLeftoverCgroups()
 	wake := make(chan struct{}, 1)
 	if d.exec(ctx, func() { d.contain.wake = wake }) != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/gpmd/gpm/client"
 	"github.com/gpmd/gpm/config"
 	"github.com/gpmd/gpm/config/procfile"
-	"github.com/gpmd/gpm/service"
 )
 
 // expandTargets turns process-file targets into the names of their apps.
@@ -411,11 +410,7 @@ func cmdDaemon(ctx context.Context, c *cli, args []string) error {
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
-	opts := service.Options{Home: c.home, Version: version, Resurrect: *resurrect, Log: c.stderr}
-	if os.Getenv("GOMEMLIMIT") == "" { // the environment's limit wins
-		opts.MemoryLimit = 10 << 20
-	}
-	d := service.New(opts)
+	d := c.newDaemon(*resurrect)
 	// The daemon handles SIGINT and SIGTERM itself (stop every app, then exit); ctx here is not cancelled by them.
 	return runDaemon(context.WithoutCancel(ctx), d)
 }

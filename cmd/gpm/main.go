@@ -93,6 +93,8 @@ func init() {
 		"uninstall":      {cmdUninstall, "uninstall <module>", "delete a module: its processes, files and settings"},
 		"module":         {cmdModule, "module ls", "list the installed modules"},
 		"trigger":        {cmdTrigger, "trigger <id|name|namespace> <action> [arg]", "run an app's action and print each process's answer"},
+		"export":         {cmdExport, "export systemd|kubernetes|nomad [app...|file] [--dir D] [--image I]", "write the apps as systemd units, Kubernetes manifests or a Nomad job (from the daemon's list, or a process file)"},
+		"run":            {cmdRun, "run <file|script|binary>... [options] [--json] [--exit-on-error] [--no-auto-exit] [-- args]", "run apps in the foreground with the daemon in this process, their output on stdout/stderr (a container's PID 1, PM2's pm2-runtime)"},
 		"unstartup":      {cmdUnstartup, "unstartup [systemd|launchd|windows] [--user] [-u USER] [--service-name N] [--system] [--print]", "remove the service that gpm startup installed"},
 	}
 }
@@ -191,6 +193,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := cmd.run(ctx, c, c.globalOptions(args[1:])); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
+		}
+		var code exitStatus
+		if errors.As(err, &code) { // gpm run: its app's exit code
+			return int(code)
 		}
 		msg := err.Error()
 		var ae *api.Error

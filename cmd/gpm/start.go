@@ -388,11 +388,11 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 		return fmt.Errorf("nothing to start: give a script, a binary, a process file or a name")
 	}
 	if f.noDaemon {
-		stop, err := c.foreground(ctx)
+		l, err := c.foreground(ctx)
 		if err != nil {
 			return err
 		}
-		defer stop()
+		defer l.stop()
 		f.attach = true
 	}
 	var apps []api.StartApp

@@ -13,7 +13,7 @@ _gpm() {
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	local commands="start stop reload startOrReload restart delete reset scale list ls jlist prettylist describe monit env id pid logs flush
 		reloadLogs sendSignal save resurrect cleardump startOrRestart import ping kill update ecosystem version daemon startup unstartup
-		conf report send attach help"
+		conf report send attach run export help"
 	cmd=
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in

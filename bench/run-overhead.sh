@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# bench/run-overhead.sh: what `gpm run` (a container's PID 1, docs/CONTAINERS.md) costs over running the app alone
+# (issue 10: <= 5 MB of RSS and <= 20 ms of start-up). The app prints a line and sleeps (a shell script, run by sh).
+#   1. start-up: the time from exec to the app's first line on stdout (bench/cmd/firstline), RUNS times each:
+#      the app alone, gpm run of it, and both again as PID 1 of a new PID namespace (unshare --pid --fork
+#      --mount-proc, as in a container; root only), where gpm run skips the sweep for a dead daemon's leftovers;
+#   2. memory: VmRSS, RssAnon, RssFile and Pss of the gpm run process (the app's are the same either way), SETTLE s
+#      after the first line.
+# Environment: GPM_BIN (default: built as make build does), RUNS (default 20), SETTLE (default 2), QUIET_WAIT (120)
+# and QUIET_BUSY (15) as in bench/run.sh, RESULTS (also write the table there).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RUNS=${RUNS:-20}
+SETTLE=${SETTLE:-2}
+QUIET_WAIT=${QUIET_WAIT:-120}
+QUIET_BUSY=${QUIET_BUSY:-15}
+WORK=$(mktemp -d /tmp/gpm-bench-run.XXXXXX)
+log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+trap 'rm -rf "$WORK"' EXIT
+
+if [[ -z ${GPM_BIN:-} ]]; then
+	log "building gpm as make build does"
+	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$WORK/gpm" ./cmd/gpm)
+	GPM_BIN=$WORK/gpm
+fi
+(cd "$ROOT" && go build -o "$WORK/firstline" ./bench/cmd/firstline)
+FL=$WORK/firstline
+printf '#!/bin/sh\necho up\nexec sleep 1000\n' >"$WORK/app.sh"
+cd "$WORK"
+
+# figure KEY LINE: the value of KEY=... in a firstline result line.
+figure() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<" $2"; }
+
+declare -A R=()
+measure() { # name firstline-args...
+	local name=$1 out
+	shift
+	mkdir -p "$WORK/homes-$name"
+	log "$name: busy $(quiet_busy)% before"
+	out=$("$FL" -n "$RUNS" -homes "$WORK/homes-$name" "$@")
+	log "$name: $out"
+	R[$name]=$out
+}
+
+measure alone -kill -- sh app.sh
+measure run -rss -settle "${SETTLE}s" -contains '| up' -- "$GPM_BIN" run app.sh --interpreter sh
+if [[ $(id -u) == 0 ]] && unshare --pid --fork --mount-proc true 2>/dev/null; then
+	measure alone-pid1 -kill -- unshare --pid --fork --mount-proc sh app.sh
+	measure run-pid1 -rss -child -settle "${SETTLE}s" -contains '| up' -- unshare --pid --fork --mount-proc "$GPM_BIN" run app.sh --interpreter sh
+fi
+
+{
+	echo "gpm run overhead ($RUNS runs each): time to the first line, median; memory of the gpm process, median"
+	for pair in "alone run" "alone-pid1 run-pid1"; do
+		read -r a r <<<"$pair"
+		[[ -n ${R[$r]:-} ]] || continue
+		ma=$(figure median_ms "${R[$a]}")
+		mr=$(figure median_ms "${R[$r]}")
+		printf '%-22s %s ms (p90 %s)\n' "$a" "$ma" "$(figure p90_ms "${R[$a]}")"
+		printf '%-22s %s ms (p90 %s): %s ms added\n' "$r" "$mr" "$(figure p90_ms "${R[$r]}")" "$(awk -v a="$ma" -v b="$mr" 'BEGIN { printf "%.1f", b - a }')"
+		printf '%-22s %s\n' "$r memory" "VmRSS $(figure VmRSS_kB "${R[$r]}") kB (anon $(figure RssAnon_kB "${R[$r]}"), file $(figure RssFile_kB "${R[$r]}"), Pss $(figure Pss_kB "${R[$r]}") kB)"
+	done
+	echo "bars (issue 10): added start-up <= 20 ms, added RSS <= 5 MB (5120 kB)"
+} | tee "${RESULTS:-/dev/null}"

@@ -1,0 +1,84 @@
+package service
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/config"
+)
+
+// Serving is closed once the daemon serves (and at once when asked later); Follow is subscribed before its
+// callback returns, so the first line of an app started after it is not missed; it gives no samples, and returns
+// nil when its context ends.
+func TestServingAndFollow(t *testing.T) {
+	home, err := os.MkdirTemp("", "gpm-fg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	d := New(Options{Home: home, Socket: filepath.Join(home, api.SocketName)})
+	serving := d.Serving()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	select {
+	case <-serving:
+	case err := <-done:
+		t.Fatalf("Run returned before it served: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("not serving within 60 s")
+	}
+	select {
+	case <-d.Serving():
+	default:
+		t.Fatal("Serving asked once the daemon serves is not closed")
+	}
+
+	followCtx, endFollow := context.WithCancel(context.Background())
+	subscribed := make(chan struct{})
+	lines := make(chan api.Event, 16)
+	followed := make(chan error, 1)
+	go func() {
+		followed <- d.Follow(followCtx, func() { close(subscribed) }, func(e api.Event) error {
+			if e.Type == api.EventSample {
+				t.Errorf("Follow gave a sample: %+v", e)
+			}
+			if e.Type == api.EventLog {
+				lines <- e
+			}
+			return nil
+		})
+	}()
+	<-subscribed
+	a := config.New()
+	a.Name, a.Script, a.Args = "once", "/bin/echo", []string{"first line"}
+	a.Autorestart = false
+	if err := a.Normalize("/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Caller().Call(context.Background(), api.MethodStart, api.StartParams{Apps: []api.StartApp{{App: a}}}, nil); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	select {
+	case e := <-lines:
+		if e.Name != "once" || e.Stream != "out" || e.Line != "first line" {
+			t.Errorf("first event %+v, want once's line", e)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the app's first line did not come through Follow within 60 s")
+	}
+	endFollow()
+	if err := <-followed; err != nil {
+		t.Errorf("Follow: %v", err)
+	}
+}
