@@ -1,0 +1,354 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gpmd/gpm/api"
+)
+
+// Limits of the event streams (GET /api/events), each named in the errors and events that report it.
+const (
+	// RingBytes bounds the state and sample events kept for resuming streams (Last-Event-ID), as eventCost counts
+	// them; RingLogBytes bounds the log lines kept. Two budgets, so that a chatty app does not push the state
+	// changes out: at 10,000 lines/s the lines cover a fraction of a second, the states many minutes.
+	RingBytes    = 512 << 10
+	RingLogBytes = 512 << 10
+	// ClientQueue is how many events one stream may have waiting for its reader; a reader that falls that far
+	// behind is dropped, with a final "dropped" event, so that it never holds events (or the daemon) back.
+	ClientQueue = 4096
+	// MaxStreams bounds the open event streams; one more is answered 503.
+	MaxStreams = 64
+)
+
+const (
+	// keepaliveInterval: a comment line this often keeps proxies from closing an idle stream (the SSE spec's
+	// advice is about 15 s).
+	keepaliveInterval = 15 * time.Second
+	// sseWriteTimeout bounds one write to a stream: a reader that reads nothing for this long is cut off.
+	sseWriteTimeout = 10 * time.Second
+	// resubscribeDelay is the pause before the server subscribes to the daemon again after its stream failed.
+	resubscribeDelay = time.Second
+	// sseBatch is how many queued events are written before a flush.
+	sseBatch = 256
+)
+
+// Event types of the streams beyond the daemon's (api.EventState, api.EventLog, api.EventSample,
+// api.EventDropped).
+const (
+	// EventLost opens a resumed stream whose Last-Event-ID is older than what the server kept (RingBytes), or not
+	// from this daemon's run: the events between are lost; the reader should reload its state (GET /api/processes).
+	EventLost = "lost"
+	// EventClosed ends a stream whose reader was too slow (ClientQueue); it may reconnect with Last-Event-ID.
+	EventClosed = "closed"
+)
+
+// ring keeps recent events, oldest first, within a byte budget.
+type ring struct {
+	events []api.Event // events[head:] are kept
+	head   int
+	bytes  int64
+	budget int64
+	// lost is the highest Seq no longer kept (evicted, or never received): a resume from before it lost events.
+	lost uint64
+}
+
+func (r *ring) add(e api.Event) {
+	r.events = append(r.events, e)
+	r.bytes += eventCost(&e)
+	for r.bytes > r.budget && r.head < len(r.events)-1 {
+		old := &r.events[r.head]
+		r.bytes -= eventCost(old)
+		r.lost = max(r.lost, old.Seq)
+		*old = api.Event{}
+		r.head++
+	}
+	if r.head > len(r.events)/2 && r.head > 64 {
+		r.events = append(r.events[:0:0], r.events[r.head:]...)
+		r.head = 0
+	}
+}
+
+// after returns the kept events with a Seq over seq that keep accepts.
+func (r *ring) after(seq uint64, keep func(*api.Event) bool) []api.Event {
+	var out []api.Event
+	for i := r.head; i < len(r.events); i++ {
+		if e := &r.events[i]; e.Seq > seq && keep(e) {
+			out = append(out, *e)
+		}
+	}
+	return out
+}
+
+// eventCost is what an event holds in memory, roughly: its strings and samples and the struct.
+func eventCost(e *api.Event) int64 {
+	return int64(200 + len(e.Name) + len(e.Line) + len(e.Reason) + len(e.Status) + 48*len(e.Samples))
+}
+
+// hub is the server's one subscription to the daemon, the rings of recent events, and the streams it feeds.
+// Publishing never blocks: a stream whose queue is full is dropped.
+type hub struct {
+	s       *Server
+	mu      sync.Mutex
+	state   ring // state changes and samples
+	logs    ring // log lines
+	last    uint64
+	gap     bool // events were lost since last (the subscription was slow, restarted, or just began)
+	streams map[*stream]struct{}
+}
+
+func newHub(s *Server) *hub {
+	return &hub{s: s, state: ring{budget: RingBytes}, logs: ring{budget: RingLogBytes}, gap: true,
+		streams: map[*stream]struct{}{}}
+}
+
+// stream is one reader of GET /api/events.
+type stream struct {
+	q       chan api.Event
+	logs    bool   // log lines wanted
+	name    string // only the log lines of this app ("" for all)
+	dropped chan struct{}
+	once    sync.Once
+}
+
+func (st *stream) wants(e *api.Event) bool {
+	if e.Type == api.EventLog {
+		return st.logs && (st.name == "" || e.Name == st.name)
+	}
+	return true
+}
+
+func (st *stream) drop() { st.once.Do(func() { close(st.dropped) }) }
+
+// run holds the subscription until ctx ends, subscribing again when it fails.
+func (h *hub) run(ctx context.Context) {
+	for {
+		err := h.s.caller.Stream(ctx, api.MethodSubscribe, api.LogsParams{}, func(e api.Event) error {
+			h.publish(e)
+			return nil
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		h.s.log.Printf("web: event subscription ended: %v; subscribing again in %s", err, resubscribeDelay)
+		h.mu.Lock()
+		h.gap = true
+		h.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(resubscribeDelay):
+		}
+	}
+}
+
+func (h *hub) publish(e api.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case e.Type == api.EventDropped:
+		// The daemon dropped events of this subscription (it read too slowly): the rings have a hole.
+		h.gap = true
+		h.s.stats.subscriptionLost.Add(e.Dropped)
+	case e.Seq != 0:
+		if h.gap {
+			h.state.lost = max(h.state.lost, e.Seq-1)
+			h.logs.lost = max(h.logs.lost, e.Seq-1)
+			h.gap = false
+		}
+		h.last = e.Seq
+		if e.Type == api.EventLog {
+			h.logs.add(e)
+		} else {
+			h.state.add(e)
+		}
+	}
+	for st := range h.streams {
+		if !st.wants(&e) {
+			continue
+		}
+		select {
+		case st.q <- e:
+		default:
+			delete(h.streams, st)
+			st.drop()
+			h.s.stats.streamsDropped.Add(1)
+		}
+	}
+}
+
+// join adds st; with a resume point (Last-Event-ID), it returns the kept events after it that st wants, and lost
+// when some are no longer kept. It fails when MaxStreams are open.
+func (h *hub) join(st *stream, resume *uint64) (replay []api.Event, lost bool, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.streams) >= MaxStreams {
+		return nil, false, &api.Error{Code: api.CodeBusy, Message: fmt.Sprintf(
+			"%d event streams are open, the limit (web.MaxStreams): close one", MaxStreams)}
+	}
+	if resume != nil {
+		l := *resume
+		if l > h.last {
+			// Not from this daemon's run: sequence numbers start at 1 with each.
+			lost = true
+		} else {
+			// A gap is a hole right after last: whatever followed l includes it.
+			lost = h.gap || l < h.state.lost || (st.logs && l < h.logs.lost)
+			replay = merge(h.state.after(l, st.wants), h.logs.after(l, st.wants))
+		}
+	}
+	h.streams[st] = struct{}{}
+	return replay, lost, nil
+}
+
+func (h *hub) leave(st *stream) {
+	h.mu.Lock()
+	delete(h.streams, st)
+	h.mu.Unlock()
+}
+
+// merge merges two lists sorted by Seq.
+func merge(a, b []api.Event) []api.Event {
+	out := make([]api.Event, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0].Seq < b[0].Seq {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
+// handleEvents answers GET /api/events as Server-Sent Events: every event of the daemon but log lines, and with
+// ?logs=1 the log lines (of ?name=APP only, when given). Each event is `id: SEQ` (when it has one), `event: TYPE`
+// and `data: JSON` (an api.Event). A Last-Event-ID header (or ?last_event_id=) resumes after that event.
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	st := &stream{q: make(chan api.Event, ClientQueue), dropped: make(chan struct{}), name: q.Get("name")}
+	switch q.Get("logs") {
+	case "", "0", "false":
+	default:
+		st.logs = true
+	}
+	var resume *uint64
+	id := r.Header.Get("Last-Event-ID")
+	if id == "" {
+		id = q.Get("last_event_id")
+	}
+	if id != "" {
+		n, err := strconv.ParseUint(strings.TrimSpace(id), 10, 64)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("Last-Event-ID %q: not an event id (a number)", id)})
+			return
+		}
+		resume = &n
+	}
+	replay, lost, err := s.events.join(st, resume)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	defer s.events.leave(st)
+	s.stats.streams.Add(1)
+	defer s.stats.streams.Add(-1)
+
+	rc := http.NewResponseController(w)
+	// The server's ReadTimeout would end the stream: the connection's read deadline also watches for the
+	// client going away.
+	rc.SetReadDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	flush := func() error {
+		rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	fmt.Fprintf(bw, "retry: 2000\n\n")
+	if lost {
+		writeEvent(bw, api.Event{Type: EventLost, Time: time.Now(), Reason: fmt.Sprintf(
+			"Last-Event-ID %d is older than the events kept (web.RingBytes) or from an earlier run of the daemon: events were lost; reload the list", *resume)})
+	}
+	for _, e := range replay {
+		writeEvent(bw, e)
+	}
+	if flush() != nil {
+		return
+	}
+	keepalive := time.NewTicker(keepaliveInterval)
+	defer keepalive.Stop()
+	for {
+		select {
+		case e := <-st.q:
+			writeEvent(bw, e)
+			for range sseBatch {
+				select {
+				case e := <-st.q:
+					writeEvent(bw, e)
+					continue
+				default:
+				}
+				break
+			}
+			if flush() != nil {
+				return
+			}
+		case <-st.dropped:
+			for len(st.q) > 0 {
+				writeEvent(bw, <-st.q)
+			}
+			writeEvent(bw, api.Event{Type: EventClosed, Time: time.Now(), Reason: fmt.Sprintf(
+				"reader too slow: %d events were waiting (web.ClientQueue); reconnect with Last-Event-ID", ClientQueue)})
+			flush()
+			return
+		case <-keepalive.C:
+			bw.WriteString(": keepalive\n\n")
+			if flush() != nil {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// writeEvent writes e as one SSE event. JSON has no raw newline, so one data line carries it.
+func writeEvent(w *bufio.Writer, e api.Event) {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	if e.Seq != 0 {
+		w.WriteString("id: ")
+		w.WriteString(strconv.FormatUint(e.Seq, 10))
+		w.WriteByte('\n')
+	}
+	w.WriteString("event: ")
+	w.WriteString(e.Type)
+	w.WriteString("\ndata: ")
+	w.Write(data)
+	w.WriteString("\n\n")
+}
+
+// stats are the server's own counters, for /metrics.
+type stats struct {
+	requests         atomic.Int64 // HTTP requests received
+	refused          atomic.Int64 // refused by the access rules
+	streams          atomic.Int64 // event streams open
+	streamsDropped   atomic.Int64 // streams dropped for a slow reader
+	subscriptionLost atomic.Int64 // events the daemon dropped from the server's own subscription
+}
