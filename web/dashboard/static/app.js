@@ -206,7 +206,8 @@ function onEvent(ev) {
       if (selected !== null) renderCharts();
       return;
     }
-    case 'dropped':
+    case 'dropped': // the daemon's queue for this stream overflowed
+    case 'lost': // Last-Event-ID was older than the events the server keeps
       // Events were lost: the list is the truth again.
       scheduleRefresh(0);
       return;
@@ -266,7 +267,8 @@ function makeRow(id) {
   [r.mem, r.memChart] = figure('mem', 'memory');
   r.restarts = cell('restarts', 'restarts');
   r.uptime = cell('uptime', 'uptime');
-  const actions = cell('actions', 'actions');
+  const actions = make('div', 'btns');
+  cell('actions', 'actions').append(actions);
   r.buttons = {};
   for (const a of ACTIONS) {
     const b = make('button', `act act-${a}`, a);
@@ -391,12 +393,12 @@ function renderCharts() {
   const p = procs.get(selected);
   if (!p || !detailCharts) return;
   const hist = samples.get(selected) || [];
-  const cpuPeak = detailCharts.cpu.update(hist.map((s) => ({ t: s.t, v: s.cpu })), CPU_FLOOR);
-  const memPeak = detailCharts.mem.update(hist.map((s) => ({ t: s.t, v: s.mem })), MEM_FLOOR);
+  const cpu = detailCharts.cpu.update(hist.map((s) => ({ t: s.t, v: s.cpu })), CPU_FLOOR);
+  const mem = detailCharts.mem.update(hist.map((s) => ({ t: s.t, v: s.mem })), MEM_FLOOR);
   const running = p.status === 'online';
-  const span = `last ${Math.round(WINDOW_MS / 60000)} min`;
-  $('#d-cpu-now').textContent = `${running ? fmt.percent(p.cpu) : '–'} · top of scale ${fmt.percent(cpuPeak * 1.1)} · ${span}`;
-  $('#d-mem-now').textContent = `${running ? fmt.bytes(p.memory) : '–'} · top of scale ${fmt.bytes(memPeak * 1.1)} · ${span}`;
+  const over = (c) => (c.span ? ` · peak ${c === cpu ? fmt.percent(c.peak) : fmt.bytes(c.peak)} over ${fmt.duration(c.span)}` : '');
+  $('#d-cpu-now').textContent = `${running ? fmt.percent(p.cpu) : '–'}${over(cpu)}`;
+  $('#d-mem-now').textContent = `${running ? fmt.bytes(p.memory) : '–'}${over(mem)}`;
 }
 
 function renderDetails() {
@@ -546,13 +548,38 @@ function flatten(obj, prefix, out) {
   return out;
 }
 
+// hostFigures picks and joins the figures of GET /api/system that fit a header line (web.System); fields it does
+// not know are shown as they come, so a newer daemon's additions appear without a change here.
+function hostFigures(sys) {
+  const out = [];
+  const used = new Set(['memory_available', 'daemon_goroutines', 'daemon_pid']);
+  const take = (label, ...keys) => {
+    if (!keys.every((k) => sys[k] !== undefined && sys[k] !== null)) return;
+    keys.forEach((k) => used.add(k));
+    out.push([label, keys.map((k) => hostValue(k, sys[k])).join(' / ')]);
+  };
+  take('host', 'hostname');
+  take('cpus', 'cpus');
+  take('load', 'load');
+  take('memory', 'memory_used', 'memory_total');
+  take('up', 'uptime');
+  take('gpm', 'daemon_version');
+  take('gpm rss', 'daemon_rss');
+  take('gpm up', 'daemon_uptime');
+  take('processes', 'processes');
+  for (const [k, v] of flatten(sys, '', [])) {
+    if (!used.has(k)) out.push([k.replaceAll('_', ' '), hostValue(k, v)]);
+  }
+  return out;
+}
+
 async function refreshHost() {
   try {
     const sys = await api.getJSON('api/system');
     const frag = document.createDocumentFragment();
-    for (const [k, v] of flatten(sys || {}, '', [])) {
+    for (const [k, v] of hostFigures(sys || {})) {
       const div = make('div', 'fig');
-      div.append(make('dt', '', k.replaceAll('_', ' ')), make('dd', '', hostValue(k, v)));
+      div.append(make('dt', '', k), make('dd', '', v));
       frag.append(div);
     }
     $('#host').replaceChildren(frag);

@@ -4,8 +4,10 @@
 
 const NS = 'http://www.w3.org/2000/svg';
 
-// WINDOW_MS is how far back the charts go.
+// WINDOW_MS is how far back the charts go; MIN_SPAN_MS is the narrowest time axis (a page open for a few seconds
+// draws them over this span, growing to WINDOW_MS).
 export const WINDOW_MS = 5 * 60 * 1000;
+const MIN_SPAN_MS = 30 * 1000;
 
 function el(name, attrs) {
   const e = document.createElementNS(NS, name);
@@ -14,8 +16,9 @@ function el(name, attrs) {
 }
 
 // newChart makes an empty chart: an <svg> with a grid, an area and a line, and returns it with an update function
-// taking the points ([{t, v}], t in ms) and the floor of the vertical scale (the scale is at least that high, so
-// that noise at 0.1% does not fill the chart).
+// taking the points ([{t, v}], t in ms, oldest first) and the floor of the vertical scale (the scale is at least
+// that high, so that noise at 0.1% does not fill the chart). update returns the peak drawn and the time span of
+// the axis in ms.
 export function newChart(className, { grid = false } = {}) {
   const W = 300;
   const H = 100;
@@ -29,21 +32,22 @@ export function newChart(className, { grid = false } = {}) {
   const line = el('path', { class: 'line', d: '', 'vector-effect': 'non-scaling-stroke' });
   svg.append(area, line);
   const update = (points, floor, now = Date.now()) => {
-    const from = now - WINDOW_MS;
-    const pts = points.filter((p) => p.t >= from);
+    const pts = points.filter((p) => p.t >= now - WINDOW_MS);
     if (pts.length === 0) {
       area.setAttribute('d', '');
       line.setAttribute('d', '');
-      return 0;
+      return { peak: 0, span: 0 };
     }
-    const peak = Math.max(floor, ...pts.map((p) => p.v));
-    const top = peak * 1.1;
-    const xy = pts.map((p) => [((p.t - from) / WINDOW_MS) * W, H - (p.v / top) * H]);
+    const span = Math.max(MIN_SPAN_MS, now - pts[0].t);
+    const from = now - span;
+    const peak = Math.max(...pts.map((p) => p.v));
+    const top = Math.max(floor, peak) * 1.1;
+    const xy = pts.map((p) => [((p.t - from) / span) * W, H - (p.v / top) * H]);
     if (xy.length === 1) xy.unshift([Math.max(0, xy[0][0] - 2), xy[0][1]]);
     const d = xy.map(([x, y], i) => `${i ? 'L' : 'M'}${x.toFixed(1)},${y.toFixed(1)}`).join('');
     line.setAttribute('d', d);
     area.setAttribute('d', `${d}L${xy[xy.length - 1][0].toFixed(1)},${H}L${xy[0][0].toFixed(1)},${H}Z`);
-    return peak;
+    return { peak, span };
   };
   return { svg, update };
 }
