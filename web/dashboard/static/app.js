@@ -98,6 +98,7 @@ async function refresh() {
     return;
   }
   refreshing = true;
+  if (Date.now() - hostAt > 2000) refreshHost(); // its process count and memory changed too
   try {
     setProcesses(await api.getJSON('api/processes'));
   } catch (err) {
@@ -573,7 +574,10 @@ function hostFigures(sys) {
   return out;
 }
 
+let hostAt = 0; // Date.now() of the last refreshHost
+
 async function refreshHost() {
+  hostAt = Date.now();
   try {
     const sys = await api.getJSON('api/system');
     const frag = document.createDocumentFragment();
