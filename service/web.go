@@ -26,7 +26,15 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return webFor(d).apply(&p)
+		c := webFor(d)
+		// A `gpm web` that started the daemon may come before the surface runs: wait for it, or the server would
+		// have no context to run in.
+		select {
+		case <-c.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return c.apply(&p)
 	})
 }
 
@@ -34,14 +42,15 @@ func init() {
 var webs sync.Map // *Daemon → *webControl
 
 func webFor(d *Daemon) *webControl {
-	c, _ := webs.LoadOrStore(d, &webControl{d: d})
+	c, _ := webs.LoadOrStore(d, &webControl{d: d, ready: make(chan struct{})})
 	return c.(*webControl)
 }
 
 // webControl owns one daemon's HTTP server: at most one runs, started and stopped under mu.
 type webControl struct {
-	d  *Daemon
-	mu sync.Mutex
+	d     *Daemon
+	ready chan struct{} // closed once run has started what web.json says
+	mu    sync.Mutex
 	// ctx is the surface's context while it runs (nil before and after): a server runs only inside it.
 	ctx    context.Context
 	cfg    web.Config
@@ -63,6 +72,7 @@ func (c *webControl) run(ctx context.Context) {
 		}
 	}
 	c.mu.Unlock()
+	close(c.ready)
 	<-ctx.Done()
 	c.mu.Lock()
 	c.halt()
