@@ -120,6 +120,18 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	return v
 }
 
+// evalAwait evaluates a JavaScript expression whose value is a promise, and returns what it resolves to.
+func evalAwait[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, browserTimeout)
+	defer cancel()
+	v, err := chromedp.Run(sctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
 // waitPage waits until the JavaScript expression is truthy in the page; on a timeout it fails with what and the
 // value of show, an expression that tells what the page looked like.
 func waitPage(t *testing.T, ctx context.Context, timeout time.Duration, expr, show, what string) {
@@ -209,6 +221,22 @@ func TestDashboardChromium(t *testing.T) {
 	if eval[bool](t, ctx, `!document.querySelector('#token-form').hidden`) {
 		t.Error("the token form is shown although the link carried the token")
 	}
+	// The page's SSE parser, on a stream cut at awkward places (a CRLF split across chunks, a message without data,
+	// a comment, a last message without its blank line, which is not dispatched).
+	parsed := evalAwait[string](t, ctx, `(async () => {
+		const m = await import(location.origin + '/api.js');
+		const chunks = ['retry: 5\r', '\nid: 7\r\ndata: {"a":', '1}\r\n\r', '\n: keepalive\n\nid: 8\ndata: x\ndata:y\n\nid: 9\n\n', 'data: cut'];
+		const enc = new TextEncoder();
+		const body = new ReadableStream({ start(c) { for (const x of chunks) c.enqueue(enc.encode(x)); c.close(); } });
+		const got = [];
+		await m.parseSSE(body, (msg) => got.push(msg));
+		return JSON.stringify(got);
+	})()`)
+	const wantParsed = `[{"id":"7","event":"message","data":"{\"a\":1}","retry":5},{"id":"8","event":"message","data":"x\ny","retry":5},{"id":"9","event":"","data":"","retry":5}]`
+	if parsed != wantParsed {
+		t.Errorf("parseSSE:\n got %s\nwant %s", parsed, wantParsed)
+	}
+
 	// A reload would lose this mark: the app must appear while it stays.
 	eval[chromedp.Void](t, ctx, `window.gpmTestMark = 'same document'`)
 
@@ -240,6 +268,24 @@ func TestDashboardChromium(t *testing.T) {
 		t.Errorf("restarts = %d after the restart button, want ≥ 1", np.Restarts)
 	}
 
+	// A drop: the API goes off and on again (a new server, the same token). The page reconnects by itself, asking
+	// to resume after the last event it saw, and shows what happened meanwhile.
+	mustRun(t, home, "web", "--off")
+	waitPage(t, ctx, 10*time.Second, `document.body.dataset.stream !== 'live'`, state, "the page to see the stream drop")
+	mustRun(t, home, "start", script, "--name", "dash-two")
+	two := waitOnline(t, home, "dash-two")
+	mustRun(t, home, "web", addr)
+	waitPage(t, ctx, 30*time.Second, `document.body.dataset.stream === 'live' && document.body.dataset.resumed === 'true'`, state,
+		"the page to reconnect with Last-Event-ID")
+	const rowTwo = `tr[data-name="dash-two"]`
+	waitPage(t, ctx, 10*time.Second, fmt.Sprintf(`(document.querySelector('%s td.pid') || {}).textContent === '%d'`, rowTwo, two.PID), state,
+		"dash-two, started while the stream was down, in the table")
+	mustRun(t, home, "delete", "dash-two")
+	waitPage(t, ctx, 10*time.Second, `document.querySelector('`+rowTwo+`') === null`, state, "dash-two gone from the table after gpm delete")
+	if got := eval[string](t, ctx, `window.gpmTestMark || ''`); got != "same document" {
+		t.Fatalf("the page was reloaded (mark %q)", got)
+	}
+
 	// Details and the log tail: the name opens them; lines that look like HTML stay text.
 	step(t, ctx, "opening the details", chromedp.Click(chromedp.CSS(row+` td.name button`)))
 	const logs = `document.querySelector('#d-logs').innerText`
@@ -250,10 +296,11 @@ func TestDashboardChromium(t *testing.T) {
 	if eval[bool](t, ctx, `document.querySelector('#xss') !== null || document.querySelector('#d-logs b, #d-logs i') !== null`) {
 		t.Error("a log line was inserted as HTML")
 	}
-	// The charts get a point per sample event (2 s apart): wait for a line in the cpu chart.
-	waitPage(t, ctx, 15*time.Second, `(document.querySelector('#d-cpu-chart path.line') || {getAttribute: () => ''}).getAttribute('d').includes('L')`,
-		`document.querySelector('#d-cpu-chart').innerHTML`, "the cpu chart of dash-app")
-	waitPage(t, ctx, 10*time.Second, `document.querySelector('#host').childElementCount > 0`, `document.querySelector('#host').innerText`, "the host figures")
+	// The charts get a point per sample event (2 s apart): wait for a line with a figure of the new run.
+	waitPage(t, ctx, 20*time.Second, `document.querySelector('#d-mem-chart path.line').getAttribute('d').includes('L') && /^[1-9]/.test(document.querySelector('#d-mem-now').textContent)`,
+		`document.querySelector('#d-mem-now').textContent + ' ' + document.querySelector('#d-mem-chart').innerHTML`, "the memory chart of dash-app")
+	waitPage(t, ctx, 10*time.Second, `/processes\s*1/.test(document.querySelector('#host').innerText)`, `document.querySelector('#host').innerText`,
+		"the host figures, with one process")
 
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG, the whole page
 	if err != nil {

@@ -144,13 +144,15 @@ export async function parseSSE(body, onMessage) {
   let data = [];
   let event = '';
   let id;
+  let idSet = false; // this message had an id field: without data, it still moves the last event id
   let retry;
   const line = (l) => {
     if (l === '') {
       if (data.length > 0) onMessage({ id, event: event || 'message', data: data.join('\n'), retry });
-      else if (id !== undefined) onMessage({ id, event: '', data: '', retry });
+      else if (idSet) onMessage({ id, event: '', data: '', retry });
       data = [];
       event = '';
+      idSet = false;
       return;
     }
     if (l[0] === ':') return;
@@ -161,7 +163,12 @@ export async function parseSSE(body, onMessage) {
     switch (field) {
       case 'data': data.push(value); break;
       case 'event': event = value; break;
-      case 'id': if (!value.includes('\0')) id = value; break;
+      case 'id':
+        if (!value.includes('\0')) {
+          id = value;
+          idSet = true;
+        }
+        break;
       case 'retry': if (/^\d+$/.test(value)) retry = Number(value); break;
     }
   };

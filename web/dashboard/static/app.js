@@ -98,7 +98,7 @@ async function refresh() {
     return;
   }
   refreshing = true;
-  if (Date.now() - hostAt > 2000) refreshHost(); // its process count and memory changed too
+  scheduleHost(); // its process count and memory changed too
   try {
     setProcesses(await api.getJSON('api/processes'));
   } catch (err) {
@@ -128,7 +128,8 @@ function setProcesses(list) {
     }
     procs.set(p.id, p);
     uptimeBase.set(p.id, { ms: p.uptime_ms || 0, at: now });
-    if (!samples.has(p.id) && p.status === 'online') addSample(p.id, p.cpu, p.memory);
+    // The list's figures seed the charts of a page just opened; 0 bytes means not sampled yet (a new run).
+    if (!samples.has(p.id) && p.status === 'online' && p.memory > 0) addSample(p.id, p.cpu, p.memory);
   }
   for (const id of [...procs.keys()]) {
     if (!seen.has(id)) removeProcess(id);
@@ -224,6 +225,8 @@ function setStreamState(state, info) {
     auth: 'token needed',
   }[state] || state;
   document.body.dataset.stream = state;
+  // Whether the last connection asked to resume (Last-Event-ID): shown to tests and to curious people.
+  if (state === 'live') document.body.dataset.resumed = String(Boolean(info && info.resumed));
   pill.textContent = label;
   pill.title = info instanceof Error ? info.message : '';
   if (state === 'live') scheduleRefresh(0); // the first load, or what happened while the stream was down
@@ -575,6 +578,13 @@ function hostFigures(sys) {
 }
 
 let hostAt = 0; // Date.now() of the last refreshHost
+let hostTimer = 0;
+
+// scheduleHost refreshes the host figures soon, at most every 2 s.
+function scheduleHost() {
+  if (hostTimer) return;
+  hostTimer = setTimeout(() => { hostTimer = 0; refreshHost(); }, Math.max(0, 2000 - (Date.now() - hostAt)));
+}
 
 async function refreshHost() {
   hostAt = Date.now();
