@@ -201,4 +201,3 @@ func TestWebSlowReaderDoesNotSlowLs(t *testing.T) {
 	}, "the never-reading stream dropped (gpm_web_event_streams_dropped_total 1)")
 	mustRun(t, home, "kill")
 }
-
