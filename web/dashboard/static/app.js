@@ -103,7 +103,8 @@ async function refresh() {
     setProcesses(await api.getJSON('api/processes'));
   } catch (err) {
     if (err.auth) authFailed(err);
-    else notice(`Loading the processes: ${err.message}`, true);
+    // While the stream is down the pill says so; the list is loaded again when it is back.
+    else if (document.body.dataset.stream === 'live') notice(`Loading the processes: ${err.message}`, true);
   } finally {
     refreshing = false;
     if (refreshAgain) {
@@ -229,7 +230,11 @@ function setStreamState(state, info) {
   if (state === 'live') document.body.dataset.resumed = String(Boolean(info && info.resumed));
   pill.textContent = label;
   pill.title = info instanceof Error ? info.message : '';
-  if (state === 'live') scheduleRefresh(0); // the first load, or what happened while the stream was down
+  if (state === 'live') {
+    scheduleRefresh(0); // the first load, or what happened while the stream was down
+    const n = $('#notice');
+    if (n.classList.contains('error')) n.hidden = true; // an error of the outage is over
+  }
   if (state === 'auth') authFailed(info);
 }
 
