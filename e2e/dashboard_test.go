@@ -322,6 +322,37 @@ func TestDashboardChromium(t *testing.T) {
 	}
 	saveArtifact(t, "dashboard-phone.png", png)
 
+	// A browser that opens the page without the link: the form asks for the token. A wrong one is refused at the
+	// first action and asked for again; with the right one, stop and start work. (A second browser rather than a
+	// second tab: chromedp's Evaluate in a tab opened beside a live one never returned here.)
+	tab, _ := newBrowser(t, browser)
+	step(t, tab, "a page without the token", chromedp.Navigate(base+"/"))
+	waitPage(t, tab, 10*time.Second, `!document.querySelector('#token-form').hidden`, state, "the token form")
+	// GETs on loopback need no token: the table is there before the form is answered.
+	waitPage(t, tab, 10*time.Second, pidOnPage(np.PID), state, "dash-app in the table of the tab without a token")
+	step(t, tab, "a wrong token",
+		chromedp.SendKeys(chromedp.CSS(`#token-input`), "0123wrong"),
+		chromedp.Click(chromedp.CSS(`#token-form button[type="submit"]`)))
+	waitPage(t, tab, 10*time.Second, `document.querySelector('#token-form').hidden`, state, "the form to take the token")
+	step(t, tab, "clicking stop with the wrong token", chromedp.Click(chromedp.CSS(row+` button[data-action="stop"]`)))
+	waitPage(t, tab, 10*time.Second, `!document.querySelector('#token-form').hidden && sessionStorage.getItem('gpm.token') === null`,
+		state+` + ' | ' + document.querySelector('#token-msg').textContent`, "the form again after the daemon refused the token")
+	if q := one(t, home, "dash-app"); !isOnline(q) || q.PID != np.PID {
+		t.Fatalf("an action with a wrong token changed dash-app: status %s pid %d", q.Status, q.PID)
+	}
+	step(t, tab, "the right token",
+		chromedp.SendKeys(chromedp.CSS(`#token-input`), token),
+		chromedp.Click(chromedp.CSS(`#token-form button[type="submit"]`)))
+	waitPage(t, tab, 10*time.Second, `document.querySelector('#token-form').hidden && document.body.dataset.stream === 'live'`, state,
+		"the page live with the token typed in")
+	step(t, tab, "clicking stop", chromedp.Click(chromedp.CSS(row+` button[data-action="stop"]`)))
+	waitProc(t, home, "dash-app", 20*time.Second, "dash-app stopped by its button", func(q api.Process) bool { return q.Status == api.StatusStopped })
+	waitPage(t, tab, 10*time.Second, `document.querySelector('`+row+`').dataset.status === 'stopped' && !document.querySelector('`+row+` button[data-action="start"]').disabled`,
+		state, "dash-app stopped on the page, its start button enabled")
+	step(t, tab, "clicking start", chromedp.Click(chromedp.CSS(row+` button[data-action="start"]`)))
+	started := waitOnline(t, home, "dash-app")
+	waitPage(t, tab, 10*time.Second, pidOnPage(started.PID), state, "dash-app started again by its button")
+
 	// Nothing the page did was refused by its Content-Security-Policy, and nothing threw.
 	for _, m := range console.all() {
 		if m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
