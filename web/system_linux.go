@@ -59,8 +59,8 @@ func meminfo(b []byte, key string) uint64 {
 // clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every Linux architecture gpm builds for.
 const clockTicks = 100
 
-// processFamilies are client_golang's process collector figures, from /proc/self.
-func processFamilies() []processFigure {
+// processFigures are the figures of client_golang's process collector, from /proc/self.
+func processFigures() []processFigure {
 	var out []processFigure
 	if b, err := os.ReadFile("/proc/self/stat"); err == nil {
 		// Fields after the command name, which is in parentheses and may hold spaces.
