@@ -261,7 +261,7 @@ func (a *App) Validate() error {
 	case a.Instances < 1:
 		return &FieldError{Field: "instances", Msg: fmt.Sprintf("must resolve to at least 1, got %d", a.Instances)}
 	case a.Instances > MaxInstances:
-		return &FieldError{Field: "instances", Msg: instancesMsg(a.Instances)}
+		return &FieldError{Field: "instances", Msg: InstancesMsg(a.Instances)}
 	case a.ExecMode != "fork" && a.ExecMode != "cluster":
 		return &FieldError{Field: "exec_mode", Msg: fmt.Sprintf("expected fork or cluster, got %q", a.ExecMode)}
 	case a.MaxRestarts < 0:
@@ -353,3 +353,13 @@ func (e *FieldError) Error() string {
 	b.WriteString(e.Msg)
 	return b.String()
 }
+
+// DefaultLog, as App.LogFile, asks for the default combined out+err log (PM2's `log_file: true`, which PM2 writes to
+// ~/.pm2/logs/<name>.log). The daemon owns the log directory, so the loader cannot resolve the path; it leaves this
+// marker instead. No path can collide with it: after Normalize every other LogFile is "", NullLog, os.DevNull or
+// absolute.
+//
+// Important (!): Normalize joins any relative LogFile with Cwd, so the loader sets the marker after Normalize; code
+// that normalizes an App again must keep LogFile == DefaultLog as it is (app.go's logPath should pass it through,
+// as it does NullLog).
+const DefaultLog = "default"

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/gpmd/gpm/internal/fuzzbudget"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ func FuzzParseCron(f *testing.F) {
 			sched cron.Schedule
 			err   error
 		)
-		bounded(t, "ParseCron", len(s), func() { sched, err = ParseCron(s) })
+		fuzzbudget.Bounded(t, "ParseCron", len(s), func() { sched, err = ParseCron(s) })
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatalf("ParseCron(%q): an error without a message", s)
@@ -28,7 +29,7 @@ func FuzzParseCron(f *testing.F) {
 		}
 		for _, from := range starts {
 			var next time.Time
-			bounded(t, "Next", len(s), func() { next = sched.Next(from) })
+			fuzzbudget.Bounded(t, "Next", len(s), func() { next = sched.Next(from) })
 			if !next.IsZero() && !next.After(from) {
 				t.Fatalf("ParseCron(%q).Next(%v) = %v: not after the start", s, from, next)
 			}

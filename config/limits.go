@@ -13,8 +13,8 @@ import (
 // (each holds pipes and log files in the daemon; the machine runs out of pids and descriptors long before).
 const MaxInstances = 1024
 
-// instancesMsg completes "<app>.instances " for a count over MaxInstances.
-func instancesMsg(n int) string {
+// InstancesMsg completes "<app>.instances " for a count over MaxInstances.
+func InstancesMsg(n int) string {
 	return fmt.Sprintf("must be at most %d (config.MaxInstances), got %d", MaxInstances, n)
 }
 

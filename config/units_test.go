@@ -109,13 +109,6 @@ func TestLimitFields_Issue12(t *testing.T) {
 	if _, err := ParseTasksMax("5000000"); err == nil || !strings.Contains(err.Error(), "config.MaxTasks") {
 		t.Errorf("ParseTasksMax over the cap: %v", err)
 	}
-	f, err := Parse("e.yaml", []byte("apps:\n  - name: x\n    script: /bin/true\n    memory_max: 512M\n    cpu_quota: 50%\n    tasks_max: 100\n"), t.TempDir(), LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if x := f.Apps[0]; x.MemoryMax != 512<<20 || x.CPUQuota != 50 || x.TasksMax != 100 {
-		t.Errorf("parsed limits %d %d %d", x.MemoryMax, x.CPUQuota, x.TasksMax)
-	}
 	a := New()
 	a.Name, a.Script, a.Cwd = "x", "/bin/true", "/"
 	a.CPUQuota = MaxCPUQuota + 1

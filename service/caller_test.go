@@ -87,7 +87,7 @@ func TestCallerInProcess(t *testing.T) {
 		t.Fatalf("start answered %+v", started)
 	}
 	var bad *api.Error
-	err := c.Call(ctx, api.MethodStart, api.StartParams{Apps: []api.StartApp{app("sleeper2", "/bin/true")}, CallerEnv: map[string]string{"X": string(make([]byte, 2*api.MaxRequest))}}, nil)
+	err := c.Call(ctx, api.MethodStart, api.StartParams{Apps: []api.StartApp{app("sleeper2", "/bin/true")}, CallerEnv: map[string]string{"X": strings.Repeat("x", api.MaxRequest)}}, nil)
 	if !errors.As(err, &bad) {
 		t.Fatalf("a start over api.MaxRequest: %v, want the control socket's *api.Error", err)
 	}

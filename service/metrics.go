@@ -11,7 +11,6 @@ import (
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/platform"
 	"github.com/gpmd/gpm/platform/cgroup"
-	"github.com/shirou/gopsutil/v4/process"
 )
 
 // treeAccountingEnv set to "off" makes the sampler read each app's leader only, as gpm did before it accounted
@@ -61,19 +60,11 @@ func (d *Daemon) sample(ctx context.Context) {
 			var rss uint64
 			switch {
 			case leaderOnly:
-				pr, err := process.NewProcessWithContext(ctx, int32(tg.pid))
-				if err != nil {
+				c, r, ok := platform.Usage(tg.pid)
+				if !ok {
 					continue
 				}
-				times, err := pr.TimesWithContext(ctx)
-				if err != nil {
-					continue
-				}
-				mem, err := pr.MemoryInfoWithContext(ctx)
-				if err != nil {
-					continue
-				}
-				cpu, rss = times.User+times.System, mem.RSS
+				cpu, rss = c, r
 			case tg.cg != nil:
 				u, err := tg.cg.Usage()
 				if err != nil {

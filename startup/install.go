@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/client"
@@ -366,7 +367,7 @@ func launchdDomain(s *Spec) string {
 	return "system"
 }
 
-var launchdPID = regexp.MustCompile(`(?m)^\s*pid = (\d+)`)
+var launchdPID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^\s*pid = (\d+)`) }) // on first use, not in every CLI call's package initialisation
 
 func (in *Installer) installLaunchd(ctx context.Context, s *Spec, files []File) error {
 	changed, err := in.write(files[0])
@@ -387,7 +388,7 @@ func (in *Installer) installLaunchd(ctx context.Context, s *Spec, files []File) 
 			return err
 		}
 	} else if err := in.handover(ctx, s, func() int {
-		if m := launchdPID.FindStringSubmatch(info); m != nil {
+		if m := launchdPID().FindStringSubmatch(info); m != nil {
 			n, _ := strconv.Atoi(m[1])
 			return n
 		}

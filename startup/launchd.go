@@ -1,7 +1,6 @@
 package startup
 
 import (
-	"encoding/xml"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -99,8 +98,34 @@ func renderLaunchd(s *Spec) ([]File, error) {
 	return []File{{Path: path, Data: data, Mode: 0o644, Doc: "launchd plist"}}, nil
 }
 
+// xmlText escapes s for XML text as encoding/xml's EscapeText does (the five markup characters, tab, newline and carriage return as
+// character references, and characters XML 1.0 cannot carry as U+FFFD), by hand: encoding/xml's package
+// initialisation ran on every CLI call, for the one command that writes a plist (issue 13: CLI start-up).
 func xmlText(s string) string {
 	var b strings.Builder
-	xml.EscapeText(&b, []byte(s))
+	for _, r := range s {
+		switch {
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '"':
+			b.WriteString("&#34;")
+		case r == '\'':
+			b.WriteString("&#39;")
+		case r == '\t':
+			b.WriteString("&#x9;")
+		case r == '\n':
+			b.WriteString("&#xA;")
+		case r == '\r':
+			b.WriteString("&#xD;")
+		case r < 0x20, r >= 0xD800 && r <= 0xDFFF, r == 0xFFFE, r == 0xFFFF:
+			b.WriteRune('\uFFFD')
+		default:
+			b.WriteRune(r)
+		}
+	}
 	return b.String()
 }

@@ -165,7 +165,7 @@ func execTmpl(t *template.Template, data any) ([]byte, error) {
 }
 
 // plainWord is an argument systemd reads back unchanged without quotes.
-var plainWord = regexp.MustCompile(`^[A-Za-z0-9_@+=:,./-]+$`)
+var plainWord = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_@+=:,./-]+$`) }) // on first use, not in every CLI call's package initialisation
 
 // execLine writes a command line for ExecStart=: specifiers (%) and variables ($) are escaped, and a word with
 // anything else in it is double-quoted with C escapes (systemd.service(5), "Command lines").
@@ -173,7 +173,7 @@ func execLine(words ...string) string {
 	out := make([]string, len(words))
 	for i, w := range words {
 		w = strings.ReplaceAll(w, "%", "%%")
-		if plainWord.MatchString(strings.ReplaceAll(w, "%", "")) {
+		if plainWord().MatchString(strings.ReplaceAll(w, "%", "")) {
 			out[i] = w
 			continue
 		}
@@ -185,7 +185,7 @@ func execLine(words ...string) string {
 // envLine writes Environment=K=V, quoted when V needs it; % is escaped (specifiers are expanded there too).
 func envLine(k, v string) string {
 	kv := k + "=" + strings.ReplaceAll(v, "%", "%%")
-	if plainWord.MatchString(strings.ReplaceAll(kv, "%", "")) {
+	if plainWord().MatchString(strings.ReplaceAll(kv, "%", "")) {
 		return "Environment=" + kv
 	}
 	return "Environment=" + quote(kv)

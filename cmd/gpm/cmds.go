@@ -13,6 +13,7 @@ import (
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/client"
 	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/config/procfile"
 	"github.com/gpmd/gpm/service"
 )
 
@@ -20,7 +21,7 @@ import (
 func (c *cli) expandTargets(targets []string, f *startFlags) ([]string, error) {
 	var out []string
 	for _, t := range targets {
-		if t == "-" || config.IsProcessFile(t) {
+		if t == "-" || procfile.IsProcessFile(t) {
 			file, err := c.loadFile(t, f)
 			if err != nil {
 				return nil, err
@@ -88,7 +89,7 @@ func (c *cli) splitFiles(ctx context.Context, f *startFlags, onFile func(context
 	}
 	var names []string
 	for _, t := range f.fs.Args() {
-		if t == "-" || config.IsProcessFile(t) {
+		if t == "-" || procfile.IsProcessFile(t) {
 			if err := onFile(ctx, f, t); err != nil {
 				return nil, err
 			}
@@ -310,7 +311,7 @@ func cmdImport(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	imported, err := config.ImportPM2(data)
+	imported, err := procfile.ImportPM2(data)
 	if err != nil {
 		return fmt.Errorf("import %s: %w", path, err)
 	}

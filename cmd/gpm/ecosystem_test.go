@@ -3,13 +3,13 @@ package main
 import (
 	"testing"
 
-	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/config/procfile"
 )
 
 // TestEcosystemTemplate: the file gpm ecosystem writes is one gpm reads, without warnings, with what it says.
 func TestEcosystemTemplate(t *testing.T) {
 	for _, env := range []string{"", "production"} {
-		f, err := config.Parse(ecosystemName, []byte(ecosystemTemplate), "/srv/app", config.LoadOptions{Env: env, NumCPU: 4})
+		f, err := procfile.Parse(ecosystemName, []byte(ecosystemTemplate), "/srv/app", procfile.LoadOptions{Env: env, NumCPU: 4})
 		if err != nil {
 			t.Fatalf("--env %q: %v", env, err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/client"
 	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/config/procfile"
 )
 
 // startFlags are PM2's options for start, restart and startOrRestart.
@@ -329,12 +330,12 @@ func splitDash(fs *pflag.FlagSet, args []string) (own, appArgs []string) {
 }
 
 // loadFile reads a process file target with the --env and --only flags.
-func (c *cli) loadFile(path string, f *startFlags) (*config.File, error) {
-	opts := config.LoadOptions{Env: f.env, Only: f.only, Stdin: c.stdin}
+func (c *cli) loadFile(path string, f *startFlags) (*procfile.File, error) {
+	opts := procfile.LoadOptions{Env: f.env, Only: f.only, Stdin: c.stdin}
 	if path != "-" {
 		path = c.abs(path)
 	}
-	file, err := config.Load(path, opts)
+	file, err := procfile.Load(path, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +362,7 @@ func (c *cli) loadFile(path string, f *startFlags) (*config.File, error) {
 // error naming the file and line (the daemon, which checks again, knows neither). As with PM2, the other apps of
 // the file still start: the error is printed and the command exits 1 at its end (c.partial); when no app is left
 // it is the command's error.
-func (c *cli) loadRunnable(path string, f *startFlags) (*config.File, error) {
+func (c *cli) loadRunnable(path string, f *startFlags) (*procfile.File, error) {
 	file, err := c.loadFile(path, f)
 	if err != nil {
 		return nil, err
@@ -401,7 +402,7 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 		List(context.Context) ([]api.Process, error)
 	}
 	for _, t := range targets {
-		if t == "-" || config.IsProcessFile(t) {
+		if t == "-" || procfile.IsProcessFile(t) {
 			file, err := c.loadRunnable(t, f)
 			if err != nil {
 				return err

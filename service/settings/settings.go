@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gpmd/gpm/config"
 	"github.com/gpmd/gpm/service/dump"
@@ -145,7 +146,7 @@ func (s *Store) write(m map[string]string) error {
 }
 
 // keyPattern is what a key may be made of: SECTION:NAME, or a bare NAME.
-var keyPattern = regexp.MustCompile(`^[A-Za-z0-9_.@/-]+(:[A-Za-z0-9_.-]+)?$`)
+var keyPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.@/-]+(:[A-Za-z0-9_.-]+)?$`) }) // on first use, not in every CLI call's package initialisation
 
 // Key normalizes key: PM2's module name pm2-logrotate is the logrotate section.
 func Key(key string) string {
@@ -178,7 +179,7 @@ func Check(key, value string) (string, string, error) {
 		return key, value, fmt.Errorf("key of %d bytes is over the limit of %d (settings.MaxKey)", len(key), MaxKey)
 	case len(value) > MaxValue:
 		return key, value, fmt.Errorf("%s: value of %d bytes is over the limit of %d (settings.MaxValue)", key, len(value), MaxValue)
-	case !keyPattern.MatchString(key):
+	case !keyPattern().MatchString(key):
 		return key, value, fmt.Errorf("key %q: expected SECTION:NAME (letters, digits, _ . - ; such as logrotate:max_size)", key)
 	}
 	section, name, _ := strings.Cut(key, ":")

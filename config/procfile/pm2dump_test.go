@@ -1,7 +1,8 @@
-package config
+package procfile
 
 import (
 	"errors"
+	"github.com/gpmd/gpm/config"
 	"os"
 	"reflect"
 	"strings"
@@ -26,7 +27,7 @@ func TestImportPM2(t *testing.T) {
 		t.Errorf("api: stopped %v, instances %v", api.Stopped, api.Instances)
 	}
 	a := api.App
-	want := App{
+	want := config.App{
 		Name: "api", Namespace: "default", Script: "/srv/api/server.js", Args: []string{"--port", "3000"},
 		Interpreter: "node", InterpreterArgs: []string{"--max-old-space-size=512"}, Cwd: "/srv/api",
 		Instances: 2, ExecMode: "cluster", InstanceVar: "NODE_APP_INSTANCE", IncrementVar: "PORT",
@@ -34,7 +35,7 @@ func TestImportPM2(t *testing.T) {
 		Env:         map[string]string{"NODE_ENV": "production", "PORT": "3000"},
 		Autorestart: true, Autostart: true, MaxRestarts: 10, MinUptime: 2000, KillSignal: "SIGINT", KillTimeout: 5000,
 		ListenTimeout: 8000, WaitReady: true, MaxMemoryRestart: 209715200, CronRestart: "0 3 * * *",
-		OutFile: "", ErrorFile: "/srv/api/logs/err.log", LogFile: DefaultLog, LogDateFormat: "YYYY-MM-DD HH:mm Z",
+		OutFile: "", ErrorFile: "/srv/api/logs/err.log", LogFile: config.DefaultLog, LogDateFormat: "YYYY-MM-DD HH:mm Z",
 	}
 	if !reflect.DeepEqual(a, want) {
 		t.Errorf("api:\n got %+v\nwant %+v", a, want)
@@ -97,7 +98,7 @@ func TestImportPM2Edges(t *testing.T) {
 			}
 		})
 	}
-	var fe *FieldError
+	var fe *config.FieldError
 	if _, err := ImportPM2([]byte(`[{"name": "a", "pm_exec_path": "/a", "exec_mode": "x"}]`)); !errors.As(err, &fe) || fe.Field != "exec_mode" {
 		t.Errorf("err = %v, want a FieldError for exec_mode", err)
 	}

@@ -1,8 +1,9 @@
-package config
+package procfile
 
 import (
 	"errors"
 	"fmt"
+	"github.com/gpmd/gpm/config"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,7 +33,7 @@ type warning struct {
 // appDecoder holds the state of one app while its fields are applied.
 type appDecoder struct {
 	*fileDecoder
-	app        App
+	app        config.App
 	label      string            // "apps[1] (api)", for messages
 	node       *yaml.Node        // the app's mapping
 	fieldLines map[string]int    // canonical field → line of its key, to place Validate's errors
@@ -44,7 +45,7 @@ type appDecoder struct {
 
 // decodedApp is an App with where it came from, for the file-level checks (duplicates).
 type decodedApp struct {
-	app      App
+	app      config.App
 	label    string
 	line     int
 	nameLine int
@@ -80,8 +81,8 @@ func (d *fileDecoder) at(n *yaml.Node) string {
 }
 
 // fieldError wraps the message of a setter as a FieldError at key's line.
-func (c *appDecoder) fieldError(key *yaml.Node, field string, err error) *FieldError {
-	return &FieldError{File: c.file, Line: c.line(key), App: c.label, Field: field, Msg: err.Error()}
+func (c *appDecoder) fieldError(key *yaml.Node, field string, err error) *config.FieldError {
+	return &config.FieldError{File: c.file, Line: c.line(key), App: c.label, Field: field, Msg: err.Error()}
 }
 
 // decodeApp decodes one app object: New() defaults, then its fields in file order, then env_<opts.Env> over env,
@@ -95,7 +96,7 @@ func (d *fileDecoder) decodeApp(n *yaml.Node, index int) (decodedApp, error) {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return decodedApp{}, d.errorf(n, "%s: expected an app object with name and script, got %s", label, describe(n))
 	}
-	c := &appDecoder{fileDecoder: d, app: New(), label: label, node: n, fieldLines: map[string]int{}, index: index}
+	c := &appDecoder{fileDecoder: d, app: config.New(), label: label, node: n, fieldLines: map[string]int{}, index: index}
 	pairs, err := mappingPairs(n, 0)
 	if err != nil {
 		return decodedApp{}, d.errorf(n, "%s %w", label, err)
@@ -177,7 +178,7 @@ func (d *fileDecoder) decodeApp(n *yaml.Node, index int) (decodedApp, error) {
 		}
 	}
 	if c.logDefault {
-		c.app.LogFile = DefaultLog
+		c.app.LogFile = config.DefaultLog
 	}
 	if !c.named {
 		c.setLabel(c.app.Name)
@@ -198,7 +199,7 @@ func (c *appDecoder) setLabel(name string) {
 
 // locate adds the file, line and app to an error from Normalize/Validate.
 func (c *appDecoder) locate(err error) error {
-	var fe *FieldError
+	var fe *config.FieldError
 	if !errors.As(err, &fe) {
 		return fmt.Errorf("%s: %s: %w", c.file, c.label, err)
 	}

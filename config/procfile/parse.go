@@ -1,9 +1,10 @@
-package config
+package procfile
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/gpmd/gpm/config"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -26,9 +28,9 @@ type LoadOptions struct {
 
 // File is a parsed process file.
 type File struct {
-	Path     string   // as given to Load or Parse; "-" for stdin
-	Apps     []App    // normalized and validated, in file order
-	Warnings []string // ignored fields and root keys, each naming the file, the app and the line
+	Path     string       // as given to Load or Parse; "-" for stdin
+	Apps     []config.App // normalized and validated, in file order
+	Warnings []string     // ignored fields and root keys, each naming the file, the app and the line
 
 	decoders []*appDecoder // of Apps, same order: where each app and its fields are, for CheckRunnable
 }
@@ -52,7 +54,7 @@ func (f *File) CheckRunnable(pathEnv string) error {
 // error naming each app left out, located as CheckRunnable's are.
 func (f *File) DropUnrunnable(pathEnv string) error {
 	var errs []error
-	var apps []App
+	var apps []config.App
 	var decs []*appDecoder
 	for i := range f.Apps {
 		if err := f.Apps[i].CheckRunnable(pathEnv); err != nil {
@@ -222,13 +224,15 @@ func parseNodeOutput(name string, jsonText []byte, base string, opts LoadOptions
 	return decodeFile(name, name, root, false, base, opts)
 }
 
-var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+// yamlErrLine is compiled on first use: a package-level regexp is compiled by the package's initialisation, which runs
+// on every CLI call, most of which parse no file (issue 13: CLI start-up).
+var yamlErrLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // parseYAML parses the first YAML document; (nil, nil) when there is none.
 func parseYAML(data []byte) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
+		if m := yamlErrLine().FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
 			return nil, &syntaxError{Line: yamlProblemLine(data, m[2], line), Msg: m[2]}
 		}
@@ -254,7 +258,7 @@ func yamlProblemLine(data []byte, msg string, fallback int) int {
 	fails := func(k int) bool {
 		var doc yaml.Node
 		err := yaml.Unmarshal(bytes.Join(lines[:k], nil), &doc)
-		m := yamlErrLine.FindStringSubmatch(fmt.Sprint(err))
+		m := yamlErrLine().FindStringSubmatch(fmt.Sprint(err))
 		return err != nil && m != nil && m[2] == msg
 	}
 	if !fails(len(lines)) {
@@ -297,7 +301,7 @@ func decodeFile(name, display string, root *yaml.Node, lines bool, base string, 
 			if l := max(prev.nameLine, prev.line); l > 0 {
 				where = fmt.Sprintf(" (line %d)", l)
 			}
-			return nil, &FieldError{File: display, Line: max(a.nameLine, a.line), App: a.label, Field: "name",
+			return nil, &config.FieldError{File: display, Line: max(a.nameLine, a.line), App: a.label, Field: "name",
 				Msg: fmt.Sprintf("%q is already used by %s%s; app names must be unique", a.app.Name, prev.label, where)}
 		}
 		byName[a.app.Name] = a

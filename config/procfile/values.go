@@ -1,10 +1,11 @@
-package config
+package procfile
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gpmd/gpm/config"
 	"math"
 	"strconv"
 	"strings"
@@ -93,12 +94,12 @@ func intValue(n *yaml.Node, lo, hi int64) (int64, error) {
 }
 
 // millisValue accepts milliseconds as a number or numeric string, or a string with a unit ("2s").
-func millisValue(n *yaml.Node) (Millis, error) {
+func millisValue(n *yaml.Node) (config.Millis, error) {
 	if f, ok := number(n); ok && f >= 0 && f < math.MaxInt64 {
-		return Millis(math.Round(f)), nil
+		return config.Millis(math.Round(f)), nil
 	}
 	if s, ok := scalarString(n); ok {
-		if m, err := ParseMillis(s); err == nil {
+		if m, err := config.ParseMillis(s); err == nil {
 			return m, nil
 		}
 	}
@@ -111,7 +112,7 @@ func sizeValue(n *yaml.Node) (int64, error) {
 		return int64(f), nil
 	}
 	if s, ok := scalarString(n); ok {
-		if b, err := ParseSize(s); err == nil {
+		if b, err := config.ParseSize(s); err == nil {
 			return b, nil
 		}
 	}
@@ -128,7 +129,7 @@ func stringList(n *yaml.Node) ([]string, error) {
 	if !ok {
 		return nil, fmt.Errorf("must be a string or a list of strings, got %s", describe(n))
 	}
-	words, err := splitArgs(s)
+	words, err := config.SplitArgs(s)
 	if err != nil {
 		return nil, fmt.Errorf("must be a list or a command-line string: %w", err)
 	}

@@ -1,8 +1,9 @@
-package config
+package procfile
 
 import (
 	"errors"
 	"fmt"
+	"github.com/gpmd/gpm/config"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -81,8 +82,8 @@ func TestParseJSON5File(t *testing.T) {
 		t.Errorf("worker: script %q, args %q", worker.Script, worker.Args)
 	case worker.KillTimeout != 16 || worker.RestartDelay != 500:
 		t.Errorf("worker: kill_timeout %d, restart_delay %d", worker.KillTimeout, worker.RestartDelay)
-	case worker.LogFile != DefaultLog:
-		t.Errorf("worker: log_file %q, want %q", worker.LogFile, DefaultLog)
+	case worker.LogFile != config.DefaultLog:
+		t.Errorf("worker: log_file %q, want %q", worker.LogFile, config.DefaultLog)
 	}
 }
 
@@ -107,70 +108,70 @@ func TestParseYAMLExample(t *testing.T) {
 func TestCoercions(t *testing.T) {
 	tests := []struct {
 		field string // JSON5 member(s) added to {name: 'c', script: 'a.js'}
-		check func(a App) bool
+		check func(a config.App) bool
 	}{
-		{`instances: "4"`, func(a App) bool { return a.Instances == 4 }},
-		{`instances: 'max'`, func(a App) bool { return a.Instances == 8 }},
-		{`instances: 0`, func(a App) bool { return a.Instances == 8 }},
-		{`instances: -1`, func(a App) bool { return a.Instances == 7 }},
-		{`instances: "-2"`, func(a App) bool { return a.Instances == 6 }},
-		{`instances: -20`, func(a App) bool { return a.Instances == 1 }},
-		{`exec_mode: 'cluster'`, func(a App) bool { return a.ExecMode == "cluster" }},
-		{`exec_mode: 'cluster_mode'`, func(a App) bool { return a.ExecMode == "cluster" }},
-		{`exec_mode: 'fork_mode'`, func(a App) bool { return a.ExecMode == "fork" }},
-		{`max_restarts: "5"`, func(a App) bool { return a.MaxRestarts == 5 }},
-		{`min_uptime: "2s"`, func(a App) bool { return a.MinUptime == 2000 }},
-		{`kill_timeout: "3000"`, func(a App) bool { return a.KillTimeout == 3000 }},
-		{`listen_timeout: '1.5s'`, func(a App) bool { return a.ListenTimeout == 1500 }},
-		{`restart_delay: "500ms"`, func(a App) bool { return a.RestartDelay == 500 }},
-		{`exp_backoff_restart_delay: 100`, func(a App) bool { return a.ExpBackoffRestartDelay == 100 }},
-		{`max_memory_restart: "1G"`, func(a App) bool { return a.MaxMemoryRestart == 1<<30 }},
-		{`max_memory_restart: 1048576`, func(a App) bool { return a.MaxMemoryRestart == 1<<20 }},
-		{`args: "-a 'b c' \"d\\\"e\""`, func(a App) bool { return reflect.DeepEqual(a.Args, []string{"-a", "b c", `d"e`}) }},
-		{`args: ['-x', 5]`, func(a App) bool { return reflect.DeepEqual(a.Args, []string{"-x", "5"}) }},
-		{`node_args: "--inspect --harmony"`, func(a App) bool {
+		{`instances: "4"`, func(a config.App) bool { return a.Instances == 4 }},
+		{`instances: 'max'`, func(a config.App) bool { return a.Instances == 8 }},
+		{`instances: 0`, func(a config.App) bool { return a.Instances == 8 }},
+		{`instances: -1`, func(a config.App) bool { return a.Instances == 7 }},
+		{`instances: "-2"`, func(a config.App) bool { return a.Instances == 6 }},
+		{`instances: -20`, func(a config.App) bool { return a.Instances == 1 }},
+		{`exec_mode: 'cluster'`, func(a config.App) bool { return a.ExecMode == "cluster" }},
+		{`exec_mode: 'cluster_mode'`, func(a config.App) bool { return a.ExecMode == "cluster" }},
+		{`exec_mode: 'fork_mode'`, func(a config.App) bool { return a.ExecMode == "fork" }},
+		{`max_restarts: "5"`, func(a config.App) bool { return a.MaxRestarts == 5 }},
+		{`min_uptime: "2s"`, func(a config.App) bool { return a.MinUptime == 2000 }},
+		{`kill_timeout: "3000"`, func(a config.App) bool { return a.KillTimeout == 3000 }},
+		{`listen_timeout: '1.5s'`, func(a config.App) bool { return a.ListenTimeout == 1500 }},
+		{`restart_delay: "500ms"`, func(a config.App) bool { return a.RestartDelay == 500 }},
+		{`exp_backoff_restart_delay: 100`, func(a config.App) bool { return a.ExpBackoffRestartDelay == 100 }},
+		{`max_memory_restart: "1G"`, func(a config.App) bool { return a.MaxMemoryRestart == 1<<30 }},
+		{`max_memory_restart: 1048576`, func(a config.App) bool { return a.MaxMemoryRestart == 1<<20 }},
+		{`args: "-a 'b c' \"d\\\"e\""`, func(a config.App) bool { return reflect.DeepEqual(a.Args, []string{"-a", "b c", `d"e`}) }},
+		{`args: ['-x', 5]`, func(a config.App) bool { return reflect.DeepEqual(a.Args, []string{"-x", "5"}) }},
+		{`node_args: "--inspect --harmony"`, func(a config.App) bool {
 			return reflect.DeepEqual(a.InterpreterArgs, []string{"--inspect", "--harmony"})
 		}},
-		{`interpreterArgs: ["-u"]`, func(a App) bool { return reflect.DeepEqual(a.InterpreterArgs, []string{"-u"}) }},
-		{`exec_interpreter: 'none'`, func(a App) bool { return a.Interpreter == "" }},
-		{`stop_exit_codes: 0`, func(a App) bool { return reflect.DeepEqual(a.StopExitCodes, []int{0}) }},
-		{`stop_exit_codes: [0, "2"]`, func(a App) bool { return reflect.DeepEqual(a.StopExitCodes, []int{0, 2}) }},
-		{`autorestart: "false"`, func(a App) bool { return !a.Autorestart }},
-		{`autostart: false, wait_ready: 'true'`, func(a App) bool { return !a.Autostart && a.WaitReady }},
-		{`cron: '0 3 * * *'`, func(a App) bool { return a.CronRestart == "0 3 * * *" }},
-		{`cron_restart: 0`, func(a App) bool { return a.CronRestart == "" }},
-		{`cron_restart: ' */10 * * * * * '`, func(a App) bool { return a.CronRestart == "*/10 * * * * *" }},
-		{`cron_restart: '@daily'`, func(a App) bool { return a.CronRestart == "@daily" }},
-		{`watch: true`, func(a App) bool { return reflect.DeepEqual(a.Watch, []string{"."}) }},
-		{`watch: 'false'`, func(a App) bool { return a.Watch == nil }},
-		{`watch: 'src dir'`, func(a App) bool { return reflect.DeepEqual(a.Watch, []string{"src dir"}) }},
-		{`watch: ['src', 'config'], ignore_watch: 'logs', watch_delay: '2s'`, func(a App) bool {
+		{`interpreterArgs: ["-u"]`, func(a config.App) bool { return reflect.DeepEqual(a.InterpreterArgs, []string{"-u"}) }},
+		{`exec_interpreter: 'none'`, func(a config.App) bool { return a.Interpreter == "" }},
+		{`stop_exit_codes: 0`, func(a config.App) bool { return reflect.DeepEqual(a.StopExitCodes, []int{0}) }},
+		{`stop_exit_codes: [0, "2"]`, func(a config.App) bool { return reflect.DeepEqual(a.StopExitCodes, []int{0, 2}) }},
+		{`autorestart: "false"`, func(a config.App) bool { return !a.Autorestart }},
+		{`autostart: false, wait_ready: 'true'`, func(a config.App) bool { return !a.Autostart && a.WaitReady }},
+		{`cron: '0 3 * * *'`, func(a config.App) bool { return a.CronRestart == "0 3 * * *" }},
+		{`cron_restart: 0`, func(a config.App) bool { return a.CronRestart == "" }},
+		{`cron_restart: ' */10 * * * * * '`, func(a config.App) bool { return a.CronRestart == "*/10 * * * * *" }},
+		{`cron_restart: '@daily'`, func(a config.App) bool { return a.CronRestart == "@daily" }},
+		{`watch: true`, func(a config.App) bool { return reflect.DeepEqual(a.Watch, []string{"."}) }},
+		{`watch: 'false'`, func(a config.App) bool { return a.Watch == nil }},
+		{`watch: 'src dir'`, func(a config.App) bool { return reflect.DeepEqual(a.Watch, []string{"src dir"}) }},
+		{`watch: ['src', 'config'], ignore_watch: 'logs', watch_delay: '2s'`, func(a config.App) bool {
 			return reflect.DeepEqual(a.Watch, []string{"src", "config"}) && reflect.DeepEqual(a.IgnoreWatch, []string{"logs"}) && a.WatchDelay == 2000
 		}},
-		{`ignoreWatch: ['*.log', 'tmp'], watchDelay: 300`, func(a App) bool {
+		{`ignoreWatch: ['*.log', 'tmp'], watchDelay: 300`, func(a config.App) bool {
 			return reflect.DeepEqual(a.IgnoreWatch, []string{"*.log", "tmp"}) && a.WatchDelay == 300
 		}},
-		{`kill_signal: 'term'`, func(a App) bool { return a.KillSignal == "SIGTERM" }},
-		{`output: 'out.log', err: '/var/err.log', log: 'all.log'`, func(a App) bool {
+		{`kill_signal: 'term'`, func(a config.App) bool { return a.KillSignal == "SIGTERM" }},
+		{`output: 'out.log', err: '/var/err.log', log: 'all.log'`, func(a config.App) bool {
 			return a.OutFile == filepath.Join(base, "out.log") && a.ErrorFile == "/var/err.log" && a.LogFile == filepath.Join(base, "all.log")
 		}},
-		{`out_file: 'NULL', log_file: false`, func(a App) bool { return a.OutFile == NullLog && a.LogFile == "" }},
-		{`combine_logs: true, time: true, log_type: 'json'`, func(a App) bool { return a.MergeLogs && a.Time && a.LogType == "json" }},
-		{`pid: 'app.pid', user: 'www', gid: 33`, func(a App) bool {
+		{`out_file: 'NULL', log_file: false`, func(a config.App) bool { return a.OutFile == config.NullLog && a.LogFile == "" }},
+		{`combine_logs: true, time: true, log_type: 'json'`, func(a config.App) bool { return a.MergeLogs && a.Time && a.LogType == "json" }},
+		{`pid: 'app.pid', user: 'www', gid: 33`, func(a config.App) bool {
 			return a.PidFile == filepath.Join(base, "app.pid") && a.User == "www" && a.Group == "33"
 		}},
-		{`cwd: 'sub', namespace: 'ns'`, func(a App) bool { return a.Cwd == filepath.Join(base, "sub") && a.Namespace == "ns" }},
-		{`instance_var: 'INSTANCE_ID', increment_var: 'PORT'`, func(a App) bool {
+		{`cwd: 'sub', namespace: 'ns'`, func(a config.App) bool { return a.Cwd == filepath.Join(base, "sub") && a.Namespace == "ns" }},
+		{`instance_var: 'INSTANCE_ID', increment_var: 'PORT'`, func(a config.App) bool {
 			return a.InstanceVar == "INSTANCE_ID" && a.IncrementVar == "PORT"
 		}},
-		{`env: {N: 1.50, H: 0x10, B: true, Z: null, L: [1, {x: 'y'}]}`, func(a App) bool {
+		{`env: {N: 1.50, H: 0x10, B: true, Z: null, L: [1, {x: 'y'}]}`, func(a config.App) bool {
 			return reflect.DeepEqual(a.Env, map[string]string{"N": "1.5", "H": "16", "B": "true", "Z": "", "L": `[1,{"x":"y"}]`})
 		}},
-		{`env: {A: 1e21, B: 1e-7, C: -Infinity, D: 2.50e2, E: [NaN]}`, func(a App) bool {
+		{`env: {A: 1e21, B: 1e-7, C: -Infinity, D: 2.50e2, E: [NaN]}`, func(a config.App) bool {
 			return reflect.DeepEqual(a.Env, map[string]string{"A": "1e+21", "B": "1e-7", "C": "-Infinity", "D": "250", "E": "[null]"})
 		}},
-		{`log_date_format: 'YYYY', disable_logs: true`, func(a App) bool { return a.LogDateFormat == "YYYY" && a.DisableLogs }},
-		{`interpreter: null`, func(a App) bool { return a.Interpreter == "node" }},
+		{`log_date_format: 'YYYY', disable_logs: true`, func(a config.App) bool { return a.LogDateFormat == "YYYY" && a.DisableLogs }},
+		{`interpreter: null`, func(a config.App) bool { return a.Interpreter == "node" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
@@ -321,7 +322,7 @@ func TestParseErrors(t *testing.T) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
 			}
-			var fe *FieldError
+			var fe *config.FieldError
 			var se *syntaxError
 			switch {
 			case errors.As(err, &fe):
@@ -381,5 +382,16 @@ func TestIsProcessFile(t *testing.T) {
 		if got := IsProcessFile(arg); got != want {
 			t.Errorf("IsProcessFile(%q) = %v, want %v", arg, got, want)
 		}
+	}
+}
+
+// The limit fields of issue 12 parse from a process file (their checks: config's TestLimitFields_Issue12).
+func TestLimitFieldsParsed_Issue12(t *testing.T) {
+	f, err := Parse("e.yaml", []byte("apps:\n  - name: x\n    script: /bin/true\n    memory_max: 512M\n    cpu_quota: 50%\n    tasks_max: 100\n"), t.TempDir(), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := f.Apps[0]; x.MemoryMax != 512<<20 || x.CPUQuota != 50 || x.TasksMax != 100 {
+		t.Errorf("parsed limits %d %d %d", x.MemoryMax, x.CPUQuota, x.TasksMax)
 	}
 }

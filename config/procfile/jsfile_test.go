@@ -1,7 +1,8 @@
-package config
+package procfile
 
 import (
 	"errors"
+	"github.com/gpmd/gpm/config"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,7 +55,7 @@ func TestParseConfigJSSource(t *testing.T) {
 	}
 	// Field errors carry no line: the lines of node's output are not the file's.
 	_, err = Parse(filepath.Join(dir, "x.config.js"), []byte("module.exports = {script: 'a', instances: 'x'}"), dir, LoadOptions{})
-	var fe *FieldError
+	var fe *config.FieldError
 	if !errors.As(err, &fe) || fe.Line != 0 || fe.Field != "instances" {
 		t.Errorf("err = %v, want a FieldError without line", err)
 	}

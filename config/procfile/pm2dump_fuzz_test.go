@@ -1,6 +1,8 @@
-package config
+package procfile
 
 import (
+	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/internal/fuzzbudget"
 	"slices"
 	"strings"
 	"testing"
@@ -14,7 +16,7 @@ func FuzzImportPM2(f *testing.F) {
 			apps []ImportedApp
 			err  error
 		)
-		bounded(t, "ImportPM2", len(data), func() { apps, err = ImportPM2(data) })
+		fuzzbudget.Bounded(t, "ImportPM2", len(data), func() { apps, err = ImportPM2(data) })
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("ImportPM2: an error without a message")
@@ -31,14 +33,14 @@ func FuzzImportPM2(f *testing.F) {
 				t.Fatalf("two apps named %q", a.Name)
 			}
 			names[a.Name] = true
-			if a.Instances != len(imp.Instances) || a.Instances < 1 || a.Instances > MaxInstances {
+			if a.Instances != len(imp.Instances) || a.Instances < 1 || a.Instances > config.MaxInstances {
 				t.Fatalf("app %q: Instances %d for %d instance numbers (at most MaxInstances, %d)", a.Name,
-					a.Instances, len(imp.Instances), MaxInstances)
+					a.Instances, len(imp.Instances), config.MaxInstances)
 			}
 			seen := map[int]bool{}
 			for _, n := range imp.Instances {
-				if n < 0 || n > MaxInstances || seen[n] {
-					t.Fatalf("app %q: instance numbers %v: each must be distinct, in 0..%d", a.Name, imp.Instances, MaxInstances)
+				if n < 0 || n > config.MaxInstances || seen[n] {
+					t.Fatalf("app %q: instance numbers %v: each must be distinct, in 0..%d", a.Name, imp.Instances, config.MaxInstances)
 				}
 				seen[n] = true
 			}
@@ -70,10 +72,10 @@ func TestImportPM2MaxInstances_Fuzz(t *testing.T) {
 	dump := func(n int) []byte {
 		return []byte("[" + strings.Repeat(`{"name":"many","pm_exec_path":"/m.sh"},`, n-1) + `{"name":"many"}]`)
 	}
-	if apps, err := ImportPM2(dump(MaxInstances)); err != nil || apps[0].App.Instances != MaxInstances {
-		t.Fatalf("%d instances: %v", MaxInstances, err)
+	if apps, err := ImportPM2(dump(config.MaxInstances)); err != nil || apps[0].App.Instances != config.MaxInstances {
+		t.Fatalf("%d instances: %v", config.MaxInstances, err)
 	}
-	if _, err := ImportPM2(dump(MaxInstances + 1)); err == nil || !strings.Contains(err.Error(), "MaxInstances") {
-		t.Fatalf("%d instances: %v, want an error naming MaxInstances", MaxInstances+1, err)
+	if _, err := ImportPM2(dump(config.MaxInstances + 1)); err == nil || !strings.Contains(err.Error(), "MaxInstances") {
+		t.Fatalf("%d instances: %v, want an error naming MaxInstances", config.MaxInstances+1, err)
 	}
 }

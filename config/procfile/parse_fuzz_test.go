@@ -1,12 +1,11 @@
-package config
+package procfile
 
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"runtime/metrics"
+	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/internal/fuzzbudget"
 	"testing"
-	"time"
 )
 
 // Fuzz targets for the process-file parsers. Seeds: testdata/fuzz/FuzzXxx (real ecosystem files, the e2e ones,
@@ -14,40 +13,6 @@ import (
 
 // fuzzBase is the directory relative paths of a fuzzed file resolve against; it need not exist.
 const fuzzBase = "/srv/gpm-fuzz"
-
-// Budgets of one call on a fuzzed input: far above what a process file needs (microseconds, kilobytes), far below
-// what a quadratic or exponential path (aliases, error lines, env JSON) takes on an input of the fuzzer's sizes.
-const (
-	fuzzMaxDuration   = 10 * time.Second
-	fuzzAllocPerByte  = 4096    // bytes allocated per input byte ...
-	fuzzAllocConstant = 8 << 20 // ... plus this
-)
-
-// heapAllocs reads the bytes allocated on the heap since the program started, without stopping the world.
-func heapAllocs() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
-
-// bounded runs f on an input of n bytes and fails when it takes longer or allocates more than the budgets allow:
-// a hostile process file, dump or request must not stall or balloon the daemon or the CLI. A call that never
-// returns panics the process from a timer: the fuzzer saves the input of a crashed worker, not that of a hung one.
-func bounded(t *testing.T, what string, n int, f func()) {
-	t.Helper()
-	hung := time.AfterFunc(fuzzMaxDuration, func() {
-		panic(fmt.Sprintf("%s: still running after %v on %d bytes of input", what, fuzzMaxDuration, n))
-	})
-	start, before := time.Now(), heapAllocs()
-	f()
-	hung.Stop()
-	if d := time.Since(start); d > fuzzMaxDuration {
-		t.Fatalf("%s: %v for %d bytes of input (budget %v)", what, d, n, fuzzMaxDuration)
-	}
-	if a, limit := heapAllocs()-before, uint64(fuzzAllocConstant+fuzzAllocPerByte*n); a > limit {
-		t.Fatalf("%s: allocated %d bytes for %d bytes of input (budget %d)", what, a, n, limit)
-	}
-}
 
 // FuzzParseJSON5 feeds process files to Parse as .json (JSON5) and as stdin (sniffed: JSON5, else YAML).
 func FuzzParseJSON5(f *testing.F) {
@@ -73,7 +38,7 @@ func checkParse(t *testing.T, name string, data []byte) {
 		file *File
 		err  error
 	)
-	bounded(t, "Parse "+name, len(data), func() {
+	fuzzbudget.Bounded(t, "Parse "+name, len(data), func() {
 		file, err = Parse(name, data, fuzzBase, LoadOptions{NumCPU: 2})
 	})
 	if err != nil {
@@ -91,8 +56,8 @@ func checkParse(t *testing.T, name string, data []byte) {
 			t.Fatalf("Parse %s: accepted the name %q twice", name, a.Name)
 		}
 		names[a.Name] = true
-		if a.Instances > MaxInstances {
-			t.Fatalf("Parse %s: app %q has %d instances, over MaxInstances (%d)", name, a.Name, a.Instances, MaxInstances)
+		if a.Instances > config.MaxInstances {
+			t.Fatalf("Parse %s: app %q has %d instances, over MaxInstances (%d)", name, a.Name, a.Instances, config.MaxInstances)
 		}
 	}
 	if len(file.Apps) == 0 {
@@ -110,16 +75,16 @@ func checkParse(t *testing.T, name string, data []byte) {
 
 // renderProcessFile writes apps as a JSON process file. App's JSON names are the process-file fields; the one
 // value that reads differently in a file is the interpreter: "" (run the script directly) is "none" there.
-func renderProcessFile(t *testing.T, apps []App) []byte {
+func renderProcessFile(t *testing.T, apps []config.App) []byte {
 	t.Helper()
-	out := make([]App, len(apps))
+	out := make([]config.App, len(apps))
 	for i, a := range apps {
 		out[i] = a.Clone()
 		if out[i].Interpreter == "" {
 			out[i].Interpreter = "none"
 		}
 	}
-	b, err := json.Marshal(map[string][]App{"apps": out})
+	b, err := json.Marshal(map[string][]config.App{"apps": out})
 	if err != nil {
 		t.Fatalf("render apps: %v", err)
 	}
@@ -127,7 +92,7 @@ func renderProcessFile(t *testing.T, apps []App) []byte {
 }
 
 // appsJSON is apps as the protocol and dump.json carry them; it is what must survive a round trip.
-func appsJSON(t *testing.T, apps []App) []byte {
+func appsJSON(t *testing.T, apps []config.App) []byte {
 	t.Helper()
 	b, err := json.Marshal(apps)
 	if err != nil {

@@ -1,7 +1,8 @@
-package config
+package procfile
 
 import (
 	"errors"
+	"github.com/gpmd/gpm/config"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,13 +12,13 @@ import (
 
 // parseError parses src as the process file name and returns its *FieldError; it fails the test on success or on
 // another kind of error.
-func parseError(t *testing.T, name, src string) *FieldError {
+func parseError(t *testing.T, name, src string) *config.FieldError {
 	t.Helper()
 	f, err := Parse(name, []byte(src), base, LoadOptions{NumCPU: 4})
 	if err == nil {
 		t.Fatalf("no error; apps %+v", f.Apps)
 	}
-	var fe *FieldError
+	var fe *config.FieldError
 	if !errors.As(err, &fe) {
 		t.Fatalf("error %q (%T) is not a *FieldError", err, err)
 	}
@@ -31,18 +32,18 @@ func TestCronNeverFires_Issue11Item6(t *testing.T) {
 	if fe.File != "e.json" || fe.Line != 2 || fe.Field != "cron_restart" || !strings.Contains(fe.Msg, "never fires") {
 		t.Errorf("process file: %+v (%v), want e.json:2 cron_restart never fires", fe, fe)
 	}
-	if _, err := ParseCron("0 0 30 2 *"); err == nil {
+	if _, err := config.ParseCron("0 0 30 2 *"); err == nil {
 		t.Errorf("ParseCron(0 0 30 2 *): no error")
 	}
 	for _, ok := range []string{"0 0 29 2 *", "0 3 * * *", "@yearly"} { // a leap day fires within five years
-		if _, err := ParseCron(ok); err != nil {
+		if _, err := config.ParseCron(ok); err != nil {
 			t.Errorf("ParseCron(%q): %v", ok, err)
 		}
 	}
 	// The protocol and dump.json reach the daemon as an App: Validate refuses it too.
-	a := New()
+	a := config.New()
 	a.Name, a.Script, a.Cwd, a.CronRestart = "x", "/bin/true", "/", "0 0 30 2 *"
-	var vfe *FieldError
+	var vfe *config.FieldError
 	if err := a.Validate(); !errors.As(err, &vfe) || vfe.Field != "cron_restart" {
 		t.Errorf("Validate: %v, want a cron_restart error", err)
 	}
@@ -55,10 +56,10 @@ func TestInstancesCap_Issue11Item7(t *testing.T) {
 		t.Errorf("process file: %v, want line 3 naming MaxInstances", fe)
 	}
 	f := parse(t, "e.yml", "name: x\nscript: a.js\ninstances: 1024\n", LoadOptions{})
-	if f.Apps[0].Instances != MaxInstances {
+	if f.Apps[0].Instances != config.MaxInstances {
 		t.Errorf("instances: 1024 gave %d", f.Apps[0].Instances)
 	}
-	a := New()
+	a := config.New()
 	a.Name, a.Script, a.Cwd, a.Instances = "x", "/bin/true", "/", 100000
 	if err := a.Validate(); err == nil || !strings.Contains(err.Error(), "MaxInstances") {
 		t.Errorf("Validate of 100000 instances: %v", err)
@@ -66,7 +67,7 @@ func TestInstancesCap_Issue11Item7(t *testing.T) {
 	// PM2's dump: one element per instance; more than MaxInstances of one app is refused.
 	var b strings.Builder
 	b.WriteString("[")
-	for i := 0; i <= MaxInstances; i++ {
+	for i := 0; i <= config.MaxInstances; i++ {
 		if i > 0 {
 			b.WriteString(",")
 		}
@@ -74,7 +75,7 @@ func TestInstancesCap_Issue11Item7(t *testing.T) {
 	}
 	b.WriteString("]")
 	if _, err := ImportPM2([]byte(b.String())); err == nil || !strings.Contains(err.Error(), "MaxInstances") {
-		t.Errorf("dump.pm2 with %d instances: %v", MaxInstances+1, err)
+		t.Errorf("dump.pm2 with %d instances: %v", config.MaxInstances+1, err)
 	}
 }
 
@@ -98,29 +99,29 @@ func TestImportPM2InstanceNumbersUnique_Issue11Item14(t *testing.T) {
 // Validate (CLI flags, protocol, dump.json) and in PM2's dump.
 func TestNames_Issue11Item14(t *testing.T) {
 	bad := map[string]string{
-		"":                                    "must not be empty",
-		"a\nb":                                "control characters",
-		"red\x1b[31m":                         "control characters",
-		"tab\there":                           "control characters",
-		"c1\u0085":                            "control characters",
-		strings.Repeat("n", 129):              "MaxNameLen",
-		"9":                                   "all digits",
-		"0042":                                "all digits",
-		"all":                                 `"all"`,
-		"a/b":                                 "path separators",
-		`a\b`:                                 "path separators",
-		"bad\xffutf8":                         "UTF-8",
-		"nul\x00":                             "control characters",
-		strings.Repeat("é", 65):               "MaxNameLen",
-		"x" + strings.Repeat("y", MaxNameLen): "MaxNameLen",
+		"":                       "must not be empty",
+		"a\nb":                   "control characters",
+		"red\x1b[31m":            "control characters",
+		"tab\there":              "control characters",
+		"c1\u0085":               "control characters",
+		strings.Repeat("n", 129): "MaxNameLen",
+		"9":                      "all digits",
+		"0042":                   "all digits",
+		"all":                    `"all"`,
+		"a/b":                    "path separators",
+		`a\b`:                    "path separators",
+		"bad\xffutf8":            "UTF-8",
+		"nul\x00":                "control characters",
+		strings.Repeat("é", 65):  "MaxNameLen",
+		"x" + strings.Repeat("y", config.MaxNameLen): "MaxNameLen",
 	}
 	for name, want := range bad {
-		if err := CheckName(name); err == nil || !strings.Contains(err.Error(), want) {
+		if err := config.CheckName(name); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("CheckName(%q) = %v, want %q", name, err, want)
 		}
 	}
-	for _, name := range []string{"api", "a b", "my_app.v2", "9a", "a9", "café", "ALL", strings.Repeat("n", MaxNameLen), "-x"} {
-		if err := CheckName(name); err != nil {
+	for _, name := range []string{"api", "a b", "my_app.v2", "9a", "a9", "café", "ALL", strings.Repeat("n", config.MaxNameLen), "-x"} {
+		if err := config.CheckName(name); err != nil {
 			t.Errorf("CheckName(%q): %v", name, err)
 		}
 	}
@@ -143,7 +144,7 @@ func TestNames_Issue11Item14(t *testing.T) {
 		t.Errorf("name derived from 9.sh: %v", fe)
 	}
 
-	a := New()
+	a := config.New()
 	a.Name, a.Script, a.Cwd = "x\ny", "/bin/true", "/"
 	if err := a.Validate(); err == nil {
 		t.Errorf("Validate accepted a newline in a name")
@@ -196,7 +197,7 @@ func TestCheckRunnable_Issue11Item15(t *testing.T) {
 				t.Fatal(err)
 			}
 			err = f.CheckRunnable("/nonexistent-bin")
-			var fe *FieldError
+			var fe *config.FieldError
 			if !errors.As(err, &fe) {
 				t.Fatalf("CheckRunnable: %v (%T), want a *FieldError", err, err)
 			}

@@ -1,23 +1,14 @@
-package config
+package procfile
 
 import (
 	"errors"
 	"fmt"
+	"github.com/gpmd/gpm/config"
 	"math"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
-
-// DefaultLog, as App.LogFile, asks for the default combined out+err log (PM2's `log_file: true`, which PM2 writes to
-// ~/.pm2/logs/<name>.log). The daemon owns the log directory, so the loader cannot resolve the path; it leaves this
-// marker instead. No path can collide with it: after Normalize every other LogFile is "", NullLog, os.DevNull or
-// absolute.
-//
-// Important (!): Normalize joins any relative LogFile with Cwd, so the loader sets the marker after Normalize; code
-// that normalizes an App again must keep LogFile == DefaultLog as it is (app.go's logPath should pass it through,
-// as it does NullLog).
-const DefaultLog = "default"
 
 // setter applies one process-file field to the app being decoded. Its error completes "<app>.<field> ".
 type setter func(c *appDecoder, n *yaml.Node) error
@@ -27,40 +18,40 @@ type setter func(c *appDecoder, n *yaml.Node) error
 // Important (!): when adding a field to App, add it here, to pm2Fields in pm2dump.go if PM2 dumps it, and to
 // docs/PROTOCOL.md.
 var fields = map[string]setter{
-	"name":      str(func(a *App, s string) { a.Name = s }),
-	"listen":    list(func(a *App, l []string) { a.Listen = l }),
-	"script":    str(func(a *App, s string) { a.Script = s }),
-	"args":      list(func(a *App, l []string) { a.Args = l }),
-	"cwd":       str(func(a *App, s string) { a.Cwd = s }),
-	"namespace": str(func(a *App, s string) { a.Namespace = s }),
+	"name":      str(func(a *config.App, s string) { a.Name = s }),
+	"listen":    list(func(a *config.App, l []string) { a.Listen = l }),
+	"script":    str(func(a *config.App, s string) { a.Script = s }),
+	"args":      list(func(a *config.App, l []string) { a.Args = l }),
+	"cwd":       str(func(a *config.App, s string) { a.Cwd = s }),
+	"namespace": str(func(a *config.App, s string) { a.Namespace = s }),
 
-	"non_blocking": boolean(func(a *App, b bool) { a.NonBlocking = b }),
+	"non_blocking": boolean(func(a *config.App, b bool) { a.NonBlocking = b }),
 
 	// "none" is kept so that Normalize does not pick an interpreter by extension; Normalize then clears it.
-	"interpreter":      str(func(a *App, s string) { a.Interpreter = s }),
-	"interpreter_args": list(func(a *App, l []string) { a.InterpreterArgs = l }),
+	"interpreter":      str(func(a *config.App, s string) { a.Interpreter = s }),
+	"interpreter_args": list(func(a *config.App, l []string) { a.InterpreterArgs = l }),
 	"instances":        setInstances,
 	"exec_mode":        setExecMode,
-	"instance_var":     str(func(a *App, s string) { a.InstanceVar = s }),
-	"increment_var":    str(func(a *App, s string) { a.IncrementVar = s }),
+	"instance_var":     str(func(a *config.App, s string) { a.InstanceVar = s }),
+	"increment_var":    str(func(a *config.App, s string) { a.IncrementVar = s }),
 	"env": func(c *appDecoder, n *yaml.Node) error {
 		env, err := envValues(n)
 		c.app.Env = env
 		return err
 	},
 
-	"autorestart": boolean(func(a *App, b bool) { a.Autorestart = b }),
-	"autostart":   boolean(func(a *App, b bool) { a.Autostart = b }),
+	"autorestart": boolean(func(a *config.App, b bool) { a.Autorestart = b }),
+	"autostart":   boolean(func(a *config.App, b bool) { a.Autostart = b }),
 	"stop_exit_codes": func(c *appDecoder, n *yaml.Node) error {
 		codes, err := intList(n, math.MinInt32, math.MaxInt32)
 		c.app.StopExitCodes = codes
 		return err
 	},
-	"restart_delay":             millis(func(a *App, m Millis) { a.RestartDelay = m }),
-	"exp_backoff_restart_delay": millis(func(a *App, m Millis) { a.ExpBackoffRestartDelay = m }),
-	"min_uptime":                millis(func(a *App, m Millis) { a.MinUptime = m }),
-	"kill_timeout":              millis(func(a *App, m Millis) { a.KillTimeout = m }),
-	"listen_timeout":            millis(func(a *App, m Millis) { a.ListenTimeout = m }),
+	"restart_delay":             millis(func(a *config.App, m config.Millis) { a.RestartDelay = m }),
+	"exp_backoff_restart_delay": millis(func(a *config.App, m config.Millis) { a.ExpBackoffRestartDelay = m }),
+	"min_uptime":                millis(func(a *config.App, m config.Millis) { a.MinUptime = m }),
+	"kill_timeout":              millis(func(a *config.App, m config.Millis) { a.KillTimeout = m }),
+	"listen_timeout":            millis(func(a *config.App, m config.Millis) { a.ListenTimeout = m }),
 	"max_restarts": func(c *appDecoder, n *yaml.Node) error {
 		v, err := intValue(n, 0, math.MaxInt32)
 		c.app.MaxRestarts = int(v)
@@ -81,19 +72,19 @@ var fields = map[string]setter{
 		if !ok {
 			return fmt.Errorf("must be a percentage such as \"50%%\", got %s", describe(n))
 		}
-		v, err := ParseCPUQuota(s)
+		v, err := config.ParseCPUQuota(s)
 		c.app.CPUQuota = v
 		return err
 	},
 	"tasks_max": func(c *appDecoder, n *yaml.Node) error {
-		v, err := intValue(n, 1, MaxTasks)
+		v, err := intValue(n, 1, config.MaxTasks)
 		c.app.TasksMax = int(v)
 		return err
 	},
-	"kill_signal": str(func(a *App, s string) { a.KillSignal = SignalName(s) }),
-	"wait_ready":  boolean(func(a *App, b bool) { a.WaitReady = b }),
-	"stdin":       boolean(func(a *App, b bool) { a.Stdin = b }),
-	"watchdog":    millis(func(a *App, m Millis) { a.Watchdog = m }),
+	"kill_signal": str(func(a *config.App, s string) { a.KillSignal = config.SignalName(s) }),
+	"wait_ready":  boolean(func(a *config.App, b bool) { a.WaitReady = b }),
+	"stdin":       boolean(func(a *config.App, b bool) { a.Stdin = b }),
+	"watchdog":    millis(func(a *config.App, m config.Millis) { a.Watchdog = m }),
 	"cron_restart": func(c *appDecoder, n *yaml.Node) error {
 		s, ok := scalarString(n)
 		if !ok {
@@ -103,7 +94,7 @@ var fields = map[string]setter{
 			s = ""
 		}
 		if s != "" {
-			if _, err := ParseCron(s); err != nil {
+			if _, err := config.ParseCron(s); err != nil {
 				return err
 			}
 		}
@@ -131,7 +122,7 @@ var fields = map[string]setter{
 		c.app.IgnoreWatch = l
 		return err
 	},
-	"watch_delay": millis(func(a *App, m Millis) { a.WatchDelay = m }),
+	"watch_delay": millis(func(a *config.App, m config.Millis) { a.WatchDelay = m }),
 
 	"log_max_size": func(c *appDecoder, n *yaml.Node) error {
 		v, err := sizeValue(n)
@@ -139,18 +130,18 @@ var fields = map[string]setter{
 		return err
 	},
 	"log_retain": func(c *appDecoder, n *yaml.Node) error {
-		v, err := intValue(n, 0, MaxLogRetain)
+		v, err := intValue(n, 0, config.MaxLogRetain)
 		c.app.LogRetain = int(v)
 		return err
 	},
-	"log_compress": boolean(func(a *App, b bool) { a.LogCompress = b }),
+	"log_compress": boolean(func(a *config.App, b bool) { a.LogCompress = b }),
 	"log_rotate_cron": func(c *appDecoder, n *yaml.Node) error {
 		s, ok := scalarString(n)
 		if !ok {
 			return fmt.Errorf("must be a cron expression such as \"0 0 * * *\", got %s", describe(n))
 		}
 		if s = strings.TrimSpace(s); s != "" {
-			if _, err := ParseCron(s); err != nil {
+			if _, err := config.ParseCron(s); err != nil {
 				return err
 			}
 		}
@@ -158,8 +149,8 @@ var fields = map[string]setter{
 		return nil
 	},
 
-	"out_file":   str(func(a *App, s string) { a.OutFile = s }),
-	"error_file": str(func(a *App, s string) { a.ErrorFile = s }),
+	"out_file":   str(func(a *config.App, s string) { a.OutFile = s }),
+	"error_file": str(func(a *config.App, s string) { a.ErrorFile = s }),
 	"log_file": func(c *appDecoder, n *yaml.Node) error {
 		if n := deref(n); n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" {
 			b, err := boolValue(n)
@@ -173,14 +164,14 @@ var fields = map[string]setter{
 		}
 		return nil
 	},
-	"merge_logs":      boolean(func(a *App, b bool) { a.MergeLogs = b }),
-	"time":            boolean(func(a *App, b bool) { a.Time = b }),
-	"log_date_format": str(func(a *App, s string) { a.LogDateFormat = s }),
-	"log_type":        str(func(a *App, s string) { a.LogType = s }),
-	"disable_logs":    boolean(func(a *App, b bool) { a.DisableLogs = b }),
-	"pid_file":        str(func(a *App, s string) { a.PidFile = s }),
-	"uid":             str(func(a *App, s string) { a.User = s }),
-	"gid":             str(func(a *App, s string) { a.Group = s }),
+	"merge_logs":      boolean(func(a *config.App, b bool) { a.MergeLogs = b }),
+	"time":            boolean(func(a *config.App, b bool) { a.Time = b }),
+	"log_date_format": str(func(a *config.App, s string) { a.LogDateFormat = s }),
+	"log_type":        str(func(a *config.App, s string) { a.LogType = s }),
+	"disable_logs":    boolean(func(a *config.App, b bool) { a.DisableLogs = b }),
+	"pid_file":        str(func(a *config.App, s string) { a.PidFile = s }),
+	"uid":             str(func(a *config.App, s string) { a.User = s }),
+	"gid":             str(func(a *config.App, s string) { a.Group = s }),
 
 	"filter_env": func(c *appDecoder, n *yaml.Node) error {
 		if b, err := boolValue(n); err == nil {
@@ -197,15 +188,15 @@ var fields = map[string]setter{
 		c.app.FilterEnv = l
 		return nil
 	},
-	"treekill":              boolean(func(a *App, b bool) { a.NoTreekill = !b }),
-	"shutdown_with_message": boolean(func(a *App, b bool) { a.ShutdownWithMessage = b }),
+	"treekill":              boolean(func(a *config.App, b bool) { a.NoTreekill = !b }),
+	"shutdown_with_message": boolean(func(a *config.App, b bool) { a.ShutdownWithMessage = b }),
 	// append_env_to_name is applied by decodeApp, which knows --env.
-	"append_env_to_name": boolean(func(*App, bool) {}),
+	"append_env_to_name": boolean(func(*config.App, bool) {}),
 	// A process file given again restarts or reloads the apps it names: PM2's force (start a second copy of a
 	// running script) has nothing to do there. wait_ip belongs to `gpm startup --wait-ip` (the unit waits for
 	// network-online.target), not to an app.
-	"force":   boolean(func(*App, bool) {}),
-	"wait_ip": boolean(func(*App, bool) {}),
+	"force":   boolean(func(*config.App, bool) {}),
+	"wait_ip": boolean(func(*config.App, bool) {}),
 }
 
 // fieldAliases maps the other names PM2 accepts to the canonical field.
@@ -235,7 +226,7 @@ var unsupported = map[string]string{
 	"execute_command": "", "write": "", "username": "",
 }
 
-func str(set func(*App, string)) setter {
+func str(set func(*config.App, string)) setter {
 	return func(c *appDecoder, n *yaml.Node) error {
 		s, err := stringValue(n)
 		if err == nil {
@@ -245,7 +236,7 @@ func str(set func(*App, string)) setter {
 	}
 }
 
-func list(set func(*App, []string)) setter {
+func list(set func(*config.App, []string)) setter {
 	return func(c *appDecoder, n *yaml.Node) error {
 		l, err := stringList(n)
 		if err == nil {
@@ -255,7 +246,7 @@ func list(set func(*App, []string)) setter {
 	}
 }
 
-func boolean(set func(*App, bool)) setter {
+func boolean(set func(*config.App, bool)) setter {
 	return func(c *appDecoder, n *yaml.Node) error {
 		b, err := boolValue(n)
 		if err == nil {
@@ -265,7 +256,7 @@ func boolean(set func(*App, bool)) setter {
 	}
 }
 
-func millis(set func(*App, Millis)) setter {
+func millis(set func(*config.App, config.Millis)) setter {
 	return func(c *appDecoder, n *yaml.Node) error {
 		m, err := millisValue(n)
 		if err == nil {
@@ -286,8 +277,8 @@ func setInstances(c *appDecoder, n *yaml.Node) error {
 	} else {
 		return fmt.Errorf(`must be a number, "max" or -N, got %s`, describe(n))
 	}
-	if v > MaxInstances {
-		return errors.New(instancesMsg(int(v)))
+	if v > config.MaxInstances {
+		return errors.New(config.InstancesMsg(int(v)))
 	}
 	cpus := int64(c.numCPU)
 	switch {

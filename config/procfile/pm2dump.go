@@ -1,19 +1,21 @@
-package config
+package procfile
 
 import (
 	"errors"
 	"fmt"
+	"github.com/gpmd/gpm/config"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
 
 // ImportedApp is one application of a PM2 dump.
 type ImportedApp struct {
-	App       App
+	App       config.App
 	Stopped   bool  // every instance had status "stopped": register it without starting it
 	Instances []int // the instance numbers (NODE_APP_INSTANCE, or the instance_var) in dump order; len == App.Instances
 }
@@ -137,11 +139,11 @@ func ImportPM2(data []byte) ([]ImportedApp, error) {
 			out = append(out, ImportedApp{App: app, Stopped: true})
 		}
 		imp := &out[j]
-		if len(imp.Instances) == MaxInstances {
+		if len(imp.Instances) == config.MaxInstances {
 			return nil, fmt.Errorf("%s:%d: dump[%d] (%s): more than %d instances (config.MaxInstances)", dumpName,
-				el.Line, i, name, MaxInstances)
+				el.Line, i, name, config.MaxInstances)
 		}
-		n, err := intValue(get(imp.App.InstanceVar), 0, MaxInstances-1)
+		n, err := intValue(get(imp.App.InstanceVar), 0, config.MaxInstances-1)
 		if err != nil || slices.Contains(imp.Instances, int(n)) {
 			// Absent (older dumps), odd or repeated: the lowest number not taken, so that numbers stay unique.
 			for n = 0; slices.Contains(imp.Instances, int(n)); n++ {
@@ -157,14 +159,14 @@ func ImportPM2(data []byte) ([]ImportedApp, error) {
 }
 
 // importApp builds the App of the first dump element of a group.
-func importApp(i int, name string, el *yaml.Node, pairs []pair, get func(string) *yaml.Node) (App, error) {
+func importApp(i int, name string, el *yaml.Node, pairs []pair, get func(string) *yaml.Node) (config.App, error) {
 	base, _ := scalarString(get("pm_cwd"))
 	if base == "" {
 		script, _ := scalarString(get("pm_exec_path"))
 		base = filepath.Dir(script)
 	}
 	d := &fileDecoder{file: dumpName, lines: true, base: base, numCPU: 1}
-	c := &appDecoder{fileDecoder: d, app: New(), label: fmt.Sprintf("dump[%d] (%s)", i, name), node: el,
+	c := &appDecoder{fileDecoder: d, app: config.New(), label: fmt.Sprintf("dump[%d] (%s)", i, name), node: el,
 		fieldLines: map[string]int{}, index: i, named: true}
 	merge, err := boolValue(get("merge_logs"))
 	if err != nil { // absent: PM2 merges by default in fork mode
@@ -177,14 +179,14 @@ func importApp(i int, name string, el *yaml.Node, pairs []pair, get func(string)
 		if canon, ok := pm2Fields[key]; ok && !isNull(p.value) {
 			c.fieldLines[canon] = p.key.Line
 			if err := fields[canon](c, p.value); err != nil {
-				return App{}, c.fieldError(p.key, key, err)
+				return config.App{}, c.fieldError(p.key, key, err)
 			}
 		}
 	}
 	if env := get("env"); env != nil && !isNull(env) {
 		vars, err := envValues(env)
 		if err != nil {
-			return App{}, c.fieldError(env, "env", err)
+			return config.App{}, c.fieldError(env, "env", err)
 		}
 		if h := vars["PM2_HOME"]; h != "" {
 			pm2Home = h
@@ -207,39 +209,39 @@ func importApp(i int, name string, el *yaml.Node, pairs []pair, get func(string)
 		if field, ok := pm2LogKeys[p.key.Value]; ok && !isNull(p.value) {
 			s, err := stringValue(p.value)
 			if err != nil {
-				return App{}, c.fieldError(p.key, p.key.Value, err)
+				return config.App{}, c.fieldError(p.key, p.key.Value, err)
 			}
 			importLogPath(&c.app, field, s, name, pm2Home, merge)
-			c.logDefault = c.logDefault || field == "log_file" && c.app.LogFile == DefaultLog
+			c.logDefault = c.logDefault || field == "log_file" && c.app.LogFile == config.DefaultLog
 		}
 	}
 	if c.logDefault {
 		c.app.LogFile = ""
 	}
 	if err := c.app.Normalize(base); err != nil {
-		return App{}, c.locate(err)
+		return config.App{}, c.locate(err)
 	}
 	if c.logDefault {
-		c.app.LogFile = DefaultLog
+		c.app.LogFile = config.DefaultLog
 	}
 	return c.app, nil
 }
 
-var instanceSuffix = regexp.MustCompile(`-\d+(\.log)$`)
+var instanceSuffix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`-\d+(\.log)$`) }) // compiled on first use: see yamlErrLine
 
 // pm2SafeName is how PM2 puts a name in a file name (REFERENCE §5.1).
-var pm2SafeName = regexp.MustCompile(`[^a-zA-Z0-9.-]`)
+var pm2SafeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-zA-Z0-9.-]`) })
 
 // importLogPath sets one log path of a, undoing what PM2 did to it (see ImportPM2).
-func importLogPath(a *App, field, path, name, pm2Home string, merge bool) {
+func importLogPath(a *config.App, field, path, name, pm2Home string, merge bool) {
 	if !merge {
-		path = instanceSuffix.ReplaceAllString(path, "$1")
+		path = instanceSuffix().ReplaceAllString(path, "$1")
 	}
 	if pm2Home != "" && filepath.Dir(path) == filepath.Join(pm2Home, "logs") {
-		safe := pm2SafeName.ReplaceAllString(name, "-")
+		safe := pm2SafeName().ReplaceAllString(name, "-")
 		switch base := filepath.Base(path); {
 		case field == "log_file" && base == safe+".log":
-			path = DefaultLog
+			path = config.DefaultLog
 		case field != "log_file" && (base == safe+"-out.log" || base == safe+"-error.log"):
 			path = ""
 		}
