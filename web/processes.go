@@ -11,7 +11,7 @@ import (
 	"strconv"
 
 	"github.com/gpmd/gpm/api"
-	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/config/procfile"
 )
 
 // handleList answers GET /api/processes: every process, as `gpm jlist` prints them.
@@ -169,11 +169,11 @@ func (s *Server) handleStartFile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, bodyError(err, MaxProcessFile, "MaxProcessFile"))
 		return
 	}
-	opts := config.LoadOptions{Env: r.URL.Query().Get("env")}
+	opts := procfile.LoadOptions{Env: r.URL.Query().Get("env")}
 	if only := r.URL.Query().Get("only"); only != "" {
 		opts.Only = []string{only}
 	}
-	file, err := config.Parse(processFileName, data, "/", opts)
+	file, err := procfile.Parse(processFileName, data, "/", opts)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, &api.Error{Code: api.CodeInvalid, Message: err.Error()})
 		return
