@@ -272,16 +272,24 @@ func TestDashboardChromium(t *testing.T) {
 	// to resume after the last event it saw, and shows what happened meanwhile.
 	mustRun(t, home, "web", "--off")
 	waitPage(t, ctx, 10*time.Second, `document.body.dataset.stream !== 'live'`, state, "the page to see the stream drop")
-	mustRun(t, home, "start", script, "--name", "dash-two")
-	two := waitOnline(t, home, "dash-two")
+	// Its name is HTML too (names may hold anything but slashes and control characters): it must show as text.
+	const nameTwo = `two<img src=x onerror=alert(1)>`
+	mustRun(t, home, "start", script, "--name", nameTwo)
+	two := waitOnline(t, home, nameTwo)
 	mustRun(t, home, "web", addr)
 	waitPage(t, ctx, 30*time.Second, `document.body.dataset.stream === 'live' && document.body.dataset.resumed === 'true'`, state,
 		"the page to reconnect with Last-Event-ID")
-	const rowTwo = `tr[data-name="dash-two"]`
+	rowTwo := fmt.Sprintf(`tr[data-id="%d"]`, two.ID)
 	waitPage(t, ctx, 10*time.Second, fmt.Sprintf(`(document.querySelector('%s td.pid') || {}).textContent === '%d'`, rowTwo, two.PID), state,
-		"dash-two, started while the stream was down, in the table")
-	mustRun(t, home, "delete", "dash-two")
-	waitPage(t, ctx, 10*time.Second, `document.querySelector('`+rowTwo+`') === null`, state, "dash-two gone from the table after gpm delete")
+		"the app started while the stream was down, in the table")
+	if got := eval[string](t, ctx, `document.querySelector('`+rowTwo+` td.name button').textContent`); got != nameTwo {
+		t.Errorf("the name shows as %q, want %q", got, nameTwo)
+	}
+	if eval[bool](t, ctx, `document.querySelector('#procs img') !== null`) {
+		t.Error("an app's name was inserted as HTML")
+	}
+	mustRun(t, home, "delete", nameTwo)
+	waitPage(t, ctx, 10*time.Second, `document.querySelector('`+rowTwo+`') === null`, state, "the app gone from the table after gpm delete")
 	if got := eval[string](t, ctx, `window.gpmTestMark || ''`); got != "same document" {
 		t.Fatalf("the page was reloaded (mark %q)", got)
 	}

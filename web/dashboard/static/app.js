@@ -446,7 +446,7 @@ function renderDetails() {
   const frag = document.createDocumentFragment();
   for (const [k, v] of items) {
     if (v === undefined || v === null || v === '') continue;
-    frag.append(make('dt', '', k), make('dd', '', String(v)));
+    frag.append(make('dt', '', k), make('dd', k === 'uptime' ? 'uptime' : '', String(v)));
   }
   dl.replaceChildren(frag);
   renderCharts();
@@ -636,6 +636,8 @@ function main() {
       const r = rows.get(id);
       if (r && procs.get(id).status === 'online') text(r.uptime, fmt.duration(uptime(id)));
     }
+    const dd = selected !== null && procs.has(selected) ? $('#d-info dd.uptime') : null;
+    if (dd) text(dd, fmt.duration(uptime(selected)));
   }, 1000);
 }
 
