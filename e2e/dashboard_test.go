@@ -176,6 +176,7 @@ func saveArtifact(t *testing.T, name string, b []byte) {
 // button restarts it (a new pid in jlist and on the page), its log tail shows what it prints as text, and the page
 // fits a phone's width. Screenshots go to e2e/artifacts/.
 func TestDashboardChromium(t *testing.T) {
+	t.Parallel()
 	browser := chromium(t)
 	home := newHome(t)
 	addr := freeAddr(t)
