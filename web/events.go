@@ -22,9 +22,11 @@ const (
 	// changes out: at 10,000 lines/s the lines cover a fraction of a second, the states many minutes.
 	RingBytes    = 512 << 10
 	RingLogBytes = 512 << 10
-	// ClientQueue is how many events one stream may have waiting for its reader; a reader that falls that far
-	// behind is dropped, with a final "dropped" event, so that it never holds events (or the daemon) back.
-	ClientQueue = 4096
+	// ClientQueue bounds the events one stream may have waiting for its reader, in bytes as eventCost counts them
+	// (about 10,000 log lines of 100 bytes); a reader that falls that far behind is dropped, with a final "closed"
+	// event, so that it never holds events (or the daemon) back. The queue grows as it fills: an idle stream holds
+	// nothing.
+	ClientQueue = 4 << 20
 	// MaxStreams bounds the open event streams; one more is answered 503.
 	MaxStreams = 64
 )
@@ -112,11 +114,56 @@ func newHub(s *Server) *hub {
 
 // stream is one reader of GET /api/events.
 type stream struct {
-	q       chan api.Event
-	logs    bool   // log lines wanted
-	name    string // only the log lines of this app ("" for all)
-	dropped chan struct{}
-	once    sync.Once
+	logs bool   // log lines wanted
+	name string // only the log lines of this app ("" for all)
+
+	mu      sync.Mutex
+	queue   []api.Event // waiting for the reader, oldest first
+	bytes   int64       // eventCost of queue
+	ready   chan struct{}
+	dropped chan struct{} // closed when the queue overflowed
+	closed  bool
+}
+
+func newStream() *stream {
+	return &stream{ready: make(chan struct{}, 1), dropped: make(chan struct{})}
+}
+
+// offer queues e; false when the queue is over ClientQueue (the stream is then dropped).
+func (st *stream) offer(e *api.Event) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed {
+		return false
+	}
+	cost := eventCost(e)
+	if st.bytes+cost > ClientQueue {
+		st.closed = true
+		close(st.dropped)
+		return false
+	}
+	st.queue = append(st.queue, *e)
+	st.bytes += cost
+	select {
+	case st.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take moves the waiting events into buf (emptied first) and returns it.
+func (st *stream) take(buf []api.Event) []api.Event {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	buf = append(buf[:0], st.queue...)
+	clear(st.queue)
+	if cap(st.queue) > 1024 {
+		st.queue = nil // a burst's backlog is not kept for the stream's life
+	} else {
+		st.queue = st.queue[:0]
+	}
+	st.bytes = 0
+	return buf
 }
 
 func (st *stream) wants(e *api.Event) bool {
@@ -125,8 +172,6 @@ func (st *stream) wants(e *api.Event) bool {
 	}
 	return true
 }
-
-func (st *stream) drop() { st.once.Do(func() { close(st.dropped) }) }
 
 // run holds the subscription until ctx ends, subscribing again when it fails.
 func (h *hub) run(ctx context.Context) {
@@ -175,11 +220,8 @@ func (h *hub) publish(e api.Event) {
 		if !st.wants(&e) {
 			continue
 		}
-		select {
-		case st.q <- e:
-		default:
+		if !st.offer(&e) {
 			delete(h.streams, st)
-			st.drop()
 			h.s.stats.streamsDropped.Add(1)
 		}
 	}
@@ -233,7 +275,8 @@ func merge(a, b []api.Event) []api.Event {
 // and `data: JSON` (an api.Event). A Last-Event-ID header (or ?last_event_id=) resumes after that event.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	st := &stream{q: make(chan api.Event, ClientQueue), dropped: make(chan struct{}), name: q.Get("name")}
+	st := newStream()
+	st.name = q.Get("name")
 	switch q.Get("logs") {
 	case "", "0", "false":
 	default:
@@ -278,41 +321,38 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush()
 	}
+	enc := newEncoder(bw)
 	fmt.Fprintf(bw, "retry: 2000\n\n")
 	if lost {
-		writeEvent(bw, api.Event{Type: EventLost, Time: time.Now(), Reason: fmt.Sprintf(
+		enc.write(&api.Event{Type: EventLost, Time: time.Now(), Reason: fmt.Sprintf(
 			"Last-Event-ID %d is older than the events kept (web.RingBytes) or from an earlier run of the daemon: events were lost; reload the list", *resume)})
 	}
-	for _, e := range replay {
-		writeEvent(bw, e)
+	for i := range replay {
+		enc.write(&replay[i])
 	}
 	if flush() != nil {
 		return
 	}
 	keepalive := time.NewTicker(keepaliveInterval)
 	defer keepalive.Stop()
+	var batch []api.Event
 	for {
 		select {
-		case e := <-st.q:
-			writeEvent(bw, e)
-			for range sseBatch {
-				select {
-				case e := <-st.q:
-					writeEvent(bw, e)
-					continue
-				default:
-				}
-				break
+		case <-st.ready:
+			batch = st.take(batch)
+			for i := range batch {
+				enc.write(&batch[i])
 			}
+			clear(batch)
 			if flush() != nil {
 				return
 			}
 		case <-st.dropped:
-			for len(st.q) > 0 {
-				writeEvent(bw, <-st.q)
+			for _, e := range st.take(nil) {
+				enc.write(&e)
 			}
-			writeEvent(bw, api.Event{Type: EventClosed, Time: time.Now(), Reason: fmt.Sprintf(
-				"reader too slow: %d events were waiting (web.ClientQueue); reconnect with Last-Event-ID", ClientQueue)})
+			enc.write(&api.Event{Type: EventClosed, Time: time.Now(), Reason: fmt.Sprintf(
+				"reader too slow: %d bytes of events were waiting (web.ClientQueue); reconnect with Last-Event-ID", ClientQueue)})
 			flush()
 			return
 		case <-keepalive.C:
@@ -326,22 +366,32 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// writeEvent writes e as one SSE event. JSON has no raw newline, so one data line carries it.
-func writeEvent(w *bufio.Writer, e api.Event) {
-	data, err := json.Marshal(e)
-	if err != nil {
-		return
-	}
-	if e.Seq != 0 {
+// encoder writes events as SSE, through one json.Encoder (which reuses its buffers: no allocation an event).
+type encoder struct {
+	w   *bufio.Writer
+	enc *json.Encoder
+}
+
+func newEncoder(w *bufio.Writer) *encoder {
+	e := &encoder{w: w, enc: json.NewEncoder(w)}
+	e.enc.SetEscapeHTML(false)
+	return e
+}
+
+// write writes e as one SSE event: id (when it has a Seq), event, and one data line (JSON has no raw newline).
+func (e *encoder) write(ev *api.Event) {
+	w := e.w
+	var num [20]byte
+	if ev.Seq != 0 {
 		w.WriteString("id: ")
-		w.WriteString(strconv.FormatUint(e.Seq, 10))
+		w.Write(strconv.AppendUint(num[:0], ev.Seq, 10))
 		w.WriteByte('\n')
 	}
 	w.WriteString("event: ")
-	w.WriteString(e.Type)
+	w.WriteString(ev.Type)
 	w.WriteString("\ndata: ")
-	w.Write(data)
-	w.WriteString("\n\n")
+	e.enc.Encode(ev) // ends with a newline
+	w.WriteByte('\n')
 }
 
 // stats are the server's own counters, for /metrics.

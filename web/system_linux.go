@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -94,8 +95,10 @@ func processFigures() []processFigure {
 	return out
 }
 
-// bootTime is the host's boot, in seconds since the epoch (0 when unknown).
-func bootTime() float64 {
+// bootTime is the host's boot, in seconds since the epoch (0 when unknown), read once.
+var bootTime = sync.OnceValue(readBootTime)
+
+func readBootTime() float64 {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return 0

@@ -514,3 +514,41 @@ func TestOpenAPIDocs(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMetrics100 scrapes /metrics of a daemon with 100 apps (bench/web.sh measures it over HTTP with curl).
+func BenchmarkMetrics100(b *testing.B) {
+	home := b.TempDir()
+	d := service.New(service.Options{Home: home, Socket: filepath.Join(home, api.SocketName), Version: "bench"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for d.Caller().Call(ctx, api.MethodPing, nil, nil) != nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	var apps []api.StartApp
+	for i := range 100 {
+		a := config.New()
+		a.Name, a.Script, a.Args = fmt.Sprintf("s%d", i), "/bin/sleep", []string{"600"}
+		if err := a.Normalize("/"); err != nil {
+			b.Fatal(err)
+		}
+		apps = append(apps, api.StartApp{App: a})
+	}
+	if err := d.Caller().Call(ctx, api.MethodStart, api.StartParams{Apps: apps}, nil); err != nil {
+		b.Fatal(err)
+	}
+	defer d.Caller().Call(context.Background(), api.MethodDelete, api.Targets{Targets: []string{"all"}}, nil)
+	srv := web.New(web.Options{Caller: d.Caller(), Version: "bench"})
+	h := srv.Handler()
+	b.ResetTimer()
+	for b.Loop() {
+		r := httptest.NewRequest("GET", "http://127.0.0.1/metrics", nil)
+		r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != 200 {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+}
