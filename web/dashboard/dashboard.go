@@ -22,7 +22,7 @@ var static embed.FS
 // CSP is the Content-Security-Policy of every answer: the page's own files only. No inline script or style
 // (the JavaScript sets styles through the CSSOM, which CSP allows), no framing (clickjacking of the buttons), no
 // form posting elsewhere, no <base> that would redirect the modules.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // contentTypes are the types of the files in static/, by extension. Set here rather than taken from
