@@ -39,8 +39,10 @@ const (
 	sseWriteTimeout = 10 * time.Second
 	// resubscribeDelay is the pause before the server subscribes to the daemon again after its stream failed.
 	resubscribeDelay = time.Second
-	// sseBatch is how many queued events are written before a flush.
-	sseBatch = 256
+	// sseFlushDelay is how long an event may wait in the stream's buffer for others to share its write;
+	// sseFlushBytes is how much is written at once.
+	sseFlushDelay = 5 * time.Millisecond
+	sseFlushBytes = 16 << 10
 )
 
 // Event types of the streams beyond the daemon's (api.EventState, api.EventLog, api.EventSample,
@@ -335,6 +337,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	keepalive := time.NewTicker(keepaliveInterval)
 	defer keepalive.Stop()
+	// A busy stream is flushed when sseFlushBytes are buffered or sseFlushDelay after its first unflushed event,
+	// not after every event: one write(2) per log line cost the daemon more than the line itself.
+	flushTimer := time.NewTimer(time.Hour)
+	flushTimer.Stop()
+	pending := false
 	var batch []api.Event
 	for {
 		select {
@@ -344,6 +351,17 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 				enc.write(&batch[i])
 			}
 			clear(batch)
+			switch {
+			case bw.Buffered() >= sseFlushBytes:
+				if flush() != nil {
+					return
+				}
+			case !pending:
+				pending = true
+				flushTimer.Reset(sseFlushDelay)
+			}
+		case <-flushTimer.C:
+			pending = false
 			if flush() != nil {
 				return
 			}
