@@ -150,8 +150,12 @@ mkdir -p "$WORK/mark"
 "$WORK/sseread" -url "http://127.0.0.1:$port/api/events?logs=1&name=chatty" -n "$LINES" -ready "$WORK/sse.ready" >"$WORK/sse.out" &
 reader=$!
 until [[ -e $WORK/sse.ready ]]; do sleep 0.05; done
+dpid=$(<"$h/gpm.pid")
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+c0=$(cpu_ticks "$dpid")
 GPM_HOME=$h "$WORK/after" start "$WORK/chatty.sh" --name chatty --interpreter none -- bulk "$LINES" "$WORK/mark" >/dev/null
 wait "$reader"
+sse_cpu=$(awk -v t=$(($(cpu_ticks "$dpid") - c0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')
 read -r sse_lines sse_secs sse_rate sse_dropped sse_closed <"$WORK/sse.out"
 GPM_HOME=$h "$WORK/after" kill >/dev/null
 
@@ -166,4 +170,5 @@ echo "| daemon RSS, 50 apps, API off (MB; runs: ${R[rss_off]}) | $(med "${R[rss_
 echo "| daemon RSS, 50 apps, API on (MB; runs: ${R[rss_on]}) | $(med "${R[rss_on]}") | <= 14 |"
 echo "| /metrics scrape, 100 apps ($(<"$WORK/series") series of gpm_process_up, ${R[scrape_bytes]} bytes), median of $SCRAPES (ms) | ${R[scrape_ms]} | <= 5 |"
 echo "| pm2 jlist, 100 apps, median of 10 (ms) | ${R[pm2_jlist_ms]:--} | scrape >= 20x faster |"
-echo "| event stream to a fast reader: $sse_lines of $LINES lines in ${sse_secs}s, dropped $sse_dropped, closed $sse_closed (lines/s) | $sse_rate | >= 100000 |"
+echo "| event stream to a fast reader: $sse_lines of $LINES lines in ${sse_secs}s, dropped $sse_dropped, closed $sse_closed, daemon CPU ${sse_cpu}s (lines/s) | $sse_rate | >= 100000 |"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
