@@ -47,7 +47,7 @@ func listenUnix(path string) (net.Listener, error) {
 	}
 	// Bound, made 0600, and only then listening: until listen(2) nobody can connect, whatever the mode was. (Not
 	// under a umask: the daemon's umask is shared with the apps it forks meanwhile.)
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unixSocket()
 	if err != nil {
 		return nil, fmt.Errorf("web: unix socket %s: %w", path, err)
 	}
