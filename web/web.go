@@ -132,10 +132,12 @@ func (s *Server) routes() {
 // The live events come from one subscription to the daemon, held while Serve runs.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Config) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { s.events.run(ctx) })
-	defer wg.Wait()
+	defer func() {
+		cancel() // first: the subscription ends with ctx
+		wg.Wait()
+	}()
 	hs := &http.Server{
 		Handler:           s.mux,
 		ReadHeaderTimeout: readHeaderTimeout,

@@ -552,3 +552,24 @@ func BenchmarkMetrics100(b *testing.B) {
 		}
 	}
 }
+
+// Serve returns the listener's error (here: closed under it) without waiting for its context.
+func TestServeListenerError(t *testing.T) {
+	d := daemon(t)
+	srv := web.New(web.Options{Caller: d.Caller()})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), ln, nil) }()
+	ln.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatalf("Serve on a closed listener returned nil")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("Serve did not return within 30 s of its listener's close")
+	}
+}
