@@ -250,6 +250,10 @@ func (c *webControl) apply(p *web.Params) (*web.Status, error) {
 		}
 	}
 	st := &web.Status{Config: c.cfg, TokenPath: filepath.Join(home, web.TokenName), Warning: c.warn}
+	if c.cfg.On && c.srv == nil {
+		// On in web.json, but its address could not be bound when the daemon started (`gpm web` tries again).
+		st.Warning = "the HTTP API is on but not serving: its address could not be bound when the daemon started (the daemon's log says why); `gpm web` tries again"
+	}
 	if c.cfg.On {
 		if token == "" {
 			t, err := web.LoadToken(home, false)
