@@ -229,7 +229,7 @@ func (c *webControl) apply(p *web.Params) (*web.Status, error) {
 			}
 		}
 	}
-	if want != c.cfg || p.CertPEM != "" || (want.On && c.srv == nil && c.ctx != nil) {
+	if !p.Status && (want != c.cfg || p.CertPEM != "" || (want.On && c.srv == nil && c.ctx != nil)) {
 		old := c.cfg
 		c.halt()
 		c.cfg = want
