@@ -36,6 +36,11 @@ func init() {
 		}
 		return c.apply(&p)
 	})
+	// Read-only figures for /metrics that no other operation tells.
+	addMethod(web.StatsMethod, func(ctx context.Context, d *Daemon, raw json.RawMessage) (any, error) {
+		return web.DaemonStats{ControlConnections: d.ctl.conns.Load(), Subscribers: int64(d.hub.n.Load()),
+			QueuedEventBytes: d.hub.queued.Load()}, nil
+	})
 }
 
 // webs holds each daemon's webControl (tests run several daemons in one process).

@@ -33,6 +33,18 @@ const (
 // Method is the control method that turns the API on and off ("web"); its parameters are Params, its result Status.
 const Method = "web"
 
+// StatsMethod is a read-only control method for /metrics: the daemon's figures that no other operation tells
+// (DaemonStats). It is served by service/web.go; a daemon without it leaves them out.
+const StatsMethod = "webStats"
+
+// DaemonStats answers StatsMethod. The daemon counts neither its control requests nor the events it dropped over
+// all subscribers, so these are gauges of what it holds now.
+type DaemonStats struct {
+	ControlConnections int64 `json:"control_connections"` // open connections of the control socket
+	Subscribers        int64 `json:"subscribers"`         // event subscribers (gpm logs, the API's own, ...)
+	QueuedEventBytes   int64 `json:"queued_event_bytes"`  // bytes of events queued for all subscribers
+}
+
 // MaxPEM bounds each of Params.CertPEM and Params.KeyPEM.
 const MaxPEM = 256 << 10
 

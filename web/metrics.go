@@ -100,9 +100,14 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	var ds *DaemonStats
+	var got DaemonStats
+	if s.caller.Call(r.Context(), StatsMethod, nil, &got) == nil {
+		ds = &got
+	}
 	w.Header().Set("Content-Type", contentType)
 	bw := bufio.NewWriterSize(w, 32<<10)
-	for _, f := range s.families(list) {
+	for _, f := range s.families(list, ds) {
 		f.write(bw)
 	}
 	bw.Flush()
@@ -123,7 +128,7 @@ type metricsProcess struct {
 	CPUSeconds       float64    `json:"cpu_seconds"`
 }
 
-func (s *Server) families(list []metricsProcess) []*family {
+func (s *Server) families(list []metricsProcess, ds *DaemonStats) []*family {
 	const gauge, counter = "gauge", "counter"
 	fam := func(name, help, typ string) *family {
 		return &family{name: name, help: help, typ: typ, samples: make([]sample, 0, len(list))}
@@ -166,6 +171,14 @@ func (s *Server) families(list []metricsProcess) []*family {
 		one("gpm_web_event_streams", "Event streams (GET /api/events) open.", gauge, float64(s.stats.streams.Load())),
 		one("gpm_web_event_streams_dropped_total", "Event streams closed because their reader fell web.ClientQueue events behind.", counter, float64(s.stats.streamsDropped.Load())),
 		one("gpm_events_dropped_total", "Events the daemon dropped from the API's subscription because it read too slowly.", counter, float64(s.stats.subscriptionLost.Load())),
+	}
+
+	if ds != nil {
+		fams = append(fams,
+			one("gpm_control_connections", "Open connections of the control socket.", gauge, float64(ds.ControlConnections)),
+			one("gpm_event_subscribers", "Event subscribers of the daemon (gpm logs, the API's own subscription, ...).", gauge, float64(ds.Subscribers)),
+			one("gpm_event_queued_bytes", "Bytes of events queued for all subscribers (a subscriber over its budget loses events).", gauge, float64(ds.QueuedEventBytes)),
+		)
 	}
 
 	// The daemon's own figures, under client_golang's names: its Go collector's and, where the system tells them

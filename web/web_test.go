@@ -312,7 +312,7 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"gpm_processes", "go_goroutines", "process_resident_memory_bytes", "process_cpu_seconds_total",
-		"gpm_events_dropped_total", "gpm_web_event_streams_dropped_total"} {
+		"gpm_events_dropped_total", "gpm_web_event_streams_dropped_total", "gpm_control_connections", "gpm_event_subscribers"} {
 		if fams[name] == nil {
 			t.Errorf("no %s", name)
 		}
