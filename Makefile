@@ -9,7 +9,7 @@ GOARCH   ?= $(shell $(GO) env GOARCH)
 # A Debian/RPM version: the last tag, else 0.1.0~git<date>.<commit> (~ sorts before the release).
 PKG_VERSION ?= $(shell v=$$(git describe --tags --abbrev=0 2>/dev/null | sed 's/^v//'); [ -n "$$v" ] && echo "$$v" || git log -1 --format='0.1.0~git%cd.%h' --date=format:%Y%m%d 2>/dev/null || echo 0.1.0)
 
-.PHONY: build test lint cross demo bench clean package e2e-systemd fuzz
+.PHONY: build test lint cross demo bench bench-web clean package e2e-systemd fuzz
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gpm
@@ -44,6 +44,10 @@ demo: build
 
 bench: build
 	bash bench/run.sh
+
+# The HTTP API's figures (issue 9): binary and RSS against main, /metrics with 100 apps, event stream lines/s.
+bench-web:
+	bash bench/web.sh
 
 # dist/gpm_<version>_<arch>.deb and dist/gpm-<version>-1.<arch>.rpm (nfpm.yaml): the binary, the units in init/,
 # the D-Bus policy, completions, the man page.
