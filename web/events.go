@@ -23,7 +23,7 @@ const (
 	RingBytes    = 512 << 10
 	RingLogBytes = 512 << 10
 	// ClientQueue bounds the events one stream may have waiting for its reader, in bytes as eventCost counts them
-	// (about 10,000 log lines of 100 bytes); a reader that falls that far behind is dropped, with a final "closed"
+	// (about 14,000 log lines of 100 bytes); a reader that falls that far behind is dropped, with a final "closed"
 	// event, so that it never holds events (or the daemon) back. The queue grows as it fills: an idle stream holds
 	// nothing.
 	ClientQueue = 4 << 20

@@ -127,7 +127,7 @@ func (s *Server) routes() {
 }
 
 // Serve serves the API on ln until ctx ends, then shuts down (requests in flight get shutdownTimeout; event streams
-// end at once). With tlsConfig, connections are TLS. It always returns a non-nil error; after ctx ended, nil.
+// end at once). With tlsConfig, connections are TLS. It returns the listener's error, or nil once ctx ended and the server shut down.
 //
 // The live events come from one subscription to the daemon, held while Serve runs.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Config) error {
