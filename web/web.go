@@ -127,9 +127,10 @@ func (s *Server) routes() {
 }
 
 // Serve serves the API on ln until ctx ends, then shuts down (requests in flight get shutdownTimeout; event streams
-// end at once). With tlsConfig, connections are TLS. It returns the listener's error, or nil once ctx ended and the server shut down.
+// end at once). With tlsConfig, connections are TLS. It returns the listener's error, or nil once ctx ended and
+// the server shut down.
 //
-// The live events come from one subscription to the daemon, held while Serve runs.
+// The live events come from the server's subscriptions to the daemon, held while Serve runs (events.go).
 func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
