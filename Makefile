@@ -9,7 +9,7 @@ GOARCH   ?= $(shell $(GO) env GOARCH)
 # A Debian/RPM version: the last tag, else 0.1.0~git<date>.<commit> (~ sorts before the release).
 PKG_VERSION ?= $(shell v=$$(git describe --tags --abbrev=0 2>/dev/null | sed 's/^v//'); [ -n "$$v" ] && echo "$$v" || git log -1 --format='0.1.0~git%cd.%h' --date=format:%Y%m%d 2>/dev/null || echo 0.1.0)
 
-.PHONY: build test lint cross demo bench bench-dbus bench-run-overhead clean package e2e-systemd fuzz leak
+.PHONY: build test lint cross demo bench bench-dbus bench-run-overhead bench-web clean package e2e-systemd fuzz leak
 
 # gpm, and beside it gpm-monit, the console `gpm monit` runs (a program of its own: its terminal libraries stay out
 # of gpm and its daemon).
@@ -66,6 +66,10 @@ bench-dbus:
 # What gpm run (a container's PID 1) adds to an app's start-up and memory (docs/CONTAINERS.md).
 bench-run-overhead:
 	bash bench/run-overhead.sh
+
+# The HTTP API's figures (issue 9): binary and RSS against main, /metrics with 100 apps, event stream lines/s.
+bench-web:
+	bash bench/web.sh
 
 # dist/gpm_<version>_<arch>.deb and dist/gpm-<version>-1.<arch>.rpm (nfpm.yaml): the binary, the units in init/,
 # the D-Bus policy, completions, the man page.

@@ -78,6 +78,7 @@ func init() {
 		"save":           {cmdSave, "save [--force]", "save the process list for resurrect"},
 		"resurrect":      {cmdResurrect, "resurrect", "start the saved process list"},
 		"cleardump":      {cmdClearDump, "cleardump", "empty the saved process list"},
+		"web":            {cmdWeb, "web [ADDR|unix:PATH] [--public] [--cert F --key F] [--off] [--rotate-token] [--status]", "serve the HTTP API, metrics and dashboard (default 127.0.0.1:9615); prints a link with the token"},
 		"startOrRestart": {cmdStartOrRestart, "startOrRestart <file>", "start the file's apps, restarting those that run"},
 		"import":         {cmdImport, "import pm2 [dump.pm2]", "register the apps of a PM2 dump"},
 		"ping":           {cmdPing, "ping", "start the daemon if needed and check it answers"},

@@ -1,0 +1,75 @@
+// Command sseread is a fast reader of gpm's event stream (GET /api/events, docs/HTTP.md) for bench/web.sh: it
+// counts the log events it receives until it has N of them, or nothing came for a while, and prints
+// "LINES SECONDS LINES_PER_SECOND DROPPED CLOSED" (DROPPED: events the daemon said were lost; CLOSED: 1 when the
+// server dropped this reader). The clock starts at the first log event.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+)
+
+func main() {
+	url := flag.String("url", "http://127.0.0.1:9615/api/events?logs=1", "event stream")
+	n := flag.Int("n", 1_000_000, "log events to wait for")
+	idle := flag.Duration("idle", 5*time.Second, "give up after this long without an event")
+	ready := flag.String("ready", "", "file to create once the stream is open")
+	flag.Parse()
+	resp, err := http.Get(*url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sseread:", err)
+		os.Exit(1)
+	}
+	if resp.StatusCode != 200 {
+		fmt.Fprintln(os.Stderr, "sseread:", resp.Status)
+		os.Exit(1)
+	}
+	if *ready != "" {
+		os.WriteFile(*ready, nil, 0o644)
+	}
+	var count, dropped, closed int64
+	var first, last time.Time
+	timer := time.AfterFunc(*idle, func() { resp.Body.Close() })
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		switch {
+		case bytes.Equal(line, []byte("event: log")):
+			if count == 0 {
+				first = time.Now()
+			}
+			count++
+			last = time.Now()
+			if count%1000 == 0 {
+				timer.Reset(*idle)
+			}
+		case bytes.Equal(line, []byte("event: closed")):
+			closed = 1
+		case bytes.HasPrefix(line, []byte(`data: {"type":"dropped"`)):
+			if i := bytes.Index(line, []byte(`"dropped":`)); i > 0 {
+				rest := line[i+10:]
+				j := bytes.IndexAny(rest, ",}")
+				if j > 0 {
+					d, _ := strconv.ParseInt(string(rest[:j]), 10, 64)
+					dropped += d
+				}
+			}
+		}
+		if count >= int64(*n) || closed == 1 {
+			break
+		}
+	}
+	secs := last.Sub(first).Seconds()
+	rate := 0.0
+	if secs > 0 {
+		rate = float64(count) / secs
+	}
+	fmt.Printf("%d %.3f %.0f %d %d\n", count, secs, rate, dropped, closed)
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/gpmd/gpm/web"
+)
+
+// cmdWeb turns the daemon's HTTP API on (at ADDR, or where it was, or web.DefaultAddr), off, or rotates its token,
+// and prints where it is, the token file and a link that carries the token.
+func cmdWeb(ctx context.Context, c *cli, args []string) error {
+	fs := c.flags("web")
+	public := fs.Bool("public", false, "allow an address that is not loopback (give --cert and --key too, or the token travels in clear text)")
+	cert := fs.String("cert", "", "TLS certificate (PEM) to serve with; copied into GPM_HOME")
+	key := fs.String("key", "", "TLS key (PEM) of --cert; copied into GPM_HOME")
+	off := fs.Bool("off", false, "turn the HTTP API off (and keep it off across daemon restarts)")
+	rotate := fs.Bool("rotate-token", false, "make a new token; the old one stops working at once")
+	status := fs.Bool("status", false, "only print whether the API is on, and where")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		return fmt.Errorf("expected at most one address (host:port or unix:/path)")
+	}
+	if (*cert == "") != (*key == "") {
+		return fmt.Errorf("--cert and --key go together")
+	}
+	p := web.Params{Public: *public, Off: *off, RotateToken: *rotate, Status: *status}
+	if fs.NArg() == 1 {
+		p.Addr = fs.Arg(0)
+		if path, ok := strings.CutPrefix(p.Addr, "unix:"); ok {
+			p.Addr = "unix:" + c.abs(path)
+		}
+		// Checked here too, so that the refusal comes before the daemon starts.
+		if _, err := web.CheckAddr(p.Addr, *public, *cert != ""); err != nil {
+			return err
+		}
+	}
+	if *cert != "" {
+		// Read as the calling user, not by the daemon (which may be root): the daemon keeps its own copies.
+		for _, f := range []struct {
+			path string
+			dst  *string
+		}{{*cert, &p.CertPEM}, {*key, &p.KeyPEM}} {
+			b, err := readLimited(c.abs(f.path), web.MaxPEM)
+			if err != nil {
+				return err
+			}
+			*f.dst = string(b)
+		}
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	var st web.Status
+	if err := conn.Call(ctx, web.Method, p, &st); err != nil {
+		return err
+	}
+	if st.Warning != "" {
+		fmt.Fprintf(c.stderr, "gpm: warning: %s\n", st.Warning)
+	}
+	if !st.On {
+		fmt.Fprintf(c.stdout, "HTTP API off\n")
+		if *rotate {
+			fmt.Fprintf(c.stdout, "token:  %s (new)\n", st.TokenPath)
+		}
+		return nil
+	}
+	where := st.URL
+	if where == "" {
+		where = st.Addr
+	}
+	fmt.Fprintf(c.stdout, "HTTP API on %s\n", where)
+	fmt.Fprintf(c.stdout, "token:  %s\n", st.TokenPath)
+	if st.Link != "" {
+		fmt.Fprintf(c.stdout, "open:   %s\n", st.Link)
+	}
+	return nil
+}
+
+// readLimited reads path, refusing one over limit bytes.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: over the limit of %d bytes (web.MaxPEM)", path, limit)
+	}
+	return b, nil
+}

@@ -1,0 +1,203 @@
+//go:build linux
+
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// webPort returns a port free on every interface at the time of the call.
+func webPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// webGet GETs url with token ("" for none) and returns the status (0 when nothing answered) and body.
+func webGet(c *http.Client, url, token string) (int, string) {
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// nonLoopbackIP returns an address of this host that is not loopback, or nil.
+func nonLoopbackIP() net.IP {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			return n.IP
+		}
+	}
+	return nil
+}
+
+// gpm web: a non-loopback address is refused without --public; with it and no TLS, a warning; with --cert/--key,
+// TLS. The setting survives `gpm kill` and a new daemon; --off too.
+func TestWebCLI(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	port := webPort(t)
+	_, stderr, code := run(t, home, "web", "0.0.0.0:"+port)
+	if code == 0 || !strings.Contains(stderr, "--public") {
+		t.Fatalf("gpm web 0.0.0.0:%s without --public: exit %d, stderr %q; want a refusal naming --public", port, code, stderr)
+	}
+	out, stderr, code := run(t, home, "web", "--public", "0.0.0.0:"+port)
+	if code != 0 || !strings.Contains(stderr, "clear text") {
+		t.Fatalf("gpm web --public without TLS: exit %d, stderr %q; want a warning about clear text", code, stderr)
+	}
+	token := strings.TrimSpace(readFile(t, filepath.Join(home, "web.token")))
+	if !strings.Contains(out, filepath.Join(home, "web.token")) || !strings.Contains(out, "http://127.0.0.1:"+port+"/#token="+token) {
+		t.Fatalf("gpm web printed %q: want the token file and the link with the token", out)
+	}
+	local := "http://127.0.0.1:" + port
+	waitFor(t, 10*time.Second, func() bool { c, _ := webGet(http.DefaultClient, local+"/api/version", ""); return c == 200 }, "the API on loopback")
+	if ip := nonLoopbackIP(); ip != nil {
+		url := "http://" + net.JoinHostPort(ip.String(), port) + "/api/processes"
+		if c, body := webGet(http.DefaultClient, url, ""); c != http.StatusUnauthorized {
+			t.Errorf("GET %s without a token on a public address: %d %s, want 401", url, c, body)
+		}
+		if c, body := webGet(http.DefaultClient, url, token); c != http.StatusOK {
+			t.Errorf("GET %s with the token: %d %s", url, c, body)
+		}
+	} else {
+		t.Log("no address but loopback: the public address's own check is not run")
+	}
+
+	// TLS with a certificate made here.
+	dir := t.TempDir()
+	certFile, keyFile := selfSigned(t, dir)
+	tlsPort := webPort(t)
+	out, stderr, code = run(t, home, "web", "--public", "0.0.0.0:"+tlsPort, "--cert", certFile, "--key", keyFile)
+	if code != 0 || strings.Contains(stderr, "clear text") || !strings.Contains(out, "https://127.0.0.1:"+tlsPort+"/") {
+		t.Fatalf("gpm web with TLS: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	tc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	waitFor(t, 10*time.Second, func() bool { c, _ := webGet(tc, "https://127.0.0.1:"+tlsPort+"/api/version", token); return c == 200 }, "the API over TLS")
+	if c, _ := webGet(http.DefaultClient, "http://127.0.0.1:"+tlsPort+"/api/version", ""); c == 200 {
+		t.Errorf("plain HTTP answered on the TLS address")
+	}
+
+	// Back to a loopback address; the setting survives the daemon.
+	addr := "127.0.0.1:" + webPort(t)
+	mustRun(t, home, "web", addr)
+	url := "http://" + addr + "/api/version"
+	waitFor(t, 10*time.Second, func() bool { c, _ := webGet(http.DefaultClient, url, ""); return c == 200 }, "the API on "+addr)
+	mustRun(t, home, "kill")
+	if c, _ := webGet(http.DefaultClient, url, ""); c != 0 {
+		t.Fatalf("the API answered %d after gpm kill", c)
+	}
+	mustRun(t, home, "ping")
+	waitFor(t, 10*time.Second, func() bool { c, _ := webGet(http.DefaultClient, url, ""); return c == 200 }, "the API after gpm kill and a new daemon")
+	if out := mustRun(t, home, "web", "--off"); !strings.Contains(out, "off") {
+		t.Errorf("gpm web --off printed %q", out)
+	}
+	mustRun(t, home, "kill")
+	mustRun(t, home, "ping")
+	if out := mustRun(t, home, "web", "--status"); !strings.Contains(out, "off") {
+		t.Errorf("after --off and a new daemon, gpm web --status printed %q", out)
+	}
+	if c, _ := webGet(http.DefaultClient, url, ""); c != 0 {
+		t.Errorf("the API answered %d after --off and a new daemon", c)
+	}
+	mustRun(t, home, "kill")
+}
+
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gpm-test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile = writeFile(t, dir, "cert.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	keyFile = writeFile(t, dir, "key.pem", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})))
+	return certFile, keyFile
+}
+
+// An event stream whose reader never reads, while an app logs about 10,000 lines/s, does not slow `gpm ls`: its
+// median time stays within 3x (plus 100 ms for a loaded machine) of the median without that reader; the stream is
+// dropped.
+func TestWebSlowReaderDoesNotSlowLs(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	addr := "127.0.0.1:" + webPort(t)
+	mustRun(t, home, "web", addr)
+	// 1,500 lines every 0.1 s, less the cost of the sleeps: about 10,000 lines/s on a busy machine (logged).
+	mustRun(t, home, "start", "awk", "--name", "chatty", "--",
+		`BEGIN { for (;;) { for (i = 0; i < 1500; i++) print "line " n++ " of a chatty app, about sixty bytes"; fflush(); system("sleep 0.1") } }`)
+	waitOnline(t, home, "chatty")
+	log := outLog(home, "chatty")
+	waitFor(t, 20*time.Second, func() bool { return countLines(t, log) > 10_000 }, "10,000 lines in chatty's log")
+	n0, t0 := countLines(t, log), time.Now()
+
+	lsMedian := func() time.Duration {
+		var d []time.Duration
+		for range 15 {
+			start := time.Now()
+			mustRun(t, home, "ls")
+			d = append(d, time.Since(start))
+		}
+		slices.Sort(d)
+		return d[len(d)/2]
+	}
+	base := lsMedian()
+
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(4096)
+	fmt.Fprintf(conn, "GET /api/events?logs=1&name=chatty HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	withReader := lsMedian()
+	rate := float64(countLines(t, log)-n0) / time.Since(t0).Seconds()
+	t.Logf("gpm ls median: %v without a reader, %v with a never-reading event stream; chatty logged %.0f lines/s", base, withReader, rate)
+	if limit := 3*base + 100*time.Millisecond; withReader > limit {
+		t.Errorf("gpm ls median %v with a never-reading event stream, over 3x %v + 100 ms", withReader, base)
+	}
+	waitFor(t, 60*time.Second, func() bool {
+		_, body := webGet(http.DefaultClient, "http://"+addr+"/metrics", "")
+		return strings.Contains(body, "\ngpm_web_event_streams_dropped_total 1")
+	}, "the never-reading stream dropped (gpm_web_event_streams_dropped_total 1)")
+	mustRun(t, home, "kill")
+}
