@@ -67,6 +67,9 @@ type Daemon struct {
 	exits chan platform.Exit
 	quit  chan struct{} // closed by "kill" (through stopRun) to end Run
 	gone  chan struct{} // closed when Run has released the home (socket removed, lock released)
+	// serving is closed once Run serves (Serving): the control socket listens, the run record of a dead daemon was
+	// swept and the saved list (with Options.Resurrect) is back; an app started before the sweep would be swept.
+	serving chan struct{}
 	// quitOnce makes stopRun idempotent: two kills at once both end up closing quit.
 	quitOnce sync.Once
 	ctl      controlLimits // the control server's connections and request bytes (control.go)
@@ -146,6 +149,7 @@ func New(opts Options) *Daemon {
 		exits:    make(chan platform.Exit, 64),
 		quit:     make(chan struct{}),
 		gone:     make(chan struct{}),
+		serving:  make(chan struct{}),
 		pidOps:   make(chan pidOp, 1024),
 		procs:    map[int]*proc{},
 		env:      envMap(os.Environ()),
@@ -282,6 +286,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.Printf("sd_notify READY=1: %v", err)
 	}
 	go d.serve(ctx, ln)
+	close(d.serving)
 	waitSurfaces := d.startSurfaces(ctx)
 	d.log.Printf("daemon %s up, pid %d, home %s", d.opts.Version, os.Getpid(), d.opts.Home)
 

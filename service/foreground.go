@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"sync"
 
 	"github.com/gpmd/gpm/api"
 )
@@ -11,49 +10,9 @@ import (
 // second process would cost its memory and its start-up): to know when the daemon serves, and to follow its events
 // from before the first app starts.
 
-// serving holds, per daemon, the channel Serving returns; the surface below closes it.
-var serving struct {
-	sync.Mutex
-	ch     map[*Daemon]chan struct{}
-	served map[*Daemon]bool
-}
-
-func init() {
-	// Surfaces start once Run serves: the control socket listens, the run record of a dead daemon was swept and the
-	// saved list (with Options.Resurrect) is back. An app started before the sweep would be swept with it.
-	addSurface(func(ctx context.Context, d *Daemon) {
-		serving.Lock()
-		defer serving.Unlock()
-		if serving.served == nil {
-			serving.served = map[*Daemon]bool{}
-		}
-		serving.served[d] = true
-		if ch, ok := serving.ch[d]; ok {
-			close(ch)
-			delete(serving.ch, d)
-		}
-	})
-}
-
 // Serving returns a channel that is closed once d serves: from then on d.Caller() reaches a daemon that has taken
 // over from a dead one and may start apps. It is never closed if Run fails before it serves (Run's error says why).
-func (d *Daemon) Serving() <-chan struct{} {
-	serving.Lock()
-	defer serving.Unlock()
-	ch := make(chan struct{})
-	if serving.served[d] {
-		close(ch)
-		return ch
-	}
-	if c, ok := serving.ch[d]; ok {
-		return c
-	}
-	if serving.ch == nil {
-		serving.ch = map[*Daemon]chan struct{}{}
-	}
-	serving.ch[d] = ch
-	return ch
-}
+func (d *Daemon) Serving() <-chan struct{} { return d.serving }
 
 // Follow calls fn with every log line and state change d publishes (api.MethodSubscribe's stream, without the
 // samples) until ctx ends or fn returns an error, which Follow returns. subscribed is called once the subscription
