@@ -3,17 +3,10 @@
 package systemd
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gpmd/gpm/config"
 	"github.com/gpmd/gpm/export"
@@ -97,66 +90,4 @@ func TestExportedUnitsRunUnderSystemd(t *testing.T) {
 			pids[u] = pid
 		}
 	}
-}
-
-// exportLoad is HTTP requests in a loop from 8 clients, each on a new connection, counted by outcome.
-type exportLoad struct {
-	ok, refused, failed atomic.Int64
-	mu                  sync.Mutex
-	firstErr            error
-	stop                chan struct{}
-	wg                  sync.WaitGroup
-}
-
-func loadOn(port int) *exportLoad {
-	l := &exportLoad{stop: make(chan struct{})}
-	c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	for range 8 {
-		l.wg.Go(func() {
-			for {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
-				if err == nil {
-					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 {
-						err = fmt.Errorf("status %d", resp.StatusCode)
-					}
-				}
-				switch {
-				case err == nil:
-					l.ok.Add(1)
-				case errors.Is(err, syscall.ECONNREFUSED):
-					l.refused.Add(1)
-				default:
-					l.failed.Add(1)
-				}
-				if err != nil {
-					l.mu.Lock()
-					if l.firstErr == nil {
-						l.firstErr = err
-					}
-					l.mu.Unlock()
-				}
-			}
-		})
-	}
-	return l
-}
-
-// waitOK waits until a few more requests have been served than when it was called.
-func (l *exportLoad) waitOK(t *testing.T) {
-	t.Helper()
-	n := l.ok.Load()
-	waitFor(t, "requests served", 20*time.Second, func() bool { return l.ok.Load() >= n+10 })
-}
-
-func (l *exportLoad) end() string {
-	close(l.stop)
-	l.wg.Wait()
-	return fmt.Sprintf("%d ok, %d refused, %d failed (first error: %v)", l.ok.Load(), l.refused.Load(), l.failed.Load(), l.firstErr)
 }

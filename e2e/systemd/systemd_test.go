@@ -217,7 +217,11 @@ type load struct {
 	wg                  sync.WaitGroup
 }
 
-func startLoad() *load {
+// startLoad is loadOn the suite's port.
+func startLoad() *load { return loadOn(port) }
+
+// loadOn starts a load on 127.0.0.1:p.
+func loadOn(p int) *load {
 	l := &load{stop: make(chan struct{})}
 	c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for range 8 {
@@ -230,7 +234,7 @@ func startLoad() *load {
 					return
 				default:
 				}
-				resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+				resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/", p))
 				if err == nil {
 					_, err = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
@@ -257,6 +261,13 @@ func startLoad() *load {
 		}()
 	}
 	return l
+}
+
+// waitOK waits until a few more requests have been served than when it was called.
+func (l *load) waitOK(t *testing.T) {
+	t.Helper()
+	n := l.ok.Load()
+	waitFor(t, "requests served", 20*time.Second, func() bool { return l.ok.Load() >= n+10 })
 }
 
 func (l *load) end() string {

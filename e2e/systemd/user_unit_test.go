@@ -4,17 +4,13 @@ package systemd
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,47 +30,6 @@ const (
 	carol    = "gpmcarol"
 	userPort = port + 2 // not the system daemon's app's: another test may still hold that
 )
-
-// startLoadAt is startLoad against userPort.
-func startLoadAt(p int) *load {
-	l := &load{stop: make(chan struct{})}
-	c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	for range 8 {
-		l.wg.Go(func() {
-			for {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/", p))
-				if err == nil {
-					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 {
-						err = fmt.Errorf("status %d", resp.StatusCode)
-					}
-				}
-				switch {
-				case err == nil:
-					l.ok.Add(1)
-				case errors.Is(err, syscall.ECONNREFUSED):
-					l.refused.Add(1)
-				default:
-					l.failed.Add(1)
-				}
-				if err != nil {
-					l.mu.Lock()
-					if l.firstErr == nil {
-						l.firstErr = err
-					}
-					l.mu.Unlock()
-				}
-			}
-		})
-	}
-	return l
-}
 
 // userEnv is what a login would give carol: her home and her manager's runtime directory, which systemctl --user
 // needs to find it.
@@ -221,7 +176,7 @@ func TestUserUnitLive(t *testing.T) {
 
 	// systemctl --user restart under load: the next daemon takes the socket back from the fd store.
 	old := mainPID()
-	l := startLoadAt(userPort)
+	l := loadOn(userPort)
 	time.Sleep(300 * time.Millisecond)
 	t0 = time.Now()
 	userctl("restart", "gpm.service")
