@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -284,68 +283,7 @@ func (m *Model) detailLines() []string {
 // describe is what `gpm describe` says of p, as lines of "key  value".
 func describe(p *api.Process, now time.Time) []string {
 	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
-	a := &p.Config
-	row("status", p.Status)
-	if p.StatusText != "" {
-		row("app status", p.StatusText)
-	}
-	if p.Reason != "" {
-		row("reason", p.Reason)
-	}
-	row("name", p.Name)
-	row("namespace", p.Namespace)
-	row("id", p.ID)
-	row("pid", p.PID)
-	row("instance", p.Instance)
-	row("mode", p.Mode)
-	row("restarts", p.Restarts)
-	row("unstable restarts", p.UnstableRestarts)
-	if p.ExitCode != nil {
-		row("last exit code", *p.ExitCode)
-	}
-	if p.ExitSignal != "" {
-		row("last exit signal", p.ExitSignal)
-	}
-	if p.StartedAt != nil && p.PID != 0 {
-		row("uptime", snapshot.HumanDuration(max(now.Sub(*p.StartedAt), 0)))
-	}
-	row("cpu", fmt.Sprintf("%.1f%% (%.1f s this run)", p.CPU, p.CPUSeconds))
-	row("memory", snapshot.HumanBytes(p.Memory))
-	if p.NextRestart != nil {
-		row("next restart", p.NextRestart.Format(time.RFC3339))
-	}
-	row("created at", p.CreatedAt.Format(time.RFC3339))
-	row("script", a.Script)
-	row("args", strings.Join(a.Args, " "))
-	if a.Interpreter != "" {
-		row("interpreter", a.Interpreter)
-	}
-	row("cwd", a.Cwd)
-	row("instances", a.Instances)
-	row("out log", p.OutLog)
-	row("error log", p.ErrLog)
-	if p.CombinedLog != "" {
-		row("combined log", p.CombinedLog)
-	}
-	row("autorestart", a.Autorestart)
-	row("max restarts", a.MaxRestarts)
-	row("kill signal", a.KillSignal)
-	row("kill timeout", a.KillTimeout.D())
-	if a.CronRestart != "" {
-		row("cron restart", a.CronRestart)
-	}
-	if len(a.Watch) > 0 {
-		row("watch", strings.Join(a.Watch, ", "))
-	}
-	if p.Containment != "" {
-		row("containment", p.Containment+" "+p.ContainmentReason)
-	}
-	if p.Cgroup != "" {
-		row("cgroup", p.Cgroup)
-	}
-	tw.Flush()
+	snapshot.Describe(&b, *p, now)
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 	for i, l := range lines {
 		lines[i] = clean(l) // a configuration's strings (args, paths) may hold anything
