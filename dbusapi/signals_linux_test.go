@@ -110,7 +110,7 @@ func TestDBusSignalsOnStartAndCrash(t *testing.T) {
 func TestDBusLongCallDoesNotBlockOthers(t *testing.T) {
 	b, d, c := setup(t, "")
 	ctx := context.Background()
-	stubborn := appWith(t, func(a *config.App) { a.KillTimeout = config.Millis(5000) }, "stubborn", "/bin/sh", "-c",
+	stubborn := appWith(t, func(a *config.App) { a.KillTimeout = config.Millis(15000) }, "stubborn", "/bin/sh", "-c",
 		`trap "" INT TERM; while :; do sleep 0.2; done`)
 	if _, err := d.c.StartWith(ctx, api.StartParams{Apps: []api.StartApp{stubborn}}); err != nil {
 		t.Fatal(err)
@@ -144,7 +144,7 @@ func TestDBusLongCallDoesNotBlockOthers(t *testing.T) {
 		if call.Err != nil {
 			t.Fatalf("Stop: %v", call.Err)
 		}
-		t.Logf("Stop returned after %v (kill_timeout 5 s)", time.Since(begun))
+		t.Logf("Stop returned after %v (kill_timeout 15 s: long, so that a loaded machine still sees it stopping)", time.Since(begun))
 	case <-time.After(60 * time.Second):
 		t.Fatalf("Stop did not return within 60 s")
 	}
@@ -214,8 +214,10 @@ func TestDBusNameTakenThenFree(t *testing.T) {
 func TestDBusSampleSignalsSpaced(t *testing.T) {
 	_, d, c := setup(t, "")
 	ch := signals(t, c)
-	// The process appears before its first sample (memory 0), so its figures change after it: a signal is due.
-	if _, err := d.c.StartWith(context.Background(), api.StartParams{Apps: []api.StartApp{app(t, "sleeper", "/bin/sleep", "600")}}); err != nil {
+	// A process whose cpu time grows (it forks a sleep every 100 ms): its figures differ from one sample to the next
+	// whenever the mirror first read them (on a loaded machine that read may come after the first sample, and a
+	// plain sleep's figures never change after it), so a signal is due once the spacing allows.
+	if _, err := d.c.StartWith(context.Background(), api.StartParams{Apps: []api.StartApp{app(t, "ticking", "/bin/sh", "-c", "while :; do sleep 0.1; done")}}); err != nil {
 		t.Fatal(err)
 	}
 	path := dbus.ObjectPath(dbusapi.ProcessPrefix + "/0")
