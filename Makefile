@@ -42,8 +42,10 @@ cross:
 demo: build
 	bash examples/demo.sh
 
+# gpm, PM2 and supervisor side by side with the machine's floor, one table (bench/all.sh; < 10 min on 2 cores).
+# The older, longer scripts stay for a closer look: bench/run.sh, bench/cluster.sh, bench/tree.sh, bench/logrotate.sh.
 bench: build
-	bash bench/run.sh
+	GPM_BIN=$(BIN) BENCH_CMD='make bench' bash bench/all.sh
 
 # dist/gpm_<version>_<arch>.deb and dist/gpm-<version>-1.<arch>.rpm (nfpm.yaml): the binary, the units in init/,
 # the D-Bus policy, completions, the man page.

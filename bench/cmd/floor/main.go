@@ -10,6 +10,10 @@
 //	floor killwatch -parent PID -match S -runs R   kill -9 a child of PID whose command line holds S, the time until a
 //	                                               new child of PID appears (busy-polls /proc/PID/task/*/children);
 //	                                               the same measurement for gpm, PM2, supervisor and respawn
+//	floor startwait -parent PID|-pidfile F -match S -n N -- CMD ARGS
+//	                                               run CMD (a manager's start, or supervisord itself with -parent 0)
+//	                                               and busy-poll until N children of the manager hold S in their
+//	                                               command line; prints the ms until then and the ms CMD took
 //	floor pump -out FILE -bytes N -- PROG ARGS      a log pump with nothing else: PROG's stdout read 64 KiB at a time
 //	                                               and written to FILE until it holds N bytes; prints its own CPU
 //	                                               seconds (utime+stime)
@@ -69,6 +73,13 @@ func main() {
 		gap := fs.Duration("gap", 1200*time.Millisecond, "pause between runs (above the managers' min_uptime)")
 		fs.Parse(os.Args[2:])
 		err = killwatch(*parent, *match, *runs, *gap)
+	case "startwait":
+		parent := fs.Int("parent", 0, "pid of the manager (0: CMD itself, or the pid in -pidfile)")
+		pidfile := fs.String("pidfile", "", "read the manager's pid from this file once it exists")
+		match := fs.String("match", "", "substring of an app's command line")
+		n := fs.Int("n", 50, "apps")
+		fs.Parse(os.Args[2:])
+		err = startwait(*parent, *pidfile, *match, *n, fs.Args())
 	case "pump":
 		out := fs.String("out", "", "log file")
 		want := fs.Int64("bytes", 0, "stop once the file holds this many bytes")
@@ -309,5 +320,65 @@ func pump(out string, want int64, argv []string) error {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	fmt.Printf("%.3f\n", cpu.Seconds())
+	return nil
+}
+
+// countMatching counts the children of parent that hold match in their command line; seen caches the pids found
+// so (a child's command line changes only at exec, from the manager's to the app's).
+func countMatching(parent int, match string, seen map[int]bool) int {
+	k := 0
+	for _, p := range children(parent) {
+		if !seen[p] {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
+			seen[p] = strings.Contains(string(b), match)
+		}
+		if seen[p] {
+			k++
+		}
+	}
+	return k
+}
+
+func startwait(parent int, pidfile, match string, n int, argv []string) error {
+	if len(argv) == 0 {
+		return errors.New("no command")
+	}
+	c := exec.Command(argv[0], argv[1:]...)
+	// stdout to /dev/null (nil), not to a pipe of ours: supervisord outlives this program and would get EPIPE.
+	c.Stderr = os.Stderr
+	t0 := time.Now()
+	if err := c.Start(); err != nil {
+		return err
+	}
+	done := make(chan time.Duration, 1)
+	go func() { c.Wait(); done <- time.Since(t0) }()
+	if parent == 0 && pidfile == "" {
+		parent = c.Process.Pid
+	}
+	var cmdTime time.Duration = -1
+	seen := map[int]bool{}
+	for {
+		if parent == 0 {
+			if b, err := os.ReadFile(pidfile); err == nil {
+				parent, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+			}
+		}
+		if parent != 0 && countMatching(parent, match, seen) >= n {
+			break
+		}
+		select {
+		case cmdTime = <-done:
+		default:
+		}
+		if time.Since(t0) > 5*time.Minute {
+			return fmt.Errorf("%d children holding %q not there after 5 min", n, match)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	all := time.Since(t0)
+	if cmdTime < 0 && parent != c.Process.Pid {
+		cmdTime = <-done
+	}
+	fmt.Println(ms(all), ms(cmdTime))
 	return nil
 }
