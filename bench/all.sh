@@ -213,7 +213,7 @@ put() {
 hf() {
 	local key=$1 who=$2 runs=$3 json=$WORK/hf-$1-$2.json
 	shift 3
-	hyperfine -N -i --style=none --warmup 3 --runs "$runs" --export-json "$json" "$*" >/dev/null 2>&1 || {
+	hyperfine -N -i --style=none --warmup $((runs > 5 ? 3 : 1)) --runs "$runs" --export-json "$json" "$*" >/dev/null 2>&1 || {
 		log "hyperfine failed: $*"
 		return 0
 	}
@@ -375,6 +375,7 @@ if part start; then
 fi
 
 # --- 50 apps running: RSS, ls, kill -9, idle CPU --------------------------------------------------------------------
+if part small || part kill || part idle; then
 log "== $APPS shell-script apps running under each manager"
 startwait gpm $APPS sh "$GPM_BIN" start "$WORK/apps/sh$APPS.json" >/dev/null
 startwait pm2 $APPS sh "$PM2_BIN" start "$WORK/apps/sh$APPS.json" >/dev/null
@@ -427,6 +428,7 @@ pm2 delete all >/dev/null
 if ((SUPERVISOR)); then sup_down; fi
 wait_gone "$(gpm_pid)"
 wait_gone "$(pm2_pid)"
+fi
 
 # --- Scale: SCALE sleep-binary apps ----------------------------------------------------------------------------------
 # tsec CMD...: ms one command takes.
@@ -481,13 +483,13 @@ if part scale; then
 fi
 
 # --- log throughput ---------------------------------------------------------------------------------------------------
-# logrun WHO MODE I: one run of the chatty app; appends "writer_s cpu_ms_per_MB all_s intact" to $WORK/log-MODE-WHO.
+# logrun WHO MODE I: one run of the chatty app; appends "writer_s cpu_ms_per_MB all_s intact blocked_s runqueue_s" to $WORK/log-MODE-WHO.
 logrun() {
 	local who=$1 mode=$2 i=$3 out=$WORK/logs/$1-$2-$3.log mark=$WORK/marks/$1-$2-$3 f want=$((LOG_LINES * 100)) c0 c1 t1 p
 	mkdir -p "$mark"
 	if [[ $who == floor ]]; then
 		c0=0
-		c1=$("$FLOOR" pump -out "$out" -bytes "$want" -- "$WORK/apps/chatty.sh" "$mode" "$LOG_LINES" "$mark")
+		c1=$("$FLOOR" pump -out "$out" -bytes "$want" -until "$mark/end" -- "$WORK/apps/chatty.sh" "$mode" "$LOG_LINES" "$mark")
 		c1=$(awk -v s="$c1" 'BEGIN { printf "%.0f", s * 1e9 }')
 		t1=${EPOCHREALTIME/./}
 	else
@@ -504,10 +506,15 @@ logrun() {
 		"$who" delete "chatty$i" >/dev/null 2>&1
 	fi
 	until [[ -s $mark/end ]]; do sleep 0.01; done
+	# The writer's time = on a CPU + waiting for one (run queue) + blocked (in write(2) on a full pipe, chiefly).
+	local run rq blocked
+	read -r run rq _ <"/proc/$(<"$mark/pid")/schedstat"
+	blocked=$(awk -v s="$(<"$mark/start")" -v e="$(<"$mark/end")" -v run="$run" -v rq="$rq" 'BEGIN { b = (e - s - run - rq) / 1e9; printf "%.3f", b < 0 ? 0 : b }')
 	local intact
 	intact=$(awk -v n="$LOG_LINES" '$1 + 0 != NR - 1 || length($0) != 99 { bad++ } END { print (bad == 0 && NR == n) ? "yes" : "NO(" NR "," bad + 0 ")" }' "$out")
 	awk -v s="$(<"$mark/start")" -v e="$(<"$mark/end")" -v t="$t1" -v c=$((c1 - c0)) -v mb="$(awk -v w="$want" 'BEGIN { print w / 1048576 }')" -v ok="$intact" \
-		'BEGIN { printf "%.3f %.2f %.3f %s\n", (e - s) / 1e9, c / 1e6 / mb, (t - s / 1000) / 1e6, ok }' >>"$WORK/log-$mode-$who"
+-v b="$blocked" -v rq="$rq" \
+		'BEGIN { printf "%.3f %.2f %.3f %s %s %.3f\n", (e - s) / 1e9, c / 1e6 / mb, (t - s / 1000) / 1e6, ok, b, rq / 1e9 }' >>"$WORK/log-$mode-$who"
 	rm -f "$out"
 }
 if part log; then
@@ -523,6 +530,8 @@ if part log; then
 		for who in floor gpm pm2; do
 			awk '{ print $1 }' "$WORK/log-$mode-$who" | put "logw_$mode" "$who"
 			awk '{ print $2 }' "$WORK/log-$mode-$who" | put "logc_$mode" "$who"
+			awk '{ print $5 }' "$WORK/log-$mode-$who" | put "logb_$mode" "$who"
+			awk '{ print $6 }' "$WORK/log-$mode-$who" | put "logq_$mode" "$who"
 			R[logok_$mode.$who]=$(awk '$4 != "yes" { bad = bad " " $4 } END { print bad == "" ? "yes" : bad }' "$WORK/log-$mode-$who")
 		done
 	done
@@ -647,6 +656,8 @@ report() {
 	row "$SCALE apps: resurrect until all online (ms; floor: fork/exec on all cores)" sresurrect 1
 	for mode in line bulk; do
 		row "log $mode writer, $LOG_LINES x 100 B: the writer finished after (s; floor: bare pump)" "logw_$mode" 1
+		row "  of which blocked (full pipe; wall - on CPU - run queue) (s)" "logb_$mode" 1
+		row "  of which waiting for a CPU (run queue) (s)" "logq_$mode" 1
 		row "log $mode writer: daemon CPU per MB (ms; floor: bare pump)" "logc_$mode" 1
 	done
 	row "HTTP req/s, 1 worker, keep-alive (floor: plain node)" rps1_ka 0

@@ -83,8 +83,9 @@ func main() {
 	case "pump":
 		out := fs.String("out", "", "log file")
 		want := fs.Int64("bytes", 0, "stop once the file holds this many bytes")
+		until := fs.String("until", "", "then go on reading until this file exists (the writer's end mark), at most 10 s")
 		fs.Parse(os.Args[2:])
-		err = pump(*out, *want, fs.Args())
+		err = pump(*out, *want, *until, fs.Args())
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
@@ -282,7 +283,7 @@ func killwatch(parent int, match string, runs int, gap time.Duration) error {
 	return nil
 }
 
-func pump(out string, want int64, argv []string) error {
+func pump(out string, want int64, until string, argv []string) error {
 	if len(argv) == 0 {
 		return errors.New("no program")
 	}
@@ -302,7 +303,18 @@ func pump(out string, want int64, argv []string) error {
 	defer func() { c.Process.Kill(); c.Wait() }()
 	buf := make([]byte, 64<<10)
 	var n int64
-	for n < want {
+	var deadline time.Time
+	for {
+		if n >= want {
+			// The writer may still have its end mark to write: keep its stdout drained until it has.
+			if deadline.IsZero() {
+				deadline = time.Now().Add(10 * time.Second)
+			}
+			if _, err := os.Stat(until); until == "" || err == nil || time.Now().After(deadline) {
+				break
+			}
+			r.(*os.File).SetReadDeadline(time.Now().Add(5 * time.Millisecond))
+		}
 		k, err := r.Read(buf)
 		if k > 0 {
 			if _, err := f.Write(buf[:k]); err != nil {
@@ -312,6 +324,8 @@ func pump(out string, want int64, argv []string) error {
 		}
 		if err == io.EOF {
 			break
+		} else if errors.Is(err, os.ErrDeadlineExceeded) {
+			continue
 		} else if err != nil {
 			return err
 		}
