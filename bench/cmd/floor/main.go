@@ -14,9 +14,10 @@
 //	                                               run CMD (a manager's start, or supervisord itself with -parent 0)
 //	                                               and busy-poll until N children of the manager hold S in their
 //	                                               command line; prints the ms until then and the ms CMD took
-//	floor pump -out FILE -bytes N -- PROG ARGS      a log pump with nothing else: PROG's stdout read 64 KiB at a time
-//	                                               and written to FILE until it holds N bytes; prints its own CPU
-//	                                               seconds (utime+stime)
+//	floor pump -out FILE -bytes N [-until MARK] -- PROG ARGS
+//	                                               a log pump with nothing else: PROG's stdout read 64 KiB at a time
+//	                                               and written to FILE until it holds N bytes (and MARK exists);
+//	                                               prints its own CPU seconds (utime+stime) and leaves PROG running
 package main
 
 import (
@@ -38,6 +39,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -297,10 +300,22 @@ func pump(out string, want int64, until string, argv []string) error {
 	if err != nil {
 		return err
 	}
+	// The pipe as large as the machine allows (1 MiB by default), as gpm makes a chatty app's: the floor is the least
+	// the writer can be made to wait.
+	if rc, err := r.(*os.File).SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 1<<20) })
+	}
 	if err := c.Start(); err != nil {
 		return err
 	}
-	defer func() { c.Process.Kill(); c.Wait() }()
+	// The writer is left running (bench/all.sh reads its schedstat, then kills it) unless this fails.
+	ok := false
+	defer func() {
+		if !ok {
+			c.Process.Kill()
+			c.Wait()
+		}
+	}()
 	buf := make([]byte, 64<<10)
 	var n int64
 	var deadline time.Time
@@ -334,6 +349,7 @@ func pump(out string, want int64, until string, argv []string) error {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	fmt.Printf("%.3f\n", cpu.Seconds())
+	ok = true
 	return nil
 }
 
