@@ -39,6 +39,7 @@ RESTARTS=${RESTARTS:-10}
 BOOT_APPS=${BOOT_APPS:-50}
 BOOT_RUNS=${BOOT_RUNS:-10}
 PORT=${PORT:-18180}
+export -n PORT # the first port to use, not the apps' environment: gpm start passes the caller's to the app
 QUIET_WAIT=${QUIET_WAIT:-300}
 QUIET_BUSY=${QUIET_BUSY:-15}
 PM2_VERSION=${PM2_VERSION:-7.0.4}
