@@ -56,8 +56,10 @@ cross:
 demo: build
 	bash examples/demo.sh
 
+# gpm, PM2 and supervisor side by side with the machine's floor, one table (bench/all.sh; < 10 min on 2 cores).
+# The older, longer scripts stay for a closer look: bench/run.sh, bench/cluster.sh, bench/tree.sh, bench/logrotate.sh.
 bench: build
-	bash bench/run.sh
+	GPM_BIN=$(BIN) BENCH_CMD='make bench' bash bench/all.sh
 
 # The D-Bus service's numbers (issue 10): ListProcesses against the socket's list, RSS with D-Bus on and off.
 bench-dbus:

@@ -14,7 +14,11 @@
 # Environment:
 #   GPM_BIN          gpm binary (default: built from this tree into the work dir, with make build's flags)
 #   PM2_BIN          pm2 (default /tmp/gpm-bench/pm2/node_modules/.bin/pm2, npm-installed there on first use)
-#   MODES            what to run for item 1 and 2 (default "gpm-listen gpm-adopt pm2")
+#   MODES            what to run for item 1 and 2 (default "gpm-listen gpm-adopt pm2"); RELOAD_MODES and
+#                    THROUGHPUT_MODES (default MODES) for each item alone. A mode may end in :N for N workers
+#                    instead of WORKERS (gpm-listen:1, pm2:2); "node" is the app alone, one plain node process with no
+#                    manager (throughput only: the floor of the -i 1 figures)
+#   PARTS            default "reload throughput sdrestart boot"
 #   WORKERS (2) RELOADS (10) LOAD_CONNS (8) WRK_ARGS ("-t2 -c64 -d10s") THROUGHPUT_RUNS (3) RESTARTS (10)
 #   BOOT_APPS (50) BOOT_RUNS (10) PORT (18180)
 #   QUIET_WAIT (300) QUIET_BUSY (15): before each measurement wait up to QUIET_WAIT s for CPU busy <= QUIET_BUSY %
@@ -23,6 +27,9 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MODES=${MODES:-gpm-listen gpm-adopt pm2}
+RELOAD_MODES=${RELOAD_MODES:-$MODES}
+THROUGHPUT_MODES=${THROUGHPUT_MODES:-$MODES}
+PARTS=${PARTS:-reload throughput sdrestart boot}
 WORKERS=${WORKERS:-2}
 RELOADS=${RELOADS:-10}
 LOAD_CONNS=${LOAD_CONNS:-8}
@@ -32,6 +39,7 @@ RESTARTS=${RESTARTS:-10}
 BOOT_APPS=${BOOT_APPS:-50}
 BOOT_RUNS=${BOOT_RUNS:-10}
 PORT=${PORT:-18180}
+export -n PORT # the first port to use, not the apps' environment: gpm start passes the caller's to the app
 QUIET_WAIT=${QUIET_WAIT:-300}
 QUIET_BUSY=${QUIET_BUSY:-15}
 PM2_VERSION=${PM2_VERSION:-7.0.4}
@@ -47,6 +55,7 @@ done
 WORK=$(mktemp -d /tmp/gpm-cluster.XXXXXX)
 declare -A R=()
 LOADGEN_PID=
+NODE_PID=
 log() { printf '[cluster %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
@@ -54,6 +63,7 @@ log() { printf '[cluster %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 cleanup() {
 	set +e
 	[[ -n $LOADGEN_PID ]] && kill "$LOADGEN_PID" 2>/dev/null
+	[[ -n $NODE_PID ]] && kill "$NODE_PID" 2>/dev/null
 	[[ -d $WORK/gpm-home ]] && GPM_HOME=$WORK/gpm-home "$GPM_BIN" kill >/dev/null 2>&1
 	[[ -d $WORK/pm2-home ]] && PM2_HOME=$WORK/pm2-home timeout 30 "$PM2_BIN" kill >/dev/null 2>&1
 	if [[ ${KEEP_WORK:-} == 1 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
@@ -71,7 +81,7 @@ GPM_BIN=$(realpath "$GPM_BIN")
 	go build -o "$WORK/bootready" ./bench/cmd/bootready)
 if [[ -z ${PM2_BIN:-} ]]; then
 	PM2_BIN=$PM2_PREFIX/node_modules/.bin/pm2
-	if [[ " $MODES " == *" pm2 "* && ! -x $PM2_BIN ]]; then
+	if [[ " $RELOAD_MODES $THROUGHPUT_MODES " == *" pm2"* && ! -x $PM2_BIN ]]; then
 		log "installing pm2@$PM2_VERSION into $PM2_PREFIX"
 		npm install --prefix "$PM2_PREFIX" --no-audit --no-fund "pm2@$PM2_VERSION" >&2
 	fi
@@ -91,13 +101,18 @@ wait_quiet() {
 gpm() { GPM_HOME=$WORK/gpm-home "$GPM_BIN" "$@"; }
 pm2() { PM2_HOME=$WORK/pm2-home "$PM2_BIN" "$@"; }
 
-# up MODE PORT: start the WORKERS-worker app under MODE and wait until the port answers.
+# up MODE[:N] PORT: start the app with N (default WORKERS) workers under MODE and wait until the port answers.
 up() {
-	local mode=$1 port=$2 i
+	local mode=${1%%:*} port=$2 i w=$WORKERS
+	[[ $1 != *:* ]] || w=${1##*:}
 	case $mode in
-	gpm-listen) gpm start "$APP" --name web -i "$WORKERS" --wait-ready --listen "tcp://127.0.0.1:$port" >/dev/null ;;
-	gpm-adopt) PORT=$port gpm start "$APP" --name web -i "$WORKERS" --wait-ready >/dev/null ;;
-	pm2) PORT=$port pm2 start "$APP" --name web -i "$WORKERS" --wait-ready >/dev/null ;;
+	gpm-listen) gpm start "$APP" --name web -i "$w" --wait-ready --listen "tcp://127.0.0.1:$port" >/dev/null ;;
+	gpm-adopt) PORT=$port gpm start "$APP" --name web -i "$w" --wait-ready >/dev/null ;;
+	pm2) PORT=$port pm2 start "$APP" --name web -i "$w" --wait-ready >/dev/null ;;
+	node)
+		PORT=$port node "$APP" >/dev/null &
+		NODE_PID=$!
+		;;
 	esac
 	for ((i = 0; i < 500; i++)); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -110,13 +125,18 @@ up() {
 	return 1
 }
 down() {
-	case $1 in
+	case ${1%%:*} in
+	node)
+		kill "$NODE_PID" 2>/dev/null
+		wait "$NODE_PID" 2>/dev/null || true
+		NODE_PID=
+		;;
 	gpm-*) gpm kill >/dev/null 2>&1 || true ;;
 	pm2) PM2_HOME=$WORK/pm2-home timeout 30 "$PM2_BIN" kill >/dev/null 2>&1 || true ;;
 	esac
 }
 reload() {
-	case $1 in
+	case ${1%%:*} in
 	gpm-*) gpm reload web ;;
 	pm2) pm2 reload web ;;
 	esac
@@ -189,25 +209,36 @@ bench_throughput() {
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 p=$PORT
-for mode in $MODES; do
-	log "== reload under load: $mode"
-	bench_reload "$mode" $((p++))
-done
-for mode in $MODES; do
-	log "== throughput: $mode"
-	bench_throughput "$mode" $((p++))
-done
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+if part reload; then
+	for mode in $RELOAD_MODES; do
+		log "== reload under load: $mode"
+		bench_reload "$mode" $((p++))
+	done
+fi
+if part throughput; then
+	for mode in $THROUGHPUT_MODES; do
+		log "== throughput: $mode"
+		bench_throughput "$mode" $((p++))
+	done
+fi
 
-log "== daemon restart under load (fd store, bench/cmd/sdrestart as systemd)"
-wait_quiet
-"$WORK/sdrestart" -gpm "$GPM_BIN" -loadgen "$WORK/loadgen" -app "$APP" -port $((p++)) -i "$WORKERS" \
-	-c "$LOAD_CONNS" -restarts "$RESTARTS" >"$WORK/sdrestart.json"
-log "sdrestart: $(jq -c '{restart_ms_median, restart_ms_max, sockets_from_fd_store_log, ok: .load.ok, failed: .load.failed, refused: .load.refused, dial_errors: .load.dial_errors}' "$WORK/sdrestart.json")"
+echo '{}' >"$WORK/sdrestart.json"
+if part sdrestart; then
+	log "== daemon restart under load (fd store, bench/cmd/sdrestart as systemd)"
+	wait_quiet
+	"$WORK/sdrestart" -gpm "$GPM_BIN" -loadgen "$WORK/loadgen" -app "$APP" -port $((p++)) -i "$WORKERS" \
+		-c "$LOAD_CONNS" -restarts "$RESTARTS" >"$WORK/sdrestart.json"
+	log "sdrestart: $(jq -c '{restart_ms_median, restart_ms_max, sockets_from_fd_store_log, ok: .load.ok, failed: .load.failed, refused: .load.refused, dial_errors: .load.dial_errors}' "$WORK/sdrestart.json")"
+fi
 
-log "== boot to READY=1 with $BOOT_APPS saved apps"
-wait_quiet
-BOOT=$("$WORK/bootready" -gpm "$GPM_BIN" -apps "$BOOT_APPS" -runs "$BOOT_RUNS")
-log "$BOOT"
+BOOT=-
+if part boot; then
+	log "== boot to READY=1 with $BOOT_APPS saved apps"
+	wait_quiet
+	BOOT=$("$WORK/bootready" -gpm "$GPM_BIN" -apps "$BOOT_APPS" -runs "$BOOT_RUNS")
+	log "$BOOT"
+fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- report ----------------------------------------------------------------------------------------------------------
@@ -219,20 +250,20 @@ report() {
 	echo "1. $RELOADS reloads back to back under load (loadgen -c $LOAD_CONNS, a new connection per request)"
 	echo "| mode | ok requests | failed | refused | other connect errors | req/s during | max latency ms | reload median / max ms | workers seen | reload command errors |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|"
-	for mode in $MODES; do
+	for mode in $RELOAD_MODES; do
 		echo "| $mode | $(v "reload_ok_$mode") | $(v "reload_failed_$mode") | $(v "reload_refused_$mode") | $(v "reload_dial_$mode") | $(v "reload_rps_$mode") | $(v "reload_maxlat_$mode") | $(v "reload_ms_$mode") / $(v "reload_ms_max_$mode") | $(v "reload_workers_$mode") | ${R[reload_errors_$mode]:-0} |"
 	done
-	for mode in $MODES; do
+	for mode in $RELOAD_MODES; do
 		[[ -z ${R[reload_samples_$mode]:-} ]] || echo "  $mode first errors: ${R[reload_samples_$mode]}"
 	done
 	echo
 	echo "2. throughput, wrk $WRK_ARGS, median of $THROUGHPUT_RUNS (req/s)"
 	echo "| mode | keep-alive | Connection: close | runs (keep-alive; close) |"
 	echo "|---|---:|---:|---|"
-	for mode in $MODES; do
+	for mode in $THROUGHPUT_MODES; do
 		echo "| $mode | $(v "rps_${mode}_ka") | $(v "rps_${mode}_close") | $(v "rps_all_${mode}_ka"); $(v "rps_all_${mode}_close") |"
 	done
-	for mode in $MODES; do
+	for mode in $THROUGHPUT_MODES; do
 		for k in ka close; do
 			[[ -z ${R[wrk_errors_${mode}_$k]:-} ]] || echo "  $mode $k wrk errors: ${R[wrk_errors_${mode}_$k]}"
 		done
@@ -245,6 +276,15 @@ report() {
 }
 report
 if [[ -n ${RESULTS:-} ]]; then
-	report >"$RESULTS"
+	{
+		report
+		echo
+		# Raw figures, KEY=VALUE, for bench/all.sh.
+		for k in $(printf '%s\n' "${!R[@]}" | sort); do
+			echo "$k=${R[$k]}"
+		done
+		echo "sdrestart=$(jq -c . "$WORK/sdrestart.json")"
+		echo "boot=$BOOT"
+	} >"$RESULTS"
 	log "results written to $RESULTS"
 fi

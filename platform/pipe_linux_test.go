@@ -2,7 +2,10 @@ package platform
 
 import (
 	"io"
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,4 +71,36 @@ func TestOutputPipeChildBlocks(t *testing.T) {
 	if n != size {
 		t.Errorf("read %d bytes, want %d", n, size)
 	}
+}
+
+func TestGrowPipe(t *testing.T) {
+	r, w, err := OutputPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	got, err := GrowPipe(r, 1<<20)
+	if err != nil {
+		t.Skipf("F_SETPIPE_SZ refused here: %v", err)
+	}
+	if got < 1<<20 && got != pipeMax(t) {
+		t.Errorf("pipe size %d, want 1 MiB or pipe-max-size", got)
+	}
+	// The read end is still served by the poller (SyscallConn, not Fd, which would make it blocking).
+	if err := r.SetReadDeadline(time.Now().Add(time.Millisecond)); err != nil {
+		t.Errorf("deadline after GrowPipe: %v", err)
+	}
+}
+
+func pipeMax(t *testing.T) int {
+	b, err := os.ReadFile("/proc/sys/fs/pipe-max-size")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

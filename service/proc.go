@@ -347,10 +347,36 @@ func (d *Daemon) pump(p *proc, r *os.File, stream string, f *logfile.File) {
 	}
 	go func() {
 		defer r.Close()
-		if err := logfile.Copy(r, dst, format, emit, onErr); err != nil {
+		if err := logfile.Copy(&chattyPipe{File: r}, dst, format, emit, onErr); err != nil {
 			d.log.Printf("%s[%d] %s: %v", name, id, stream, err)
 		}
 	}()
+}
+
+// chattyPipe is an app's output pipe that grows to chattyPipeSize (F_SETPIPE_SZ) the first time one read brings
+// chattyAt bytes or more: the pump fell behind its app at least once, so the app writes faster than the pump is
+// scheduled. A 64 KiB pipe holds ~650 lines of 100 B, 2-3 ms of a line-by-line writer: on 2 busy cores the pump
+// goroutine is off the CPU that long and the app then blocks in write(2) (issue 13: 500k lines of 100 B, the writer
+// took 3.61 s under gpm, 3.23 s under PM2). Measured with bench/all.sh's log rows, see BENCHMARKS.md. Quiet apps
+// keep the default 64 KiB, so 1000 apps do not use up a user's pipe allowance (platform.GrowPipe).
+type chattyPipe struct {
+	*os.File
+	grown bool
+}
+
+const (
+	chattyAt       = 16 << 10
+	chattyPipeSize = 1 << 20
+)
+
+func (c *chattyPipe) Read(b []byte) (int, error) {
+	n, err := c.File.Read(b)
+	if n >= chattyAt && !c.grown {
+		c.grown = true
+		// An error (EPERM past the user's pipe allowance) leaves the pipe as it was, which still works.
+		_, _ = platform.GrowPipe(c.File, chattyPipeSize)
+	}
+	return n, err
 }
 
 func (p *proc) stopTimer() {

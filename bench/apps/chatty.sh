@@ -6,6 +6,7 @@
 # It writes its start and end times (ns since the epoch) to MARKDIR/start and MARKDIR/end, then sleeps, so that
 # the manager does not restart it and write everything again.
 mode=$1 n=$2 mark=$3
+echo $$ >"$mark/pid" # for the writer's own CPU and run-queue time (/proc/PID/schedstat): the rest is time blocked
 date +%s%N >"$mark/start"
 case $mode in
 line)
