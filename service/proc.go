@@ -357,8 +357,11 @@ func (d *Daemon) pump(p *proc, r *os.File, stream string, f *logfile.File) {
 // chattyAt bytes or more: the pump fell behind its app at least once, so the app writes faster than the pump is
 // scheduled. A 64 KiB pipe holds ~650 lines of 100 B, 2-3 ms of a line-by-line writer: on 2 busy cores the pump
 // goroutine is off the CPU that long and the app then blocks in write(2) (issue 13: 500k lines of 100 B, the writer
-// took 3.61 s under gpm, 3.23 s under PM2). Measured with bench/all.sh's log rows, see BENCHMARKS.md. Quiet apps
-// keep the default 64 KiB, so 1000 apps do not use up a user's pipe allowance (platform.GrowPipe).
+// took 3.61 s under gpm, 3.23 s under PM2). Measured (/proc/PID/schedstat of the writer, 500k lines, alternating
+// builds): the writer's time blocked went from 1.5-1.9 s (~300 voluntary switches) to 0-0.17 s (9-10); in the
+// make bench run of 2026-12-05 the writer took 2.76 s under gpm, 3.79 s under PM2, 2.15 s under a bare pump
+// (BENCHMARKS.md). Quiet apps keep the default 64 KiB, so 1000 apps do not use up a user's pipe allowance
+// (platform.GrowPipe).
 type chattyPipe struct {
 	*os.File
 	grown bool
