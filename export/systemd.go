@@ -3,7 +3,7 @@ package export
 import (
 	"bytes"
 	"fmt"
-	"regexp"
+	"github.com/gpmd/gpm/internal/unitfile"
 	"strconv"
 	"strings"
 	"time"
@@ -114,7 +114,7 @@ func systemdApp(a *config.App, o Options) ([]File, error) {
 	} else {
 		b.WriteString("Type=exec\n")
 	}
-	fmt.Fprintf(&b, "ExecStart=%s\n", execLine(argv(a, o.LookPath)...))
+	fmt.Fprintf(&b, "ExecStart=%s\n", unitfile.ExecLine(argv(a, o.LookPath)...))
 	fmt.Fprintf(&b, "WorkingDirectory=%s\n", a.Cwd)
 	if a.User != "" {
 		fmt.Fprintf(&b, "User=%s\n", a.User)
@@ -134,7 +134,7 @@ func systemdApp(a *config.App, o Options) ([]File, error) {
 		if template && k == a.InstanceVar {
 			v = "%i"
 		}
-		b.WriteString(envLine(k, v) + "\n")
+		b.WriteString(unitfile.EnvLine(k, v) + "\n")
 	}
 	for _, s := range socks {
 		if template {
@@ -247,38 +247,4 @@ func duration(d time.Duration) string {
 		return fmt.Sprintf("%ds", d/time.Second)
 	}
 	return fmt.Sprintf("%dms", d/time.Millisecond)
-}
-
-// The quoting below is startup's (startup/systemd.go: execLine, envLine), which keeps it unexported.
-
-// plainWord is an argument systemd reads back unchanged without quotes.
-var plainWord = regexp.MustCompile(`^[A-Za-z0-9_@+=:,./-]+$`)
-
-// execLine writes a command line for ExecStart=: specifiers (%) and variables ($) are escaped, and a word with
-// anything else in it is double-quoted with C escapes (systemd.service(5), "Command lines").
-func execLine(words ...string) string {
-	out := make([]string, len(words))
-	for i, w := range words {
-		w = strings.ReplaceAll(w, "%", "%%")
-		if plainWord.MatchString(strings.ReplaceAll(w, "%", "")) {
-			out[i] = w
-			continue
-		}
-		out[i] = quote(strings.ReplaceAll(w, "$", "$$"))
-	}
-	return strings.Join(out, " ")
-}
-
-// envLine writes Environment=K=V (V with its specifiers escaped by the caller), quoted when it needs it.
-func envLine(k, v string) string {
-	kv := k + "=" + v
-	if plainWord.MatchString(strings.ReplaceAll(kv, "%", "")) {
-		return "Environment=" + kv
-	}
-	return "Environment=" + quote(kv)
-}
-
-func quote(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`)
-	return `"` + r.Replace(s) + `"`
 }

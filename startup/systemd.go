@@ -3,9 +3,8 @@ package startup
 import (
 	"bytes"
 	"fmt"
+	"github.com/gpmd/gpm/internal/unitfile"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"sync"
 	"text/template"
 )
@@ -14,7 +13,7 @@ import (
 // opens it. Keep init/gpm.service and init/gpm-user.service in sync with it: TestInitFilesMatchRender compares them.
 // The templates are parsed on first use, not at package init: every CLI call would pay for them (~0.2 ms).
 var unitTmpl = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("unit").Funcs(template.FuncMap{"exec": execLine, "env": envLine}).Parse(
+	return template.Must(template.New("unit").Funcs(template.FuncMap{"exec": unitfile.ExecLine, "env": func(k, v string) string { return unitfile.EnvLine(k, unitfile.EscapeSpecifiers(v)) }}).Parse(
 		`# {{.Name}}.service: the gpm daemon{{if eq .Mode.String "global"}} for the whole machine (gpm --system){{else if .User}} of user {{.User}}{{end}}.
 # Written by ` + "`gpm startup`" + `; ` + "`gpm unstartup`" + ` removes it. Change settings with ` + "`systemctl {{if eq .Mode.String \"user\"}}--user {{end}}edit {{.Name}}`" + `:
 # drop-ins survive the next ` + "`gpm startup`" + `.
@@ -162,38 +161,6 @@ func execTmpl(t *template.Template, data any) ([]byte, error) {
 		return nil, fmt.Errorf("startup: render %s: %w", t.Name(), err)
 	}
 	return b.Bytes(), nil
-}
-
-// plainWord is an argument systemd reads back unchanged without quotes.
-var plainWord = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_@+=:,./-]+$`) }) // on first use, not in every CLI call's package initialisation
-
-// execLine writes a command line for ExecStart=: specifiers (%) and variables ($) are escaped, and a word with
-// anything else in it is double-quoted with C escapes (systemd.service(5), "Command lines").
-func execLine(words ...string) string {
-	out := make([]string, len(words))
-	for i, w := range words {
-		w = strings.ReplaceAll(w, "%", "%%")
-		if plainWord().MatchString(strings.ReplaceAll(w, "%", "")) {
-			out[i] = w
-			continue
-		}
-		out[i] = quote(strings.ReplaceAll(w, "$", "$$"))
-	}
-	return strings.Join(out, " ")
-}
-
-// envLine writes Environment=K=V, quoted when V needs it; % is escaped (specifiers are expanded there too).
-func envLine(k, v string) string {
-	kv := k + "=" + strings.ReplaceAll(v, "%", "%%")
-	if plainWord().MatchString(strings.ReplaceAll(kv, "%", "")) {
-		return "Environment=" + kv
-	}
-	return "Environment=" + quote(kv)
-}
-
-func quote(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`)
-	return `"` + r.Replace(s) + `"`
 }
 
 // unitNames are the units to enable and start for s: the service, and for the system daemon its socket first.

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Limits of an installation: a module is copied into GPM_HOME, so a source must not fill the disk nor the inode
@@ -129,7 +130,7 @@ func fill(staging, source string, o Options) (string, error) {
 	}
 	switch {
 	case err != nil:
-		if !npmName.MatchString(source) {
+		if !npmName().MatchString(source) {
 			return "", fmt.Errorf("no such file or directory, and not an npm package name")
 		}
 		return root, npmInstall(root, source, o)
@@ -373,7 +374,9 @@ func writeManifest(dir string, m Manifest) error {
 
 // npmName is an npm package name, with an optional scope and version (never an option or a path: it is given to
 // npm as an argument).
-var npmName = regexp.MustCompile(`^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*(@[A-Za-z0-9._^~<>=*|+ -]+)?$`)
+var npmName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*(@[A-Za-z0-9._^~<>=*|+ -]+)?$`)
+}) // on first use: package inits run on every CLI call
 
 // npmInstall installs the npm package spec into dir and writes a manifest that runs its main file with node.
 func npmInstall(dir, spec string, o Options) error {
