@@ -123,7 +123,13 @@ func TestLogRotationE2E_Issue12(t *testing.T) {
 						dropped += k
 					}
 				}
-				return lines(follow.String())[1:], dropped
+				out := follow.String()
+				seen = lines(out)[1:]
+				if len(seen) > 0 && !strings.HasSuffix(out, "\n") {
+					// gpm logs is in the middle of writing a line: it is not cut, it is not all here yet.
+					seen = seen[:len(seen)-1]
+				}
+				return seen, dropped
 			}
 			waitFor(t, patient(30*time.Second), func() bool { seen, dropped := followed(); return len(seen)+dropped >= n },
 				"gpm logs following to the last line")
@@ -162,15 +168,31 @@ func TestLogRotationE2E_Issue12(t *testing.T) {
 			check("log files", got)
 			seen, dropped := followed()
 			next := 0
-			for _, l := range seen {
+			// A line the app left unfinished for logfile.PartialFlush (250 ms: the writer off the CPU between two of
+			// its 8 KB writes, on a loaded machine) comes in two pieces, as a terminal would show it; the files have
+			// it whole (checked above). Pieces are joined here; anything else out of place fails.
+			pieces := 0
+			for k := 0; k < len(seen); k++ {
+				l := seen[k]
 				var i int
-				if _, err := fmt.Sscanf(l, "line %d", &i); err != nil || i < next || l != wantLine(i) {
-					t.Fatalf("gpm logs: %q after line %d: out of order, repeated or cut", l, next-1)
+				_, err := fmt.Sscanf(l, "line %d", &i)
+				if (err != nil || l != wantLine(i)) && k+1 < len(seen) {
+					var j int
+					if _, jerr := fmt.Sscanf(l+seen[k+1], "line %d", &j); jerr == nil && l+seen[k+1] == wantLine(j) {
+						l, i, err, k, pieces = wantLine(j), j, nil, k+1, pieces+1
+					}
+				}
+				if err != nil || i < next || l != wantLine(i) {
+					t.Fatalf("gpm logs: %q after line %d: out of order, repeated or cut (next: %q)", l, next-1, seen[min(k+1, len(seen)-1)])
 				}
 				next = i + 1
 			}
-			if len(seen)+dropped != n {
-				t.Errorf("gpm logs: %d lines seen + %d dropped, want %d", len(seen), dropped, n)
+			if pieces > 0 {
+				t.Logf("gpm logs: %d lines came in two pieces (partial-line flush)", pieces)
+			}
+			// dropped counts events: a line lost in two pieces counts twice.
+			if len(seen)-pieces+dropped < n {
+				t.Errorf("gpm logs: %d lines seen (%d in two pieces) + %d dropped, want at least %d", len(seen), pieces, dropped, n)
 			}
 		})
 	}

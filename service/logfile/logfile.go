@@ -379,16 +379,36 @@ func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)
 	var out []byte
 	dl, _ := r.(interface{ SetReadDeadline(time.Time) error })
 	armed := false // a read deadline is set for the partial line in pending
-	cont := false  // the start of the current line was written already
+	var flushAt time.Time
+	probed := false // the deadline passed and the next read only looks whether the app wrote meanwhile
+	cont := false   // the start of the current line was written already
 	for {
 		if dl != nil && len(pending) > 0 && !armed {
-			if dl.SetReadDeadline(time.Now().Add(PartialFlush)) != nil {
+			flushAt = time.Now().Add(PartialFlush)
+			if dl.SetReadDeadline(flushAt) != nil {
 				dl = nil // no deadlines on this reader: partial lines wait for their end
 			} else {
-				armed = true
+				armed, probed = true, false
 			}
 		}
 		n, err := r.Read(buf)
+		if armed && len(pending) > 0 && n == 0 && !probed && errors.Is(err, os.ErrDeadlineExceeded) {
+			// The deadline also passes while this loop is busy (a pump behind a fast app, on a loaded machine), and a
+			// read past it fails before it looks at the pipe: look once more, waiting no longer than a millisecond,
+			// before a line is cut. Only an empty pipe means the app has been silent (TestLogRotationE2E_Issue12
+			// saw lines cut in the event stream once an app's pipe held 1 MiB).
+			probed = true
+			if dl.SetReadDeadline(time.Now().Add(time.Millisecond)) == nil {
+				continue
+			}
+		}
+		if probed && n > 0 {
+			// The app was writing: back to the line's own deadline (past already, so the next read looks again).
+			probed = false
+			if dl.SetReadDeadline(flushAt) != nil {
+				dl, armed = nil, false
+			}
+		}
 		if n > 0 {
 			chunk := buf[:n]
 			out = out[:0]
