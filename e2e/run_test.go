@@ -141,10 +141,12 @@ func zombiesIn(t *testing.T, pid1 int) []string {
 	return z
 }
 
-// sigApp is an app that writes the signal it was stopped with to $DIR/<name>.sig, and a line on each stream.
+// sigApp is an app that writes the signal it was stopped with to $DIR/<name>.sig, and a line on each stream. It
+// writes $DIR/<name>.up once its traps are set: a signal before that would end it without a word.
 const sigApp = `#!/bin/sh
 name=$1
 for s in TERM INT USR1 HUP; do trap "echo $s > '$PWD/'$name.sig; exit 0" $s; done
+echo up > "$PWD/$name.up"
 echo "$name ready"
 echo "$name complains" >&2
 while :; do sleep 0.1; done
@@ -201,6 +203,7 @@ func TestRunAsPID1(t *testing.T) {
 	if before.Mode != "cluster" {
 		t.Errorf("term runs in %s mode, want cluster", before.Mode)
 	}
+	os.Remove(filepath.Join(dir, "term.up"))
 	if out, err := inNS(t, pid1, home, gpmBin, "reload", "term"); err != nil {
 		t.Fatalf("gpm reload from inside: %v: %s", err, out)
 	}
@@ -209,6 +212,7 @@ func TestRunAsPID1(t *testing.T) {
 	}
 	waitFileContains(t, filepath.Join(dir, "term.sig"), "TERM") // the old worker got its kill_signal
 	os.Remove(filepath.Join(dir, "term.sig"))
+	waitFileContains(t, filepath.Join(dir, "term.up"), "up") // the new worker's traps are set
 
 	if err := syscall.Kill(pid1, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -247,14 +251,15 @@ func TestRunExitCodes(t *testing.T) {
 			home := newHome(t)
 			dir := t.TempDir()
 			writeFile(t, dir, "sig.sh", sigApp)
-			// The failing app waits for the other one to be up, so that the test sees it stopped by gpm run.
+			// The failing app waits for the other one to be up (its traps set: sigApp's keep.up), so that the test
+			// sees it stopped by gpm run.
 			writeFile(t, dir, "fail.sh", `#!/bin/sh
 while [ ! -s keep.up ]; do sleep 0.05; done
 echo "failing with $1"
 [ "$1" = kill ] && kill -KILL $$
 exit $1
 `)
-			writeFile(t, dir, "keep.sh", "#!/bin/sh\necho up > keep.up\nexec sh ./sig.sh keep\n")
+			writeFile(t, dir, "keep.sh", "#!/bin/sh\nexec sh ./sig.sh keep\n")
 			keep := `{"name": "keep", "script": "keep.sh", "kill_signal": "SIGHUP", "autorestart": false}`
 			if tc.flags == nil {
 				keep = `{"name": "keep", "script": "fail.sh", "args": ["0"], "autorestart": false}, {"name": "up", "script": "keep.sh", "autorestart": false, "kill_signal": "SIGHUP"}`
