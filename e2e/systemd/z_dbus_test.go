@@ -77,14 +77,15 @@ func TestDBusSystemBus_Issue10(t *testing.T) {
 	}
 	// A member of group gpm may act: the policy lets the group call, and the daemon finds gpm among the caller's
 	// groups as the bus reports them (GetConnectionCredentials' UnixGroupIDs).
-	if _, err := try("id", "gpmcarol"); err != nil {
-		sh(t, "useradd", "--create-home", "--groups", "gpm", "gpmcarol")
+	// A user of its own: gpmcarol is the live user unit's, outside group gpm.
+	if _, err := try("id", "gpmdave"); err != nil {
+		sh(t, "useradd", "--create-home", "--groups", "gpm", "gpmdave")
 	}
-	cmd = exec.Command("runuser", "-u", "gpmcarol", "--", "busctl", "--system", "call", "io.gpm.Manager1",
+	cmd = exec.Command("runuser", "-u", "gpmdave", "--", "busctl", "--system", "call", "io.gpm.Manager1",
 		"/io/gpm/Manager1", "io.gpm.Manager1", "Restart", "as", "1", "dbus-sleeper")
 	cmd.Dir = "/"
 	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "dbus-sleeper") {
-		t.Errorf("Restart as gpmcarol (group gpm): %v\n%s", err, b)
+		t.Errorf("Restart as gpmdave (group gpm): %v\n%s", err, b)
 	}
 	if out, err := try("busctl", "--system", "call", "io.gpm.Manager1", "/io/gpm/Manager1", "io.gpm.Manager1",
 		"Stop", "as", "1", "dbus-sleeper"); err != nil || !strings.Contains(out, `"stopped"`) {
