@@ -21,23 +21,11 @@ func (d *Daemon) Serving() <-chan struct{} { return d.serving }
 // stopped), then Follow returns nil. Like any subscriber, a reader slower than the apps' output loses the events
 // over the hub's budget (maxSubscriberQueue) and gets an api.EventDropped in their place.
 func (d *Daemon) Follow(ctx context.Context, subscribed func(), fn func(api.Event) error) error {
-	sub := d.hub.subscribe(func(e *api.Event) bool { return e.Type != api.EventSample }, true)
-	defer d.hub.unsubscribe(sub)
-	subscribed()
-	for {
-		end := false
-		select {
-		case <-sub.ready:
-		case <-ctx.Done():
-			end = true
-		}
-		for e, ok := sub.next(); ok; e, ok = sub.next() {
-			if err := fn(e); err != nil {
-				return err
-			}
-		}
-		if end {
+	var lp api.LogsParams
+	return d.events(ctx, api.MethodSubscribe, &lp, func() error { subscribed(); return nil }, func(e api.Event) error {
+		if e.Type == api.EventSample {
 			return nil
 		}
-	}
+		return fn(e)
+	})
 }

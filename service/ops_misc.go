@@ -272,8 +272,8 @@ func (d *Daemon) stream(ctx context.Context, c net.Conn, enc *json.Encoder, req 
 // (Caller.Stream): method is api.MethodLogs (the tails of the log files, then the lines as they come) or
 // api.MethodSubscribe (every event of the targets). It returns a bad request's error before anything else; else it
 // calls begin once the daemon listens (no event can fall between the tails and the live lines), then fn with each
-// event until ctx ends, the stream ends (logs --nostream: after an EventEnd) or begin or fn returns an error, which
-// events returns.
+// event until ctx ends (the events queued by then included), the stream ends (logs --nostream: after an EventEnd)
+// or begin or fn returns an error, which events returns.
 func (d *Daemon) events(ctx context.Context, method string, lp *api.LogsParams, begin func() error, fn func(api.Event) error) error {
 	if lp.Lines > api.MaxLogLines {
 		return &api.Error{Code: api.CodeTooLarge, Message: fmt.Sprintf(
@@ -358,15 +358,21 @@ func (d *Daemon) events(ctx context.Context, method string, lp *api.LogsParams, 
 		}
 	}
 	for {
+		end := false
 		select {
 		case <-sub.ready:
 		case <-ctx.Done():
-			return nil
+			// What was queued before the end still goes out: the last lines of apps just stopped, for gpm run
+			// (Follow); a client that hung up fails the first write instead.
+			end = true
 		}
 		for e, ok := sub.next(); ok; e, ok = sub.next() {
 			if err := fn(e); err != nil {
 				return err
 			}
+		}
+		if end {
+			return nil
 		}
 	}
 }
