@@ -29,16 +29,21 @@ const stopGrace = 5
 // host are bound to every address in the pod (a Service cannot reach 127.0.0.1). The image (Options.Image) must
 // hold gpm and the app at its cwd.
 func Kubernetes(apps []config.App, o Options) ([]File, error) {
+	return perApp(apps, ".yaml", func(a *config.App) ([]byte, error) { return kubernetesApp(a, o) })
+}
+
+// perApp renders each app of apps (Apps: instances as one) into a file of its own, named after it with suffix.
+func perApp(apps []config.App, suffix string, render func(*config.App) ([]byte, error)) ([]File, error) {
 	if len(apps) == 0 {
 		return nil, ErrNoApps
 	}
 	var files []File
 	for _, a := range Apps(apps) {
-		data, err := kubernetesApp(&a, o)
+		data, err := render(&a)
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, File{Name: k8sName(a.Name) + ".yaml", Data: data})
+		files = append(files, File{Name: k8sName(a.Name) + suffix, Data: data})
 	}
 	return files, nil
 }

@@ -16,18 +16,7 @@ import (
 // services; env, the memory limit (max_memory_restart, else memory_max) and the stop (SIGTERM to gpm run, which
 // forwards the app's kill_signal; kill_timeout) carry over.
 func Nomad(apps []config.App, o Options) ([]File, error) {
-	if len(apps) == 0 {
-		return nil, ErrNoApps
-	}
-	var files []File
-	for _, a := range Apps(apps) {
-		data, err := nomadApp(&a, o)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, File{Name: k8sName(a.Name) + ".nomad.json", Data: data})
-	}
-	return files, nil
+	return perApp(apps, ".nomad.json", func(a *config.App) ([]byte, error) { return nomadApp(a, o) })
 }
 
 // The API JSON of a job (github.com/hashicorp/nomad/api: Job, TaskGroup, Task), the fields the export sets. Not the
