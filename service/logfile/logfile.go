@@ -402,7 +402,7 @@ func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)
 				continue
 			}
 		}
-		if probed && n > 0 {
+		if armed && probed && n > 0 {
 			// The app was writing: back to the line's own deadline (past already, so the next read looks again).
 			probed = false
 			if dl.SetReadDeadline(flushAt) != nil {
@@ -441,11 +441,21 @@ func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)
 				write(dst, f.appendPiece(out[:0], pending, cont, false, emit), onErr)
 				pending, cont = pending[:0], !f.JSON
 			}
-			armed = false
+			// probed too: a deadline restored after a probe would otherwise outlive the line it was for, and end the
+			// copy with a timeout (it did: an app's pump stopped, TestSubscriberMemory_Issue11Item9).
+			armed, probed = false, false
 			if dl.SetReadDeadline(time.Time{}) != nil {
 				dl = nil
 			}
 			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// Only this loop sets deadlines, and a timeout never ends the copy: an app whose pump stopped would block
+			// on a full pipe for good. Whatever deadline is left is cleared and the copy goes on.
+			if d, ok := r.(interface{ SetReadDeadline(time.Time) error }); ok && d.SetReadDeadline(time.Time{}) == nil {
+				armed, probed = false, false
 				continue
 			}
 		}

@@ -53,3 +53,52 @@ func TestCopyPartialLine_Issue14Item11(t *testing.T) {
 		t.Errorf("a partial line was marked as cut")
 	}
 }
+
+// A line flushed in part and then ended by the next write leaves no read deadline behind: the copy goes on (a
+// deadline restored after the flush's probe once ended an app's copy with "i/o timeout", and its app then blocked
+// on a full pipe).
+func TestCopyAfterPartialFlushGoesOn(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "out.log")
+	f, err := Open(path, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	done := make(chan error, 1)
+	go func() { done <- Copy(r, []*File{f}, Format{}, nil, nil) }()
+	waitFor := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			b, _ := os.ReadFile(path)
+			if string(b) == want {
+				return
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("the copy ended (%v) with the log at %q, want %q", err, b, want)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("log %q, want %q", b, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	w.Write([]byte("progress ."))
+	waitFor("progress .") // flushed after PartialFlush
+	w.Write([]byte(" done\n"))
+	waitFor("progress . done\n")
+	// Longer than PartialFlush with nothing pending: a stale deadline would end the copy here.
+	time.Sleep(2 * PartialFlush) // the time the daemon waits on is what is tested: not a wait for a condition
+	w.Write([]byte("next\n"))
+	waitFor("progress . done\nnext\n")
+	w.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
