@@ -427,6 +427,14 @@ func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)
 				start = i + 1
 			}
 			pending = append(pending, chunk[start:]...)
+			if start > 0 && armed && len(pending) > 0 {
+				// The line the deadline was for has ended: the one now pending gets a deadline of its own rather
+				// than the rest of the last one's (a pending line with none left would be cut after 1 ms of quiet).
+				flushAt, probed = time.Now().Add(PartialFlush), false
+				if dl.SetReadDeadline(flushAt) != nil {
+					dl, armed = nil, false
+				}
+			}
 			if len(pending) >= maxLine {
 				out = f.appendPiece(out, pending, cont, true, emit)
 				pending, cont = pending[:0], false
