@@ -14,6 +14,7 @@ import (
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/service/dump"
 	"github.com/gpmd/gpm/web"
+	"github.com/gpmd/gpm/web/webctl"
 )
 
 // The HTTP API (package web) as a surface of the daemon: off by default; the "web" control method (`gpm web`)
@@ -21,8 +22,8 @@ import (
 // daemon reads at start. The server reaches the daemon only through Caller.
 func init() {
 	addSurface(func(ctx context.Context, d *Daemon) { webFor(d).run(ctx) })
-	addMethod(web.Method, func(ctx context.Context, d *Daemon, raw json.RawMessage) (any, error) {
-		p, err := decode[web.Params](raw)
+	addMethod(webctl.Method, func(ctx context.Context, d *Daemon, raw json.RawMessage) (any, error) {
+		p, err := decode[webctl.Params](raw)
 		if err != nil {
 			return nil, err
 		}
@@ -58,7 +59,7 @@ type webControl struct {
 	mu    sync.Mutex
 	// ctx is the surface's context while it runs (nil before and after): a server runs only inside it.
 	ctx    context.Context
-	cfg    web.Config
+	cfg    webctl.Config
 	loaded bool
 	srv    *web.Server
 	stop   func() // ends srv and waits for it
@@ -93,8 +94,8 @@ func (c *webControl) load() error {
 	if c.loaded {
 		return nil
 	}
-	read := func(path string) (web.Config, error) {
-		var cfg web.Config
+	read := func(path string) (webctl.Config, error) {
+		var cfg webctl.Config
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return cfg, err
@@ -118,7 +119,7 @@ func (c *webControl) load() error {
 }
 
 // save writes web.json atomically, keeping the previous good file as web.json.bak (as settings.json).
-func (c *webControl) save(cfg web.Config) error {
+func (c *webControl) save(cfg webctl.Config) error {
 	data, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		return fmt.Errorf("web: encode setting: %w", err)
@@ -136,7 +137,7 @@ func (c *webControl) save(cfg web.Config) error {
 
 // start starts the server of c.cfg; mu held, no server running.
 func (c *webControl) start() error {
-	warn, err := web.CheckAddr(c.cfg.Addr, c.cfg.Public, c.cfg.TLS)
+	warn, err := webctl.CheckAddr(c.cfg.Addr, c.cfg.Public, c.cfg.TLS)
 	if err != nil {
 		return err
 	}
@@ -182,7 +183,7 @@ func (c *webControl) halt() {
 }
 
 // apply runs the "web" method.
-func (c *webControl) apply(p *web.Params) (*web.Status, error) {
+func (c *webControl) apply(p *webctl.Params) (*webctl.Status, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.load(); err != nil {
@@ -210,10 +211,10 @@ func (c *webControl) apply(p *web.Params) (*web.Status, error) {
 	default:
 		want.On = true
 		if p.Addr != "" {
-			want = web.Config{On: true, Addr: p.Addr, Public: p.Public, TLS: p.CertPEM != ""}
+			want = webctl.Config{On: true, Addr: p.Addr, Public: p.Public, TLS: p.CertPEM != ""}
 		}
 		if want.Addr == "" {
-			want.Addr = web.DefaultAddr
+			want.Addr = webctl.DefaultAddr
 		}
 		want.Public = want.Public || p.Public
 		if p.CertPEM != "" || p.KeyPEM != "" {
@@ -222,7 +223,7 @@ func (c *webControl) apply(p *web.Params) (*web.Status, error) {
 			}
 			want.TLS = true
 		}
-		if _, err := web.CheckAddr(want.Addr, want.Public, want.TLS); err != nil {
+		if _, err := webctl.CheckAddr(want.Addr, want.Public, want.TLS); err != nil {
 			return nil, &api.Error{Code: api.CodeInvalid, Message: err.Error()}
 		}
 		if p.CertPEM != "" {
@@ -254,7 +255,7 @@ func (c *webControl) apply(p *web.Params) (*web.Status, error) {
 			return nil, err
 		}
 	}
-	st := &web.Status{Config: c.cfg, TokenPath: filepath.Join(home, web.TokenName), Warning: c.warn}
+	st := &webctl.Status{Config: c.cfg, TokenPath: filepath.Join(home, web.TokenName), Warning: c.warn}
 	if c.cfg.On && c.srv == nil {
 		// On in web.json, but its address could not be bound when the daemon started (`gpm web` tries again).
 		st.Warning = "the HTTP API is on but not serving: its address could not be bound when the daemon started (the daemon's log says why); `gpm web` tries again"

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/web"
+	"github.com/gpmd/gpm/web/webctl"
 )
 
 // runDaemonAt runs a daemon in home until the returned stop is called (or the test ends).
@@ -48,10 +49,10 @@ func runDaemonAt(t *testing.T, home string) (*Daemon, func()) {
 	return d, stop
 }
 
-func webCall(t *testing.T, d *Daemon, p web.Params) (*web.Status, error) {
+func webCall(t *testing.T, d *Daemon, p webctl.Params) (*webctl.Status, error) {
 	t.Helper()
-	var st web.Status
-	err := d.Caller().Call(context.Background(), web.Method, p, &st)
+	var st webctl.Status
+	err := d.Caller().Call(context.Background(), webctl.Method, p, &st)
 	return &st, err
 }
 
@@ -97,17 +98,17 @@ func TestWebSettingSurvivesRestart(t *testing.T) {
 	home := t.TempDir()
 	os.Chmod(home, 0o700)
 	d, stop := runDaemonAt(t, home)
-	if st, err := webCall(t, d, web.Params{Status: true}); err != nil || st.On {
+	if st, err := webCall(t, d, webctl.Params{Status: true}); err != nil || st.On {
 		t.Fatalf("status of a new home: %+v %v, want off", st, err)
 	}
-	if _, err := webCall(t, d, web.Params{Addr: "0.0.0.0:9"}); err == nil || !strings.Contains(err.Error(), "--public") {
+	if _, err := webCall(t, d, webctl.Params{Addr: "0.0.0.0:9"}); err == nil || !strings.Contains(err.Error(), "--public") {
 		t.Fatalf("a non-loopback address without public: %v, want a refusal naming --public", err)
 	}
 	if _, err := os.Stat(filepath.Join(home, web.ConfigName)); err == nil {
 		t.Fatalf("a refused address was saved")
 	}
 	addr := freePort(t)
-	st, err := webCall(t, d, web.Params{Addr: addr})
+	st, err := webCall(t, d, webctl.Params{Addr: addr})
 	if err != nil || !st.On || st.Addr != addr || st.Token == "" || !strings.Contains(st.Link, "#token="+st.Token) {
 		t.Fatalf("web on %s: %+v %v", addr, st, err)
 	}
@@ -122,19 +123,19 @@ func TestWebSettingSurvivesRestart(t *testing.T) {
 
 	d, stop = runDaemonAt(t, home)
 	waitGet(t, http.DefaultClient, url, st.Token, 200)
-	rot, err := webCall(t, d, web.Params{RotateToken: true})
+	rot, err := webCall(t, d, webctl.Params{RotateToken: true})
 	if err != nil || rot.Token == st.Token || !rot.On {
 		t.Fatalf("rotate: %+v %v", rot, err)
 	}
 	waitGet(t, http.DefaultClient, url, st.Token, 401)
 	waitGet(t, http.DefaultClient, url, rot.Token, 200)
-	if st, err := webCall(t, d, web.Params{Off: true}); err != nil || st.On {
+	if st, err := webCall(t, d, webctl.Params{Off: true}); err != nil || st.On {
 		t.Fatalf("off: %+v %v", st, err)
 	}
 	waitGet(t, http.DefaultClient, url, "", 0)
 	stop()
 	d, _ = runDaemonAt(t, home)
-	if st, err := webCall(t, d, web.Params{Status: true}); err != nil || st.On {
+	if st, err := webCall(t, d, webctl.Params{Status: true}); err != nil || st.On {
 		t.Fatalf("after off and a restart: %+v %v, want off", st, err)
 	}
 	if _, err := os.Stat(filepath.Join(home, web.ConfigName+".bak")); err != nil {
@@ -150,7 +151,7 @@ func TestWebUnixSocket(t *testing.T) {
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
 	sock := filepath.Join(dir, "web.sock")
-	st, err := webCall(t, d, web.Params{Addr: "unix:" + sock})
+	st, err := webCall(t, d, webctl.Params{Addr: "unix:" + sock})
 	if err != nil || !st.On {
 		t.Fatalf("web on unix:%s: %+v %v", sock, st, err)
 	}
@@ -165,12 +166,12 @@ func TestWebUnixSocket(t *testing.T) {
 
 	open := t.TempDir()
 	os.Chmod(open, 0o777)
-	if _, err := webCall(t, d, web.Params{Addr: "unix:" + filepath.Join(open, "web.sock")}); err == nil {
+	if _, err := webCall(t, d, webctl.Params{Addr: "unix:" + filepath.Join(open, "web.sock")}); err == nil {
 		t.Fatalf("a socket in a directory anyone can write was accepted")
 	}
 	// The refusal left the running API as it was.
 	waitGet(t, c, "http://localhost/api/processes", "", 200)
-	if _, err := webCall(t, d, web.Params{Off: true}); err != nil {
+	if _, err := webCall(t, d, webctl.Params{Off: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(sock); err == nil {

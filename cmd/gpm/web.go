@@ -7,10 +7,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/gpmd/gpm/web"
+	"github.com/gpmd/gpm/web/webctl"
 )
 
-// cmdWeb turns the daemon's HTTP API on (at ADDR, or where it was, or web.DefaultAddr), off, or rotates its token,
+// cmdWeb turns the daemon's HTTP API on (at ADDR, or where it was, or webctl.DefaultAddr), off, or rotates its token,
 // and prints where it is, the token file and a link that carries the token.
 func cmdWeb(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("web")
@@ -29,14 +29,14 @@ func cmdWeb(ctx context.Context, c *cli, args []string) error {
 	if (*cert == "") != (*key == "") {
 		return fmt.Errorf("--cert and --key go together")
 	}
-	p := web.Params{Public: *public, Off: *off, RotateToken: *rotate, Status: *status}
+	p := webctl.Params{Public: *public, Off: *off, RotateToken: *rotate, Status: *status}
 	if fs.NArg() == 1 {
 		p.Addr = fs.Arg(0)
 		if path, ok := strings.CutPrefix(p.Addr, "unix:"); ok {
 			p.Addr = "unix:" + c.abs(path)
 		}
 		// Checked here too, so that the refusal comes before the daemon starts.
-		if _, err := web.CheckAddr(p.Addr, *public, *cert != ""); err != nil {
+		if _, err := webctl.CheckAddr(p.Addr, *public, *cert != ""); err != nil {
 			return err
 		}
 	}
@@ -46,7 +46,7 @@ func cmdWeb(ctx context.Context, c *cli, args []string) error {
 			path string
 			dst  *string
 		}{{*cert, &p.CertPEM}, {*key, &p.KeyPEM}} {
-			b, err := readLimited(c.abs(f.path), web.MaxPEM)
+			b, err := readLimited(c.abs(f.path), webctl.MaxPEM)
 			if err != nil {
 				return err
 			}
@@ -57,8 +57,8 @@ func cmdWeb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	var st web.Status
-	if err := conn.Call(ctx, web.Method, p, &st); err != nil {
+	var st webctl.Status
+	if err := conn.Call(ctx, webctl.Method, p, &st); err != nil {
 		return err
 	}
 	if st.Warning != "" {
@@ -95,7 +95,7 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: over the limit of %d bytes (web.MaxPEM)", path, limit)
+		return nil, fmt.Errorf("%s: over the limit of %d bytes (webctl.MaxPEM)", path, limit)
 	}
 	return b, nil
 }
