@@ -11,10 +11,12 @@ PKG_VERSION ?= $(shell v=$$(git describe --tags --abbrev=0 2>/dev/null | sed 's/
 
 .PHONY: build test lint cross demo bench bench-dbus bench-run-overhead bench-web clean package e2e-systemd fuzz leak
 
-# gpm, and beside it gpm-monit, the console `gpm monit` runs (a program of its own: its terminal libraries stay out
-# of gpm and its daemon).
+# gpm, the thin CLI (-tags gpmthin: client and flags, no daemon, parsers, HTTP or D-Bus; cmd/gpm/thin.go), and beside
+# it gpmd, the whole program that gpm hands the daemon, gpm run, export and process files to, and gpm-monit, the
+# console `gpm monit` runs (a program of its own: its terminal libraries stay out of gpm and its daemon).
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gpm
+	CGO_ENABLED=0 $(GO) build -tags gpmthin -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gpm
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)d ./cmd/gpm
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)-monit ./cmd/gpm-monit
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/modules/notify-crash/notify-crash ./modules/notify-crash
 	cp modules/notify-crash/gpm-module.json bin/modules/notify-crash/
@@ -42,13 +44,17 @@ leak:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags gpmthin ./cmd/gpm
 	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(STATICCHECK) -tags gpmthin ./cmd/gpm
 
 # The CLI must build for every OS we promise, with cgo off.
 cross:
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/gpm
 	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/gpm
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o /dev/null ./cmd/gpm
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -tags gpmthin -o /dev/null ./cmd/gpm
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags gpmthin -o /dev/null ./cmd/gpm
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/gpm-monit
 	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/gpm-monit
 
@@ -73,11 +79,12 @@ bench-run-overhead:
 bench-web:
 	bash bench/web.sh
 
-# dist/gpm_<version>_<arch>.deb and dist/gpm-<version>-1.<arch>.rpm (nfpm.yaml): the binary, the units in init/,
+# dist/gpm_<version>_<arch>.deb and dist/gpm-<version>-1.<arch>.rpm (nfpm.yaml): the programs, the units in init/,
 # the D-Bus policy, completions, the man page.
 package:
 	rm -rf dist && mkdir -p dist/pkg
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags '-s -w -X main.version=$(PKG_VERSION)' -o dist/pkg/gpm ./cmd/gpm
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -tags gpmthin -trimpath -ldflags '-s -w -X main.version=$(PKG_VERSION)' -o dist/pkg/gpm ./cmd/gpm
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags '-s -w -X main.version=$(PKG_VERSION)' -o dist/pkg/gpmd ./cmd/gpm
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags '-s -w' -o dist/pkg/gpm-monit ./cmd/gpm-monit
 	gzip -9n <packaging/gpm.1 >dist/pkg/gpm.1.gz
 	gzip -9n <packaging/changelog >dist/pkg/changelog.gz

@@ -73,12 +73,12 @@ func TestExitCodes(t *testing.T) {
 	})
 }
 
-// daemonsOf returns the pids of processes running `<gpmBin> daemon` with GPM_HOME=home.
+// daemonsOf returns the pids of processes running `<gpmBin|gpmdBin> daemon` with GPM_HOME=home.
 func daemonsOf(home string) []int {
 	var out []int
 	for _, pid := range leftovers([]string{home}) {
 		cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-		if args := strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00"); len(args) == 2 && args[0] == gpmBin && args[1] == "daemon" {
+		if args := strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00"); len(args) == 2 && (args[0] == gpmBin || args[0] == gpmdBin) && args[1] == "daemon" {
 			out = append(out, pid)
 		}
 	}
@@ -228,8 +228,7 @@ func TestControlSocketSecurity(t *testing.T) {
 	}
 	defer os.RemoveAll(pub)
 	os.Chmod(pub, 0o755)
-	bin := filepath.Join(pub, "gpm")
-	installExecutable(t, gpmBin, bin)
+	bin := installGPM(t, pub)
 	asNobody := func(t *testing.T, args ...string) (string, int) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)

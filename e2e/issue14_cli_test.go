@@ -344,8 +344,7 @@ func TestStartupConfReportSend_Issue14Item7(t *testing.T) {
 		}
 		defer os.RemoveAll(pub)
 		os.Chmod(pub, 0o755)
-		installExecutable(t, gpmBin, filepath.Join(pub, "gpm"))
-		cmd := exec.Command("setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", filepath.Join(pub, "gpm"), "startup")
+		cmd := exec.Command("setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", installGPM(t, pub), "startup")
 		cmd.Env = append(environWithout(api.HomeEnv, "HOME"), "HOME=/tmp/nb-home")
 		b, err := cmd.Output()
 		last := lines(string(b))

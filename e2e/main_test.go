@@ -28,7 +28,8 @@ import (
 )
 
 var (
-	gpmBin      string // the gpm binary built by TestMain
+	gpmBin      string // the gpm binary built by TestMain: the thin CLI (-tags gpmthin), as the packages install it
+	gpmdBin     string // gpm's whole program beside it, which the CLI hands the daemon and process files to
 	listenerBin string // testdata/listener built by TestMain
 	binDir      string
 	fixtures    string // absolute path of testdata
@@ -65,9 +66,12 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(binDir)
 	gpmBin = filepath.Join(binDir, "gpm")
+	gpmdBin = filepath.Join(binDir, "gpmd")
 	listenerBin = filepath.Join(binDir, "listener")
-	for _, b := range []struct{ out, pkg string }{{gpmBin, "./cmd/gpm"}, {listenerBin, "./e2e/testdata/listener"}} {
-		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
+	for _, b := range []struct{ out, pkg, tags string }{
+		{gpmBin, "./cmd/gpm", "gpmthin"}, {gpmdBin, "./cmd/gpm", ""}, {listenerBin, "./e2e/testdata/listener", ""},
+	} {
+		cmd := exec.Command("go", "build", "-tags="+b.tags, "-o", b.out, b.pkg)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: go build %s: %v\n%s", b.pkg, err, out)
@@ -277,6 +281,16 @@ func gpmCmd(ctx context.Context, home string, o opts, args ...string) *exec.Cmd 
 // installExecutable copies src to dst, mode 0755, through install(1). Writing dst from this process would not do:
 // a child that a parallel test forks at that moment holds the write descriptor until it execs, and exec'ing dst
 // then fails with ETXTBSY (golang/go#22315; seen in TestControlSocketSecurity).
+// installGPM installs gpm and gpmd (which the thin CLI runs for the daemon and process files) into dir and returns
+// gpm's path there.
+func installGPM(t *testing.T, dir string) string {
+	t.Helper()
+	installExecutable(t, gpmdBin, filepath.Join(dir, "gpmd"))
+	bin := filepath.Join(dir, "gpm")
+	installExecutable(t, gpmBin, bin)
+	return bin
+}
+
 func installExecutable(t *testing.T, src, dst string) {
 	t.Helper()
 	if out, err := exec.Command("install", "-m", "0755", src, dst).CombinedOutput(); err != nil {

@@ -235,8 +235,7 @@ func TestMonitOnce(t *testing.T) {
 func TestMonitNotInstalled(t *testing.T) {
 	t.Parallel()
 	home := newHome(t)
-	alone := filepath.Join(t.TempDir(), "gpm")
-	installExecutable(t, gpmBin, alone)
+	alone := installGPM(t, t.TempDir())
 	tm := newTmux(t, home, 120, 20)
 	tm.keys("PATH=/usr/bin:/bin "+alone+" monit; echo exit=$?", "Enter")
 	s := tm.waitScreen(10*time.Second, "the error", func(s string) bool { return strings.Contains(s, "exit=1") })

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/gpmd/gpm/config"
-	"github.com/gpmd/gpm/config/procfile"
 )
 
 // pm2NoOps are PM2 options that act on Node, pmx or pm2.io only. A PM2 user's scripts pass them; gpm accepts them
@@ -82,7 +81,7 @@ func takes(word string, f optionalValue) bool {
 // notScript is PM2's test for the word after an optional-value flag: a word that names an existing script (a file
 // with an interpreter's extension, an executable file, or a process file) is the thing to start, not the value.
 func (c *cli) notScript(word string) bool {
-	if procfile.IsProcessFile(word) {
+	if config.IsProcessFile(word) {
 		return false
 	}
 	st, err := os.Stat(c.abs(word))

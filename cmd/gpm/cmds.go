@@ -13,19 +13,18 @@ import (
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/client"
 	"github.com/gpmd/gpm/config"
-	"github.com/gpmd/gpm/config/procfile"
 )
 
 // expandTargets turns process-file targets into the names of their apps.
 func (c *cli) expandTargets(targets []string, f *startFlags) ([]string, error) {
 	var out []string
 	for _, t := range targets {
-		if t == "-" || procfile.IsProcessFile(t) {
-			file, err := c.loadFile(t, f)
+		if t == "-" || config.IsProcessFile(t) {
+			fileApps, err := c.loadFile(t, f)
 			if err != nil {
 				return nil, err
 			}
-			for _, a := range file.Apps {
+			for _, a := range fileApps {
 				out = append(out, a.Name)
 			}
 			continue
@@ -88,7 +87,7 @@ func (c *cli) splitFiles(ctx context.Context, f *startFlags, onFile func(context
 	}
 	var names []string
 	for _, t := range f.fs.Args() {
-		if t == "-" || procfile.IsProcessFile(t) {
+		if t == "-" || config.IsProcessFile(t) {
 			if err := onFile(ctx, f, t); err != nil {
 				return nil, err
 			}
@@ -286,52 +285,6 @@ func cmdClearDump(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-func cmdImport(ctx context.Context, c *cli, args []string) error {
-	fs := c.flags("import")
-	if err := c.parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() < 1 || fs.Arg(0) != "pm2" {
-		return fmt.Errorf("expected: gpm import pm2 [path to dump.pm2]")
-	}
-	path := fs.Arg(1)
-	if path == "" {
-		home := os.Getenv("PM2_HOME")
-		if home == "" {
-			h, err := os.UserHomeDir()
-			if err != nil {
-				return err
-			}
-			home = filepath.Join(h, ".pm2")
-		}
-		path = filepath.Join(home, "dump.pm2")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("import: %w", err)
-	}
-	imported, err := procfile.ImportPM2(data)
-	if err != nil {
-		return fmt.Errorf("import %s: %w", path, err)
-	}
-	p := api.StartParams{CallerEnv: envNow(), OnlyNew: true}
-	for _, im := range imported {
-		p.Apps = append(p.Apps, api.StartApp{App: im.App, Stopped: im.Stopped, InstanceNumbers: im.Instances})
-	}
-	conn, err := c.client(ctx)
-	if err != nil {
-		return err
-	}
-	out, err := c.start(ctx, conn, p)
-	for _, pr := range out {
-		fmt.Fprintf(c.stdout, "[gpm] imported %s (id %d) %s\n", pr.Name, pr.ID, pr.Status)
-	}
-	if err != nil {
-		return err
-	}
-	return c.showList(ctx)
-}
-
 func cmdPing(ctx context.Context, c *cli, args []string) error {
 	conn, err := c.client(ctx)
 	if err != nil {
@@ -404,17 +357,6 @@ func cmdVersion(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-func cmdDaemon(ctx context.Context, c *cli, args []string) error {
-	fs := c.flags("daemon")
-	resurrect := fs.Bool("resurrect", false, "start the saved list first")
-	if err := c.parse(fs, args); err != nil {
-		return err
-	}
-	d := c.newDaemon(*resurrect)
-	// The daemon handles SIGINT and SIGTERM itself (stop every app, then exit); ctx here is not cancelled by them.
-	return runDaemon(context.WithoutCancel(ctx), d)
-}
-
 func cmdReload(ctx context.Context, c *cli, args []string) error {
 	f := newStartFlags(c, "reload")
 	if err := c.parse(f.fs, args); err != nil {
@@ -449,7 +391,7 @@ func (c *cli) reload(ctx context.Context, f *startFlags, names []string) error {
 // reloadFile applies a process file with no downtime: running apps take the file's configuration and are
 // reloaded worker by worker, missing apps are started.
 func (c *cli) reloadFile(ctx context.Context, f *startFlags, path string) error {
-	file, err := c.loadRunnable(path, f)
+	fileApps, err := c.loadRunnable(path, f)
 	if err != nil {
 		return err
 	}
@@ -457,7 +399,7 @@ func (c *cli) reloadFile(ctx context.Context, f *startFlags, path string) error 
 	if err != nil {
 		return err
 	}
-	p := api.ReloadParams{Apps: file.Apps, Parallel: f.parallel, UpdateEnv: f.updateEnv, CallerEnv: f.callerEnv()}
+	p := api.ReloadParams{Apps: fileApps, Parallel: f.parallel, UpdateEnv: f.updateEnv, CallerEnv: f.callerEnv()}
 	var out []api.Process
 	err = conn.Call(ctx, api.MethodReload, p, &out)
 	c.report(out, true)

@@ -67,3 +67,42 @@ func TestClientWithoutTLS(t *testing.T) {
 		t.Errorf("package client links crypto/tls")
 	}
 }
+
+// TestThinDependencies: the thin CLI (-tags gpmthin, thin.go), the gpm users type, links none of what it hands off
+// to gpmd: the daemon, the process-file parsers and exporters, the HTTP server, TLS, D-Bus, file watching, process
+// sampling (gopsutil: on Linux; package platform reads /proc itself, elsewhere it is how platform samples). Each would cost every CLI call its package initialisation and pages (BENCHMARKS.md: CLI start-up).
+func TestThinDependencies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	forbidden := []string{"github.com/gpmd/gpm/service", "github.com/gpmd/gpm/config/procfile", "github.com/gpmd/gpm/export",
+		"github.com/gpmd/gpm/web", "github.com/gpmd/gpm/dbusapi", "go.yaml.in/yaml", "gopkg.in/yaml", "net/http", "crypto/tls",
+		"github.com/godbus/dbus", "github.com/fsnotify/fsnotify", "runtime/metrics"}
+	allowed := []string{"github.com/gpmd/gpm/web/webctl", "github.com/gpmd/gpm/service/module", "github.com/gpmd/gpm/service/settings", "github.com/gpmd/gpm/service/dump"}
+	for _, goos := range []string{"linux", "darwin"} {
+		cmd := exec.Command("go", "list", "-tags", "gpmthin", "-deps", ".")
+		cmd.Env = append(os.Environ(), "GOOS="+goos, "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list: %v\n%s", err, out)
+		}
+		deps := strings.Fields(string(out))
+		if !slices.Contains(deps, "github.com/gpmd/gpm/client") {
+			t.Fatalf("go list -deps did not list the client: %s", out)
+		}
+		off := forbidden
+		if goos == "linux" {
+			off = append(slices.Clip(off), "github.com/shirou/gopsutil")
+		}
+		for _, dep := range deps {
+			if slices.Contains(allowed, dep) {
+				continue
+			}
+			for _, f := range off {
+				if dep == f || strings.HasPrefix(dep, f+"/") {
+					t.Errorf("GOOS=%s: the thin CLI links %s", goos, dep)
+				}
+			}
+		}
+	}
+}

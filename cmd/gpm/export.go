@@ -1,3 +1,5 @@
+//go:build !gpmthin
+
 package main
 
 import (
@@ -36,7 +38,7 @@ func cmdExport(ctx context.Context, c *cli, args []string) error {
 	}
 	targets := fs.Args()[1:]
 	var apps []config.App
-	if len(targets) == 1 && (targets[0] == "-" || procfile.IsProcessFile(targets[0])) {
+	if len(targets) == 1 && (targets[0] == "-" || config.IsProcessFile(targets[0])) {
 		path := targets[0]
 		if path != "-" {
 			path = c.abs(path)

@@ -1,3 +1,5 @@
+//go:build !gpmthin
+
 package main
 
 import (
@@ -72,4 +74,15 @@ func (l *localDaemon) stop() error {
 	l.cancel()
 	<-l.done
 	return l.err
+}
+
+func cmdDaemon(ctx context.Context, c *cli, args []string) error {
+	fs := c.flags("daemon")
+	resurrect := fs.Bool("resurrect", false, "start the saved list first")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	d := c.newDaemon(*resurrect)
+	// The daemon handles SIGINT and SIGTERM itself (stop every app, then exit); ctx here is not cancelled by them.
+	return runDaemon(context.WithoutCancel(ctx), d)
 }

@@ -117,6 +117,11 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
+// exitStatus is an error that ends the command with this exit code (and prints nothing): gpm run's app codes.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
 // run executes one command line and returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// Options before the command: --system selects the system daemon (api.UseSystem): /run/gpm/gpm.sock,
@@ -171,6 +176,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return code
 		}
 		fmt.Fprintf(stderr, "gpm: unknown command %q (gpm help lists them; a plugin is an executable gpm-%s in PATH)\n", args[0], args[0])
+		return 1
+	}
+	if err := handOff(name, args[1:]); err != nil {
+		fmt.Fprintf(stderr, "gpm: %v\n", err)
 		return 1
 	}
 	home, err := api.Home()
@@ -234,9 +243,9 @@ func (c *cli) client(ctx context.Context) (*client.Client, error) {
 	if c.conn != nil {
 		return c.conn, nil
 	}
-	exe, err := os.Executable()
+	exe, err := daemonExe()
 	if err != nil {
-		return nil, fmt.Errorf("find gpm binary: %w", err)
+		return nil, err
 	}
 	if api.System() {
 		// The system daemon is systemd's to start (gpm.socket starts it on this very connection); a CLI must not

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/gpmd/gpm/api"
@@ -51,31 +48,14 @@ func cmdMonit(ctx context.Context, c *cli, args []string) error {
 	return runMonit(bin, env)
 }
 
-// monitPath finds gpm-monit: beside this gpm (make build, go install), in ../libexec/gpm from it (the packages),
-// or in PATH.
+// monitPath finds gpm-monit (programPath).
 func monitPath() (string, error) {
-	name := monitName
-	if runtime.GOOS == "windows" {
-		name += ".exe"
+	p, tried := programPath(monitName)
+	if p == "" {
+		return "", fmt.Errorf("the console is a program of its own, %s, and it is not installed (looked at %v and in PATH): "+
+			"make build puts it beside gpm; gpm monit --once prints the table without it", monitName, tried)
 	}
-	var tried []string
-	if exe, err := os.Executable(); err == nil {
-		if r, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = r
-		}
-		dir := filepath.Dir(exe)
-		for _, p := range []string{filepath.Join(dir, name), filepath.Join(dir, "..", "libexec", "gpm", name)} {
-			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-				return p, nil
-			}
-			tried = append(tried, p)
-		}
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("the console is a program of its own, %s, and it is not installed (looked at %v and in PATH): "+
-		"make build puts it beside gpm; gpm monit --once prints the table without it", name, tried)
+	return p, nil
 }
 
 // isTerminal says whether f is a character device: a pipe or a file is not. /dev/null is one too; gpm-monit's

@@ -1,3 +1,5 @@
+//go:build !gpmthin
+
 package main
 
 import (
@@ -14,13 +16,7 @@ import (
 
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/config"
-	"github.com/gpmd/gpm/config/procfile"
 )
-
-// exitStatus is an error that ends the command with this exit code (and prints nothing): gpm run's app codes.
-type exitStatus int
-
-func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 // runOptions are gpm run's own flags, beside the start flags.
 type runOptions struct {
@@ -159,12 +155,12 @@ func cmdRun(ctx context.Context, c *cli, args []string) error {
 func (c *cli) runApps(f *startFlags, targets, appArgs []string) ([]api.StartApp, error) {
 	var apps []api.StartApp
 	for _, t := range targets {
-		if t == "-" || procfile.IsProcessFile(t) {
-			file, err := c.loadRunnable(t, f)
+		if t == "-" || config.IsProcessFile(t) {
+			fileApps, err := c.loadRunnable(t, f)
 			if err != nil {
 				return nil, err
 			}
-			for _, a := range file.Apps {
+			for _, a := range fileApps {
 				apps = append(apps, api.StartApp{App: a})
 			}
 			continue

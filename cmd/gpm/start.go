@@ -15,7 +15,6 @@ import (
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/client"
 	"github.com/gpmd/gpm/config"
-	"github.com/gpmd/gpm/config/procfile"
 )
 
 // startFlags are PM2's options for start, restart and startOrRestart.
@@ -329,54 +328,6 @@ func splitDash(fs *pflag.FlagSet, args []string) (own, appArgs []string) {
 	return fs.Args(), nil
 }
 
-// loadFile reads a process file target with the --env and --only flags.
-func (c *cli) loadFile(path string, f *startFlags) (*procfile.File, error) {
-	opts := procfile.LoadOptions{Env: f.env, Only: f.only, Stdin: c.stdin}
-	if path != "-" {
-		path = c.abs(path)
-	}
-	file, err := procfile.Load(path, opts)
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range file.Warnings {
-		fmt.Fprintf(c.stderr, "gpm: warning: %s\n", w)
-	}
-	// A process file says everything about its apps; of the options, only these act on it.
-	var ignored []string
-	f.fs.Visit(func(fl *pflag.Flag) {
-		switch fl.Name {
-		case "env", "only", "update-env", "force", "parallel":
-		default:
-			ignored = append(ignored, "--"+fl.Name)
-		}
-	})
-	if len(ignored) > 0 {
-		fmt.Fprintf(c.stderr, "gpm: warning: %s: %s apply to scripts, not to process files (set them in the file)\n",
-			path, strings.Join(ignored, ", "))
-	}
-	return file, nil
-}
-
-// loadRunnable is loadFile for commands that start the file's apps: a missing script, cwd or interpreter is an
-// error naming the file and line (the daemon, which checks again, knows neither). As with PM2, the other apps of
-// the file still start: the error is printed and the command exits 1 at its end (c.partial); when no app is left
-// it is the command's error.
-func (c *cli) loadRunnable(path string, f *startFlags) (*procfile.File, error) {
-	file, err := c.loadFile(path, f)
-	if err != nil {
-		return nil, err
-	}
-	if err := file.DropUnrunnable(os.Getenv("PATH")); err != nil {
-		if len(file.Apps) == 0 {
-			return nil, err
-		}
-		fmt.Fprintf(c.stderr, "gpm: %s\n", strings.ReplaceAll(err.Error(), "\n", "\ngpm: "))
-		c.partial = true
-	}
-	return file, nil
-}
-
 func cmdStart(ctx context.Context, c *cli, args []string) error {
 	f := newStartFlags(c, "start")
 	if err := c.parse(f.fs, args); err != nil {
@@ -402,12 +353,12 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 		List(context.Context) ([]api.Process, error)
 	}
 	for _, t := range targets {
-		if t == "-" || procfile.IsProcessFile(t) {
-			file, err := c.loadRunnable(t, f)
+		if t == "-" || config.IsProcessFile(t) {
+			fileApps, err := c.loadRunnable(t, f)
 			if err != nil {
 				return err
 			}
-			for _, a := range file.Apps {
+			for _, a := range fileApps {
 				apps = append(apps, api.StartApp{App: a})
 				fromFile = append(fromFile, true)
 			}
@@ -563,7 +514,7 @@ func (c *cli) fileCommand(ctx context.Context, name string, args []string, run f
 }
 
 func (c *cli) startFile(ctx context.Context, f *startFlags, path string) error {
-	file, err := c.loadRunnable(path, f)
+	fileApps, err := c.loadRunnable(path, f)
 	if err != nil {
 		return err
 	}
@@ -572,7 +523,7 @@ func (c *cli) startFile(ctx context.Context, f *startFlags, path string) error {
 		return err
 	}
 	p := api.StartParams{CallerEnv: f.callerEnv()}
-	for _, a := range file.Apps {
+	for _, a := range fileApps {
 		p.Apps = append(p.Apps, api.StartApp{App: a})
 	}
 	out, err := c.start(ctx, conn, p)

@@ -88,7 +88,7 @@ const (
 )
 
 // formatOf detects the format from the file name, as PM2 does. Any ".js" counts, so that Load works on a file the
-// CLI already decided is a process file; IsProcessFile is stricter.
+// CLI already decided is a process file; config.IsProcessFile is stricter.
 func formatOf(name string) format {
 	n := strings.ToLower(name)
 	switch {
@@ -102,17 +102,6 @@ func formatOf(name string) format {
 	return formatUnknown
 }
 
-// IsProcessFile reports whether a CLI argument names a process file rather than a script or an app name: it ends
-// in .json, .json5, .yml, .yaml, .config.js, .config.cjs or .config.mjs (any case). A plain "app.js" is a script.
-func IsProcessFile(arg string) bool {
-	n := strings.ToLower(arg)
-	for _, ext := range []string{".json", ".json5", ".yml", ".yaml", ".config.js", ".config.cjs", ".config.mjs"} {
-		if strings.HasSuffix(n, ext) {
-			return true
-		}
-	}
-	return false
-}
 
 // Load reads the process file at path and returns its apps, normalized with App.Normalize against the file's
 // directory (for "-", the process's working directory; stdin is read from opts.Stdin).

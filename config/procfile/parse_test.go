@@ -374,16 +374,6 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-func TestIsProcessFile(t *testing.T) {
-	for arg, want := range map[string]bool{
-		"ecosystem.json": true, "e.json5": true, "APP.YML": true, "x.yaml": true, "ecosystem.config.js": true,
-		"e.config.cjs": true, "e.config.mjs": true, "app.js": false, "api": false, "server.py": false, "-": false,
-	} {
-		if got := IsProcessFile(arg); got != want {
-			t.Errorf("IsProcessFile(%q) = %v, want %v", arg, got, want)
-		}
-	}
-}
 
 // The limit fields of issue 12 parse from a process file (their checks: config's TestLimitFields_Issue12).
 func TestLimitFieldsParsed_Issue12(t *testing.T) {

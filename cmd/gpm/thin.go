@@ -1,0 +1,98 @@
+//go:build gpmthin && unix
+
+package main
+
+// The thin CLI. `make build` and the packages build this package twice: gpmd, the whole program (the daemon, gpm
+// run, export, the process-file parsers, and so net/http, crypto/tls, D-Bus, YAML, fsnotify), and gpm, with
+// -tags gpmthin, the CLI users type, which links the client, its flags and the app model and little else. A CLI
+// call pays for its binary's package initialisation and pages: the whole program's cost each call ~2.4× a static
+// hello-world Go program's start-up, the thin one ~1.2× (BENCHMARKS.md). A command line that needs more is handed
+// off before anything of it runs: this process becomes gpmd with the very same arguments, environment, descriptors
+// and pid (execve), so that every command has one implementation, and a service unit's `gpm daemon` is still the
+// unit's main process. Windows gets the whole program only (no execve there).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"syscall"
+
+	"github.com/gpmd/gpm/config"
+)
+
+// fullName is the whole program, found by programPath: /usr/libexec/gpm/gpmd in the packages, beside gpm after
+// make build.
+const fullName = "gpmd"
+
+// fullCommands run in the whole program only: they are the daemon, or need the process-file parsers or the
+// exporters.
+var fullCommands = []string{"daemon", "run", "export", "import"}
+
+// handOff execs gpmd when the command line needs it: a command of fullCommands, --no-daemon (a daemon in this
+// process), or an argument that names a process file ("-" is one read from stdin). Arguments after "--" are the
+// app's own. It returns only on failure.
+func handOff(name string, args []string) error {
+	if slices.Contains(fullCommands, name) {
+		return execFull()
+	}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-" || a == "--no-daemon" || config.IsProcessFile(a) {
+			return execFull()
+		}
+	}
+	return nil
+}
+
+// execFull replaces this process with gpmd running os.Args.
+func execFull() error {
+	path, tried := programPath(fullName)
+	if path == "" {
+		return fmt.Errorf("this command needs %s, gpm's whole program, and it is not installed (looked at %v and in PATH)", fullName, tried)
+	}
+	if err := syscall.Exec(path, os.Args, os.Environ()); err != nil {
+		return fmt.Errorf("run %s: %w", path, err)
+	}
+	return nil // not reached
+}
+
+// daemonExe is the program a CLI call runs as `PROGRAM daemon` when no daemon answers: gpmd.
+func daemonExe() (string, error) {
+	path, tried := programPath(fullName)
+	if path == "" {
+		return "", fmt.Errorf("the daemon is %s, gpm's whole program, and it is not installed (looked at %v and in PATH)", fullName, tried)
+	}
+	return path, nil
+}
+
+// errHandedOff is what the stubs below return if execFull did not replace the process (it failed).
+var errHandedOff = errors.New("gpm: handed off to gpmd")
+
+// The functions below stand for those of the whole program. handOff sends every command line that reaches them to
+// gpmd before it runs, so they are a second guard: each hands off itself.
+
+func cmdDaemon(context.Context, *cli, []string) error { return handedOff() }
+func cmdRun(context.Context, *cli, []string) error    { return handedOff() }
+func cmdExport(context.Context, *cli, []string) error { return handedOff() }
+func cmdImport(context.Context, *cli, []string) error { return handedOff() }
+
+// localDaemon is the whole program's daemon in this process (foreground.go).
+type localDaemon struct{}
+
+func (*localDaemon) stop() error { return nil }
+
+func (c *cli) foreground(context.Context) (*localDaemon, error) { return nil, handedOff() }
+
+func (c *cli) loadFile(string, *startFlags) ([]config.App, error)     { return nil, handedOff() }
+func (c *cli) loadRunnable(string, *startFlags) ([]config.App, error) { return nil, handedOff() }
+
+func handedOff() error {
+	if err := execFull(); err != nil {
+		return err
+	}
+	return errHandedOff
+}
