@@ -102,7 +102,6 @@ func formatOf(name string) format {
 	return formatUnknown
 }
 
-
 // Load reads the process file at path and returns its apps, normalized with App.Normalize against the file's
 // directory (for "-", the process's working directory; stdin is read from opts.Stdin).
 //

@@ -374,7 +374,6 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-
 // The limit fields of issue 12 parse from a process file (their checks: config's TestLimitFields_Issue12).
 func TestLimitFieldsParsed_Issue12(t *testing.T) {
 	f, err := Parse("e.yaml", []byte("apps:\n  - name: x\n    script: /bin/true\n    memory_max: 512M\n    cpu_quota: 50%\n    tasks_max: 100\n"), t.TempDir(), LoadOptions{})
