@@ -6,8 +6,10 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/client"
 	"github.com/gpmd/gpm/console/snapshot"
 	"github.com/gpmd/gpm/service/module"
 )
@@ -111,6 +114,7 @@ func cmdList(ctx context.Context, c *cli, args []string) error {
 	by := fs.String("sort", "", "sort by name, id, pid, namespace, status, restarts, uptime, cpu or memory; FIELD:desc reverses")
 	mini := fs.BoolP("mini-list", "m", false, "one block of name: value lines per process, without a table")
 	all := fs.BoolP("all", "a", false, "show modules too (namespace "+module.Namespace+"; gpm module ls lists them)")
+	watch := fs.BoolP("watch", "w", false, "print the table again whenever an app changes and with each sample of cpu and memory (every 2 s), until Ctrl-C; on a terminal it redraws in place")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -122,23 +126,87 @@ func cmdList(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	var raw []shown
-	if err := conn.Call(ctx, api.MethodList, nil, &raw); err != nil {
-		return err
-	}
-	list := processes(raw)
-	if !*all {
-		list = withoutModules(list)
-	}
-	if less != nil {
-		slices.SortStableFunc(list, less)
-	}
-	if *mini {
-		printMini(c.stdout, list)
+	show := func() error {
+		var raw []shown
+		if err := conn.Call(ctx, api.MethodList, nil, &raw); err != nil {
+			return err
+		}
+		list := processes(raw)
+		if !*all {
+			list = withoutModules(list)
+		}
+		if less != nil {
+			slices.SortStableFunc(list, less)
+		}
+		if *mini {
+			printMini(c.stdout, list)
+		} else {
+			c.printList(list)
+		}
 		return nil
 	}
-	c.printList(list)
-	return nil
+	if *watch {
+		return c.watch(ctx, show)
+	}
+	return show()
+}
+
+// watchPause is the least time between two tables of `ls --watch`: a burst of events (a restart of every app)
+// makes one table, not one per event.
+const watchPause = 250 * time.Millisecond
+
+// watch runs show once, then again after each batch of the daemon's events (states and samples: the subscription
+// without log lines that gpm monit uses), until ctx ends (Ctrl-C: exit 0) or the daemon ends the stream (an
+// error). On a terminal each table replaces the last; otherwise a blank line separates them, for a log or a pipe.
+func (c *cli) watch(ctx context.Context, show func() error) error {
+	sub, err := client.Dial(ctx, c.home)
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	changed := make(chan struct{}, 1)
+	ended := make(chan error, 1)
+	go func() {
+		err := sub.Stream(ctx, api.MethodSubscribe, api.LogsParams{NoLogs: true}, func(api.Event) error {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+			return nil
+		})
+		if err == nil {
+			err = errors.New("the daemon ended the event stream")
+		}
+		ended <- err
+	}()
+	f, ok := c.stdout.(*os.File)
+	tty := ok && isTerminal(f) && os.Getenv("TERM") != "dumb"
+	for {
+		if tty {
+			fmt.Fprint(c.stdout, "\x1b[H\x1b[2J") // home, clear screen
+		}
+		if err := show(); err != nil {
+			return err
+		}
+		if !tty {
+			fmt.Fprintln(c.stdout)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-ended:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		case <-changed:
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(watchPause):
+		}
+	}
 }
 
 // sortBy returns the order of `ls --sort FIELD[:asc|desc]` (PM2's fields); nil when none is asked.
