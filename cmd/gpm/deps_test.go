@@ -32,16 +32,7 @@ func TestDependencies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.goos, func(t *testing.T) {
-			cmd := exec.Command("go", "list", "-deps", ".")
-			cmd.Env = append(os.Environ(), "GOOS="+tt.goos, "CGO_ENABLED=0")
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("go list: %v\n%s", err, out)
-			}
-			deps := strings.Fields(string(out))
-			if !slices.Contains(deps, "github.com/gpmd/gpm/service") {
-				t.Fatalf("go list -deps did not list the daemon package: %s", out)
-			}
+			deps := goListDeps(t, tt.goos, "", "github.com/gpmd/gpm/service")
 			for _, dep := range deps {
 				for _, f := range tt.forbidden {
 					if dep == f || strings.HasPrefix(dep, f+"/") {
@@ -80,16 +71,7 @@ func TestThinDependencies(t *testing.T) {
 		"github.com/godbus/dbus", "github.com/fsnotify/fsnotify", "runtime/metrics"}
 	allowed := []string{"github.com/gpmd/gpm/web/webctl", "github.com/gpmd/gpm/service/module", "github.com/gpmd/gpm/service/settings", "github.com/gpmd/gpm/service/dump"}
 	for _, goos := range []string{"linux", "darwin"} {
-		cmd := exec.Command("go", "list", "-tags", "gpmthin", "-deps", ".")
-		cmd.Env = append(os.Environ(), "GOOS="+goos, "CGO_ENABLED=0")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("go list: %v\n%s", err, out)
-		}
-		deps := strings.Fields(string(out))
-		if !slices.Contains(deps, "github.com/gpmd/gpm/client") {
-			t.Fatalf("go list -deps did not list the client: %s", out)
-		}
+		deps := goListDeps(t, goos, "gpmthin", "github.com/gpmd/gpm/client")
 		off := forbidden
 		if goos == "linux" {
 			off = append(slices.Clip(off), "github.com/shirou/gopsutil")
@@ -105,4 +87,21 @@ func TestThinDependencies(t *testing.T) {
 			}
 		}
 	}
+}
+
+// goListDeps is what this package links for goos with the build tags, which must include want (else go list did
+// not list what the test thinks).
+func goListDeps(t *testing.T, goos, tags, want string) []string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-tags="+tags, "-deps", ".")
+	cmd.Env = append(os.Environ(), "GOOS="+goos, "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, want) {
+		t.Fatalf("go list -deps did not list %s: %s", want, out)
+	}
+	return deps
 }
