@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -29,12 +28,15 @@ func ResultLine(id uint64, result any) ([]byte, error) {
 // the daemon's CPU for answering jlist with 50 apps (1.2 ms; 0.8 ms without), and a start of 50 apps encoded
 // their configs twice in the CLI.
 func line(head string, v any) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteString(head)
-	if err := json.NewEncoder(&b).Encode(v); err != nil {
+	// Marshal, then one buffer of the exact size: an Encoder writing into a growing bytes.Buffer doubled it up to the
+	// answer's size, which for jlist of 1000 apps (1 MB) was an eighth of the daemon's CPU in that call, mostly the
+	// collector's.
+	m, err := json.Marshal(v)
+	if err != nil {
 		return nil, err
 	}
-	b.Truncate(b.Len() - 1) // Encode's newline: the line ends after the object
-	b.WriteString("}\n")
-	return b.Bytes(), nil
+	b := make([]byte, 0, len(head)+len(m)+2)
+	b = append(b, head...)
+	b = append(b, m...)
+	return append(b, "}\n"...), nil
 }
