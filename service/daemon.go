@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"net"
 	"os"
@@ -67,6 +68,9 @@ type Daemon struct {
 	exits chan platform.Exit
 	quit  chan struct{} // closed by "kill" (through stopRun) to end Run
 	gone  chan struct{} // closed when Run has released the home (socket removed, lock released)
+	// unfinished: the previous daemon of this home did not reach the end of Run (it left its pid file), so it may
+	// have left apps running (takeOver). Set by Run before anything starts.
+	unfinished bool
 	// serving is closed once Run serves (Serving): the control socket listens, the run record of a dead daemon was
 	// swept and the saved list (with Options.Resurrect) is back; an app started before the sweep would be swept.
 	serving chan struct{}
@@ -234,11 +238,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 		defer nl.Close()
 	}
 	pidFile := d.path(api.PidName)
+	// The pid file is also the mark of a daemon that did not finish: written before anything starts, removed only
+	// at the end of Run, once every app is stopped (not by a defer: a panic leaves it too). One left here means the
+	// last daemon of this home was killed or crashed with its apps running, and takeOver sweeps; none, that it
+	// ended cleanly (or never ran), and the sweep would scan every process on the machine for nothing.
+	if _, err := os.Lstat(pidFile); !errors.Is(err, fs.ErrNotExist) {
+		d.unfinished = true
+	}
 	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
 		ln.Close()
 		return fmt.Errorf("daemon: pid file: %w", err)
 	}
-	defer os.Remove(pidFile)
 
 	// The loop, the reaper and the servers run until Run has stopped every app, which takes the loop: the end of
 	// the caller's ctx only begins the stop (as "kill" and SIGTERM do).
