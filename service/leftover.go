@@ -106,7 +106,7 @@ func (d *Daemon) noteRunning() {
 // start times are read and the file written off it.
 func (d *Daemon) recordRuns(ctx context.Context, wake <-chan struct{}) {
 	path := d.path(runRecordName)
-	boot := platform.BootID()
+	var boot string
 	var failing error
 	for {
 		select {
@@ -128,6 +128,16 @@ func (d *Daemon) recordRuns(ctx context.Context, wake <-chan struct{}) {
 			}
 		}) != nil {
 			return
+		}
+		if len(entries) == 0 {
+			// An absent record reads as an empty one: there is nothing to write at start (Run's first wake), nor
+			// after the last app ends, unless an earlier record is there to replace.
+			if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+		}
+		if boot == "" {
+			boot = platform.BootID()
 		}
 		rec := runRecord{BootID: boot, Procs: make([]runEntry, 0, len(entries))}
 		for _, e := range entries {
