@@ -11,7 +11,9 @@
 #      binary's text and rodata whatever runs: both are printed, and the bar is read against each.
 # The load average is printed before and after (other work on a shared machine lengthens every figure).
 # Environment: GPM_BIN (default: built as make build does), RUNS (default 20), SETTLE (default 2), QUIET_WAIT (120)
-# and QUIET_BUSY (15) as in bench/run.sh, RESULTS (also write the table there).
+# and QUIET_BUSY (15) as in bench/run.sh, RESULTS (also write the table there), FIFO (a priority, 1-99: run every
+# case under SCHED_FIFO, root only, so that the other work of a shared machine does not get the CPUs first; the
+# figures are then those of a quiet machine, and the table says so).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,6 +34,10 @@ if [[ -z ${GPM_BIN:-} ]]; then
 fi
 (cd "$ROOT" && go build -o "$WORK/firstline" ./bench/cmd/firstline)
 FL=$WORK/firstline
+RT=()
+if [[ -n ${FIFO:-} ]]; then
+	RT=(chrt -f "$FIFO")
+fi
 printf '#!/bin/sh\necho up\nexec sleep 1000\n' >"$WORK/app.sh"
 cd "$WORK"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -45,7 +51,7 @@ measure() { # name firstline-args...
 	shift
 	mkdir -p "$WORK/homes-$name"
 	log "$name: busy $(quiet_busy)% before"
-	out=$("$FL" -n "$RUNS" -homes "$WORK/homes-$name" "$@")
+	out=$("${RT[@]}" "$FL" -n "$RUNS" -homes "$WORK/homes-$name" "$@")
 	log "$name: $out"
 	R[$name]=$out
 }
@@ -60,7 +66,7 @@ fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 {
 	echo "gpm run overhead ($RUNS runs each): time to the first line, median; memory of the gpm process, median"
-	echo "load average before: $LOAD_START, after: $load_end ($(nproc) CPUs)"
+	echo "load average before: $LOAD_START, after: $load_end ($(nproc) CPUs)${FIFO:+; every case under SCHED_FIFO $FIFO}"
 	for pair in "alone run" "alone-pid1 run-pid1"; do
 		read -r a r <<<"$pair"
 		[[ -n ${R[$r]:-} ]] || continue
