@@ -3,11 +3,17 @@
 # (issue 10: <= 5 MB of RSS and <= 20 ms of start-up). The app prints a line and sleeps (a shell script, run by sh).
 #   1. start-up: the time from exec to the app's first line on stdout (bench/cmd/firstline), RUNS times each:
 #      the app alone, gpm run of it, and both again as PID 1 of a new PID namespace (unshare --pid --fork
-#      --mount-proc, as in a container; root only), where gpm run skips the sweep for a dead daemon's leftovers;
+#      --mount-proc, as in a container; root only). Each run has a GPM_HOME of its own, fresh as in a new container
+#      (no dead daemon's pid file in it, so neither case sweeps /proc for a dead daemon's leftovers);
 #   2. memory: VmRSS, RssAnon, RssFile and Pss of the gpm run process (the app's are the same either way), SETTLE s
-#      after the first line.
+#      after the first line. RssAnon (heap, stacks, runtime) is the memory of gpm's own work; RssFile is the
+#      binary's mapped pages, which on a kernel that maps file pages as large folios (6.x, ext4) is most of the
+#      binary's text and rodata whatever runs: both are printed, and the bar is read against each.
+# The load average is printed before and after (other work on a shared machine lengthens every figure).
 # Environment: GPM_BIN (default: built as make build does), RUNS (default 20), SETTLE (default 2), QUIET_WAIT (120)
-# and QUIET_BUSY (15) as in bench/run.sh, RESULTS (also write the table there).
+# and QUIET_BUSY (15) as in bench/run.sh, RESULTS (also write the table there), FIFO (a priority, 1-99: run every
+# case under SCHED_FIFO, root only, so that the other work of a shared machine does not get the CPUs first; the
+# figures are then those of a quiet machine, and the table says so).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,8 +34,13 @@ if [[ -z ${GPM_BIN:-} ]]; then
 fi
 (cd "$ROOT" && go build -o "$WORK/firstline" ./bench/cmd/firstline)
 FL=$WORK/firstline
+RT=()
+if [[ -n ${FIFO:-} ]]; then
+	RT=(chrt -f "$FIFO")
+fi
 printf '#!/bin/sh\necho up\nexec sleep 1000\n' >"$WORK/app.sh"
 cd "$WORK"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # figure KEY LINE: the value of KEY=... in a firstline result line.
 figure() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<" $2"; }
@@ -40,7 +51,7 @@ measure() { # name firstline-args...
 	shift
 	mkdir -p "$WORK/homes-$name"
 	log "$name: busy $(quiet_busy)% before"
-	out=$("$FL" -n "$RUNS" -homes "$WORK/homes-$name" "$@")
+	out=$("${RT[@]}" "$FL" -n "$RUNS" -homes "$WORK/homes-$name" "$@")
 	log "$name: $out"
 	R[$name]=$out
 }
@@ -52,8 +63,10 @@ if [[ $(id -u) == 0 ]] && unshare --pid --fork --mount-proc true 2>/dev/null; th
 	measure run-pid1 -rss -child -settle "${SETTLE}s" -contains '| up' -- unshare --pid --fork --mount-proc "$GPM_BIN" run app.sh --interpreter sh
 fi
 
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 {
 	echo "gpm run overhead ($RUNS runs each): time to the first line, median; memory of the gpm process, median"
+	echo "load average before: $LOAD_START, after: $load_end ($(nproc) CPUs)${FIFO:+; every case under SCHED_FIFO $FIFO}"
 	for pair in "alone run" "alone-pid1 run-pid1"; do
 		read -r a r <<<"$pair"
 		[[ -n ${R[$r]:-} ]] || continue
@@ -61,7 +74,7 @@ fi
 		mr=$(figure median_ms "${R[$r]}")
 		printf '%-22s %s ms (p90 %s)\n' "$a" "$ma" "$(figure p90_ms "${R[$a]}")"
 		printf '%-22s %s ms (p90 %s): %s ms added\n' "$r" "$mr" "$(figure p90_ms "${R[$r]}")" "$(awk -v a="$ma" -v b="$mr" 'BEGIN { printf "%.1f", b - a }')"
-		printf '%-22s %s\n' "$r memory" "VmRSS $(figure VmRSS_kB "${R[$r]}") kB (anon $(figure RssAnon_kB "${R[$r]}"), file $(figure RssFile_kB "${R[$r]}"), Pss $(figure Pss_kB "${R[$r]}") kB)"
+		printf '%-22s %s\n' "$r memory" "VmRSS $(figure VmRSS_kB "${R[$r]}") kB = anon $(figure RssAnon_kB "${R[$r]}") kB (its own: heap, stacks, runtime) + file $(figure RssFile_kB "${R[$r]}") kB (the binary's pages); Pss $(figure Pss_kB "${R[$r]}") kB"
 	done
 	echo "bars (issue 10): added start-up <= 20 ms, added RSS <= 5 MB (5120 kB)"
 } | tee "${RESULTS:-/dev/null}"

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"net"
 	"os"
@@ -67,6 +68,9 @@ type Daemon struct {
 	exits chan platform.Exit
 	quit  chan struct{} // closed by "kill" (through stopRun) to end Run
 	gone  chan struct{} // closed when Run has released the home (socket removed, lock released)
+	// unfinished: the previous daemon of this home did not reach the end of Run (it left its pid file), so it may
+	// have left apps running (takeOver). Set by Run before anything starts.
+	unfinished bool
 	// serving is closed once Run serves (Serving): the control socket listens, the run record of a dead daemon was
 	// swept and the saved list (with Options.Resurrect) is back; an app started before the sweep would be swept.
 	serving chan struct{}
@@ -192,6 +196,41 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer lock.Close()
 	defer close(d.gone)
+	// The cgroup subtree (in cgroupfs) and the Node shim's file and socket are made while the control and notify
+	// sockets are, side by side: steps that need nothing of each other, and the start of the first app waits for
+	// all of them (issue 10: gpm run's start-up). Both are in place before the loop starts.
+	contained := make(chan struct{})
+	go func() {
+		defer close(contained)
+		d.openContainment()
+	}()
+	nodeReady := make(chan net.Listener, 1)
+	go func() {
+		nl, err := d.startNodeSupport()
+		if err != nil {
+			d.log.Printf("warning: %v: Node apps get no cluster shim", err)
+			nl = nil
+		}
+		nodeReady <- nl
+	}()
+	// sideBySide waits for both; undo, for a start that fails, releases what they made.
+	var nodeLn net.Listener
+	sideBySide := func(undo bool) {
+		if contained != nil {
+			<-contained
+			nodeLn = <-nodeReady
+			contained = nil
+		}
+		if undo {
+			if d.cg != nil {
+				d.cg.Close()
+				d.cg = nil
+			}
+			if nodeLn != nil {
+				nodeLn.Close()
+			}
+		}
+	}
 	d.openSettings()
 	if err := platform.SetSubreaper(); err != nil {
 		d.log.Printf("warning: cannot become a subreaper (%v): apps that daemonize escape supervision", err)
@@ -207,11 +246,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ln := d.control
 	if ln == nil {
 		if ln, err = platform.Listen(d.socketPath()); err != nil {
+			sideBySide(true)
 			return fmt.Errorf("daemon: %w", err)
 		}
 	}
 	if d.self, err = os.Executable(); err != nil {
 		ln.Close()
+		sideBySide(true)
 		return fmt.Errorf("daemon: %w", err)
 	}
 	// Socket apps start through this very binary (the trampoline), exec'd by descriptor: an app running as another
@@ -228,17 +269,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 	} else {
 		defer d.notify.Close()
 	}
-	if nl, err := d.startNodeSupport(); err != nil {
-		d.log.Printf("warning: %v: Node apps get no cluster shim", err)
-	} else {
-		defer nl.Close()
-	}
 	pidFile := d.path(api.PidName)
+	// The pid file is also the mark of a daemon that did not finish: written before anything starts, removed only
+	// at the end of Run, once every app is stopped (not by a defer: a panic leaves it too). One left here means the
+	// last daemon of this home was killed or crashed with its apps running, and takeOver sweeps; none, that it
+	// ended cleanly (or never ran), and the sweep would scan every process on the machine for nothing.
+	if _, err := os.Lstat(pidFile); !errors.Is(err, fs.ErrNotExist) {
+		d.unfinished = true
+	}
 	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
 		ln.Close()
+		sideBySide(true)
 		return fmt.Errorf("daemon: pid file: %w", err)
 	}
-	defer os.Remove(pidFile)
+	sideBySide(false)
+	if nodeLn != nil {
+		defer nodeLn.Close()
+	}
 
 	// The loop, the reaper and the servers run until Run has stopped every app, which takes the loop: the end of
 	// the caller's ctx only begins the stop (as "kill" and SIGTERM do).
@@ -250,7 +297,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	signal.Notify(sigs, append(append([]os.Signal{}, stopSignals...), reopenSignals...)...)
 	defer signal.Stop(sigs)
 
-	d.openContainment()
 	pidsDone := make(chan struct{})
 	go d.pidFiles(d.pidOps, pidsDone)
 	go platform.Reap(ctx, d.exits)

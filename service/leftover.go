@@ -33,6 +33,9 @@ import (
 // and the descendants of both. Each gets its app's kill signal, the group of a recorded leader too; whatever is
 // still alive after the app's kill_timeout (at most maxLeftoverGrace) gets SIGKILL. All of it is logged.
 //
+// A dead daemon is told by its pid file (GPM_HOME/gpm.pid), which Run writes before anything starts and removes
+// only at its very end, every app stopped: a new daemon sweeps only when it finds one (Daemon.unfinished).
+//
 // The record is written off the loop, by recordRuns, a moment after each change: a daemon killed in that moment
 // leaves a record without its newest leader, which the environment scan still finds.
 
@@ -74,8 +77,11 @@ type runEntry struct {
 // ends with ctx. Run calls it once the loop runs and before anything starts: resurrect must come after it.
 func (d *Daemon) takeOver(ctx context.Context) {
 	// PID 1 of its PID namespace (gpm run as a container's init) is older than every process it can see: none was
-	// left by an earlier daemon, and the sweep's scan of /proc would only delay the apps' start.
-	if os.Getpid() != 1 {
+	// left by an earlier daemon, and the sweep's scan of /proc would only delay the apps' start. Nor did a daemon
+	// that reached the end of its Run leave anything (its stop ends every process of every app): the sweep is for
+	// one that was killed or crashed (d.unfinished). The scan reads the environment of every process on the
+	// machine, which takes each one's memory map lock: 5 to 200 ms before the first app starts, on a busy machine.
+	if os.Getpid() != 1 && d.unfinished {
 		d.stopLeftovers()
 	}
 	d.stopLeftoverCgroups()
@@ -100,7 +106,7 @@ func (d *Daemon) noteRunning() {
 // start times are read and the file written off it.
 func (d *Daemon) recordRuns(ctx context.Context, wake <-chan struct{}) {
 	path := d.path(runRecordName)
-	boot := platform.BootID()
+	var boot string
 	var failing error
 	for {
 		select {
@@ -122,6 +128,16 @@ func (d *Daemon) recordRuns(ctx context.Context, wake <-chan struct{}) {
 			}
 		}) != nil {
 			return
+		}
+		if len(entries) == 0 {
+			// An absent record reads as an empty one: there is nothing to write at start (Run's first wake), nor
+			// after the last app ends, unless an earlier record is there to replace.
+			if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+		}
+		if boot == "" {
+			boot = platform.BootID()
 		}
 		rec := runRecord{BootID: boot, Procs: make([]runEntry, 0, len(entries))}
 		for _, e := range entries {

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/gpmd/gpm/api"
 )
 
 // TestRunRecordIssue11Item11: the run record reads back what was written; an absent one is empty; one beyond
@@ -32,5 +34,32 @@ func TestRunRecordIssue11Item11(t *testing.T) {
 	}
 	if _, err := readRunRecord(path); err == nil || !strings.Contains(err.Error(), "maxRunRecordBytes") {
 		t.Errorf("oversized record: %v, want an error naming maxRunRecordBytes", err)
+	}
+}
+
+// TestUnfinishedMark: a daemon that ends cleanly removes its pid file, and the next one of the home does not sweep
+// for leftovers; a pid file left behind (kill -9, a crash) makes the next one sweep.
+func TestUnfinishedMark(t *testing.T) {
+	home, err := os.MkdirTemp("", "gpm-unfinished-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	pidFile := filepath.Join(home, api.PidName)
+	for i, left := range []bool{false, false, true, false} {
+		if left {
+			if err := os.WriteFile(pidFile, []byte("999999\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d, stop := runDaemonAt(t, home)
+		<-d.Serving()
+		if d.unfinished != left {
+			t.Errorf("run %d: unfinished = %v with a pid file left = %v", i, d.unfinished, left)
+		}
+		stop()
+		if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+			t.Fatalf("run %d: the pid file is left after a clean end: %v", i, err)
+		}
 	}
 }

@@ -24,7 +24,12 @@ const treeAccountingEnv = "GPM_TREE_ACCOUNTING"
 func (d *Daemon) sample(ctx context.Context) {
 	t := time.NewTicker(d.opts.SampleInterval)
 	defer t.Stop()
-	d.tuneMemoryLimit()
+	// At start no collection has run, so the live heap reads 0 and the limit is Options.MemoryLimit itself (>= 4
+	// MB): set it without the first metrics.Read, which builds the runtime's metrics table while the first apps
+	// start.
+	if d.opts.MemoryLimit > 0 {
+		debug.SetMemoryLimit(max(d.opts.MemoryLimit, 4<<20))
+	}
 	leaderOnly := os.Getenv(treeAccountingEnv) == "off"
 	for {
 		select {

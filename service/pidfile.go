@@ -59,12 +59,18 @@ func (d *Daemon) pidFiles(ops <-chan pidOp, done chan<- struct{}) {
 	if err := platform.Background(); err != nil {
 		d.log.Printf("pid files: lower priority: %v", err)
 	}
-	pool, err := openPidPool(d.path(api.PidsDir), maxFreePidFiles)
-	if err != nil {
-		d.log.Printf("pid files: %v", err)
-	}
+	// The pool is opened with the first change, not before: at start that would be a directory made next to the
+	// control socket and the first apps' log files while they are created.
+	var pool *pidPool
+	opened := false
 	for op := range ops {
 		var err error
+		if !opened {
+			opened = true
+			if pool, err = openPidPool(d.path(api.PidsDir), maxFreePidFiles); err != nil {
+				d.log.Printf("pid files: %v", err)
+			}
+		}
 		if op.pid == 0 {
 			err = pool.remove(op.path, op.owner)
 		} else {

@@ -114,8 +114,8 @@ func cmdRun(ctx context.Context, c *cli, args []string) error {
 	}()
 	<-subscribed
 	caller := l.d.Caller()
-	var started []api.Process
-	if err := caller.Call(bg, api.MethodStart, api.StartParams{Apps: apps, CallerEnv: f.callerEnv()}, &started); err != nil {
+	// No result asked for: the list of started apps would be encoded and decoded again for nothing.
+	if err := caller.Call(bg, api.MethodStart, api.StartParams{Apps: apps, CallerEnv: f.callerEnv()}, nil); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
 	nudge() // an app that was done before the subscription saw it
