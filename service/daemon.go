@@ -67,6 +67,8 @@ type Daemon struct {
 	exits chan platform.Exit
 	quit  chan struct{} // closed by "kill" (through stopRun) to end Run
 	gone  chan struct{} // closed when Run has released the home (socket removed, lock released)
+	// sampling tells the sampler that a subscriber arrived (sampleSoon).
+	sampling chan struct{}
 	// serving is closed once Run serves (Serving): the control socket listens, the run record of a dead daemon was
 	// swept and the saved list (with Options.Resurrect) is back; an app started before the sweep would be swept.
 	serving chan struct{}
@@ -159,6 +161,7 @@ func New(opts Options) *Daemon {
 		halts:    map[*cgroup.Group]*halt{},
 		guests:   map[int]*guest{},
 		watchers: map[string]*appWatch{},
+		sampling: make(chan struct{}, 1),
 	}
 }
 
