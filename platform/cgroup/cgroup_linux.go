@@ -522,9 +522,18 @@ func preadSmall(fd int, buf []byte) ([]byte, error) {
 }
 
 // preadAll reads a whole file from its start with pread(2), into buf while it fits, else into a larger slice
-// (at most maxFileBytes: cgroup.procs of a fork bomb).
+// (at most maxFileBytes: cgroup.procs of a fork bomb). A first read that leaves room in buf is the whole file:
+// a seq_file read (cgroup.procs) fills the buffer it is given up to the file's end, or to its own page-sized
+// buffer, which small records (a pid a line) fill past len(buf) first; the read that would return 0 is saved.
 func preadAll(fd int, buf []byte) ([]byte, error) {
-	b := buf[:0]
+	n, err := unix.Pread(fd, buf, 0)
+	if err != nil {
+		return nil, err
+	}
+	if n < len(buf) && len(buf) <= 2048 {
+		return buf[:n], nil
+	}
+	b := buf[:n]
 	for {
 		if len(b) == cap(b) {
 			if len(b) >= maxFileBytes {

@@ -167,3 +167,27 @@ func TestUsageFollowsTheCgroup_Issue13(t *testing.T) {
 		t.Errorf("usage after Remove: %+v, want an error", u)
 	}
 }
+
+// TestPreadAll_Issue13: preadAll returns a whole file, from its start at every call, whether it fits the buffer
+// or not.
+func TestPreadAll_Issue13(t *testing.T) {
+	for _, size := range []int{0, 10, 1023, 1024, 1025, 5000} {
+		path := filepath.Join(t.TempDir(), "f")
+		want := []byte(strings.Repeat("1234567\n", size/8+1)[:size])
+		if err := os.WriteFile(path, want, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fd, err := openRead(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			var buf [1024]byte
+			got, err := preadAll(fd, buf[:])
+			if err != nil || string(got) != string(want) {
+				t.Errorf("size %d: got %d bytes, %v", size, len(got), err)
+			}
+		}
+		unix.Close(fd)
+	}
+}
