@@ -100,15 +100,11 @@ func (d *Daemon) sample(ctx context.Context) {
 				}
 				cpu, rss = (u.CPU - tg.cpuBase).Seconds(), u.Memory
 			default:
-				c, r, ok := platform.Usage(tg.pid)
+				c, r, ok := platform.TreeUsage(tg.pid, 1+maxSampledProcs)
 				if !ok {
 					continue
 				}
 				cpu, rss = c, r
-				for _, pid := range sampledDescendants(tg.pid) {
-					c, r, _ := platform.Usage(pid)
-					cpu, rss = cpu+c, rss+r
-				}
 			}
 			readings = append(readings, reading{tg.id, tg.pid, cpu, rss, time.Now()})
 		}
@@ -168,23 +164,10 @@ func (d *Daemon) publishSample() {
 	d.hub.publish(api.Event{Type: api.EventSample, Time: time.Now(), Samples: samples})
 }
 
-// maxSampledProcs bounds the descendants one app's sample reads in fallback mode: a fork bomb must not hold the
-// sampler (its figure is then a lower bound).
+// maxSampledProcs bounds the descendants one app's sample reads in fallback mode (platform.TreeUsage, through
+// /proc/PID/task/*/children: a few reads per process of the app, where a snapshot reads every process of the
+// machine): a fork bomb must not hold the sampler (its figure is then a lower bound).
 const maxSampledProcs = 4096
-
-// sampledDescendants returns the descendants of pid, walking /proc/PID/task/*/children down from it: a few reads
-// per process of the app, where a snapshot reads every process of the machine (bench/tree.sh: the sampling of 100
-// apps cost 1.05 % of a core with snapshots on a busy machine).
-func sampledDescendants(pid int) []int {
-	var out []int
-	for queue := []int{pid}; len(queue) > 0 && len(out) < maxSampledProcs; {
-		kids := platform.ChildrenOf(queue[0])
-		queue = queue[1:]
-		out = append(out, kids...)
-		queue = append(queue, kids...)
-	}
-	return out[:min(len(out), maxSampledProcs)]
-}
 
 // tuneMemoryLimit keeps the soft memory limit at max(Options.MemoryLimit, twice the live heap plus 4 MB). The Go
 // heap otherwise grows to twice its peak and keeps it: a low limit returns memory to the system (the daemon's live
