@@ -132,15 +132,9 @@ func (d *Daemon) sample(ctx context.Context) {
 				}
 			}
 			if d.hub.active() {
-				fast = true
 				d.publishSample()
 			}
-			for _, p := range d.procs {
-				if p.pid != 0 && !p.stopAsked && (p.app.MaxMemoryRestart > 0 || p.sampledAt.IsZero() || !p.sampledAt.After(p.startedAt)) {
-					fast = true
-					break
-				}
-			}
+			fast = fast || d.sampleEveryInterval()
 		}) != nil {
 			return
 		}
@@ -150,6 +144,21 @@ func (d *Daemon) sample(ctx context.Context) {
 		}
 		t.Reset(next - time.Since(last))
 	}
+}
+
+// sampleEveryInterval reports whether someone needs a sample every interval (on the loop): a subscriber, a running
+// app with max_memory_restart, or a running process not sampled yet in its run. The sampler also keeps the
+// interval after a process's first sample of its run (its cpu figure needs a second one).
+func (d *Daemon) sampleEveryInterval() bool {
+	if d.hub.active() {
+		return true
+	}
+	for _, p := range d.procs {
+		if p.pid != 0 && !p.stopAsked && (p.app.MaxMemoryRestart > 0 || p.sampledAt.IsZero() || !p.sampledAt.After(p.startedAt)) {
+			return true
+		}
+	}
+	return false
 }
 
 // publishSample publishes the figures of every running process as one api.EventSample (on the loop), for the live
