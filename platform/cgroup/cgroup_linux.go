@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -46,6 +47,11 @@ type Hierarchy struct {
 	watches map[int]func()  // by inotify watch descriptor
 	inUse   map[string]bool // cgroup names held by a Group
 	done    chan struct{}   // closed when the inotify reader ended
+
+	// fdBudget bounds the descriptors the Groups' Usage keeps open (fdsHeld): a quarter of RLIMIT_NOFILE, so that
+	// the sampler never takes the descriptors the apps' pipes and the control connections need.
+	fdBudget int64
+	fdsHeld  atomic.Int64
 }
 
 // Group is one app process's cgroup.
@@ -65,8 +71,12 @@ type Group struct {
 
 // usageFiles are the descriptors Usage reads with pread(2) at offset 0 (the kernel regenerates a cgroup or /proc
 // file's text at each read from its start), instead of an open, a read and a close of each file every interval.
+// A descriptor is held only within the Hierarchy's budget (holdFD): past it, the file is opened at each read.
 type usageFiles struct {
-	cpuFD, memFD, procsFD int           // cpu.stat, memory.current (-1 without the memory controller), cgroup.procs
+	h                     *Hierarchy
+	dir                   string
+	cpuFD, memFD, procsFD int           // cpu.stat, memory.current, cgroup.procs; -1: not held
+	hasMem                bool          // memory.current is there (the memory controller is on)
 	statm                 map[int]int   // pid -> /proc/PID/statm, for the processes of cgroup.procs (at most maxStatmFDs)
 	cpuSeen               time.Duration // usage_usec at the last reading of the memory through cgroup.procs
 	mem                   uint64        // that reading
@@ -93,7 +103,11 @@ func Open(home string) (*Hierarchy, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Hierarchy{mount: mount, watches: map[int]func(){}, inUse: map[string]bool{}, done: make(chan struct{})}
+	h := &Hierarchy{mount: mount, watches: map[int]func(){}, inUse: map[string]bool{}, done: make(chan struct{}), fdBudget: 64}
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil {
+		h.fdBudget = int64(max(64, min(rl.Cur/4, 1<<20)))
+	}
 	ownPath := filepath.Join(mount, own)
 	switch {
 	case delegated(ownPath):
@@ -369,15 +383,15 @@ func (g *Group) Usage() (Usage, error) {
 		return u, err
 	}
 	var buf [1024]byte
-	b, err := preadSmall(f.cpuFD, buf[:])
+	b, err := f.read(f.cpuFD, "cpu.stat", buf[:])
 	if err != nil {
 		return u, fmt.Errorf("cgroup %s: cpu.stat: %w", g.path, err)
 	}
 	if i := bytes.Index(b, []byte("usage_usec ")); i >= 0 {
 		u.CPU = time.Duration(parseUint(b[i+len("usage_usec "):])) * time.Microsecond
 	}
-	if f.memFD >= 0 {
-		if b, err := preadSmall(f.memFD, buf[:]); err == nil {
+	if f.hasMem {
+		if b, err := f.read(f.memFD, "memory.current", buf[:]); err == nil {
 			u.Memory, u.MemoryCurrent = parseUint(b), true
 			return u, nil
 		}
@@ -387,7 +401,7 @@ func (g *Group) Usage() (Usage, error) {
 		u.Memory = f.mem
 		return u, nil
 	}
-	b, err = preadAll(f.procsFD, buf[:])
+	b, err = f.read(f.procsFD, "cgroup.procs", buf[:])
 	if err != nil {
 		return u, fmt.Errorf("cgroup %s: cgroup.procs: %w", g.path, err)
 	}
@@ -409,7 +423,7 @@ func (g *Group) Usage() (Usage, error) {
 	}
 	for pid, fd := range f.statm {
 		if !slices.Contains(seen[:n], pid) {
-			unix.Close(fd)
+			f.release(fd)
 			delete(f.statm, pid)
 		}
 	}
@@ -417,38 +431,68 @@ func (g *Group) Usage() (Usage, error) {
 	return u, nil
 }
 
-// usageFiles opens the files Usage reads, once.
+// usageFiles opens the files Usage reads, once (those the descriptor budget allows).
 func (g *Group) usageFiles() (*usageFiles, error) {
 	if g.files != nil {
 		return g.files, nil
 	}
-	f := &usageFiles{cpuFD: -1, memFD: -1, procsFD: -1}
-	var err error
-	if f.cpuFD, err = openRead(filepath.Join(g.path, "cpu.stat")); err != nil {
-		return nil, fmt.Errorf("cgroup %s: %w", g.path, err)
-	}
-	if f.procsFD, err = openRead(filepath.Join(g.path, "cgroup.procs")); err != nil {
-		unix.Close(f.cpuFD)
-		return nil, fmt.Errorf("cgroup %s: %w", g.path, err)
-	}
-	if g.h.Has("memory") {
-		if fd, err := openRead(filepath.Join(g.path, "memory.current")); err == nil {
-			f.memFD = fd
+	f := &usageFiles{h: g.h, dir: g.path, cpuFD: -1, memFD: -1, procsFD: -1, hasMem: g.h.Has("memory")}
+	for _, c := range []struct {
+		fd   *int
+		name string
+		want bool
+	}{{&f.cpuFD, "cpu.stat", true}, {&f.procsFD, "cgroup.procs", true}, {&f.memFD, "memory.current", f.hasMem}} {
+		if c.want && g.h.holdFD() {
+			fd, err := openRead(filepath.Join(g.path, c.name))
+			if err != nil {
+				g.h.fdsHeld.Add(-1)
+				f.close()
+				return nil, fmt.Errorf("cgroup %s: %w", g.path, err)
+			}
+			*c.fd = fd
 		}
 	}
 	g.files = f
 	return f, nil
 }
 
+// holdFD takes one descriptor of the budget; false when it is spent.
+func (h *Hierarchy) holdFD() bool {
+	if h.fdsHeld.Add(1) > h.fdBudget {
+		h.fdsHeld.Add(-1)
+		return false
+	}
+	return true
+}
+
+// read reads the cgroup file name from its start: through fd when held, else with an open, a read and a close.
+func (f *usageFiles) read(fd int, name string, buf []byte) ([]byte, error) {
+	if fd >= 0 {
+		return preadAll(fd, buf)
+	}
+	fd, err := openRead(filepath.Join(f.dir, name))
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	return preadAll(fd, buf)
+}
+
+// release closes a held descriptor and gives it back to the budget.
+func (f *usageFiles) release(fd int) {
+	if fd >= 0 {
+		unix.Close(fd)
+		f.h.fdsHeld.Add(-1)
+	}
+}
+
 // close closes the descriptors.
 func (f *usageFiles) close() {
 	for _, fd := range []int{f.cpuFD, f.memFD, f.procsFD} {
-		if fd >= 0 {
-			unix.Close(fd)
-		}
+		f.release(fd)
 	}
 	for _, fd := range f.statm {
-		unix.Close(fd)
+		f.release(fd)
 	}
 }
 
@@ -457,8 +501,12 @@ func (f *usageFiles) close() {
 func (f *usageFiles) rss(pid int) uint64 {
 	fd, ok := f.statm[pid]
 	if !ok {
+		if !f.h.holdFD() {
+			return RSS(pid)
+		}
 		var err error
 		if fd, err = openRead("/proc/" + strconv.Itoa(pid) + "/statm"); err != nil {
+			f.h.fdsHeld.Add(-1)
 			return 0
 		}
 		if f.statm == nil {
@@ -469,7 +517,7 @@ func (f *usageFiles) rss(pid int) uint64 {
 	var buf [128]byte
 	b, err := preadSmall(fd, buf[:])
 	if err != nil {
-		unix.Close(fd)
+		f.release(fd)
 		delete(f.statm, pid)
 		return 0
 	}

@@ -191,3 +191,51 @@ func TestPreadAll_Issue13(t *testing.T) {
 		unix.Close(fd)
 	}
 }
+
+// TestUsageWithinDescriptorBudget_Issue13: past the Hierarchy's descriptor budget, Usage opens its files at each
+// read and gives the same figures; Remove gives the held descriptors back.
+func TestUsageWithinDescriptorBudget_Issue13(t *testing.T) {
+	h, err := Open(t.TempDir())
+	if err != nil {
+		t.Skipf("no writable cgroup v2 here: %v", err)
+	}
+	defer h.Close()
+	for _, budget := range []int64{0, 1, 2, 64} {
+		h.fdBudget = budget
+		g, err := h.New("budget", int(budget), func() {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := syscall.ForkExec("/bin/sh", []string{"sh", "-c", "sleep 1000 & exec sleep 1000"},
+			&syscall.ProcAttr{Sys: &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: g.FD()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); len(g.Procs()) < 2; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("cgroup.procs %v: want 2 sleeps", g.Procs())
+			}
+		}
+		var want uint64
+		for _, p := range g.Procs() {
+			want += RSS(p)
+		}
+		u, err := g.Usage()
+		if err != nil || u.CPU == 0 || !u.MemoryCurrent && u.Memory != want {
+			t.Errorf("budget %d: usage %+v %v, want memory %d", budget, u, err, want)
+		}
+		if held := h.fdsHeld.Load(); held > budget {
+			t.Errorf("budget %d: %d descriptors held", budget, held)
+		}
+		g.Kill()
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, 0, nil)
+		for deadline := time.Now().Add(10 * time.Second); g.Populated() && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		g.Remove()
+		if held := h.fdsHeld.Load(); held != 0 {
+			t.Errorf("budget %d: %d descriptors held after Remove", budget, held)
+		}
+	}
+}
