@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -163,7 +164,8 @@ func ChildrenOf(pid int) []int {
 	}
 	var out []int
 	for _, task := range tasks {
-		b, err := os.ReadFile(dir + task.Name() + "/children")
+		var buf [256]byte
+		b, err := readRaw(dir+task.Name()+"/children", buf[:])
 		if errors.Is(err, fs.ErrNotExist) {
 			if _, serr := os.Stat(dir + task.Name()); serr == nil {
 				return Snapshot().Children(pid) // the interface is missing, not the thread
@@ -221,28 +223,131 @@ const userHZ = 100
 // Usage returns the cpu time (user + system, seconds) and resident set (bytes) of pid, from one read of
 // /proc/PID/stat; false when it is gone.
 func Usage(pid int) (cpu float64, rss uint64, ok bool) {
+	cpu, rss, _, ok = usage(pid)
+	return cpu, rss, ok
+}
+
+// usage is Usage and pid's number of threads (field 20), parsed in place: no allocation but the path.
+func usage(pid int) (cpu float64, rss uint64, threads int, ok bool) {
 	var buf [512]byte
-	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return 0, 0, false
+	b, err := readRaw("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
+	if err != nil || len(b) == 0 {
+		return 0, 0, 0, false
 	}
-	n, err := unix.Read(fd, buf[:])
-	unix.Close(fd)
-	if err != nil || n <= 0 {
-		return 0, 0, false
-	}
-	b := buf[:n]
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
-	f := bytes.Fields(b[i+1:])
-	// f[0] is field 3: utime is field 14 (f[11]), stime 15 (f[12]), rss 24 (f[21], pages).
-	if len(f) < 22 {
-		return 0, 0, false
+	// Fields from 3 (state) on are separated by one space: utime is field 14, stime 15, num_threads 20, rss 24
+	// (pages).
+	var ut, st, th, pages uint64
+	field, seen := 2, 0
+	for j := i + 1; j < len(b) && seen < 4; j++ {
+		if b[j] != ' ' {
+			continue
+		}
+		field++
+		var v uint64
+		for k := j + 1; k < len(b) && b[k] >= '0' && b[k] <= '9'; k++ {
+			v = v*10 + uint64(b[k]-'0')
+		}
+		switch field {
+		case 14:
+			ut, seen = v, seen+1
+		case 15:
+			st, seen = v, seen+1
+		case 20:
+			th, seen = v, seen+1
+		case 24:
+			pages, seen = v, seen+1
+		}
 	}
-	ut, _ := strconv.ParseUint(string(f[11]), 10, 64)
-	st, _ := strconv.ParseUint(string(f[12]), 10, 64)
-	pages, _ := strconv.ParseUint(string(f[21]), 10, 64)
-	return float64(ut+st) / userHZ, pages * uint64(os.Getpagesize()), true
+	if seen < 4 {
+		return 0, 0, 0, false
+	}
+	return float64(ut+st) / userHZ, pages * uint64(os.Getpagesize()), int(th), true
+}
+
+// TreeUsage sums Usage over pid and its descendants, max processes at most (pid included: a fork bomb must not
+// hold the caller; the sum is then a lower bound), walking /proc/PID/task/*/children down from pid; false when pid
+// is gone. The children of a single-threaded process (num_threads in the stat just read) are read from its one
+// task's file, without listing /proc/PID/task: an open, a read and a close a file, two files a process. Like
+// ChildrenOf, it may miss a child forked while it reads.
+func TreeUsage(pid, max int) (cpu float64, rss uint64, ok bool) {
+	var queue [16]int
+	q := append(queue[:0], pid)
+	for i := 0; i < len(q); i++ {
+		c, r, threads, alive := usage(q[i])
+		if !alive {
+			if i == 0 {
+				return 0, 0, false
+			}
+			continue
+		}
+		cpu, rss = cpu+c, rss+r
+		if len(q) >= max {
+			continue
+		}
+		if threads == 1 {
+			var ok bool
+			if q, ok = appendTaskChildren(q, q[i]); ok {
+				q = q[:min(len(q), max)]
+				continue
+			}
+		}
+		q = append(q, ChildrenOf(q[i])...)
+		q = q[:min(len(q), max)]
+	}
+	return cpu, rss, true
+}
+
+// appendTaskChildren appends the children of single-threaded pid, read from /proc/PID/task/PID/children; false
+// when that file cannot be read (a thread started since, the interface missing): ChildrenOf then knows better.
+func appendTaskChildren(q []int, pid int) ([]int, bool) {
+	p := strconv.Itoa(pid)
+	var buf [256]byte
+	b, err := readRaw("/proc/"+p+"/task/"+p+"/children", buf[:])
+	if err != nil {
+		return q, false
+	}
+	c := -1
+	for _, ch := range b {
+		switch {
+		case ch >= '0' && ch <= '9':
+			c = max(c, 0)*10 + int(ch-'0')
+		case c >= 0:
+			q, c = append(q, c), -1
+		}
+	}
+	if c >= 0 {
+		q = append(q, c)
+	}
+	return q, true
+}
+
+// readRaw reads a whole /proc file with open(2), read(2) and close(2), into buf while it fits, without the
+// os.File machinery (its poller registration is two more syscalls a file).
+func readRaw(path string, buf []byte) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	b := buf[:0]
+	for {
+		if len(b) == cap(b) {
+			if len(b) >= MaxEnvironBytes {
+				return nil, fmt.Errorf("%s: larger than %d bytes", path, MaxEnvironBytes)
+			}
+			b = slices.Grow(b, len(b))
+		}
+		n, err := unix.Read(fd, b[len(b):cap(b)])
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return b, nil
+		}
+		b = b[:len(b)+n]
+	}
 }

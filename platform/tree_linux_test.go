@@ -1,9 +1,11 @@
 package platform
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -84,5 +86,62 @@ func TestKillSparesAReusedPid(t *testing.T) {
 	}
 	if BootID() == "" {
 		t.Errorf("no boot id")
+	}
+}
+
+// TestTreeUsage_Issue13: TreeUsage sums the process and all its descendants, through the single-threaded path (a
+// shell and its children and grandchildren) and the listing of /proc/PID/task (this multi-threaded test), and
+// its stat parsing agrees with the fields read with bytes.Fields.
+func TestTreeUsage_Issue13(t *testing.T) {
+	cmd := exec.Command("/bin/sh", "-c", "sleep 1000 & (sleep 1000 & wait) & wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	}()
+	var all []int // the shell, its sleep, the subshell and its sleep
+	for deadline := time.Now().Add(10 * time.Second); len(all) != 4; time.Sleep(10 * time.Millisecond) {
+		all = []int{cmd.Process.Pid}
+		for i := 0; i < len(all); i++ {
+			all = append(all, ChildrenOf(all[i])...)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tree of %d: %v", cmd.Process.Pid, all)
+		}
+	}
+	var wantRSS uint64
+	for _, pid := range all {
+		_, r, ok := Usage(pid)
+		if !ok {
+			t.Fatalf("Usage(%d) failed", pid)
+		}
+		wantRSS += r
+	}
+	_, rss, ok := TreeUsage(cmd.Process.Pid, 100)
+	if !ok || rss != wantRSS {
+		t.Errorf("TreeUsage(%d) rss %d %v, want %d (the sum over %v)", cmd.Process.Pid, rss, ok, wantRSS, all)
+	}
+	if _, r, _ := TreeUsage(cmd.Process.Pid, 1); r >= wantRSS {
+		t.Errorf("TreeUsage with max 1: rss %d, want the leader's alone", r)
+	}
+	if _, r, ok := TreeUsage(os.Getpid(), 100); !ok || r <= wantRSS {
+		t.Errorf("TreeUsage(self) rss %d, want more than the shell's tree (%d)", r, wantRSS)
+	}
+	if _, _, ok := TreeUsage(1<<30, 100); ok {
+		t.Error("TreeUsage of no process: ok")
+	}
+	// The in-place parse against bytes.Fields.
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := bytes.Fields(b[bytes.LastIndexByte(b, ')')+1:])
+	threads, _ := strconv.Atoi(string(f[17]))
+	pages, _ := strconv.ParseUint(string(f[21]), 10, 64)
+	if _, r, th, ok := usage(os.Getpid()); !ok || th != threads || r/uint64(os.Getpagesize()) < pages/2 {
+		t.Errorf("usage(self): threads %d rss %d %v; stat says %d threads, %d pages", th, r, ok, threads, pages)
 	}
 }

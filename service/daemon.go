@@ -71,6 +71,8 @@ type Daemon struct {
 	// unfinished: the previous daemon of this home did not reach the end of Run (it left its pid file), so it may
 	// have left apps running (takeOver). Set by Run before anything starts.
 	unfinished bool
+	// sampling tells the sampler that a subscriber arrived (sampleSoon).
+	sampling chan struct{}
 	// serving is closed once Run serves (Serving): the control socket listens, the run record of a dead daemon was
 	// swept and the saved list (with Options.Resurrect) is back; an app started before the sweep would be swept.
 	serving chan struct{}
@@ -163,6 +165,7 @@ func New(opts Options) *Daemon {
 		halts:    map[*cgroup.Group]*halt{},
 		guests:   map[int]*guest{},
 		watchers: map[string]*appWatch{},
+		sampling: make(chan struct{}, 1),
 	}
 }
 

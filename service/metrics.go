@@ -17,12 +17,30 @@ import (
 // for the whole tree (the benchmark's baseline: bench/tree.sh).
 const treeAccountingEnv = "GPM_TREE_ACCOUNTING"
 
+// idleSampleEvery stretches the sampling interval while no one needs the figures at once: with no subscriber
+// (gpm monit, the dashboard, the D-Bus and HTTP services), no running app with max_memory_restart and every running
+// process sampled twice in its run (its cpu figure exists), the sampler reads every idleSampleEvery intervals (6 s
+// by default) instead of every one. gpm ls then shows the cpu of the last 6 s and a memory figure at most 6 s old;
+// a subscriber that arrives brings the interval back at once (sampleSoon). The daemon's idle CPU is mostly the cost
+// of a sample (bench/all.sh "idle").
+const idleSampleEvery = 3
+
+// sampleSoon tells the sampler that someone now needs samples every interval (a subscriber arrived): it samples
+// at once when the last sample is an interval old, else an interval after it. It never blocks.
+func (d *Daemon) sampleSoon() {
+	select {
+	case d.sampling <- struct{}{}:
+	default:
+	}
+}
+
 // sample reads cpu and memory of every running app at a fixed interval, off the loop, so that `gpm ls` answers
 // from memory instead of scanning processes on every call (PM2 #5369). It also enforces max_memory_restart. Both
 // figures are the app process's whole tree: in cgroup mode its cgroup's cpu.stat and memory.current (or the RSS of
 // cgroup.procs without the memory controller); in fallback mode the leader and its descendants.
 func (d *Daemon) sample(ctx context.Context) {
-	t := time.NewTicker(d.opts.SampleInterval)
+	interval := d.opts.SampleInterval
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	// At start no collection has run, so the live heap reads 0 and the limit is Options.MemoryLimit itself (>= 4
 	// MB): set it without the first metrics.Read, which builds the runtime's metrics table while the first apps
@@ -31,19 +49,35 @@ func (d *Daemon) sample(ctx context.Context) {
 		debug.SetMemoryLimit(max(d.opts.MemoryLimit, 4<<20))
 	}
 	leaderOnly := os.Getenv(treeAccountingEnv) == "off"
+	type target struct {
+		id, pid int
+		cg      *cgroup.Group
+		cpuBase time.Duration
+	}
+	type reading struct {
+		id, pid int
+		cpuTime float64
+		rss     uint64
+		at      time.Time
+	}
+	// Kept from one sample to the next: no allocation per sample once they have grown.
+	var targets []target
+	var readings []reading
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-d.sampling:
+			if wait := interval - time.Since(last); wait > 0 {
+				t.Reset(wait)
+				continue
+			}
 		}
+		last = time.Now()
 		d.tuneMemoryLimit()
-		type target struct {
-			id, pid int
-			cg      *cgroup.Group
-			cpuBase time.Duration
-		}
-		var targets []target
+		targets = targets[:0]
 		if d.exec(ctx, func() {
 			for _, p := range d.procs {
 				if p.pid != 0 && !p.stopAsked {
@@ -53,13 +87,7 @@ func (d *Daemon) sample(ctx context.Context) {
 		}) != nil {
 			return
 		}
-		type reading struct {
-			id, pid int
-			cpuTime float64
-			rss     uint64
-			at      time.Time
-		}
-		readings := make([]reading, 0, len(targets))
+		readings = readings[:0]
 		for _, tg := range targets {
 			var cpu float64
 			var rss uint64
@@ -77,18 +105,15 @@ func (d *Daemon) sample(ctx context.Context) {
 				}
 				cpu, rss = (u.CPU - tg.cpuBase).Seconds(), u.Memory
 			default:
-				c, r, ok := platform.Usage(tg.pid)
+				c, r, ok := platform.TreeUsage(tg.pid, 1+maxSampledProcs)
 				if !ok {
 					continue
 				}
 				cpu, rss = c, r
-				for _, pid := range sampledDescendants(tg.pid) {
-					c, r, _ := platform.Usage(pid)
-					cpu, rss = cpu+c, rss+r
-				}
 			}
 			readings = append(readings, reading{tg.id, tg.pid, cpu, rss, time.Now()})
 		}
+		fast := false
 		if d.exec(ctx, func() {
 			for _, r := range readings {
 				p := d.procs[r.id]
@@ -100,6 +125,8 @@ func (d *Daemon) sample(ctx context.Context) {
 						// A descendant that exited takes its cpu time out of a fallback-mode sum: never negative.
 						p.cpu = max(0, (r.cpuTime-p.cpuTime)/wall*100)
 					}
+				} else {
+					fast = true // its first sample of this run: its cpu figure needs a second one
 				}
 				p.cpuTime, p.mem, p.sampledAt = r.cpuTime, r.rss, r.at
 				if lim := p.app.MaxMemoryRestart; lim > 0 && int64(r.rss) > lim && !p.stopAsked {
@@ -112,10 +139,31 @@ func (d *Daemon) sample(ctx context.Context) {
 			if d.hub.active() {
 				d.publishSample()
 			}
+			fast = fast || d.sampleEveryInterval()
 		}) != nil {
 			return
 		}
+		next := interval
+		if !fast {
+			next *= idleSampleEvery
+		}
+		t.Reset(next - time.Since(last))
 	}
+}
+
+// sampleEveryInterval reports whether someone needs a sample every interval (on the loop): a subscriber, a running
+// app with max_memory_restart, or a running process not sampled yet in its run. The sampler also keeps the
+// interval after a process's first sample of its run (its cpu figure needs a second one).
+func (d *Daemon) sampleEveryInterval() bool {
+	if d.hub.active() {
+		return true
+	}
+	for _, p := range d.procs {
+		if p.pid != 0 && !p.stopAsked && (p.app.MaxMemoryRestart > 0 || p.sampledAt.IsZero() || !p.sampledAt.After(p.startedAt)) {
+			return true
+		}
+	}
+	return false
 }
 
 // publishSample publishes the figures of every running process as one api.EventSample (on the loop), for the live
@@ -130,23 +178,10 @@ func (d *Daemon) publishSample() {
 	d.hub.publish(api.Event{Type: api.EventSample, Time: time.Now(), Samples: samples})
 }
 
-// maxSampledProcs bounds the descendants one app's sample reads in fallback mode: a fork bomb must not hold the
-// sampler (its figure is then a lower bound).
+// maxSampledProcs bounds the descendants one app's sample reads in fallback mode (platform.TreeUsage, through
+// /proc/PID/task/*/children: a few reads per process of the app, where a snapshot reads every process of the
+// machine): a fork bomb must not hold the sampler (its figure is then a lower bound).
 const maxSampledProcs = 4096
-
-// sampledDescendants returns the descendants of pid, walking /proc/PID/task/*/children down from it: a few reads
-// per process of the app, where a snapshot reads every process of the machine (bench/tree.sh: the sampling of 100
-// apps cost 1.05 % of a core with snapshots on a busy machine).
-func sampledDescendants(pid int) []int {
-	var out []int
-	for queue := []int{pid}; len(queue) > 0 && len(out) < maxSampledProcs; {
-		kids := platform.ChildrenOf(queue[0])
-		queue = queue[1:]
-		out = append(out, kids...)
-		queue = append(queue, kids...)
-	}
-	return out[:min(len(out), maxSampledProcs)]
-}
 
 // tuneMemoryLimit keeps the soft memory limit at max(Options.MemoryLimit, twice the live heap plus 4 MB). The Go
 // heap otherwise grows to twice its peak and keeps it: a low limit returns memory to the system (the daemon's live

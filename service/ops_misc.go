@@ -326,6 +326,7 @@ func (d *Daemon) events(ctx context.Context, method string, lp *api.LogsParams, 
 		// Subscribe before reading the tails, so that no line falls between the two (one may appear twice).
 		sub = d.hub.subscribe(want, logsOnly || !lp.NoLogs)
 		defer d.hub.unsubscribe(sub)
+		d.sampleSoon()
 	}
 	if err := begin(); err != nil {
 		return err

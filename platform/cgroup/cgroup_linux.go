@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -46,6 +47,11 @@ type Hierarchy struct {
 	watches map[int]func()  // by inotify watch descriptor
 	inUse   map[string]bool // cgroup names held by a Group
 	done    chan struct{}   // closed when the inotify reader ended
+
+	// fdBudget bounds the descriptors the Groups' Usage keeps open (fdsHeld): a quarter of RLIMIT_NOFILE, so that
+	// the sampler never takes the descriptors the apps' pipes and the control connections need.
+	fdBudget int64
+	fdsHeld  atomic.Int64
 }
 
 // Group is one app process's cgroup.
@@ -55,6 +61,26 @@ type Group struct {
 	path string
 	dir  int // O_PATH descriptor: what clone3 (CLONE_INTO_CGROUP) starts the child in
 	wd   int // inotify watch of cgroup.events; -1 none
+
+	// What Usage keeps between calls (the sampler calls it for every app every interval): the interface files
+	// open, and the last memory figure, which Usage reuses while the cgroup's cpu time has not moved.
+	mu      sync.Mutex
+	removed bool
+	files   *usageFiles // nil until the first Usage
+}
+
+// usageFiles are the descriptors Usage reads with pread(2) at offset 0 (the kernel regenerates a cgroup or /proc
+// file's text at each read from its start), instead of an open, a read and a close of each file every interval.
+// A descriptor is held only within the Hierarchy's budget (holdFD): past it, the file is opened at each read.
+type usageFiles struct {
+	h                     *Hierarchy
+	dir                   string
+	cpuFD, memFD, procsFD int           // cpu.stat, memory.current, cgroup.procs; -1: not held
+	hasMem                bool          // memory.current is there (the memory controller is on)
+	statm                 map[int]int   // pid -> /proc/PID/statm, for the processes of cgroup.procs (at most maxStatmFDs)
+	cpuSeen               time.Duration // usage_usec at the last reading of the memory through cgroup.procs
+	mem                   uint64        // that reading
+	memAt                 time.Time     // when it was read; zero: never
 }
 
 // Open finds the cgroup v2 subtree this daemon may write for GPM_HOME home, makes it, moves the daemon into a leaf
@@ -77,7 +103,11 @@ func Open(home string) (*Hierarchy, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Hierarchy{mount: mount, watches: map[int]func(){}, inUse: map[string]bool{}, done: make(chan struct{})}
+	h := &Hierarchy{mount: mount, watches: map[int]func(){}, inUse: map[string]bool{}, done: make(chan struct{}), fdBudget: 64}
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil {
+		h.fdBudget = int64(max(64, min(rl.Cur/4, 1<<20)))
+	}
 	ownPath := filepath.Join(mount, own)
 	switch {
 	case delegated(ownPath):
@@ -325,35 +355,173 @@ func (g *Group) Procs() []int {
 	return out
 }
 
+// MemoryMaxAge bounds how old the memory figure Usage returns may be without the memory controller, where it is
+// the sum of the RSS of the processes of cgroup.procs: that sum is read again when the cgroup's cpu time moved
+// since it was read (a process must run to fault pages in, fork, exec or exit: all of it charged to the cgroup's
+// cpu.stat), and at least every MemoryMaxAge otherwise (what the kernel takes back from a process that sleeps:
+// reclaim, swap). An idle app's sample is then one pread(2) of cpu.stat (bench/all.sh "idle").
+const MemoryMaxAge = 10 * time.Second
+
+// maxStatmFDs bounds the /proc/PID/statm descriptors Usage keeps open for one cgroup; the processes past it are
+// read with an open, a read and a close.
+const maxStatmFDs = 8
+
 // Usage reads the cgroup's cpu time (cpu.stat usage_usec, there even without the cpu controller) and memory
-// (memory.current with the memory controller, else the RSS of the processes in cgroup.procs).
-// It is called for every app every sampling interval (bench/tree.sh): small reads into one stack buffer, and no
-// attempt at memory.current where the memory controller is off.
+// (memory.current with the memory controller, else the RSS of the processes in cgroup.procs, read again when the
+// cpu time moved or MemoryMaxAge passed).
+// It is called for every app every sampling interval (bench/tree.sh, bench/all.sh "idle"): preads of descriptors
+// kept open into a stack buffer, no allocation.
 func (g *Group) Usage() (Usage, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	var u Usage
-	var buf [512]byte
-	b, err := readSmall(filepath.Join(g.path, "cpu.stat"), buf[:])
+	if g.removed {
+		return u, fmt.Errorf("cgroup %s: removed", g.path)
+	}
+	f, err := g.usageFiles()
 	if err != nil {
-		return u, fmt.Errorf("cgroup %s: %w", g.path, err)
+		return u, err
+	}
+	var buf [1024]byte
+	b, err := f.read(f.cpuFD, "cpu.stat", buf[:])
+	if err != nil {
+		return u, fmt.Errorf("cgroup %s: cpu.stat: %w", g.path, err)
 	}
 	if i := bytes.Index(b, []byte("usage_usec ")); i >= 0 {
-		f := bytes.Fields(b[i+len("usage_usec "):])
-		if len(f) > 0 {
-			us, _ := strconv.ParseInt(string(f[0]), 10, 64)
-			u.CPU = time.Duration(us) * time.Microsecond
-		}
+		u.CPU = time.Duration(parseUint(b[i+len("usage_usec "):])) * time.Microsecond
 	}
-	if g.h.Has("memory") {
-		if b, err := readSmall(filepath.Join(g.path, "memory.current"), buf[:]); err == nil {
-			u.Memory, _ = strconv.ParseUint(string(bytes.TrimSpace(b)), 10, 64)
-			u.MemoryCurrent = true
+	if f.hasMem {
+		if b, err := f.read(f.memFD, "memory.current", buf[:]); err == nil {
+			u.Memory, u.MemoryCurrent = parseUint(b), true
 			return u, nil
 		}
 	}
-	for _, pid := range g.Procs() {
-		u.Memory += RSS(pid)
+	now := time.Now()
+	if !f.memAt.IsZero() && u.CPU == f.cpuSeen && now.Sub(f.memAt) < MemoryMaxAge {
+		u.Memory = f.mem
+		return u, nil
 	}
+	b, err = f.read(f.procsFD, "cgroup.procs", buf[:])
+	if err != nil {
+		return u, fmt.Errorf("cgroup %s: cgroup.procs: %w", g.path, err)
+	}
+	var seen [maxStatmFDs]int
+	n := 0
+	for len(b) > 0 {
+		var line []byte
+		line, b, _ = bytes.Cut(b, []byte{'\n'})
+		pid := int(parseUint(line))
+		if pid <= 0 {
+			continue
+		}
+		if n < len(seen) {
+			seen[n], n = pid, n+1
+			u.Memory += f.rss(pid)
+		} else {
+			u.Memory += RSS(pid)
+		}
+	}
+	for pid, fd := range f.statm {
+		if !slices.Contains(seen[:n], pid) {
+			f.release(fd)
+			delete(f.statm, pid)
+		}
+	}
+	f.cpuSeen, f.mem, f.memAt = u.CPU, u.Memory, now
 	return u, nil
+}
+
+// usageFiles opens the files Usage reads, once (those the descriptor budget allows).
+func (g *Group) usageFiles() (*usageFiles, error) {
+	if g.files != nil {
+		return g.files, nil
+	}
+	f := &usageFiles{h: g.h, dir: g.path, cpuFD: -1, memFD: -1, procsFD: -1, hasMem: g.h.Has("memory")}
+	for _, c := range []struct {
+		fd   *int
+		name string
+		want bool
+	}{{&f.cpuFD, "cpu.stat", true}, {&f.procsFD, "cgroup.procs", true}, {&f.memFD, "memory.current", f.hasMem}} {
+		if c.want && g.h.holdFD() {
+			fd, err := openRead(filepath.Join(g.path, c.name))
+			if err != nil {
+				g.h.fdsHeld.Add(-1)
+				f.close()
+				return nil, fmt.Errorf("cgroup %s: %w", g.path, err)
+			}
+			*c.fd = fd
+		}
+	}
+	g.files = f
+	return f, nil
+}
+
+// holdFD takes one descriptor of the budget; false when it is spent.
+func (h *Hierarchy) holdFD() bool {
+	if h.fdsHeld.Add(1) > h.fdBudget {
+		h.fdsHeld.Add(-1)
+		return false
+	}
+	return true
+}
+
+// read reads the cgroup file name from its start: through fd when held, else with an open, a read and a close.
+func (f *usageFiles) read(fd int, name string, buf []byte) ([]byte, error) {
+	if fd >= 0 {
+		return preadAll(fd, buf)
+	}
+	fd, err := openRead(filepath.Join(f.dir, name))
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	return preadAll(fd, buf)
+}
+
+// release closes a held descriptor and gives it back to the budget.
+func (f *usageFiles) release(fd int) {
+	if fd >= 0 {
+		unix.Close(fd)
+		f.h.fdsHeld.Add(-1)
+	}
+}
+
+// close closes the descriptors.
+func (f *usageFiles) close() {
+	for _, fd := range []int{f.cpuFD, f.memFD, f.procsFD} {
+		f.release(fd)
+	}
+	for _, fd := range f.statm {
+		f.release(fd)
+	}
+}
+
+// rss is RSS(pid) through a descriptor of /proc/PID/statm kept open: it names that process, not its pid, so a read
+// after the process was reaped fails (ESRCH) instead of reading another process that reused the pid.
+func (f *usageFiles) rss(pid int) uint64 {
+	fd, ok := f.statm[pid]
+	if !ok {
+		if !f.h.holdFD() {
+			return RSS(pid)
+		}
+		var err error
+		if fd, err = openRead("/proc/" + strconv.Itoa(pid) + "/statm"); err != nil {
+			f.h.fdsHeld.Add(-1)
+			return 0
+		}
+		if f.statm == nil {
+			f.statm = make(map[int]int, 2)
+		}
+		f.statm[pid] = fd
+	}
+	var buf [128]byte
+	b, err := preadSmall(fd, buf[:])
+	if err != nil {
+		f.release(fd)
+		delete(f.statm, pid)
+		return 0
+	}
+	return statmRSS(b)
 }
 
 // RSS is pid's resident set in bytes (/proc/PID/statm); 0 when it is gone.
@@ -363,12 +531,73 @@ func RSS(pid int) uint64 {
 	if err != nil {
 		return 0
 	}
-	f := bytes.Fields(b)
-	if len(f) < 2 {
+	return statmRSS(b)
+}
+
+// statmRSS is the resident set in bytes of a /proc/PID/statm text (its second field, in pages).
+func statmRSS(b []byte) uint64 {
+	_, rest, ok := bytes.Cut(b, []byte{' '})
+	if !ok {
 		return 0
 	}
-	pages, _ := strconv.ParseUint(string(f[1]), 10, 64)
-	return pages * uint64(os.Getpagesize())
+	return parseUint(rest) * uint64(os.Getpagesize())
+}
+
+// parseUint parses the decimal number at the start of b (0 if none), without allocating.
+func parseUint(b []byte) uint64 {
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n
+}
+
+// openRead opens path to read it with preadSmall and preadAll.
+func openRead(path string) (int, error) {
+	return unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+}
+
+// preadSmall reads a file of at most len(buf) bytes from its start with one pread(2).
+func preadSmall(fd int, buf []byte) ([]byte, error) {
+	n, err := unix.Pread(fd, buf, 0)
+	if err != nil {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+// preadAll reads a whole file from its start with pread(2), into buf while it fits, else into a larger slice
+// (at most maxFileBytes: cgroup.procs of a fork bomb). A first read that leaves room in buf is the whole file:
+// a seq_file read (cgroup.procs) fills the buffer it is given up to the file's end, or to its own page-sized
+// buffer, which small records (a pid a line) fill past len(buf) first; the read that would return 0 is saved.
+func preadAll(fd int, buf []byte) ([]byte, error) {
+	n, err := unix.Pread(fd, buf, 0)
+	if err != nil {
+		return nil, err
+	}
+	if n < len(buf) && len(buf) <= 2048 {
+		return buf[:n], nil
+	}
+	b := buf[:n]
+	for {
+		if len(b) == cap(b) {
+			if len(b) >= maxFileBytes {
+				return nil, fmt.Errorf("larger than maxFileBytes (%d)", maxFileBytes)
+			}
+			b = slices.Grow(b, len(b))
+		}
+		n, err := unix.Pread(fd, b[len(b):cap(b)], int64(len(b)))
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return b, nil
+		}
+		b = b[:len(b)+n]
+	}
 }
 
 // readSmall reads a file of at most len(buf) bytes with one read(2), without the os.File machinery.
@@ -442,6 +671,13 @@ func (g *Group) Remove() error {
 		unix.Close(g.dir)
 		g.dir = -1
 	}
+	g.mu.Lock()
+	g.removed = true
+	if g.files != nil {
+		g.files.close()
+		g.files = nil
+	}
+	g.mu.Unlock()
 	if err := os.Remove(g.path); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.EBUSY) {
 		return fmt.Errorf("cgroup %s: %w", g.path, err)
 	}

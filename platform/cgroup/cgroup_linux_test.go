@@ -106,3 +106,136 @@ func TestLimitsRefusedWithoutController_Issue12(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageFollowsTheCgroup_Issue13: Usage reads its files through descriptors kept open (pread at offset 0), so
+// each call must see the cgroup as it is now: cpu time that grew, a process that joined (its RSS added) and one
+// that left (its RSS gone), and an error once the group is removed.
+func TestUsageFollowsTheCgroup_Issue13(t *testing.T) {
+	h, err := Open(t.TempDir())
+	if err != nil {
+		t.Skipf("no writable cgroup v2 here: %v", err)
+	}
+	defer h.Close()
+	g, err := h.New("usage", 1, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Remove()
+	start := func(script string) int {
+		pid, err := syscall.ForkExec("/bin/sh", []string{"sh", "-c", script},
+			&syscall.ProcAttr{Sys: &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: g.FD()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pid
+	}
+	wait := func(what string, ok func(Usage) bool) Usage {
+		t.Helper()
+		var u Usage
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if u, err = g.Usage(); err == nil && ok(u) {
+				return u
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: usage %+v %v, procs %v", what, u, err, g.Procs())
+			}
+		}
+	}
+	u0, err := g.Usage()
+	if err != nil || u0.Memory != 0 {
+		t.Fatalf("empty cgroup: usage %+v %v", u0, err)
+	}
+	a := start("exec sleep 1000")
+	u1 := wait("one sleep", func(u Usage) bool { return u.Memory > 0 && len(g.Procs()) == 1 })
+	// A busy second process: cpu time grows, and its memory is added.
+	b := start("i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec sleep 1000")
+	u2 := wait("a second process that ran", func(u Usage) bool { return u.CPU > u1.CPU+5*time.Millisecond && len(g.Procs()) == 2 })
+	if !u2.MemoryCurrent {
+		u2 = wait("its memory added", func(u Usage) bool { return u.Memory > u1.Memory })
+	}
+	// The first leaves: its memory is gone at the next Usage (exiting moves the cgroup's cpu time).
+	unix.Kill(a, unix.SIGKILL)
+	var ws unix.WaitStatus
+	unix.Wait4(a, &ws, 0, nil)
+	if !u2.MemoryCurrent {
+		wait("the first one's memory gone", func(u Usage) bool { return u.Memory < u2.Memory })
+	}
+	unix.Kill(b, unix.SIGKILL)
+	unix.Wait4(b, &ws, 0, nil)
+	g.Remove()
+	if u, err := g.Usage(); err == nil {
+		t.Errorf("usage after Remove: %+v, want an error", u)
+	}
+}
+
+// TestPreadAll_Issue13: preadAll returns a whole file, from its start at every call, whether it fits the buffer
+// or not.
+func TestPreadAll_Issue13(t *testing.T) {
+	for _, size := range []int{0, 10, 1023, 1024, 1025, 5000} {
+		path := filepath.Join(t.TempDir(), "f")
+		want := []byte(strings.Repeat("1234567\n", size/8+1)[:size])
+		if err := os.WriteFile(path, want, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fd, err := openRead(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			var buf [1024]byte
+			got, err := preadAll(fd, buf[:])
+			if err != nil || string(got) != string(want) {
+				t.Errorf("size %d: got %d bytes, %v", size, len(got), err)
+			}
+		}
+		unix.Close(fd)
+	}
+}
+
+// TestUsageWithinDescriptorBudget_Issue13: past the Hierarchy's descriptor budget, Usage opens its files at each
+// read and gives the same figures; Remove gives the held descriptors back.
+func TestUsageWithinDescriptorBudget_Issue13(t *testing.T) {
+	h, err := Open(t.TempDir())
+	if err != nil {
+		t.Skipf("no writable cgroup v2 here: %v", err)
+	}
+	defer h.Close()
+	for _, budget := range []int64{0, 1, 2, 64} {
+		h.fdBudget = budget
+		g, err := h.New("budget", int(budget), func() {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := syscall.ForkExec("/bin/sh", []string{"sh", "-c", "sleep 1000 & exec sleep 1000"},
+			&syscall.ProcAttr{Sys: &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: g.FD()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); len(g.Procs()) < 2; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("cgroup.procs %v: want 2 sleeps", g.Procs())
+			}
+		}
+		var want uint64
+		for _, p := range g.Procs() {
+			want += RSS(p)
+		}
+		u, err := g.Usage()
+		if err != nil || u.CPU == 0 || !u.MemoryCurrent && u.Memory != want {
+			t.Errorf("budget %d: usage %+v %v, want memory %d", budget, u, err, want)
+		}
+		if held := h.fdsHeld.Load(); held > budget {
+			t.Errorf("budget %d: %d descriptors held", budget, held)
+		}
+		g.Kill()
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, 0, nil)
+		for deadline := time.Now().Add(10 * time.Second); g.Populated() && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		g.Remove()
+		if held := h.fdsHeld.Load(); held != 0 {
+			t.Errorf("budget %d: %d descriptors held after Remove", budget, held)
+		}
+	}
+}
