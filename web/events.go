@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gpmd/gpm/api"
 )
@@ -55,37 +56,45 @@ const (
 	EventClosed = "closed"
 )
 
-// ring keeps recent events, oldest first, within a byte budget.
+// ring keeps recent events, oldest first, within a byte budget: a circular buffer that grows to what the budget
+// holds (an event is copied in once, and nothing is copied again as old ones go).
 type ring struct {
-	events []api.Event // events[head:] are kept
-	head   int
-	bytes  int64
-	budget int64
+	buf     []api.Event // buf[(head+i) % len(buf)] for i < n, oldest first
+	head, n int
+	bytes   int64
+	budget  int64
 	// lost is the highest Seq no longer kept (evicted, or never received): a resume from before it lost events.
 	lost uint64
 }
 
-func (r *ring) add(e api.Event) {
-	r.events = append(r.events, e)
-	r.bytes += eventCost(&e)
-	for r.bytes > r.budget && r.head < len(r.events)-1 {
-		old := &r.events[r.head]
+func (r *ring) at(i int) *api.Event { return &r.buf[(r.head+i)%len(r.buf)] }
+
+func (r *ring) add(e *api.Event) {
+	if r.n == len(r.buf) {
+		grown := make([]api.Event, max(64, 2*len(r.buf)))
+		for i := range r.n {
+			grown[i] = *r.at(i)
+		}
+		r.buf, r.head = grown, 0
+	}
+	*r.at(r.n) = *e
+	r.n++
+	r.bytes += eventCost(e)
+	for r.bytes > r.budget && r.n > 1 {
+		old := r.at(0)
 		r.bytes -= eventCost(old)
 		r.lost = max(r.lost, old.Seq)
 		*old = api.Event{}
-		r.head++
-	}
-	if r.head > len(r.events)/2 && r.head > 64 {
-		r.events = append(r.events[:0:0], r.events[r.head:]...)
-		r.head = 0
+		r.head = (r.head + 1) % len(r.buf)
+		r.n--
 	}
 }
 
 // after returns the kept events with a Seq over seq that keep accepts.
 func (r *ring) after(seq uint64, keep func(*api.Event) bool) []api.Event {
 	var out []api.Event
-	for i := r.head; i < len(r.events); i++ {
-		if e := &r.events[i]; e.Seq > seq && keep(e) {
+	for i := range r.n {
+		if e := r.at(i); e.Seq > seq && keep(e) {
 			out = append(out, *e)
 		}
 	}
@@ -168,19 +177,19 @@ func (st *stream) offer(e *api.Event) bool {
 	return true
 }
 
-// take moves the waiting events into buf (emptied first) and returns it.
+// take returns the waiting events, and keeps buf (a batch the caller is done with) for the next ones: the two
+// slices take turns, so that a busy stream copies each event once into its queue and allocates nothing.
 func (st *stream) take(buf []api.Event) []api.Event {
+	clear(buf)
+	if cap(buf) > 4096 {
+		buf = nil // a burst's backlog is not kept for the stream's life
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	buf = append(buf[:0], st.queue...)
-	clear(st.queue)
-	if cap(st.queue) > 1024 {
-		st.queue = nil // a burst's backlog is not kept for the stream's life
-	} else {
-		st.queue = st.queue[:0]
-	}
+	out := st.queue
+	st.queue = buf[:0]
 	st.bytes = 0
-	return buf
+	return out
 }
 
 func (st *stream) wants(e *api.Event) bool {
@@ -293,7 +302,7 @@ func (h *hub) publish(e api.Event, gap *bool) {
 			*gap = false
 		}
 		h.last = max(h.last, e.Seq)
-		r.add(e)
+		r.add(&e)
 	}
 	for st := range h.streams {
 		if !st.wants(&e) {
@@ -433,7 +442,6 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			for i := range batch {
 				enc.write(&batch[i])
 			}
-			clear(batch)
 			switch {
 			case bw.Buffered() >= sseFlushBytes:
 				if flush() != nil {
@@ -467,7 +475,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// encoder writes events as SSE, through one json.Encoder (which reuses its buffers: no allocation an event).
+// encoder writes events as SSE. Events without samples (log lines, states) are encoded by appendEvent, as
+// encoding/json encodes an api.Event (TestAppendEvent), without reflection; the others through one json.Encoder.
 type encoder struct {
 	w   *bufio.Writer
 	enc *json.Encoder
@@ -482,17 +491,119 @@ func newEncoder(w *bufio.Writer) *encoder {
 // write writes e as one SSE event: id (when it has a Seq), event, and one data line (JSON has no raw newline).
 func (e *encoder) write(ev *api.Event) {
 	w := e.w
-	var num [20]byte
-	if ev.Seq != 0 {
-		w.WriteString("id: ")
-		w.Write(strconv.AppendUint(num[:0], ev.Seq, 10))
+	if len(ev.Samples) > 0 {
+		w.Write(appendEventHead(w.AvailableBuffer(), ev))
+		e.enc.Encode(ev) // ends with a newline
 		w.WriteByte('\n')
+		return
 	}
-	w.WriteString("event: ")
-	w.WriteString(ev.Type)
-	w.WriteString("\ndata: ")
-	e.enc.Encode(ev) // ends with a newline
-	w.WriteByte('\n')
+	b := appendEventHead(w.AvailableBuffer(), ev)
+	b = appendEvent(b, ev)
+	w.Write(append(b, '\n', '\n'))
+}
+
+// appendEventHead appends the SSE lines before an event's data: `id: SEQ` (when it has one), `event: TYPE`, and
+// `data: `.
+func appendEventHead(b []byte, ev *api.Event) []byte {
+	if ev.Seq != 0 {
+		b = append(b, "id: "...)
+		b = strconv.AppendUint(b, ev.Seq, 10)
+		b = append(b, '\n')
+	}
+	b = append(b, "event: "...)
+	b = append(b, ev.Type...)
+	return append(b, "\ndata: "...)
+}
+
+// appendEvent appends ev as JSON, as encoding/json with SetEscapeHTML(false) would (TestAppendEvent), except its
+// Samples, which it leaves out (write encodes an event with samples through encoding/json).
+func appendEvent(b []byte, ev *api.Event) []byte {
+	b = append(b, `{"type":`...)
+	b = appendJSONString(b, ev.Type)
+	if !ev.Time.IsZero() {
+		b = append(b, `,"time":"`...)
+		b = ev.Time.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	}
+	b = append(b, `,"id":`...)
+	b = strconv.AppendInt(b, int64(ev.ID), 10)
+	str := func(b []byte, key, v string) []byte {
+		if v == "" {
+			return b
+		}
+		b = append(b, key...)
+		return appendJSONString(b, v)
+	}
+	b = str(b, `,"name":`, ev.Name)
+	b = str(b, `,"status":`, ev.Status)
+	if ev.PID != 0 {
+		b = append(b, `,"pid":`...)
+		b = strconv.AppendInt(b, int64(ev.PID), 10)
+	}
+	b = str(b, `,"stream":`, ev.Stream)
+	b = str(b, `,"line":`, ev.Line)
+	b = str(b, `,"reason":`, ev.Reason)
+	if ev.Dropped != 0 {
+		b = append(b, `,"dropped":`...)
+		b = strconv.AppendInt(b, ev.Dropped, 10)
+	}
+	if ev.Seq != 0 {
+		b = append(b, `,"seq":`...)
+		b = strconv.AppendUint(b, ev.Seq, 10)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json escapes it without HTML escaping: `"`,
+// `\`, the control characters (\b \f \n \r \t by name), U+2028 and U+2029; invalid UTF-8 becomes U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // stats are the server's own counters, for /metrics.
