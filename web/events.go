@@ -25,8 +25,8 @@ const (
 	RingLogBytes = 512 << 10
 	// ClientQueue bounds the events one stream may have waiting for its reader, in bytes as eventCost counts them
 	// (about 14,000 log lines of 100 bytes); a reader that falls that far behind is dropped, with a final "closed"
-	// event, so that it never holds events (or the daemon) back. The queue grows as it fills: an idle stream holds
-	// nothing.
+	// event, so that it never holds events (or the daemon) back. The queue grows as it fills, in blocks of 128
+	// events: an idle stream keeps at most two empty blocks (45 KB).
 	ClientQueue = 4 << 20
 	// MaxStreams bounds the open event streams; one more is answered 503.
 	MaxStreams = 64
@@ -143,13 +143,29 @@ type stream struct {
 	logs bool   // log lines wanted
 	name string // only the log lines of this app ("" for all)
 
-	mu      sync.Mutex
-	queue   []api.Event // waiting for the reader, oldest first
-	bytes   int64       // eventCost of queue
-	ready   chan struct{}
-	dropped chan struct{} // closed when the queue overflowed
-	closed  bool
+	mu sync.Mutex
+	// The events waiting for the reader, oldest first, in blocks: the writer takes the whole chain at once and gives
+	// it back for reuse with the next take. (One slice, let go after a burst and grown again by doubling in the
+	// next, cost a fifth of the daemon's CPU under a bulk writer.)
+	head, tail *eventBlock
+	spare      []*eventBlock // emptied blocks, at most maxSpareBlocks
+	bytes      int64         // eventCost of the queued events
+	ready      chan struct{}
+	dropped    chan struct{} // closed when the queue overflowed
+	closed     bool
 }
+
+// eventBlock holds up to blockEvents queued events (about 22 KB).
+type eventBlock struct {
+	ev   [blockEvents]api.Event
+	n    int
+	next *eventBlock
+}
+
+const (
+	blockEvents    = 128
+	maxSpareBlocks = 2
+)
 
 func newStream() *stream {
 	return &stream{ready: make(chan struct{}, 1), dropped: make(chan struct{})}
@@ -168,7 +184,22 @@ func (st *stream) offer(e *api.Event) bool {
 		close(st.dropped)
 		return false
 	}
-	st.queue = append(st.queue, *e)
+	if st.tail == nil || st.tail.n == blockEvents {
+		var b *eventBlock
+		if n := len(st.spare); n > 0 {
+			b, st.spare = st.spare[n-1], st.spare[:n-1]
+		} else {
+			b = new(eventBlock)
+		}
+		if st.tail == nil {
+			st.head = b
+		} else {
+			st.tail.next = b
+		}
+		st.tail = b
+	}
+	st.tail.ev[st.tail.n] = *e
+	st.tail.n++
 	st.bytes += cost
 	select {
 	case st.ready <- struct{}{}:
@@ -177,18 +208,24 @@ func (st *stream) offer(e *api.Event) bool {
 	return true
 }
 
-// take returns the waiting events, and keeps buf (a batch the caller is done with) for the next ones: the two
-// slices take turns, so that a busy stream copies each event once into its queue and allocates nothing.
-func (st *stream) take(buf []api.Event) []api.Event {
-	clear(buf)
-	if cap(buf) > 4096 {
-		buf = nil // a burst's backlog is not kept for the stream's life
+// take returns the waiting events (a chain of blocks, nil when none waits), and takes back done, the chain of the
+// last take, which the caller has written.
+func (st *stream) take(done *eventBlock) *eventBlock {
+	for b := done; b != nil; b = b.next {
+		clear(b.ev[:b.n]) // their lines are garbage once written
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	out := st.queue
-	st.queue = buf[:0]
-	st.bytes = 0
+	for b := done; b != nil; {
+		next := b.next
+		if len(st.spare) < maxSpareBlocks {
+			b.n, b.next = 0, nil
+			st.spare = append(st.spare, b)
+		}
+		b = next
+	}
+	out := st.head
+	st.head, st.tail, st.bytes = nil, nil, 0
 	return out
 }
 
@@ -434,13 +471,15 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	flushTimer := time.NewTimer(time.Hour)
 	flushTimer.Stop()
 	pending := false
-	var batch []api.Event
+	var batch *eventBlock
 	for {
 		select {
 		case <-st.ready:
 			batch = st.take(batch)
-			for i := range batch {
-				enc.write(&batch[i])
+			for b := batch; b != nil; b = b.next {
+				for i := range b.n {
+					enc.write(&b.ev[i])
+				}
 			}
 			switch {
 			case bw.Buffered() >= sseFlushBytes:
@@ -457,8 +496,10 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-st.dropped:
-			for _, e := range st.take(nil) {
-				enc.write(&e)
+			for b := st.take(batch); b != nil; b = b.next {
+				for i := range b.n {
+					enc.write(&b.ev[i])
+				}
 			}
 			enc.write(&api.Event{Type: EventClosed, Time: time.Now(), Reason: fmt.Sprintf(
 				"reader too slow: %d bytes of events were waiting (web.ClientQueue); reconnect with Last-Event-ID", ClientQueue)})
