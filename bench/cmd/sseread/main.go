@@ -21,7 +21,10 @@ func main() {
 	idle := flag.Duration("idle", 5*time.Second, "give up after this long without an event")
 	ready := flag.String("ready", "", "file to create once the stream is open")
 	flag.Parse()
-	resp, err := http.Get(*url)
+	// A large read buffer: the stream comes at tens of MB/s, and the transport's default of 4 KB made this reader,
+	// not the server, the slow end (and a slow reader is dropped).
+	client := &http.Client{Transport: &http.Transport{ReadBufferSize: 1 << 20, DisableCompression: true}}
+	resp, err := client.Get(*url)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sseread:", err)
 		os.Exit(1)
