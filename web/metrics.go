@@ -99,7 +99,6 @@ type exposition struct {
 	b      []byte
 	labels []byte // each process's labels, name="..",namespace="..",id="..",instance="..", one after the other
 	ends   []int  // labels[ends[i-1]:ends[i]] are process i's
-	num    [32]byte
 }
 
 // expositions keeps the buffers of recent scrapes (about 1.2 KB of text an app).
