@@ -4,7 +4,8 @@
 #      off and on (on: one /metrics scrape, one /api/processes and one event stream open while RSS is sampled);
 #   2. a /metrics scrape with 100 apps (curl's time_total, SCRAPES scrapes), beside `pm2 jlist` for the same 100
 #      apps when PM2 is installed (bench/run.sh installs it; pm2-prometheus-exporter is not installed);
-#   3. log lines/s that the event stream delivers to a fast reader (bench/cmd/sseread) while one app writes LINES
+#   3. log lines/s that the event stream delivers to a fast reader (bench/cmd/sseread, which resumes with
+#      Last-Event-ID when the server drops it as too slow, as EventSource does) while one app writes LINES
 #      lines as fast as it can (bench/apps/chatty.sh bulk).
 #
 # Environment: BASE_REF (default main), SCRAPES (default 50), LINES (default 1000000), PM2_BIN (default the one
@@ -170,5 +171,5 @@ echo "| daemon RSS, 50 apps, API off (MB; runs: ${R[rss_off]}) | $(med "${R[rss_
 echo "| daemon RSS, 50 apps, API on (MB; runs: ${R[rss_on]}) | $(med "${R[rss_on]}") | <= 14 |"
 echo "| /metrics scrape, 100 apps ($(<"$WORK/series") series of gpm_process_up, ${R[scrape_bytes]} bytes), median of $SCRAPES (ms) | ${R[scrape_ms]} | <= 5 |"
 echo "| pm2 jlist, 100 apps, median of 10 (ms) | ${R[pm2_jlist_ms]:--} | scrape >= 20x faster |"
-echo "| event stream to a fast reader: $sse_lines of $LINES lines in ${sse_secs}s, dropped $sse_dropped, closed $sse_closed, daemon CPU ${sse_cpu}s (lines/s) | $sse_rate | >= 100000 |"
+echo "| event stream to a fast reader: $sse_lines of $LINES lines in ${sse_secs}s, dropped $sse_dropped, reader dropped as too slow and resumed with Last-Event-ID $sse_closed times, daemon CPU ${sse_cpu}s (lines/s) | $sse_rate | >= 100000 |"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
