@@ -4,11 +4,13 @@
 #      off and on (on: one /metrics scrape, one /api/processes and one event stream open while RSS is sampled);
 #   2. a /metrics scrape with 100 apps (curl's time_total, SCRAPES scrapes), beside `pm2 jlist` for the same 100
 #      apps when PM2 is installed (bench/run.sh installs it; pm2-prometheus-exporter is not installed);
-#   3. log lines/s that the event stream delivers to a fast reader (bench/cmd/sseread) while one app writes LINES
+#   3. log lines/s that the event stream delivers to a fast reader (bench/cmd/sseread, which resumes with
+#      Last-Event-ID when the server drops it as too slow, as EventSource does) while one app writes LINES
 #      lines as fast as it can (bench/apps/chatty.sh bulk).
 #
 # Environment: BASE_REF (default main), SCRAPES (default 50), LINES (default 1000000), PM2_BIN (default the one
-# bench/run.sh installs), QUIET_WAIT / QUIET_BUSY as run.sh.
+# bench/run.sh installs), QUIET_WAIT / QUIET_BUSY as run.sh; COMPARE=1 also runs parts 2 and 3 on BASE_REF's binary
+# (which must have `gpm web`), right after this tree's.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -110,18 +112,28 @@ for run in 1 2 3; do
 	R[rss_on]+="$(rss on "$WORK/after") "
 done
 
+# scrape BIN: a daemon of BIN with 100 apps and the API on; sets R[scrape_ms_BIN] (median of SCRAPES scrapes),
+# R[scrape_bytes_BIN] and WORK/series.BIN (the series of gpm_process_up).
+scrape() {
+	local h port i bin=$WORK/$1
+	h=$(new_home)
+	port=$(free_port)
+	GPM_HOME=$h "$bin" web "127.0.0.1:$port" >/dev/null
+	GPM_HOME=$h "$bin" start "$(apps_file 100)" >/dev/null
+	until (($(online "$h" "$bin") == 100)); do sleep 0.2; done
+	sleep 3 # a sample of every app
+	curl -sf "http://127.0.0.1:$port/metrics" | grep -c '^gpm_process_up{' >"$WORK/series.$1"
+	R[scrape_ms_$1]=$(for ((i = 0; i < SCRAPES; i++)); do curl -sf -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$port/metrics"; done |
+		awk '{ print $1 * 1000 }' | median)
+	R[scrape_bytes_$1]=$(curl -sf "http://127.0.0.1:$port/metrics" | wc -c)
+	GPM_HOME=$h "$bin" kill >/dev/null
+}
 log "/metrics with 100 apps"
-h=$(new_home)
-port=$(free_port)
-GPM_HOME=$h "$WORK/after" web "127.0.0.1:$port" >/dev/null
-GPM_HOME=$h "$WORK/after" start "$(apps_file 100)" >/dev/null
-until (($(online "$h" "$WORK/after") == 100)); do sleep 0.2; done
-sleep 3 # a sample of every app
-curl -sf "http://127.0.0.1:$port/metrics" | grep -c '^gpm_process_up{' >"$WORK/series"
-R[scrape_ms]=$(for ((i = 0; i < SCRAPES; i++)); do curl -sf -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$port/metrics"; done |
-	awk '{ print $1 * 1000 }' | median)
-R[scrape_bytes]=$(curl -sf "http://127.0.0.1:$port/metrics" | wc -c)
-GPM_HOME=$h "$WORK/after" kill >/dev/null
+scrape after
+if [[ -n $COMPARE ]]; then
+	log "/metrics with 100 apps, $BASE_REF"
+	scrape before
+fi
 
 if [[ -x $PM2_BIN ]]; then
 	log "pm2 jlist with 100 apps"
@@ -142,22 +154,33 @@ if [[ -x $PM2_BIN ]]; then
 	unset PM2_HOME PM2_STARTED
 fi
 
-log "event stream: $LINES log lines to a fast reader"
-h=$(new_home)
-port=$(free_port)
-GPM_HOME=$h "$WORK/after" web "127.0.0.1:$port" >/dev/null
-mkdir -p "$WORK/mark"
-"$WORK/sseread" -url "http://127.0.0.1:$port/api/events?logs=1&name=chatty" -n "$LINES" -ready "$WORK/sse.ready" >"$WORK/sse.out" &
-reader=$!
-until [[ -e $WORK/sse.ready ]]; do sleep 0.05; done
-dpid=$(<"$h/gpm.pid")
+# sse BIN: log lines/s of the event stream of a daemon of BIN to sseread while chatty.sh writes LINES lines; sets
+# R[sse_BIN] to sseread's "LINES SECONDS RATE DROPPED CLOSED" and R[sse_cpu_BIN] to the daemon's CPU seconds.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-c0=$(cpu_ticks "$dpid")
-GPM_HOME=$h "$WORK/after" start "$WORK/chatty.sh" --name chatty --interpreter none -- bulk "$LINES" "$WORK/mark" >/dev/null
-wait "$reader"
-sse_cpu=$(awk -v t=$(($(cpu_ticks "$dpid") - c0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')
-read -r sse_lines sse_secs sse_rate sse_dropped sse_closed <"$WORK/sse.out"
-GPM_HOME=$h "$WORK/after" kill >/dev/null
+sse() {
+	local h port bin=$WORK/$1 reader dpid c0
+	h=$(new_home)
+	port=$(free_port)
+	GPM_HOME=$h "$bin" web "127.0.0.1:$port" >/dev/null
+	mkdir -p "$WORK/mark.$1"
+	rm -f "$WORK/sse.ready"
+	"$WORK/sseread" -url "http://127.0.0.1:$port/api/events?logs=1&name=chatty" -n "$LINES" -ready "$WORK/sse.ready" >"$WORK/sse.out" &
+	reader=$!
+	until [[ -e $WORK/sse.ready ]]; do sleep 0.05; done
+	dpid=$(<"$h/gpm.pid")
+	c0=$(cpu_ticks "$dpid")
+	GPM_HOME=$h "$bin" start "$WORK/chatty.sh" --name chatty --interpreter none -- bulk "$LINES" "$WORK/mark.$1" >/dev/null
+	wait "$reader"
+	R[sse_cpu_$1]=$(awk -v t=$(($(cpu_ticks "$dpid") - c0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')
+	R[sse_$1]=$(<"$WORK/sse.out")
+	GPM_HOME=$h "$bin" kill >/dev/null
+}
+log "event stream: $LINES log lines to a fast reader"
+sse after
+if [[ -n $COMPARE ]]; then
+	log "event stream: $LINES log lines to a fast reader, $BASE_REF"
+	sse before
+fi
 
 mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
@@ -168,7 +191,15 @@ echo "| binary size, $BASE_REF / this tree (MB) | $(mb "${R[size_before]}") / $(
 echo "| daemon RSS, 50 apps, $BASE_REF (MB; runs: ${R[rss_before]}) | $(med "${R[rss_before]}") | |"
 echo "| daemon RSS, 50 apps, API off (MB; runs: ${R[rss_off]}) | $(med "${R[rss_off]}") | not above $BASE_REF |"
 echo "| daemon RSS, 50 apps, API on (MB; runs: ${R[rss_on]}) | $(med "${R[rss_on]}") | <= 14 |"
-echo "| /metrics scrape, 100 apps ($(<"$WORK/series") series of gpm_process_up, ${R[scrape_bytes]} bytes), median of $SCRAPES (ms) | ${R[scrape_ms]} | <= 5 |"
+echo "| /metrics scrape, 100 apps ($(<"$WORK/series.after") series of gpm_process_up, ${R[scrape_bytes_after]} bytes), median of $SCRAPES (ms) | ${R[scrape_ms_after]} | <= 5 |"
+if [[ -n $COMPARE ]]; then
+	echo "| /metrics scrape, 100 apps, $BASE_REF ($(<"$WORK/series.before") series, ${R[scrape_bytes_before]} bytes), median of $SCRAPES (ms) | ${R[scrape_ms_before]} | |"
+fi
 echo "| pm2 jlist, 100 apps, median of 10 (ms) | ${R[pm2_jlist_ms]:--} | scrape >= 20x faster |"
-echo "| event stream to a fast reader: $sse_lines of $LINES lines in ${sse_secs}s, dropped $sse_dropped, closed $sse_closed, daemon CPU ${sse_cpu}s (lines/s) | $sse_rate | >= 100000 |"
+for b in after ${COMPARE:+before}; do
+	read -r sse_lines sse_secs sse_rate sse_dropped sse_closed <<<"${R[sse_$b]}"
+	name="event stream to a fast reader"
+	[[ $b == before ]] && name+=", $BASE_REF"
+	echo "| $name: $sse_lines of $LINES lines in ${sse_secs}s, dropped $sse_dropped, reader dropped as too slow and resumed with Last-Event-ID $sse_closed times, daemon CPU ${R[sse_cpu_$b]}s (lines/s) | $sse_rate | >= 100000 |"
+done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -24,14 +24,20 @@ func TestHubBudget_Issue11Item9(t *testing.T) {
 	}
 	var logs, dropped int64
 	var last api.Event
-	for e, ok := s.next(); ok; e, ok = s.next() {
-		switch e.Type {
-		case api.EventLog:
-			logs++
-		case api.EventDropped:
-			dropped += e.Dropped
+	var batch []api.Event
+	for batch = s.take(batch); len(batch) > 0; batch = s.take(batch) {
+		if len(batch) > maxTake {
+			t.Fatalf("take: %d events, over maxTake", len(batch))
 		}
-		last = e
+		for _, e := range batch {
+			switch e.Type {
+			case api.EventLog:
+				logs++
+			case api.EventDropped:
+				dropped += e.Dropped
+			}
+			last = e
+		}
 	}
 	if dropped == 0 || last.Type != api.EventDropped {
 		t.Fatalf("no EventDropped at the end of the queue (last %+v, %d dropped)", last, dropped)

@@ -358,6 +358,7 @@ func (d *Daemon) events(ctx context.Context, method string, lp *api.LogsParams, 
 			return fn(api.Event{Type: api.EventEnd})
 		}
 	}
+	var batch []api.Event
 	for {
 		end := false
 		select {
@@ -367,9 +368,11 @@ func (d *Daemon) events(ctx context.Context, method string, lp *api.LogsParams, 
 			// (Follow); a client that hung up fails the first write instead.
 			end = true
 		}
-		for e, ok := sub.next(); ok; e, ok = sub.next() {
-			if err := fn(e); err != nil {
-				return err
+		for batch = sub.take(batch); len(batch) > 0; batch = sub.take(batch) {
+			for _, e := range batch {
+				if err := fn(e); err != nil {
+					return err
+				}
 			}
 		}
 		if end {

@@ -39,9 +39,33 @@ func init() {
 	})
 	// Read-only figures for /metrics that no other operation tells.
 	addMethod(web.StatsMethod, func(ctx context.Context, d *Daemon, raw json.RawMessage) (any, error) {
-		return web.DaemonStats{ControlConnections: d.ctl.conns.Load(), Subscribers: int64(d.hub.n.Load()),
-			QueuedEventBytes: d.hub.queued.Load()}, nil
+		return daemonStats(d), nil
 	})
+	// What /metrics shows, in one call: a list call would copy every app's configuration.
+	addMethod(web.MetricsMethod, func(ctx context.Context, d *Daemon, raw json.RawMessage) (any, error) {
+		var procs []web.MetricsProcess
+		err := d.exec(ctx, func() {
+			procs = make([]web.MetricsProcess, 0, len(d.procs))
+			for _, p := range d.sorted() {
+				m := web.MetricsProcess{ID: p.id, Name: p.app.Name, Namespace: p.app.Namespace, Status: p.status,
+					Restarts: p.restarts, UnstableRestarts: p.unstable, Instance: p.instance}
+				if p.pid != 0 {
+					m.StartTime = float64(p.startedAt.UnixNano()) / 1e9
+					m.Memory, m.CPUSeconds = p.mem, p.cpuTime
+				}
+				procs = append(procs, m)
+			}
+		})
+		if err != nil {
+			return nil, err // as in list: the loop may still write procs
+		}
+		return web.MetricsSnapshot{Processes: procs, Stats: daemonStats(d)}, nil
+	})
+}
+
+func daemonStats(d *Daemon) web.DaemonStats {
+	return web.DaemonStats{ControlConnections: d.ctl.conns.Load(), Subscribers: int64(d.hub.n.Load()),
+		QueuedEventBytes: d.hub.queued.Load()}
 }
 
 // webs holds each daemon's webControl (tests run several daemons in one process).

@@ -1,13 +1,15 @@
 package web
 
 import (
-	"bufio"
+	"context"
 	"math"
 	"net/http"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gpmd/gpm/api"
@@ -24,63 +26,174 @@ import (
 // contentType is the text format's, as expfmt.FmtText (Prometheus 3 refuses a scrape without it).
 const contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-// family is one metric family: its samples share a name, a help and a type.
-type family struct {
-	name, help, typ string
-	samples         []sample
+// MetricsMethod is a read-only control method for /metrics: in one call, the figures of every process that
+// /metrics shows and DaemonStats (MetricsSnapshot). It is served by service/web.go. The list method would do, but
+// it copies each app's whole configuration through JSON, twice (encoded by the daemon, decoded here): with 100
+// apps that was 60 % of a scrape. A daemon without it is scraped through list and StatsMethod.
+const MetricsMethod = "webMetrics"
+
+// MetricsSnapshot answers MetricsMethod.
+type MetricsSnapshot struct {
+	Processes []MetricsProcess `json:"processes"` // ordered by id
+	Stats     DaemonStats      `json:"stats"`
 }
 
-// sample is one series: label pairs (name, value, name, value, ...) and its value.
-type sample struct {
-	labels []string
-	value  float64
+// MetricsProcess is the part of api.Process that /metrics shows.
+type MetricsProcess struct {
+	ID               int     `json:"id"`
+	Name             string  `json:"name"`
+	Namespace        string  `json:"namespace"`
+	Status           string  `json:"status"`
+	Restarts         int     `json:"restarts"`
+	UnstableRestarts int     `json:"unstable_restarts"`
+	Instance         int     `json:"instance"`
+	StartTime        float64 `json:"start_time"` // of the current run, seconds since the epoch; 0 when it does not run
+	Memory           uint64  `json:"memory"`
+	CPUSeconds       float64 `json:"cpu_seconds"`
 }
 
-func (f *family) add(labels []string, v float64) { f.samples = append(f.samples, sample{labels, v}) }
+// listProcess is the part of api.Process that /metrics shows, to decode a list into (a daemon without
+// MetricsMethod): decoding skips each app's configuration, most of the list's bytes.
+type listProcess struct {
+	ID               int        `json:"id"`
+	Name             string     `json:"name"`
+	Namespace        string     `json:"namespace"`
+	Status           string     `json:"status"`
+	Restarts         int        `json:"restarts"`
+	UnstableRestarts int        `json:"unstable_restarts"`
+	Instance         int        `json:"instance"`
+	StartedAt        *time.Time `json:"started_at"`
+	Memory           uint64     `json:"memory"`
+	CPUSeconds       float64    `json:"cpu_seconds"`
+}
 
-// write writes f in the text format: HELP, TYPE, then a line a sample.
-func (f *family) write(w *bufio.Writer) {
-	if len(f.samples) == 0 {
+// snapshot asks the daemon for the figures of /metrics: MetricsMethod, or list and StatsMethod from a daemon
+// without it (ds nil when it has neither).
+func (s *Server) metricsSnapshot(ctx context.Context) (procs []MetricsProcess, ds *DaemonStats, err error) {
+	var snap MetricsSnapshot
+	if s.caller.Call(ctx, MetricsMethod, nil, &snap) == nil {
+		return snap.Processes, &snap.Stats, nil
+	}
+	var list []listProcess
+	if err := s.caller.Call(ctx, api.MethodList, nil, &list); err != nil {
+		return nil, nil, err
+	}
+	procs = make([]MetricsProcess, len(list))
+	for i, p := range list {
+		procs[i] = MetricsProcess{ID: p.ID, Name: p.Name, Namespace: p.Namespace, Status: p.Status, Restarts: p.Restarts,
+			UnstableRestarts: p.UnstableRestarts, Instance: p.Instance, Memory: p.Memory, CPUSeconds: p.CPUSeconds}
+		if p.StartedAt != nil {
+			procs[i].StartTime = float64(p.StartedAt.UnixNano()) / 1e9
+		}
+	}
+	var got DaemonStats
+	if s.caller.Call(ctx, StatsMethod, nil, &got) == nil {
+		ds = &got
+	}
+	return procs, ds, nil
+}
+
+// exposition builds one answer of /metrics in the text format, straight into a byte slice (no fmt, no family
+// structures, one buffer reused from scrape to scrape through expositions).
+type exposition struct {
+	b      []byte
+	labels []byte // each process's labels, name="..",namespace="..",id="..",instance="..", one after the other
+	ends   []int  // labels[ends[i-1]:ends[i]] are process i's
+}
+
+// expositions keeps the buffers of recent scrapes (about 1.2 KB of text an app).
+var expositions = sync.Pool{New: func() any { return new(exposition) }}
+
+// maxKeptExposition bounds the buffer a scrape leaves for the next one.
+const maxKeptExposition = 1 << 20
+
+// head writes a family's HELP and TYPE lines.
+func (e *exposition) head(name, help, typ string) {
+	e.b = append(e.b, "# HELP "...)
+	e.b = append(e.b, name...)
+	e.b = append(e.b, ' ')
+	if strings.ContainsAny(help, "\\\n") {
+		help = helpEscaper.Replace(help)
+	}
+	e.b = append(e.b, help...)
+	e.b = append(e.b, "\n# TYPE "...)
+	e.b = append(e.b, name...)
+	e.b = append(e.b, ' ')
+	e.b = append(e.b, typ...)
+	e.b = append(e.b, '\n')
+}
+
+// value ends a sample line with its value.
+func (e *exposition) value(v float64) {
+	e.b = append(e.b, ' ')
+	switch {
+	case math.IsNaN(v):
+		e.b = append(e.b, "NaN"...)
+	case math.IsInf(v, 1):
+		e.b = append(e.b, "+Inf"...)
+	case math.IsInf(v, -1):
+		e.b = append(e.b, "-Inf"...)
+	default:
+		e.b = strconv.AppendFloat(e.b, v, 'g', -1, 64)
+	}
+	e.b = append(e.b, '\n')
+}
+
+// appendLabel appends name="value" (value escaped) to b.
+func appendLabel(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, `="`...)
+	if strings.ContainsAny(value, "\\\n\"") {
+		value = labelEscaper.Replace(value)
+	}
+	b = append(b, value...)
+	return append(b, '"')
+}
+
+// one writes a family of one sample; labels are pairs (name, value, ...).
+func (e *exposition) one(name, help, typ string, v float64, labels ...string) {
+	e.head(name, help, typ)
+	e.b = append(e.b, name...)
+	if len(labels) > 0 {
+		e.b = append(e.b, '{')
+		for i := 0; i+1 < len(labels); i += 2 {
+			if i > 0 {
+				e.b = append(e.b, ',')
+			}
+			e.b = appendLabel(e.b, labels[i], labels[i+1])
+		}
+		e.b = append(e.b, '}')
+	}
+	e.value(v)
+}
+
+// perProcess writes a family with one sample per process (none when there is no process: a family without samples
+// is left out, as client_golang does).
+func (e *exposition) perProcess(procs []MetricsProcess, name, help, typ string, value func(p *MetricsProcess) float64) {
+	if len(procs) == 0 {
 		return
 	}
-	w.WriteString("# HELP ")
-	w.WriteString(f.name)
-	w.WriteByte(' ')
-	w.WriteString(helpEscaper.Replace(f.help))
-	w.WriteString("\n# TYPE ")
-	w.WriteString(f.name)
-	w.WriteByte(' ')
-	w.WriteString(f.typ)
-	w.WriteByte('\n')
-	var num [32]byte
-	for _, s := range f.samples {
-		w.WriteString(f.name)
-		if len(s.labels) > 0 {
-			w.WriteByte('{')
-			for i := 0; i+1 < len(s.labels); i += 2 {
-				if i > 0 {
-					w.WriteByte(',')
-				}
-				w.WriteString(s.labels[i])
-				w.WriteString(`="`)
-				w.WriteString(labelEscaper.Replace(s.labels[i+1]))
-				w.WriteByte('"')
-			}
-			w.WriteByte('}')
-		}
-		w.WriteByte(' ')
-		switch v := s.value; {
-		case math.IsNaN(v):
-			w.WriteString("NaN")
-		case math.IsInf(v, 1):
-			w.WriteString("+Inf")
-		case math.IsInf(v, -1):
-			w.WriteString("-Inf")
-		default:
-			w.Write(strconv.AppendFloat(num[:0], v, 'g', -1, 64))
-		}
-		w.WriteByte('\n')
+	e.head(name, help, typ)
+	for i := range procs {
+		e.sample(name, i, "", "")
+		e.value(value(&procs[i]))
 	}
+}
+
+// sample writes name{process i's labels[,extra="value"]} (its value follows).
+func (e *exposition) sample(name string, i int, extra, value string) {
+	from := 0
+	if i > 0 {
+		from = e.ends[i-1]
+	}
+	e.b = append(e.b, name...)
+	e.b = append(e.b, '{')
+	e.b = append(e.b, e.labels[from:e.ends[i]]...)
+	if extra != "" {
+		e.b = append(e.b, ',')
+		e.b = appendLabel(e.b, extra, value)
+	}
+	e.b = append(e.b, '}')
 }
 
 // The text format's escapes: in HELP, backslash and newline; in label values, also the double quote.
@@ -95,122 +208,112 @@ var statuses = []string{api.StatusLaunching, api.StatusOnline, api.StatusStoppin
 
 // handleMetrics answers GET /metrics in the Prometheus text format 0.0.4.
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	var list []metricsProcess
-	if err := s.caller.Call(r.Context(), api.MethodList, nil, &list); err != nil {
+	procs, ds, err := s.metricsSnapshot(r.Context())
+	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	var ds *DaemonStats
-	var got DaemonStats
-	if s.caller.Call(r.Context(), StatsMethod, nil, &got) == nil {
-		ds = &got
-	}
+	e := expositions.Get().(*exposition)
+	s.expose(e, procs, ds)
 	w.Header().Set("Content-Type", contentType)
-	bw := bufio.NewWriterSize(w, 32<<10)
-	for _, f := range s.families(list, ds) {
-		f.write(bw)
+	w.Header().Set("Content-Length", strconv.Itoa(len(e.b)))
+	w.Write(e.b)
+	if cap(e.b) <= maxKeptExposition {
+		e.b, e.labels, e.ends = e.b[:0], e.labels[:0], e.ends[:0]
+		expositions.Put(e)
 	}
-	bw.Flush()
 }
 
-// metricsProcess is the part of api.Process that /metrics shows: decoding the list into it skips each app's
-// configuration, most of the list's bytes.
-type metricsProcess struct {
-	ID               int        `json:"id"`
-	Name             string     `json:"name"`
-	Namespace        string     `json:"namespace"`
-	Status           string     `json:"status"`
-	Restarts         int        `json:"restarts"`
-	UnstableRestarts int        `json:"unstable_restarts"`
-	Instance         int        `json:"instance"`
-	StartedAt        *time.Time `json:"started_at"`
-	Memory           uint64     `json:"memory"`
-	CPUSeconds       float64    `json:"cpu_seconds"`
+func running(status string) bool {
+	return status == api.StatusLaunching || status == api.StatusOnline || status == api.StatusStopping
 }
 
-func (s *Server) families(list []metricsProcess, ds *DaemonStats) []*family {
+// expose writes the whole answer into e.b.
+func (s *Server) expose(e *exposition, procs []MetricsProcess, ds *DaemonStats) {
 	const gauge, counter = "gauge", "counter"
-	fam := func(name, help, typ string) *family {
-		return &family{name: name, help: help, typ: typ, samples: make([]sample, 0, len(list))}
+	e.b = slices.Grow(e.b, 8<<10+1400*len(procs))
+	for i := range procs {
+		p := &procs[i]
+		e.labels = appendLabel(e.labels, "name", p.Name)
+		e.labels = append(e.labels, ',')
+		e.labels = appendLabel(e.labels, "namespace", p.Namespace)
+		e.labels = append(e.labels, `,id="`...)
+		e.labels = strconv.AppendInt(e.labels, int64(p.ID), 10)
+		e.labels = append(e.labels, `",instance="`...)
+		e.labels = strconv.AppendInt(e.labels, int64(p.Instance), 10)
+		e.labels = append(e.labels, '"')
+		e.ends = append(e.ends, len(e.labels))
 	}
-	up := fam("gpm_process_up", "1 when the process runs (launching, online or stopping), else 0.", gauge)
-	status := fam("gpm_process_status", "1 for the process's current status, 0 for the others.", gauge)
-	ready := fam("gpm_process_ready", "1 when the process is online (ready, with wait_ready), else 0.", gauge)
-	cpu := fam("gpm_process_cpu_seconds_total", "CPU time used by the process's tree in its current run, in seconds.", counter)
-	mem := fam("gpm_process_memory_bytes", "Memory of the process's tree (its cgroup, or the RSS of its members), in bytes.", gauge)
-	restarts := fam("gpm_process_restarts_total", "Restarts of the process since it was added or reset.", counter)
-	unstable := fam("gpm_process_unstable_restarts_total", "Restarts of the process that followed a run shorter than min_uptime.", counter)
-	start := fam("gpm_process_start_time_seconds", "Start of the process's current run, in seconds since the epoch; 0 when it does not run.", gauge)
-	for i := range list {
-		p := &list[i]
-		labels := []string{"name", p.Name, "namespace", p.Namespace, "id", strconv.Itoa(p.ID), "instance", strconv.Itoa(p.Instance)}
-		running := p.Status == api.StatusLaunching || p.Status == api.StatusOnline || p.Status == api.StatusStopping
-		up.add(labels, b2f(running))
-		ready.add(labels, b2f(p.Status == api.StatusOnline))
-		for _, st := range statuses {
-			status.add(append(labels[:len(labels):len(labels)], "status", st), b2f(p.Status == st))
+	e.perProcess(procs, "gpm_process_up", "1 when the process runs (launching, online or stopping), else 0.", gauge,
+		func(p *MetricsProcess) float64 { return b2f(running(p.Status)) })
+	if len(procs) > 0 {
+		const status = "gpm_process_status"
+		e.head(status, "1 for the process's current status, 0 for the others.", gauge)
+		for i := range procs {
+			for _, st := range statuses {
+				e.sample(status, i, "status", st)
+				e.value(b2f(procs[i].Status == st))
+			}
 		}
-		cpu.add(labels, p.CPUSeconds)
-		mem.add(labels, float64(p.Memory))
-		restarts.add(labels, float64(p.Restarts))
-		unstable.add(labels, float64(p.UnstableRestarts))
-		var t float64
-		if running && p.StartedAt != nil {
-			t = float64(p.StartedAt.UnixNano()) / 1e9
-		}
-		start.add(labels, t)
 	}
-	one := func(name, help, typ string, v float64, labels ...string) *family {
-		return &family{name: name, help: help, typ: typ, samples: []sample{{labels, v}}}
-	}
-	fams := []*family{up, status, ready, cpu, mem, restarts, unstable, start,
-		one("gpm_processes", "Processes the daemon supervises, all apps together.", gauge, float64(len(list))),
-		one("gpm_build_info", "The daemon's version, as a label; always 1.", gauge, 1, "version", s.version, "goversion", runtime.Version()),
-		one("gpm_web_requests_total", "HTTP requests the API received.", counter, float64(s.stats.requests.Load())),
-		one("gpm_web_requests_refused_total", "HTTP requests refused by the access rules (token, Host).", counter, float64(s.stats.refused.Load())),
-		one("gpm_web_event_streams", "Event streams (GET /api/events) open.", gauge, float64(s.stats.streams.Load())),
-		one("gpm_web_event_streams_dropped_total", "Event streams closed because their reader fell web.ClientQueue events behind.", counter, float64(s.stats.streamsDropped.Load())),
-		one("gpm_events_dropped_total", "Events the daemon dropped from the API's subscription because it read too slowly.", counter, float64(s.stats.subscriptionLost.Load())),
-	}
+	e.perProcess(procs, "gpm_process_ready", "1 when the process is online (ready, with wait_ready), else 0.", gauge,
+		func(p *MetricsProcess) float64 { return b2f(p.Status == api.StatusOnline) })
+	e.perProcess(procs, "gpm_process_cpu_seconds_total", "CPU time used by the process's tree in its current run, in seconds.", counter,
+		func(p *MetricsProcess) float64 { return p.CPUSeconds })
+	e.perProcess(procs, "gpm_process_memory_bytes", "Memory of the process's tree (its cgroup, or the RSS of its members), in bytes.", gauge,
+		func(p *MetricsProcess) float64 { return float64(p.Memory) })
+	e.perProcess(procs, "gpm_process_restarts_total", "Restarts of the process since it was added or reset.", counter,
+		func(p *MetricsProcess) float64 { return float64(p.Restarts) })
+	e.perProcess(procs, "gpm_process_unstable_restarts_total", "Restarts of the process that followed a run shorter than min_uptime.", counter,
+		func(p *MetricsProcess) float64 { return float64(p.UnstableRestarts) })
+	e.perProcess(procs, "gpm_process_start_time_seconds", "Start of the process's current run, in seconds since the epoch; 0 when it does not run.", gauge,
+		func(p *MetricsProcess) float64 {
+			if running(p.Status) {
+				return p.StartTime
+			}
+			return 0
+		})
 
+	e.one("gpm_processes", "Processes the daemon supervises, all apps together.", gauge, float64(len(procs)))
+	e.one("gpm_build_info", "The daemon's version, as a label; always 1.", gauge, 1, "version", s.version, "goversion", runtime.Version())
+	e.one("gpm_web_requests_total", "HTTP requests the API received.", counter, float64(s.stats.requests.Load()))
+	e.one("gpm_web_requests_refused_total", "HTTP requests refused by the access rules (token, Host).", counter, float64(s.stats.refused.Load()))
+	e.one("gpm_web_event_streams", "Event streams (GET /api/events) open.", gauge, float64(s.stats.streams.Load()))
+	e.one("gpm_web_event_streams_dropped_total", "Event streams closed because their reader fell web.ClientQueue events behind.", counter, float64(s.stats.streamsDropped.Load()))
+	e.one("gpm_events_dropped_total", "Events the daemon dropped from the API's subscription because it read too slowly.", counter, float64(s.stats.subscriptionLost.Load()))
 	if ds != nil {
-		fams = append(fams,
-			one("gpm_control_connections", "Open connections of the control socket.", gauge, float64(ds.ControlConnections)),
-			one("gpm_event_subscribers", "Event subscribers of the daemon (gpm logs, the API's own subscription, ...).", gauge, float64(ds.Subscribers)),
-			one("gpm_event_queued_bytes", "Bytes of events queued for all subscribers (a subscriber over its budget loses events).", gauge, float64(ds.QueuedEventBytes)),
-		)
+		e.one("gpm_control_connections", "Open connections of the control socket.", gauge, float64(ds.ControlConnections))
+		e.one("gpm_event_subscribers", "Event subscribers of the daemon (gpm logs, the API's own subscription, ...).", gauge, float64(ds.Subscribers))
+		e.one("gpm_event_queued_bytes", "Bytes of events queued for all subscribers (a subscriber over its budget loses events).", gauge, float64(ds.QueuedEventBytes))
 	}
 
 	// The daemon's own figures, under client_golang's names: its Go collector's and, where the system tells them
 	// (processFigures), its process collector's.
-	rs := []metrics.Sample{
+	rs := [...]metrics.Sample{
 		{Name: "/sched/goroutines:goroutines"},
 		{Name: "/memory/classes/heap/objects:bytes"},
 		{Name: "/memory/classes/total:bytes"},
 		{Name: "/gc/cycles/total:gc-cycles"},
 	}
-	metrics.Read(rs)
+	metrics.Read(rs[:])
 	value := func(i int) float64 {
 		if rs[i].Value.Kind() == metrics.KindUint64 {
 			return float64(rs[i].Value.Uint64())
 		}
 		return 0
 	}
-	fams = append(fams,
-		one("go_goroutines", "Number of goroutines that currently exist.", gauge, value(0)),
-		one("go_memstats_heap_alloc_bytes", "Number of heap bytes allocated and still in use.", gauge, value(1)),
-		one("go_memstats_sys_bytes", "Number of bytes obtained from system.", gauge, value(2)),
-		one("go_gc_cycles_total", "Completed GC cycles.", counter, value(3)),
-		one("go_info", "Information about the Go environment.", gauge, 1, "version", runtime.Version()),
-	)
+	e.one("go_goroutines", "Number of goroutines that currently exist.", gauge, value(0))
+	e.one("go_memstats_heap_alloc_bytes", "Number of heap bytes allocated and still in use.", gauge, value(1))
+	e.one("go_memstats_sys_bytes", "Number of bytes obtained from system.", gauge, value(2))
+	e.one("go_gc_cycles_total", "Completed GC cycles.", counter, value(3))
+	e.one("go_info", "Information about the Go environment.", gauge, 1, "version", runtime.Version())
 	for _, p := range processFigures() {
 		typ := gauge
 		if p.counter {
 			typ = counter
 		}
-		fams = append(fams, one(p.name, p.help, typ, p.value))
+		e.one(p.name, p.help, typ, p.value)
 	}
-	return fams
 }
 
 // processFigure is one of the process collector's figures (process_*).
