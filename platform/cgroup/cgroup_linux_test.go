@@ -3,6 +3,7 @@ package cgroup
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -211,16 +212,25 @@ func TestUsageWithinDescriptorBudget_Issue13(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for deadline := time.Now().Add(10 * time.Second); len(g.Procs()) < 2; time.Sleep(10 * time.Millisecond) {
+		// Both must be sleep already: the shell's RSS changes when it execs.
+		for deadline := time.Now().Add(10 * time.Second); !allSleep(g.Procs()); time.Sleep(10 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("cgroup.procs %v: want 2 sleeps", g.Procs())
 			}
 		}
+		// A just-exec'd process may still fault pages in: the figures must agree once they are still.
+		var u Usage
 		var want uint64
-		for _, p := range g.Procs() {
-			want += RSS(p)
+		for try := 0; try < 50; try++ {
+			want = 0
+			for _, p := range g.Procs() {
+				want += RSS(p)
+			}
+			if u, err = g.Usage(); err != nil || u.MemoryCurrent || u.Memory == want {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		u, err := g.Usage()
 		if err != nil || u.CPU == 0 || !u.MemoryCurrent && u.Memory != want {
 			t.Errorf("budget %d: usage %+v %v, want memory %d", budget, u, err, want)
 		}
@@ -238,4 +248,18 @@ func TestUsageWithinDescriptorBudget_Issue13(t *testing.T) {
 			t.Errorf("budget %d: %d descriptors held after Remove", budget, held)
 		}
 	}
+}
+
+// allSleep reports whether pids are two processes that both run sleep.
+func allSleep(pids []int) bool {
+	if len(pids) != 2 {
+		return false
+	}
+	for _, p := range pids {
+		comm, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/comm")
+		if err != nil || strings.TrimSpace(string(comm)) != "sleep" {
+			return false
+		}
+	}
+	return true
 }
