@@ -123,18 +123,23 @@ for n in 0 50; do
 		if "$WORK/treefloor" -script "$app" -descendants $n -kill-timeout "${KILL_TIMEOUT}ms" -runs 1 >"$WORK/floor.json" 2>"$WORK/floor.err"; then
 			jq -r '.over_kill_timeout_ms[]' "$WORK/floor.json" >>"$WORK/floor-$n"
 			jq -r '.kill_to_empty_ms[]' "$WORK/floor.json" >>"$WORK/floorkill-$n"
+			jq -r '.kill_cpu_ms[]' "$WORK/floor.json" >>"$WORK/floorcpu-$n"
 		else
 			log "treefloor: $(cat "$WORK/floor.err")"
 		fi
 	done
 	machine="(machine ${busy_lo}-${busy_hi}% busy before the runs)"
-	floor=- fkill=- fspread=-
+	floor=- fkill=- fspread=- fcpu=-
 	if [ -s "$WORK/floor-$n" ]; then
-		# One object as the stop lines' (the same sed reads it), with the bare cgroup.kill to "populated 0" beside.
-		res=$(jq -c --argjson k "$(runs_json <"$WORK/floorkill-$n")" \
-			'. + {kill_to_empty_ms: $k.over_kill_timeout_ms, kill_to_empty_median_ms: $k.median_ms}' <<<"$(runs_json <"$WORK/floor-$n")")
+		# One object as the stop lines' (the same sed reads it), with the bare cgroup.kill to "populated 0" beside, and
+		# the cpu time the tree spent dying (its cpu.stat over that time): the kernel's work, which the load does not
+		# change, so that "kernel-bound" can be checked against it (over the CPUs there are).
+		res=$(jq -c --argjson k "$(runs_json <"$WORK/floorkill-$n")" --argjson c "$(runs_json <"$WORK/floorcpu-$n")" \
+			'. + {kill_to_empty_ms: $k.over_kill_timeout_ms, kill_to_empty_median_ms: $k.median_ms,
+				kill_cpu_ms: $c.over_kill_timeout_ms, kill_cpu_median_ms: $c.median_ms}' <<<"$(runs_json <"$WORK/floor-$n")")
 		floor=$(jq -r .median_ms <<<"$res")
 		fkill=$(jq -r .kill_to_empty_median_ms <<<"$res")
+		fcpu=$(jq -r .kill_cpu_median_ms <<<"$res")
 		fspread=$(spread <"$WORK/floor-$n")
 		echo "floor     descendants=$n kill_timeout=${KILL_TIMEOUT}ms stop minus kill_timeout (bench/cmd/treefloor): $res $machine"
 	fi
@@ -143,7 +148,7 @@ for n in 0 50; do
 		echo "stop      mode=$mode descendants=$n kill_timeout=${KILL_TIMEOUT}ms stop call minus kill_timeout: $res $machine"
 		g=$(jq -r .median_ms <<<"$res")
 		ratio=$(awk -v g="$g" -v f="$floor" 'BEGIN { if (f == "-" || f <= 0) print "-"; else printf "%.2fx", g / f }')
-		summary+=("| $mode | $n | $g ($(spread <"$WORK/stop-$mode-$n")) | $floor ($fspread) | $ratio | $fkill | ${busy_lo}-${busy_hi} % |")
+		summary+=("| $mode | $n | $g ($(spread <"$WORK/stop-$mode-$n")) | $floor ($fspread) | $ratio | $fkill | $fcpu | ${busy_lo}-${busy_hi} % |")
 	done
 done
 for mode in $MODES; do
@@ -151,6 +156,7 @@ for mode in $MODES; do
 done
 echo
 echo "stop minus kill_timeout (${KILL_TIMEOUT} ms), ms, median (min-max) of $STOP_RUNS interleaved runs; load average $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after"
-echo "| mode | descendants | gpm | floor | gpm/floor | floor: cgroup.kill to populated 0 | machine busy before the runs |"
-echo "|---|---|---|---|---|---|---|"
+echo "machine: $(nproc) CPUs, kernel $(uname -r)"
+echo "| mode | descendants | gpm | floor | gpm/floor | floor: cgroup.kill to populated 0 | the tree's cpu time dying | machine busy before the runs |"
+echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${summary[@]}"

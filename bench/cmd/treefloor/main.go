@@ -38,15 +38,19 @@ import (
 )
 
 type result struct {
-	Runs        []float64 `json:"over_kill_timeout_ms"`
-	MedianMS    float64   `json:"median_ms"`
-	Kill        []float64 `json:"kill_to_empty_ms"`
-	KillMedian  float64   `json:"kill_to_empty_median_ms"`
-	Rmdir       []float64 `json:"rmdir_ms"` // the leaf's removal once empty (gpm's is inside its stop call)
-	RmdirMedian float64   `json:"rmdir_median_ms"`
-	Rechecks    int       `json:"rechecks"` // ends found by the fallback re-read, not by an inotify event
-	Parent      string    `json:"parent"`
-	Descendants int       `json:"descendants"`
+	Runs       []float64 `json:"over_kill_timeout_ms"`
+	MedianMS   float64   `json:"median_ms"`
+	Kill       []float64 `json:"kill_to_empty_ms"`
+	KillMedian float64   `json:"kill_to_empty_median_ms"`
+	// KillCPU is the cpu time the tree itself spent dying (the leaf's cpu.stat usage_usec from cgroup.kill to
+	// empty): a bound on the kill's wall time that the machine's load does not move (over the CPUs it can use).
+	KillCPU       []float64 `json:"kill_cpu_ms"`
+	KillCPUMedian float64   `json:"kill_cpu_median_ms"`
+	Rmdir         []float64 `json:"rmdir_ms"` // the leaf's removal once empty (gpm's is inside its stop call)
+	RmdirMedian   float64   `json:"rmdir_median_ms"`
+	Rechecks      int       `json:"rechecks"` // ends found by the fallback re-read, not by an inotify event
+	Parent        string    `json:"parent"`
+	Descendants   int       `json:"descendants"`
 }
 
 // recheck is how long one wait for an inotify event lasts before cgroup.events is read anyway (gpm re-reads every
@@ -107,17 +111,20 @@ func run(script, parent string, kt time.Duration, runs, desc int) error {
 		res.Runs = append(res.Runs, ms(t.over))
 		res.Kill = append(res.Kill, ms(t.kill))
 		res.Rmdir = append(res.Rmdir, ms(t.rmdir))
+		res.KillCPU = append(res.KillCPU, ms(t.killCPU))
 		if t.rechecked {
 			res.Rechecks++
 		}
 	}
 	res.MedianMS, res.KillMedian, res.RmdirMedian = median(res.Runs), median(res.Kill), median(res.Rmdir)
+	res.KillCPUMedian = median(res.KillCPU)
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
 // times is one run's figures.
 type times struct {
 	over, kill, rmdir time.Duration
+	killCPU           time.Duration // the tree's cpu time (cpu.stat usage_usec) from cgroup.kill to empty
 	rechecked         bool
 }
 
@@ -199,6 +206,7 @@ func once(script string, ifd int, leaf string, kt time.Duration, desc int) (t ti
 		return t, err
 	}
 	time.Sleep(time.Until(t0.Add(kt)))
+	cpu0 := usage(leaf)
 	tk := time.Now()
 	if err := os.WriteFile(filepath.Join(leaf, "cgroup.kill"), []byte("1"), 0); err != nil {
 		r.Close()
@@ -230,7 +238,7 @@ func once(script string, ifd int, leaf string, kt time.Duration, desc int) (t ti
 		end = tEmpty
 	}
 	r.Close()
-	t.over, t.kill = end.Sub(t0)-kt, tEmpty.Sub(tk)
+	t.over, t.kill, t.killCPU = end.Sub(t0)-kt, tEmpty.Sub(tk), usage(leaf)-cpu0
 	// The next run starts once every orphan was reaped: a reaper still in wait4 would take the next leader.
 	<-reaped
 	tr := time.Now()
@@ -239,6 +247,14 @@ func once(script string, ifd int, leaf string, kt time.Duration, desc int) (t ti
 	}
 	t.rmdir = time.Since(tr)
 	return t, nil
+}
+
+// usage is the leaf's cpu time so far (cpu.stat usage_usec, there without the cpu controller too).
+func usage(leaf string) time.Duration {
+	b, _ := os.ReadFile(filepath.Join(leaf, "cpu.stat"))
+	_, rest, _ := strings.Cut(string(b), "usage_usec ")
+	us, _ := strconv.ParseInt(strings.Fields(rest + " 0")[0], 10, 64)
+	return time.Duration(us) * time.Microsecond
 }
 
 func populated(events string) bool {
