@@ -1,9 +1,9 @@
 //go:build linux
 
 // Command treefloor is the machine's floor for issue 12's stop figure (bench/tree.sh, bench/cmd/stoplat): gpm's
-// cgroup-mode stop with nothing else. It starts the app (a script that prints "started" once its descendants run, the
-// fixture bench/tree.sh writes) in a cgroup v2 leaf of its own, as the leader of a process group, and as a child
-// subreaper as gpm's daemon is; then, for each run:
+// cgroup-mode stop with nothing else. For each run it starts the app (a script that prints "started" once its
+// descendants run, the fixture bench/tree.sh writes) in a new cgroup v2 leaf, as the leader of a process group, from a
+// child subreaper as gpm's daemon is; then:
 //
 //  1. the kill signal (SIGTERM) to the process group, which the app ignores;
 //  2. kill_timeout later, "1" written to the leaf's cgroup.kill;
