@@ -45,6 +45,7 @@ PARTS=${PARTS:-cli small start kill idle scale log cluster tree rotate}
 QUIET_WAIT=${QUIET_WAIT:-20}
 QUIET_BUSY=${QUIET_BUSY:-25}
 QUIET_TOTAL=${QUIET_TOTAL:-90}
+export QUIET_SAMPLE=${QUIET_SAMPLE:-0.3} # bench/lib.sh cpu_busy's window: a quiet machine costs 0.3 s a check
 PM2_VERSION=${PM2_VERSION:-7.0.4}
 PM2_PREFIX=${PM2_PREFIX:-/tmp/gpm-bench/pm2}
 CMDLINE="${BENCH_CMD:-bash bench/all.sh}"
@@ -62,6 +63,22 @@ SUP_PID=
 RESPAWN_PID=
 SERVE_PID=
 log() { printf '[bench %(%H:%M:%S)T +%ss] %s\n' -1 $((SECONDS - T_START)) "$*" >&2; }
+# section NAME: the section before ends (its wall time is logged and kept for the report), NAME begins.
+declare -A PT=()
+PT_ORDER=()
+P_NAME=
+P_T0=
+section() {
+	local now=${EPOCHREALTIME/./}
+	if [[ -n $P_NAME ]]; then
+		PT[$P_NAME]=$(awk -v a="$P_T0" -v b="$now" 'BEGIN { printf "%.0f", (b - a) / 1e6 }')
+		PT_ORDER+=("$P_NAME")
+		log "-- $P_NAME took ${PT[$P_NAME]} s"
+	fi
+	P_NAME=$1
+	P_T0=$now
+}
+section setup
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 
@@ -242,6 +259,20 @@ startwait() {
 	case $who in gpm) parent=$(gpm_pid) ;; pm2) parent=$(pm2_pid) ;; esac
 	"$FLOOR" startwait -parent "$parent" -match "$match" -n "$n" -- "$@"
 }
+# hard_down WHO: SIGKILL to WHO's daemon and its children (the apps), until all are gone; its pid file removed.
+hard_down() {
+	local p kids i
+	p=$("${1}_pid")
+	kids=$(cat /proc/"$p"/task/*/children 2>/dev/null || true)
+	# shellcheck disable=SC2086
+	kill -9 "$p" $kids 2>/dev/null || true
+	for ((i = 0; i < 600; i++)); do
+		# shellcheck disable=SC2086
+		kill -0 "$p" $kids 2>/dev/null || break
+		sleep 0.05
+	done
+	case $1 in gpm) rm -f "$GPM_HOME/gpm.pid" ;; pm2) rm -f "$PM2_HOME/pm2.pid" ;; esac
+}
 wait_gone() { # wait_gone PARENT: until PARENT has no children left
 	local i
 	for ((i = 0; i < 1200; i++)); do
@@ -255,6 +286,7 @@ part() { [[ " $PARTS " == *" $1 "* ]]; }
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 log "load average before: $LOAD_BEFORE; work dir $WORK"
 
+section rss0
 gpm ping >/dev/null 2>&1
 pm2 ping >/dev/null 2>&1
 sleep 2
@@ -270,6 +302,7 @@ log "RSS idle: gpm ${R[rss0.gpm]} MB, pm2 ${R[rss0.pm2]} MB, supervisord ${R[rss
 
 # --- CLI start-up ----------------------------------------------------------------------------------------------------
 if part cli; then
+	section cli
 	log "== CLI start-up"
 	quiet
 	hf hello floor "$CLI_RUNS" "$WORK/hello"
@@ -306,6 +339,7 @@ lsjlist() {
 
 # --- 10 apps ---------------------------------------------------------------------------------------------------------
 if part small; then
+	section small10
 	log "== 10 apps"
 	eco 10 "$WORK/apps/sh10.json" sh
 	startwait gpm 10 sh "$GPM_BIN" start "$WORK/apps/sh10.json" >/dev/null
@@ -332,6 +366,7 @@ APPS=50
 eco $APPS "$WORK/apps/sh$APPS.json" sh
 eco $APPS "$WORK/apps/bin$APPS.json" bin
 if part start; then
+	section start50
 	log "== $APPS apps online from one file, $RUNS runs each, alternating"
 	for kind in bin sh; do
 		"$FLOOR" spawn -n $APPS -par 1 -runs "$RUNS" -- $([[ $kind == sh ]] && echo "$SLEEPER" || echo "$SLEEP_BIN 1000000") | put "start_$kind" floor
@@ -376,6 +411,7 @@ fi
 
 # --- 50 apps running: RSS, ls, kill -9, idle CPU --------------------------------------------------------------------
 if part small || part kill || part idle; then
+section running50
 log "== $APPS shell-script apps running under each manager"
 startwait gpm $APPS sh "$GPM_BIN" start "$WORK/apps/sh$APPS.json" >/dev/null
 startwait pm2 $APPS sh "$PM2_BIN" start "$WORK/apps/sh$APPS.json" >/dev/null
@@ -389,6 +425,7 @@ if part small; then
 	if ((SUPERVISOR)); then hf ls50 sup 10 "supervisorctl -c $SUP/supervisord.conf status"; fi
 fi
 if part kill; then
+	section kill
 	log "== kill -9 -> a new process, $KILL_RUNS runs each"
 	quiet
 	"$FLOOR" respawn -- "$SLEEPER" &
@@ -408,6 +445,7 @@ if part kill; then
 	log "kill -9: gpm ${R[kill.gpm]} ms (event ${R[killev.gpm]}), pm2 ${R[kill.pm2]} ms, sup ${R[kill.sup]:--} ms, floor ${R[kill.floor]} ms"
 fi
 if part idle; then
+	section idle
 	log "== idle CPU with $APPS apps, ${IDLE_SECONDS} s, the three daemons in the same window"
 	sleep 2
 	declare -A C0=()
@@ -438,6 +476,7 @@ tms() {
 	echo $(((${EPOCHREALTIME/./} - t0) / 1000))
 }
 if part scale; then
+	section scale-floor
 	log "== $SCALE apps"
 	eco "$SCALE" "$WORK/apps/bin$SCALE.json" bin
 	quiet
@@ -445,6 +484,7 @@ if part scale; then
 	"$FLOOR" spawn -n "$SCALE" -par 0 -runs 1 -- "$SLEEP_BIN" 1000000 | put "sstart_par" floor
 	for who in gpm pm2; do
 		[[ $who == gpm || $SCALE_PM2 == 1 ]] || continue
+		section "scale-$who"
 		quiet
 		startwait "$who" "$SCALE" bin "$(bin_of "$who")" start "$WORK/apps/bin$SCALE.json" | awk '{ print $1 }' | put sstart "$who"
 		log "$who: $SCALE apps online after ${R[sstart.$who]} ms"
@@ -463,10 +503,18 @@ if part scale; then
 			hf "jlist$SCALE" pm2 3 "$PM2_BIN jlist"
 			hf "ls$SCALE" pm2 3 "$PM2_BIN ls"
 		fi
-		tms "$who" delete all >/dev/null
-		wait_gone "$(${who}_pid)"
+		if [[ $who == pm2 ]]; then
+			# Not a figure: PM2 deletes 1000 apps one by one as slowly as its kill above (80-200 s), so its
+			# daemon and apps are killed outright, and a new daemon started for the parts below.
+			hard_down pm2
+			pm2 ping >/dev/null 2>&1
+		else
+			gpm delete all >/dev/null
+			wait_gone "$(gpm_pid)"
+		fi
 	done
 	if ((SUPERVISOR && SCALE_SUP)); then
+		section scale-sup
 		quiet
 		sup_up "$SCALE" bin
 		echo "$SUP_UP_MS" | put sstart sup
@@ -523,6 +571,7 @@ logrun() {
 }
 if part log; then
 	for mode in line bulk; do
+		section "log-$mode"
 		log "== log throughput, $mode writer, $LOG_LINES lines of 100 B, $LOG_RUNS runs each, alternating"
 		for ((r = 1; r <= LOG_RUNS; r++)); do
 			quiet
@@ -547,6 +596,7 @@ pm2 kill >/dev/null 2>&1 || true
 
 # --- cluster (bench/cluster.sh), stop with 50 descendants (bench/tree.sh), rotation (bench/logrotate.sh) -------------
 if part cluster; then
+	section cluster
 	log "== bench/cluster.sh (shortened)"
 	quiet
 	GPM_BIN=$GPM_BIN PM2_BIN=$PM2_BIN RESULTS=$WORK/cluster.txt QUIET_WAIT=5 PORT=${PORT:-18380} \
@@ -574,6 +624,7 @@ if part cluster; then
 	R[boot]=$(cv boot)
 fi
 if part tree; then
+	section tree
 	log "== bench/tree.sh stop part, cgroup mode"
 	quiet
 	GPM_BIN=$GPM_BIN PARTS=stop MODES=cgroup STOP_RUNS=${STOP_RUNS:-5} QUIET_WAIT=5 bash "$ROOT/bench/tree.sh" >"$WORK/tree.txt" 2>"$WORK/tree.log" || log "tree.sh failed: $(tail -3 "$WORK/tree.log")"
@@ -582,6 +633,7 @@ if part tree; then
 	done
 fi
 if part rotate; then
+	section rotate
 	log "== bench/logrotate.sh, rotation off and on (10M)"
 	quiet
 	GPM_BIN=$GPM_BIN RUNS=${ROTATE_RUNS:-3} CASES="off on" MAX_SIZE=10M QUIET_WAIT=5 bash "$ROOT/bench/logrotate.sh" >"$WORK/rotate.txt" 2>"$WORK/rotate.log" || log "logrotate.sh failed: $(tail -3 "$WORK/rotate.log")"
@@ -589,6 +641,7 @@ if part rotate; then
 		sed -n "s/^run [0-9]* $c: \([0-9.]*\)s,.*/\1/p" "$WORK/rotate.log" | put "rot_$c" gpm || true
 	done
 fi
+section end
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- the table ---------------------------------------------------------------------------------------------------------
@@ -629,6 +682,9 @@ report() {
 	echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
 	echo "gpm $(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- . 2>/dev/null || echo '+dirty') ($($GPM_BIN --version 2>/dev/null | head -1)), $(go version | awk '{ print $3 }'); PM2 $(PM2_HOME=$PM2_HOME "$PM2_BIN" --version 2>/dev/null | tail -1), node $(node --version); $(supervisord --version 2>/dev/null | sed 's/^/supervisor /' || echo 'no supervisor'); hyperfine $(hyperfine --version | awk '{ print $2 }')"
 	echo "command: $CMDLINE; took $((SECONDS - T_START)) s; load average before $LOAD_BEFORE, after $LOAD_AFTER; busiest CPU reading a measurement went ahead with: ${BUSY_MAX}% (waited ${QUIET_SPENT} s for quiet in all)"
+	local k times=()
+	for k in "${PT_ORDER[@]}"; do times+=("$k ${PT[$k]}"); done
+	echo "wall time per part (s): $(printf '%s, ' "${times[@]}" | sed 's/, $//'); total $((SECONDS - T_START)) s"
 	echo "medians (spread: p10-p90 with >= 10 runs, else min-max); xfloor: the figure over the floor's (for req/s: the floor's over the figure); 1.00x = at the floor"
 	echo
 	echo "| figure | gpm | floor | gpm xfloor | PM2 | PM2 xfloor | supervisor | verdict |"
@@ -689,6 +745,7 @@ for n in 10 $APPS $SCALE; do
 	done
 done
 report | tee "$WORK/report.txt"
+log "total wall time: $((SECONDS - T_START)) s"
 if [[ -n ${RESULTS:-} ]]; then
 	{
 		cat "$WORK/report.txt"
