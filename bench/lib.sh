@@ -26,7 +26,7 @@ quiet_busy() {
 			break
 		fi
 		log "machine ${b}% busy (other work); waiting for <= ${QUIET_BUSY}%"
-		sleep 2
+		sleep 1
 	done
 	echo "$b"
 }
