@@ -36,7 +36,7 @@
 #   LOG_LINES (500000), LOG_RUNS (3)
 #   PARTS               default "cli small start kill idle scale log cluster tree rotate"
 #   OVERLAP_IDLE (1)    PM2's kill of its SCALE apps in the idle window (0: in turn, in the scale part)
-#   QUIET_WAIT (15) QUIET_BUSY (25) QUIET_TOTAL (60): wait up to QUIET_WAIT s before a measurement for the CPUs to be
+#   QUIET_WAIT (10) QUIET_BUSY (25) QUIET_TOTAL (30): wait up to QUIET_WAIT s before a measurement for the CPUs to be
 #                       at most QUIET_BUSY % busy, and no more than QUIET_TOTAL s in all; QUIET_SAMPLE (0.3) s a check
 #   RESULTS             also write the table and the raw figures to this file; KEEP_WORK=1 keeps the work dir
 set -euo pipefail
@@ -57,9 +57,9 @@ IDLE_SECONDS=${IDLE_SECONDS:-60}
 LOG_LINES=${LOG_LINES:-500000}
 LOG_RUNS=${LOG_RUNS:-3}
 PARTS=${PARTS:-cli small start kill idle scale log cluster tree rotate}
-QUIET_WAIT=${QUIET_WAIT:-15}
+QUIET_WAIT=${QUIET_WAIT:-10}
 QUIET_BUSY=${QUIET_BUSY:-25}
-QUIET_TOTAL=${QUIET_TOTAL:-60}
+QUIET_TOTAL=${QUIET_TOTAL:-30}
 export QUIET_SAMPLE=${QUIET_SAMPLE:-0.3} # bench/lib.sh cpu_busy's window: a quiet machine costs 0.3 s a check
 PM2_VERSION=${PM2_VERSION:-7.0.4}
 PM2_PREFIX=${PM2_PREFIX:-/tmp/gpm-bench/pm2}
@@ -111,7 +111,7 @@ cleanup() {
 	[[ -n $SERVE_PID ]] && kill "$SERVE_PID" 2>/dev/null
 	[[ -n $KILLBG_PID ]] && kill "$KILLBG_PID" 2>/dev/null
 	[[ -e $SCALE_PM2_HOME/pm2.pid ]] && PM2_HOME=$SCALE_PM2_HOME hard_down pm2
-	[[ -n $SUP_PID ]] && sup_down
+	[[ -n $SUP_PID ]] && sup_kill
 	[[ -e $GPM_HOME/gpm.pid ]] && timeout 60 "$GPM_BIN" kill >/dev/null 2>&1
 	[[ -e $PM2_HOME/pm2.pid ]] && timeout 60 "$PM2_BIN" kill >/dev/null 2>&1
 	if [[ ${KEEP_WORK:-} == 1 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
@@ -158,8 +158,8 @@ quiet() {
 }
 
 # sub_wait: QUIET_WAIT for bench/cluster.sh, tree.sh and logrotate.sh (which check before every measurement, ~50
-# checks in all): 2 s while this run's QUIET_TOTAL budget lasts, else 0 (one 0.3 s check, then measure anyway).
-sub_wait() { if ((QUIET_TOTAL - QUIET_SPENT > 10)); then echo 2; else echo 0; fi; }
+# checks in all): 1 s while this run's QUIET_TOTAL budget lasts, else 0 (one 0.3 s check, then measure anyway).
+sub_wait() { if ((QUIET_TOTAL - QUIET_SPENT > 5)); then echo 1; else echo 0; fi; }
 
 # --- fixtures --------------------------------------------------------------------------------------------------------
 mkdir -p "$WORK/apps" "$WORK/logs" "$WORK/marks" "$SUP"
@@ -218,6 +218,21 @@ sup_up() {
 	wait "$w"
 	out=$(<"$WORK/sup-up.txt")
 	SUP_UP_MS=${out%% *}
+}
+# sup_kill: supervisord and its programs (each in a process group of its own) killed with SIGKILL, where the
+# shutdown is not a figure: supervisord's own shutdown of 50 programs takes 5-12 s.
+sup_kill() {
+	local kids k i
+	kids=$(cat /proc/"$SUP_PID"/task/*/children 2>/dev/null || true)
+	kill -9 "$SUP_PID" 2>/dev/null
+	for k in $kids; do kill -9 -- "-$k" "$k" 2>/dev/null; done
+	for ((i = 0; i < 600; i++)); do
+		# shellcheck disable=SC2086
+		kill -0 "$SUP_PID" $kids 2>/dev/null || break
+		sleep 0.05
+	done
+	SUP_PID=
+	rm -f "$SUP/supervisord.pid" "$SUP/sock"
 }
 sup_down() {
 	kill "$SUP_PID" 2>/dev/null
@@ -396,7 +411,7 @@ if part small; then
 	lsjlist 10 "$CLI_RUNS"
 	if ((SUPERVISOR)); then
 		hf ls10 sup "$PM2_CLI_RUNS" "supervisorctl -c $SUP/supervisord.conf status"
-		sup_down
+		sup_kill
 	fi
 	gpm delete all >/dev/null
 	pm2 delete all >/dev/null
@@ -439,7 +454,7 @@ if part start; then
 				sup)
 					sup_up $APPS $kind
 					all=$SUP_UP_MS
-					sup_down
+					sup_kill
 					;;
 				esac
 				echo "$all" >>"$WORK/start-$kind-$who"
@@ -572,7 +587,7 @@ fi
 section running50-down
 gpm delete all >/dev/null
 pm2 delete all >/dev/null
-if ((SUPERVISOR)); then sup_down; fi
+if ((SUPERVISOR)); then sup_kill; fi
 wait_gone "$(gpm_pid)"
 wait_gone "$(pm2_pid)"
 fi
