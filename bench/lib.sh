@@ -2,11 +2,12 @@
 # bench/lib.sh: helpers shared by bench/run.sh and bench/cluster.sh (sourced; they define log, QUIET_WAIT and
 # QUIET_BUSY first).
 
-# cpu_busy: percent of all CPUs busy over the next second (from /proc/stat), for noticing other load on the machine.
+# cpu_busy: percent of all CPUs busy over the next QUIET_SAMPLE s (default 1; from /proc/stat), for noticing other
+# load on the machine.
 cpu_busy() {
 	local a b
 	a=$(head -n1 /proc/stat)
-	sleep 1
+	sleep "${QUIET_SAMPLE:-1}"
 	b=$(head -n1 /proc/stat)
 	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x); split(b, y); t = 0
 		for (i = 2; i <= 9; i++) t += y[i] - x[i]
@@ -25,7 +26,7 @@ quiet_busy() {
 			break
 		fi
 		log "machine ${b}% busy (other work); waiting for <= ${QUIET_BUSY}%"
-		sleep 2
+		sleep 1
 	done
 	echo "$b"
 }
