@@ -24,7 +24,7 @@
 # its own (the idle figures are each daemon's own CPU time; OVERLAP_IDLE=0 runs it in turn instead).
 #
 # Environment (defaults keep the whole run under 10 minutes on 2 cores):
-#   GPM_BIN / PM2_BIN   as bench/run.sh (gpm built from this tree with make build's flags; PM2 7.0.4 npm-installed
+#   GPM_BIN / PM2_BIN   as bench/run.sh (gpm and gpmd built from this tree as make build does; PM2 7.0.4 npm-installed
 #                       in /tmp/gpm-bench/pm2 on first use). supervisor: Debian's package, apt-get installed when
 #                       supervisord is missing; SUPERVISOR=0 leaves it out
 #   RUNS (5)            runs of the 50-app start figures for gpm and the floor; OTHER_RUNS (3) for PM2 and
@@ -122,8 +122,10 @@ trap 'exit 130' INT TERM
 # --- tools -----------------------------------------------------------------------------------------------------------
 FLAGS=(-trimpath -ldflags '-s -w')
 if [[ -z ${GPM_BIN:-} ]]; then
-	log "building gpm (CGO_ENABLED=0 -trimpath -ldflags '-s -w', as make build)"
-	(cd "$ROOT" && CGO_ENABLED=0 go build "${FLAGS[@]}" -o "$WORK/gpm" ./cmd/gpm)
+	# As make build and the packages: gpm the thin CLI, gpmd beside it (the daemon, process files).
+	log "building gpm and gpmd (CGO_ENABLED=0 -trimpath -ldflags '-s -w', as make build)"
+	(cd "$ROOT" && CGO_ENABLED=0 go build -tags gpmthin "${FLAGS[@]}" -o "$WORK/gpm" ./cmd/gpm &&
+		CGO_ENABLED=0 go build "${FLAGS[@]}" -o "$WORK/gpmd" ./cmd/gpm)
 	GPM_BIN=$WORK/gpm
 fi
 GPM_BIN=$(realpath "$GPM_BIN")
