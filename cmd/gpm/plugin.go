@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"regexp"
+	"sync"
 	"syscall"
 
 	"github.com/gpmd/gpm/api"
@@ -17,13 +18,14 @@ import (
 // command, as git and kubectl do.
 const PluginPrefix = "gpm-"
 
-// pluginName is what a plugin's command may be: a word, never an option nor a path.
-var pluginName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+// pluginName is what a plugin's command may be: a word, never an option nor a path. Compiled on first use (an
+// unknown command), not in the package initialisation every CLI call runs.
+var pluginName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`) })
 
 // runPlugin runs the plugin for command name with args, with GPM_HOME and GPM_SOCKET in its environment, and
 // returns its exit code (128+N when signal N ended it). found is false when there is no such plugin.
 func runPlugin(name string, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int, found bool) {
-	if !pluginName.MatchString(name) {
+	if !pluginName().MatchString(name) {
 		return 0, false
 	}
 	path, err := exec.LookPath(PluginPrefix + name)
