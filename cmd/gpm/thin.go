@@ -5,8 +5,8 @@ package main
 // The thin CLI. `make build` and the packages build this package twice: gpmd, the whole program (the daemon, gpm
 // run, export, the process-file parsers, and so net/http, crypto/tls, D-Bus, YAML, fsnotify), and gpm, with
 // -tags gpmthin, the CLI users type, which links the client, its flags and the app model and little else. A CLI
-// call pays for its binary's package initialisation and pages: the whole program's cost each call ~2.4× a static
-// hello-world Go program's start-up, the thin one ~1.2× (BENCHMARKS.md). A command line that needs more is handed
+// call pays for its binary's package initialisation and pages: `gpmd --version` takes 2.8× a static hello-world Go
+// program's start-up, `gpm --version` 1.85× (BENCHMARKS.md, "Targets"). A command line that needs more is handed
 // off before anything of it runs: this process becomes gpmd with the very same arguments, environment, descriptors
 // and pid (execve), so that every command has one implementation, and a service unit's `gpm daemon` is still the
 // unit's main process. Windows gets the whole program only (no execve there).
@@ -32,7 +32,8 @@ var fullCommands = []string{"daemon", "run", "export", "import"}
 
 // handOff execs gpmd when the command line needs it: a command of fullCommands, --no-daemon (a daemon in this
 // process), or an argument that names a process file ("-" is one read from stdin). Arguments after "--" are the
-// app's own. It returns only on failure.
+// app's own. It returns nil when the command line is the thin CLI's own, and an error only when the hand-off failed
+// (it does not return when it succeeds).
 func handOff(name string, args []string) error {
 	if slices.Contains(fullCommands, name) {
 		return execFull()
