@@ -37,10 +37,6 @@ func init() {
 		}
 		return c.apply(&p)
 	})
-	// Read-only figures for /metrics that no other operation tells.
-	addMethod(web.StatsMethod, func(ctx context.Context, d *Daemon, raw json.RawMessage) (any, error) {
-		return daemonStats(d), nil
-	})
 	// What /metrics shows, in one call: a list call would copy every app's configuration.
 	addMethod(web.MetricsMethod, func(ctx context.Context, d *Daemon, raw json.RawMessage) (any, error) {
 		var procs []web.MetricsProcess

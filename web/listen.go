@@ -17,11 +17,7 @@ const (
 	KeyName    = "web.key"
 )
 
-// StatsMethod is a read-only control method for /metrics: the daemon's figures that no other operation tells
-// (DaemonStats). It is served by service/web.go; a daemon without it leaves them out.
-const StatsMethod = "webStats"
-
-// DaemonStats answers StatsMethod. The daemon counts neither its control requests nor the events it dropped over
+// DaemonStats are the daemon's figures for /metrics that no other operation tells (in MetricsSnapshot). The daemon counts neither its control requests nor the events it dropped over
 // all subscribers, so these are gauges of what it holds now.
 type DaemonStats struct {
 	ControlConnections int64 `json:"control_connections"` // open connections of the control socket

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/gpmd/gpm/api"
 )
@@ -29,7 +28,7 @@ const contentType = "text/plain; version=0.0.4; charset=utf-8"
 // MetricsMethod is a read-only control method for /metrics: in one call, the figures of every process that
 // /metrics shows and DaemonStats (MetricsSnapshot). It is served by service/web.go. The list method would do, but
 // it copies each app's whole configuration through JSON, twice (encoded by the daemon, decoded here): with 100
-// apps that was 60 % of a scrape. A daemon without it is scraped through list and StatsMethod.
+// apps that was 60 % of a scrape.
 const MetricsMethod = "webMetrics"
 
 // MetricsSnapshot answers MetricsMethod.
@@ -52,45 +51,13 @@ type MetricsProcess struct {
 	CPUSeconds       float64 `json:"cpu_seconds"`
 }
 
-// listProcess is the part of api.Process that /metrics shows, to decode a list into (a daemon without
-// MetricsMethod): decoding skips each app's configuration, most of the list's bytes.
-type listProcess struct {
-	ID               int        `json:"id"`
-	Name             string     `json:"name"`
-	Namespace        string     `json:"namespace"`
-	Status           string     `json:"status"`
-	Restarts         int        `json:"restarts"`
-	UnstableRestarts int        `json:"unstable_restarts"`
-	Instance         int        `json:"instance"`
-	StartedAt        *time.Time `json:"started_at"`
-	Memory           uint64     `json:"memory"`
-	CPUSeconds       float64    `json:"cpu_seconds"`
-}
-
-// snapshot asks the daemon for the figures of /metrics: MetricsMethod, or list and StatsMethod from a daemon
-// without it (ds nil when it has neither).
-func (s *Server) metricsSnapshot(ctx context.Context) (procs []MetricsProcess, ds *DaemonStats, err error) {
+// metricsSnapshot asks the daemon for the figures of /metrics (MetricsMethod).
+func (s *Server) metricsSnapshot(ctx context.Context) ([]MetricsProcess, *DaemonStats, error) {
 	var snap MetricsSnapshot
-	if s.caller.Call(ctx, MetricsMethod, nil, &snap) == nil {
-		return snap.Processes, &snap.Stats, nil
-	}
-	var list []listProcess
-	if err := s.caller.Call(ctx, api.MethodList, nil, &list); err != nil {
+	if err := s.caller.Call(ctx, MetricsMethod, nil, &snap); err != nil {
 		return nil, nil, err
 	}
-	procs = make([]MetricsProcess, len(list))
-	for i, p := range list {
-		procs[i] = MetricsProcess{ID: p.ID, Name: p.Name, Namespace: p.Namespace, Status: p.Status, Restarts: p.Restarts,
-			UnstableRestarts: p.UnstableRestarts, Instance: p.Instance, Memory: p.Memory, CPUSeconds: p.CPUSeconds}
-		if p.StartedAt != nil {
-			procs[i].StartTime = float64(p.StartedAt.UnixNano()) / 1e9
-		}
-	}
-	var got DaemonStats
-	if s.caller.Call(ctx, StatsMethod, nil, &got) == nil {
-		ds = &got
-	}
-	return procs, ds, nil
+	return snap.Processes, &snap.Stats, nil
 }
 
 // exposition builds one answer of /metrics in the text format, straight into a byte slice (no fmt, no family
