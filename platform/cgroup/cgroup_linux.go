@@ -254,6 +254,12 @@ func (h *Hierarchy) New(name string, id int, changed func()) (*Group, error) {
 			if populated(path) {
 				continue // leftovers of an earlier run still dying, or of a dead daemon: never shared
 			}
+			// An empty leftover is made afresh, never taken as it is: it was most likely killed through
+			// cgroup.kill, and on Linux 6.18 every child cloned into a cgroup once killed that way is killed at
+			// birth (TestNewAfterKilledLeftover): the app would crash-loop to errored.
+			if os.Remove(path) != nil || os.Mkdir(path, 0o755) != nil {
+				continue
+			}
 		}
 		g := &Group{h: h, name: cg, path: path, wd: -1}
 		dir, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -656,7 +662,7 @@ func MissingController(controller, path string) error {
 }
 
 // Remove ends the watch and removes the cgroup. A cgroup that still holds processes (a leftover being killed) stays;
-// a later New reuses it once empty, and Close removes it.
+// a later New of its name removes it once empty and makes it again, and Close removes it.
 func (g *Group) Remove() error {
 	h := g.h
 	h.mu.Lock()
