@@ -165,7 +165,7 @@ func ChildrenOf(pid int) []int {
 	var out []int
 	for _, task := range tasks {
 		var buf [256]byte
-		b, err := readRaw(dir+task.Name()+"/children", buf[:])
+		b, err := ReadProcFile(dir+task.Name()+"/children", buf[:])
 		if errors.Is(err, fs.ErrNotExist) {
 			if _, serr := os.Stat(dir + task.Name()); serr == nil {
 				return Snapshot().Children(pid) // the interface is missing, not the thread
@@ -230,7 +230,7 @@ func Usage(pid int) (cpu float64, rss uint64, ok bool) {
 // usage is Usage and pid's number of threads (field 20), parsed in place: no allocation but the path.
 func usage(pid int) (cpu float64, rss uint64, threads int, ok bool) {
 	var buf [512]byte
-	b, err := readRaw("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
+	b, err := ReadProcFile("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
 	if err != nil || len(b) == 0 {
 		return 0, 0, 0, false
 	}
@@ -306,7 +306,7 @@ func TreeUsage(pid, max int) (cpu float64, rss uint64, ok bool) {
 func appendTaskChildren(q []int, pid int) ([]int, bool) {
 	p := strconv.Itoa(pid)
 	var buf [256]byte
-	b, err := readRaw("/proc/"+p+"/task/"+p+"/children", buf[:])
+	b, err := ReadProcFile("/proc/"+p+"/task/"+p+"/children", buf[:])
 	if err != nil {
 		return q, false
 	}
@@ -327,7 +327,7 @@ func appendTaskChildren(q []int, pid int) ([]int, bool) {
 
 // readRaw reads a whole /proc file with open(2), read(2) and close(2), into buf while it fits, without the
 // os.File machinery (its poller registration is two more syscalls a file).
-func readRaw(path string, buf []byte) ([]byte, error) {
+func ReadProcFile(path string, buf []byte) ([]byte, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gpmd/gpm/platform"
 )
 
 // hostFigures fills the host's load, memory and uptime and the daemon's RSS from /proc.
@@ -93,16 +95,11 @@ func processFigures() []processFigure {
 // /proc/self/stat's vsize and /proc/self/status's VmRSS, in pages).
 func statm() (size, resident float64, ok bool) {
 	var buf [128]byte
-	fd, err := unix.Open("/proc/self/statm", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	b, err := platform.ReadProcFile("/proc/self/statm", buf[:])
 	if err != nil {
 		return 0, 0, false
 	}
-	n, err := unix.Read(fd, buf[:])
-	unix.Close(fd)
-	if err != nil || n <= 0 {
-		return 0, 0, false
-	}
-	f := bytes.Fields(buf[:n])
+	f := bytes.Fields(b)
 	if len(f) < 2 {
 		return 0, 0, false
 	}

@@ -13,7 +13,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -49,16 +48,14 @@ func handOff(name string, args []string) error {
 	return nil
 }
 
-// execFull replaces this process with gpmd running os.Args.
+// execFull replaces this process with gpmd running os.Args; it returns only when that failed.
 func execFull() error {
 	path, tried := programPath(fullName)
 	if path == "" {
 		return fmt.Errorf("this command needs %s, gpm's whole program, and it is not installed (looked at %v and in PATH)", fullName, tried)
 	}
-	if err := syscall.Exec(path, os.Args, os.Environ()); err != nil {
-		return fmt.Errorf("run %s: %w", path, err)
-	}
-	return nil // not reached
+	err := syscall.Exec(path, os.Args, os.Environ()) // returns only when it failed
+	return fmt.Errorf("run %s: %w", path, err)
 }
 
 // daemonExe is the program a CLI call runs as `PROGRAM daemon` when no daemon answers: gpmd.
@@ -70,30 +67,20 @@ func daemonExe() (string, error) {
 	return path, nil
 }
 
-// errHandedOff is what the stubs below return if execFull did not replace the process (it failed).
-var errHandedOff = errors.New("gpm: handed off to gpmd")
-
 // The functions below stand for those of the whole program. handOff sends every command line that reaches them to
 // gpmd before it runs, so they are a second guard: each hands off itself.
 
-func cmdDaemon(context.Context, *cli, []string) error { return handedOff() }
-func cmdRun(context.Context, *cli, []string) error    { return handedOff() }
-func cmdExport(context.Context, *cli, []string) error { return handedOff() }
-func cmdImport(context.Context, *cli, []string) error { return handedOff() }
+func cmdDaemon(context.Context, *cli, []string) error { return execFull() }
+func cmdRun(context.Context, *cli, []string) error    { return execFull() }
+func cmdExport(context.Context, *cli, []string) error { return execFull() }
+func cmdImport(context.Context, *cli, []string) error { return execFull() }
 
 // localDaemon is the whole program's daemon in this process (foreground.go).
 type localDaemon struct{}
 
 func (*localDaemon) stop() error { return nil }
 
-func (c *cli) foreground(context.Context) (*localDaemon, error) { return nil, handedOff() }
+func (c *cli) foreground(context.Context) (*localDaemon, error) { return nil, execFull() }
 
-func (c *cli) loadFile(string, *startFlags) ([]config.App, error)     { return nil, handedOff() }
-func (c *cli) loadRunnable(string, *startFlags) ([]config.App, error) { return nil, handedOff() }
-
-func handedOff() error {
-	if err := execFull(); err != nil {
-		return err
-	}
-	return errHandedOff
-}
+func (c *cli) loadFile(string, *startFlags) ([]config.App, error)     { return nil, execFull() }
+func (c *cli) loadRunnable(string, *startFlags) ([]config.App, error) { return nil, execFull() }
