@@ -2,53 +2,61 @@ package startup
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
-	"sync"
-	"text/template"
 )
 
-// plistTmpl is a LaunchDaemon (system: runs as UserName at boot) or a LaunchAgent (user: at login). RunAtLoad is
+// renderPlist is a LaunchDaemon (system: runs as UserName at boot) or a LaunchAgent (user: at login). RunAtLoad is
 // set (kardianos/service leaves it false, so its jobs never start at boot); KeepAlive restarts the daemon only when
 // it exits with a failure, like systemd's Restart=on-failure, and ThrottleInterval shortens launchd's 10 s default
-// restart delay.
-var plistTmpl = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("plist").Funcs(template.FuncMap{"x": xmlText}).Parse(
-		`<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<!-- {{x .Name}}: the gpm daemon{{if .User}} of user {{x .User}}{{end}}. Written by gpm startup; gpm unstartup removes it. -->
-<plist version="1.0">
-<dict>
-	<key>Label</key>
-	<string>{{x .Name}}</string>
-	<key>ProgramArguments</key>
-	<array>
-		<string>{{x .Exe}}</string>
-		<string>daemon</string>
-		<string>--resurrect</string>
-	</array>
-{{- if and (eq .Mode.String "system") .User}}
-	<key>UserName</key>
-	<string>{{x .User}}</string>
-{{- end}}
-{{- if and (eq .Mode.String "system") .Home}}
-	<key>WorkingDirectory</key>
-	<string>{{x .Home}}</string>
-{{- end}}
-	<key>EnvironmentVariables</key>
-	<dict>
-{{- if and (eq .Mode.String "system") .Home}}
-		<key>HOME</key>
-		<string>{{x .Home}}</string>
-{{- end}}
-{{- if .GPMHome}}
-		<key>GPM_HOME</key>
-		<string>{{x .GPMHome}}</string>
-{{- end}}
-{{- if .Path}}
-		<key>PATH</key>
-		<string>{{x .Path}}</string>
-{{- end}}
-	</dict>
+// restart delay. Plain Go rather than a text/template for the reason renderUnit gives.
+func renderPlist(s *Spec) []byte {
+	system := s.Mode == System
+	var b strings.Builder
+	line := func(parts ...string) {
+		for _, p := range parts {
+			b.WriteString(p)
+		}
+		b.WriteByte('\n')
+	}
+	key := func(indent, k, tag, v string) {
+		line(indent, "<key>", k, "</key>")
+		line(indent, "<", tag, ">", v, "</", tag, ">")
+	}
+	line(`<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">`)
+	of := ""
+	if s.User != "" {
+		of = " of user " + xmlText(s.User)
+	}
+	line("<!-- ", xmlText(s.Name), ": the gpm daemon", of, ". Written by gpm startup; gpm unstartup removes it. -->")
+	line(`<plist version="1.0">
+<dict>`)
+	key("\t", "Label", "string", xmlText(s.Name))
+	line("\t<key>ProgramArguments</key>")
+	line("\t<array>")
+	line("\t\t<string>", xmlText(s.Exe), "</string>")
+	line("\t\t<string>daemon</string>")
+	line("\t\t<string>--resurrect</string>")
+	line("\t</array>")
+	if system && s.User != "" {
+		key("\t", "UserName", "string", xmlText(s.User))
+	}
+	if system && s.Home != "" {
+		key("\t", "WorkingDirectory", "string", xmlText(s.Home))
+	}
+	line("\t<key>EnvironmentVariables</key>")
+	line("\t<dict>")
+	if system && s.Home != "" {
+		key("\t\t", "HOME", "string", xmlText(s.Home))
+	}
+	if s.GPMHome != "" {
+		key("\t\t", "GPM_HOME", "string", xmlText(s.GPMHome))
+	}
+	if s.Path != "" {
+		key("\t\t", "PATH", "string", xmlText(s.Path))
+	}
+	line(`	</dict>
 	<key>RunAtLoad</key>
 	<true/>
 	<key>KeepAlive</key>
@@ -62,35 +70,22 @@ var plistTmpl = sync.OnceValue(func() *template.Template {
 	<integer>90</integer>
 	<key>SoftResourceLimits</key>
 	<dict>
-		<key>NumberOfFiles</key>
-		<integer>{{.LimitNOFILE}}</integer>
-	</dict>
-{{- if .LogFile}}
-	<key>StandardOutPath</key>
-	<string>{{x .LogFile}}</string>
-	<key>StandardErrorPath</key>
-	<string>{{x .LogFile}}</string>
-{{- end}}
-</dict>
-</plist>
-`))
-})
-
-type plistData struct {
-	*Spec
-	LimitNOFILE int
-	LogFile     string
+		<key>NumberOfFiles</key>`)
+	line("\t\t<integer>", strconv.Itoa(s.limitNOFILE()), "</integer>")
+	line("\t</dict>")
+	if s.GPMHome != "" {
+		// api.DaemonLog: where a daemon gpm starts itself logs too.
+		logFile := xmlText(filepath.Join(s.GPMHome, "gpm.log"))
+		key("\t", "StandardOutPath", "string", logFile)
+		key("\t", "StandardErrorPath", "string", logFile)
+	}
+	line("</dict>")
+	line("</plist>")
+	return []byte(b.String())
 }
 
 func renderLaunchd(s *Spec) ([]File, error) {
-	d := plistData{Spec: s, LimitNOFILE: s.limitNOFILE()}
-	if s.GPMHome != "" {
-		d.LogFile = filepath.Join(s.GPMHome, "gpm.log") // api.DaemonLog: where a daemon gpm starts itself logs too
-	}
-	data, err := execTmpl(plistTmpl(), d)
-	if err != nil {
-		return nil, err
-	}
+	data := renderPlist(s)
 	path := "/Library/LaunchDaemons/" + s.Name + ".plist"
 	if s.Mode == User {
 		path = filepath.Join(s.Home, "Library/LaunchAgents", s.Name+".plist")

@@ -1,12 +1,12 @@
 // Package startup makes the gpm daemon an OS service that starts at boot and brings its saved list back: a systemd
 // unit (system, per-user, or the machine's system daemon with its gpm.socket), a launchd plist, or a Windows service.
 //
-// It renders what it installs from its own templates, because kardianos/service's built-in systemd unit is unfit
-// for gpm (no Type=notify, RestartSec=120, a user unit's WantedBy=multi-user.target that never fires, no socket
-// unit) and its Install is not idempotent (it fails when the file exists and never starts the service). The
-// rendered text is therefore plain text/template output that --print shows and golden files pin; Install compares
-// it with what is on disk, writes atomically only what differs, and runs the service manager's own commands
-// (daemon-reload, enable --now, loginctl enable-linger, launchctl bootstrap). kardianos/service is used where it
+// It renders what it installs itself (plain Go that writes the text), because kardianos/service's built-in systemd
+// unit is unfit for gpm (no Type=notify, RestartSec=120, a user unit's WantedBy=multi-user.target that never fires,
+// no socket unit) and its Install is not idempotent (it fails when the file exists and never starts the service).
+// The rendered text is what --print shows and golden files pin; Install compares it with what is on disk, writes
+// atomically only what differs, and runs the service manager's own commands (daemon-reload, enable --now, loginctl
+// enable-linger, launchctl bootstrap). kardianos/service is used where it
 // helps, for the Windows service control manager, which has no file to render (see windows.go).
 //
 // Every command Install and Uninstall run goes through a Runner, and every file through a root prefix, so a test

@@ -43,6 +43,18 @@ var goldens = []struct {
 		s.Exe, s.GPMHome, s.Path = `/opt/my apps/gpm%1`, `/srv/gpm "$x"`, `/opt/a b/bin:/usr/bin`
 		return s
 	}, ".service"},
+	// The branches no other golden takes: network-online ordering; a system service of the manager's own user.
+	{"systemd-waitonline.service", func() Spec {
+		s := alice(Systemd, User)
+		s.WaitOnline, s.GPMHome, s.Path, s.LimitNOFILE = true, "", "", 4096
+		return s
+	}, ".service"},
+	{"systemd-system-root.service", func() Spec {
+		return Spec{Platform: Systemd, Mode: System, Name: "gpm-root", Exe: "/usr/local/bin/gpm", WaitOnline: true}
+	}, ".service"},
+	{"launchd-root.plist", func() Spec {
+		return Spec{Platform: Launchd, Mode: System, Name: "io.gpm.root", Exe: "/usr/local/bin/gpm", LimitNOFILE: 1024}
+	}, ".plist"},
 	{"launchd-daemon.plist", func() Spec { return alice(Launchd, System) }, ".plist"},
 	{"launchd-agent.plist", func() Spec { return alice(Launchd, User) }, ".plist"},
 	{"launchd-escaping.plist", func() Spec { s := alice(Launchd, System); s.GPMHome = "/Users/a&b/<gpm>"; return s }, ".plist"},
