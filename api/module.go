@@ -4,7 +4,7 @@ package api
 // module's files into GPM_HOME/modules/<name> itself (as the user who runs it); the daemon starts it from there.
 const (
 	// MethodModuleStart starts (or restarts with its current settings) the installed module ModuleParams.Name,
-	// as an app of namespace "modules"; the result is its processes ([]Process).
+	// as an app of namespace ModuleNamespace; the result is its processes ([]Process).
 	MethodModuleStart = "module.start"
 	// MethodModuleList lists the installed modules ([]Module).
 	MethodModuleList = "module.list"
@@ -13,6 +13,9 @@ const (
 	// MethodTrigger runs an action of the targets' processes (TriggerParams → []TriggerResult).
 	MethodTrigger = "trigger"
 )
+
+// ModuleNamespace is the namespace modules run in; `gpm ls` hides it unless --all.
+const ModuleNamespace = "modules"
 
 // ModuleParams names a module.
 type ModuleParams struct {

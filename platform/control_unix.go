@@ -5,6 +5,7 @@ package platform
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -65,8 +66,13 @@ func (l *unixListener) Close() error {
 // listener that Listen(path) makes: the socket path itself.
 func Address(path string) string { return path }
 
-// Dial connects to the control socket at path.
+// Dial connects to the control socket at path. A path that does not exist is ENOENT without a socket made: the
+// first socket of a process starts its network poller (an epoll instance, a thread's worth of set-up), which a CLI
+// call that finds no daemon (gpm --version, the call that starts one) need not pay for.
 func Dial(path string, timeout time.Duration) (net.Conn, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, &net.OpError{Op: "dial", Net: "unix", Addr: &net.UnixAddr{Name: path, Net: "unix"}, Err: err}
+	}
 	return net.DialTimeout("unix", path, timeout)
 }
 

@@ -20,7 +20,6 @@ import (
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/client"
 	"github.com/gpmd/gpm/console/snapshot"
-	"github.com/gpmd/gpm/service/module"
 )
 
 func hasName(list []api.Process, name string) bool {
@@ -113,7 +112,7 @@ func cmdList(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("list")
 	by := fs.String("sort", "", "sort by name, id, pid, namespace, status, restarts, uptime, cpu or memory; FIELD:desc reverses")
 	mini := fs.BoolP("mini-list", "m", false, "one block of name: value lines per process, without a table")
-	all := fs.BoolP("all", "a", false, "show modules too (namespace "+module.Namespace+"; gpm module ls lists them)")
+	all := fs.BoolP("all", "a", false, "show modules too (namespace "+api.ModuleNamespace+"; gpm module ls lists them)")
 	watch := fs.BoolP("watch", "w", false, "print the table again whenever an app changes and with each sample of cpu and memory (every 2 s), until Ctrl-C; on a terminal it redraws in place")
 	if err := c.parse(fs, args); err != nil {
 		return err

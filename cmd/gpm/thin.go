@@ -25,9 +25,9 @@ import (
 // make build.
 const fullName = "gpmd"
 
-// fullCommands run in the whole program only: they are the daemon, or need the process-file parsers or the
-// exporters.
-var fullCommands = []string{"daemon", "run", "export", "import"}
+// fullCommands run in the whole program only: they are the daemon, or need the process-file parsers, the exporters
+// or the module archives' readers (archive/tar, compress/gzip: their initialisation ran on every call).
+var fullCommands = []string{"daemon", "run", "export", "import", "install"}
 
 // handOff execs gpmd when the command line needs it: a command of fullCommands, --no-daemon (a daemon in this
 // process), or an argument that names a process file ("-" is one read from stdin). Arguments after "--" are the
@@ -70,10 +70,11 @@ func daemonExe() (string, error) {
 // The functions below stand for those of the whole program. handOff sends every command line that reaches them to
 // gpmd before it runs, so they are a second guard: each hands off itself.
 
-func cmdDaemon(context.Context, *cli, []string) error { return execFull() }
-func cmdRun(context.Context, *cli, []string) error    { return execFull() }
-func cmdExport(context.Context, *cli, []string) error { return execFull() }
-func cmdImport(context.Context, *cli, []string) error { return execFull() }
+func cmdDaemon(context.Context, *cli, []string) error  { return execFull() }
+func cmdRun(context.Context, *cli, []string) error     { return execFull() }
+func cmdExport(context.Context, *cli, []string) error  { return execFull() }
+func cmdImport(context.Context, *cli, []string) error  { return execFull() }
+func cmdInstall(context.Context, *cli, []string) error { return execFull() }
 
 // localDaemon is the whole program's daemon in this process (foreground.go).
 type localDaemon struct{}

@@ -15,11 +15,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/config"
 )
 
 // Namespace is the namespace modules run in; `gpm ls` hides it unless --all.
-const Namespace = "modules"
+const Namespace = api.ModuleNamespace
 
 // ManifestName is the manifest's file name, at the top of a module's directory or archive.
 const ManifestName = "gpm-module.json"
