@@ -34,6 +34,7 @@
 #   SCALE (1000)        apps of the Scale rows; SCALE_PM2 (1) / SCALE_SUP (1): 0 leaves PM2 / supervisor out of them
 #   IDLE_SECONDS (60)   the window of the idle CPU figure (the three daemons are measured in the same window)
 #   LOG_LINES (500000), LOG_RUNS (3)
+#   WRK_ARGS (-t2 -c64 -d1s), THROUGHPUT_RUNS (3): cluster throughput; ROTATE_LINES (500000), ROTATE_RUNS (3): rotation
 #   PARTS               default "cli small start kill idle scale log cluster tree rotate"
 #   OVERLAP_IDLE (1)    PM2's kill of its SCALE apps in the idle window (0: in turn, in the scale part)
 #   QUIET_WAIT (10) QUIET_BUSY (25) QUIET_TOTAL (30): wait up to QUIET_WAIT s before a measurement for the CPUs to be
@@ -705,7 +706,7 @@ if part cluster; then
 	quiet
 	GPM_BIN=$GPM_BIN PM2_BIN=$PM2_BIN RESULTS=$WORK/cluster.txt QUIET_WAIT=$(sub_wait) PORT=${PORT:-18380} \
 		RELOAD_MODES="gpm-listen pm2" THROUGHPUT_MODES="node gpm-listen:1 pm2:1 gpm-listen:2 pm2:2" \
-		WRK_ARGS="${WRK_ARGS:--t2 -c64 -d2s}" THROUGHPUT_RUNS=${THROUGHPUT_RUNS:-3} RESTARTS=${RESTARTS:-5} BOOT_RUNS=${BOOT_RUNS:-5} \
+		WRK_ARGS="${WRK_ARGS:--t2 -c64 -d1s}" THROUGHPUT_RUNS=${THROUGHPUT_RUNS:-3} RESTARTS=${RESTARTS:-5} BOOT_RUNS=${BOOT_RUNS:-5} \
 		bash "$ROOT/bench/cluster.sh" >/dev/null 2>"$WORK/cluster.log" || log "cluster.sh failed: $(tail -3 "$WORK/cluster.log")"
 	cv() { sed -n "s/^$1=//p" "$WORK/cluster.txt" 2>/dev/null; }
 	for m in node gpm-listen:1 pm2:1 gpm-listen:2 pm2:2; do
@@ -738,9 +739,9 @@ if part tree; then
 fi
 if part rotate; then
 	section rotate
-	log "== bench/logrotate.sh, rotation off and on (10M)"
+	log "== bench/logrotate.sh, rotation off and on (5M: ~10 rotations)"
 	quiet
-	GPM_BIN=$GPM_BIN RUNS=${ROTATE_RUNS:-3} CASES="off on" MAX_SIZE=10M QUIET_WAIT=$(sub_wait) bash "$ROOT/bench/logrotate.sh" >"$WORK/rotate.txt" 2>"$WORK/rotate.log" || log "logrotate.sh failed: $(tail -3 "$WORK/rotate.log")"
+	GPM_BIN=$GPM_BIN RUNS=${ROTATE_RUNS:-3} LOG_LINES=${ROTATE_LINES:-500000} CASES="off on" MAX_SIZE=5M QUIET_WAIT=$(sub_wait) bash "$ROOT/bench/logrotate.sh" >"$WORK/rotate.txt" 2>"$WORK/rotate.log" || log "logrotate.sh failed: $(tail -3 "$WORK/rotate.log")"
 	for c in off on; do
 		sed -n "s/^run [0-9]* $c: \([0-9.]*\)s,.*/\1/p" "$WORK/rotate.log" | put "rot_$c" gpm || true
 	done
@@ -841,8 +842,8 @@ report() {
 	row "failed requests over 10 reloads under load" reload_failed 1
 	row "stop, app with 0 descendants: stop call - kill_timeout (ms)" stop0 1
 	row "stop, app with 50 descendants: stop call - kill_timeout (ms; issue 12: <= 20)" stop50 1
-	row "log bulk 1M lines, rotation off (s; issue 12)" rot_off 1
-	row "log bulk 1M lines, rotation on, 10M (s; issue 12: within 10 % of off)" rot_on 1
+	row "log bulk ${ROTATE_LINES:-500000} lines, rotation off (s; issue 12)" rot_off 1
+	row "log bulk ${ROTATE_LINES:-500000} lines, rotation on, 5M (s; issue 12: within 10 % of off)" rot_on 1
 	echo
 	echo "log output intact (every line once, in order): line: gpm $(v logok_line.gpm), pm2 $(v logok_line.pm2), floor $(v logok_line.floor); bulk: gpm $(v logok_bulk.gpm), pm2 $(v logok_bulk.pm2), floor $(v logok_bulk.floor)"
 	echo "reload under load: gpm $(v reload_ok.gpm) ok / $(v reload_failed.gpm) failed / $(v reload_refused.gpm) refused; PM2 $(v reload_ok.pm2) / $(v reload_failed.pm2) / $(v reload_refused.pm2)"
