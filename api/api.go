@@ -233,6 +233,9 @@ const (
 	StatusStopped   = "stopped"
 	StatusWaiting   = "waiting"
 	StatusErrored   = "errored"
+	// StatusDeleted is only ever in an event (EventState): the process has left the table (gpm delete, an uninstall,
+	// a scale down). It is the last event of its id.
+	StatusDeleted = "deleted"
 )
 
 // Process is one supervised process (one instance of an app), as `gpm jlist` prints it.

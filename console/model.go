@@ -328,7 +328,7 @@ func (m *Model) event(e api.Event) tea.Cmd {
 		}
 		m.applyState(e)
 		// What the event does not carry comes with a list after the burst: restart counts, a new process's
-		// namespace and configuration (start, scale), a deleted one's absence (a delete sends no event of its own).
+		// namespace and configuration (start, scale), a deleted one's absence (its event says deleted).
 		return tea.Batch(m.reorder(), m.relist())
 	case api.EventSample:
 		return m.sample(e)

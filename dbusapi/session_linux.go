@@ -20,8 +20,8 @@ const MaxCalls = 64
 // maxTargets bounds the targets of one call, as the daemon bounds its processes (api.MaxProcesses).
 const maxTargets = api.MaxProcesses
 
-// resyncEvery is how often the mirror is read again in full even without an event: a process deleted while it was
-// stopped changes nothing that the event stream carries.
+// resyncEvery is how often the mirror is read again in full even without an event: a safety net, since every
+// change the mirror shows comes with a state event (a delete with status deleted), and lost ones with dropped.
 const resyncEvery = 10 * time.Second
 
 // session is the service on one bus connection: the exported objects and the mirror of the daemon's processes that

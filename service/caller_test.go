@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +118,74 @@ func TestCallerInProcess(t *testing.T) {
 			}
 		case <-ctx.Done():
 			t.Fatalf("no sample event for the started app within 60 s")
+		}
+	}
+}
+
+// A delete ends a process's events with a state event of status deleted (a stopped process's too, which sends no
+// other): a live view drops it at once.
+func TestDeleteEvent(t *testing.T) {
+	d := runDaemon(t, Options{})
+	c := d.Caller()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a := config.New()
+	a.Name, a.Script, a.Args = "held", "/bin/sleep", []string{"60"}
+	if err := a.Normalize("/"); err != nil {
+		t.Fatal(err)
+	}
+	var started []api.Process
+	if err := c.Call(ctx, api.MethodStart, api.StartParams{Apps: []api.StartApp{{App: a, Stopped: true}}}, &started); err != nil || len(started) != 1 {
+		t.Fatalf("start --stopped: %v %+v", err, started)
+	}
+	events := make(chan api.Event, 64)
+	go c.Stream(ctx, api.MethodSubscribe, api.LogsParams{NoLogs: true}, func(e api.Event) error {
+		if e.Type != api.EventSample {
+			select {
+			case events <- e:
+			case <-ctx.Done():
+			}
+		}
+		return nil
+	})
+	// The subscription is in place once it carries an event: (re)start a second process until its state comes.
+	b := config.New()
+	b.Name, b.Script, b.Args = "marker", "/bin/sleep", []string{"60"}
+	if err := b.Normalize("/"); err != nil {
+		t.Fatal(err)
+	}
+	for seen := false; !seen; {
+		if err := c.Call(ctx, api.MethodStart, api.StartParams{Apps: []api.StartApp{{App: b}}}, nil); err != nil {
+			t.Fatalf("start marker: %v", err)
+		}
+		timeout := time.After(time.Second)
+	wait:
+		for {
+			select {
+			case e := <-events:
+				if seen = e.Name == "marker"; seen {
+					break wait
+				}
+			case <-timeout:
+				break wait
+			}
+		}
+	}
+	if err := c.Call(ctx, api.MethodDelete, api.Targets{Targets: []string{strconv.Itoa(started[0].ID)}}, nil); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	for {
+		select {
+		case e := <-events:
+			if e.ID != started[0].ID {
+				continue
+			}
+			if e.Type != api.EventState || e.Status != api.StatusDeleted || e.Name != "held" {
+				t.Fatalf("the deleted process's event: %+v, want state deleted", e)
+			}
+			return
+		case <-ctx.Done():
+			t.Fatal("no event for the deletion of a stopped process")
 		}
 	}
 }

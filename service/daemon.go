@@ -480,6 +480,16 @@ func (d *Daemon) emit(p *proc, reason string) {
 		PID: p.pid, Reason: reason})
 }
 
+// emitDeleted publishes that p has left the table: a live view (monit, the dashboard, D-Bus) drops it now rather
+// than at its next full read. Runs on the loop.
+func (d *Daemon) emitDeleted(p *proc) {
+	d.updateStatus()
+	if !d.hub.active() {
+		return
+	}
+	d.hub.publish(api.Event{Type: api.EventState, Time: time.Now(), ID: p.id, Name: p.app.Name, Status: api.StatusDeleted})
+}
+
 // serve accepts control connections until ln is closed; a failed accept (out of descriptors) is retried.
 func (d *Daemon) serve(ctx context.Context, ln net.Listener) {
 	acceptLoop(ln, d.log.Printf, "control socket", func(c net.Conn) { d.admitConn(ctx, c) })

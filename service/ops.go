@@ -390,6 +390,7 @@ func (d *Daemon) remove(p *proc, done chan struct{}) {
 			p.closeStdin()
 			d.removePidFile(p)
 			d.releaseSockets(p.app.Name)
+			d.emitDeleted(p)
 		}
 		close(done)
 	})
