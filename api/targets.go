@@ -21,7 +21,7 @@ type TargetKey struct {
 // Select returns the items that targets select, each once, ordered by id; key gives an item's TargetKey. Each
 // target is, in this order, the first of these that matches anything:
 //
-//   - "all": every item (an error when there is none);
+//   - "all": every item but the modules' (namespace ModuleNamespace; an error when there is none);
 //   - an id (all digits: app names cannot be all digits, config.CheckName, so an id never hides a name);
 //   - an app name;
 //   - a namespace;
@@ -42,8 +42,12 @@ func Select[T any](targets []string, items []T, key func(T) TargetKey) ([]T, err
 	}
 	picked := map[int]bool{} // index into items
 	for _, t := range targets {
-		if t == "all" && len(items) == 0 {
-			return nil, &Error{Code: CodeNotFound, Message: "no process to act on: the list is empty"}
+		if t == "all" && !slices.ContainsFunc(keys, isApp) {
+			msg := "no process to act on: the list is empty"
+			if len(keys) > 0 {
+				msg = "no process to act on: the list has modules only (all leaves them out, as PM2's does: name one, or namespace " + ModuleNamespace + ")"
+			}
+			return nil, &Error{Code: CodeNotFound, Message: msg}
 		}
 		m, err := matcher(t)
 		if err != nil {
@@ -81,9 +85,13 @@ func Select[T any](targets []string, items []T, key func(T) TargetKey) ([]T, err
 const MaxTargetRegexp = 1024
 
 // matcher returns the tests of target t, in the order Select tries them.
+// isApp: the target "all" is every process but the modules' (namespace ModuleNamespace), as PM2's `all` leaves its
+// modules out: `gpm stop all` must not stop the log shipper or the crash notifier watching the apps.
+func isApp(k TargetKey) bool { return k.Namespace != ModuleNamespace }
+
 func matcher(t string) ([]func(TargetKey) bool, error) {
 	if t == "all" {
-		return []func(TargetKey) bool{func(TargetKey) bool { return true }}, nil
+		return []func(TargetKey) bool{isApp}, nil
 	}
 	var m []func(TargetKey) bool
 	if id, err := strconv.Atoi(t); err == nil && strings.Trim(t, "0123456789") == "" {

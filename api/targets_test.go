@@ -15,6 +15,7 @@ func TestSelect_Issue14Item4(t *testing.T) {
 		{ID: 2, Name: "echo-3", Namespace: "jobs", Script: "/srv/echo.js"},
 		{ID: 3, Name: "web", Namespace: "default", Script: "/usr/bin/sleep"},
 		{ID: 4, Name: "other", Namespace: "default", Script: "/srv/other.py"},
+		{ID: 5, Name: "notify-crash", Namespace: ModuleNamespace, Script: "/home/a/.gpm/modules/notify-crash/notify-crash"},
 	}
 	id := func(k TargetKey) TargetKey { return k }
 	for _, tc := range []struct {
@@ -22,7 +23,9 @@ func TestSelect_Issue14Item4(t *testing.T) {
 		want    []int
 		code    string
 	}{
-		{[]string{"all"}, []int{0, 1, 2, 3, 4}, ""},
+		{[]string{"all"}, []int{0, 1, 2, 3, 4}, ""}, // not the module
+		{[]string{"all", "notify-crash"}, []int{0, 1, 2, 3, 4, 5}, ""},
+		{[]string{ModuleNamespace}, []int{5}, ""},
 		{[]string{"4", "0"}, []int{0, 4}, ""},
 		{[]string{"web"}, []int{3}, ""}, // a name before a namespace
 		{[]string{"jobs"}, []int{2}, ""},
@@ -56,6 +59,9 @@ func TestSelect_Issue14Item4(t *testing.T) {
 	}
 	if _, err := Select([]string{"all"}, []TargetKey(nil), id); err == nil {
 		t.Error("all of an empty list: want an error")
+	}
+	if _, err := Select([]string{"all"}, items[5:], id); err == nil || !strings.Contains(err.Error(), "modules only") {
+		t.Errorf("all of a list of modules only: %v, want an error that says so", err)
 	}
 }
 

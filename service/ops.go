@@ -40,6 +40,17 @@ func (d *Daemon) resolve(targets []string) ([]*proc, error) {
 	})
 }
 
+// hasApps reports whether the table has a process that the target "all" selects (one that is not a module's).
+// Runs on the loop.
+func (d *Daemon) hasApps() bool {
+	for _, p := range d.procs {
+		if p.app.Namespace != api.ModuleNamespace {
+			return true
+		}
+	}
+	return false
+}
+
 func (d *Daemon) list(ctx context.Context) ([]api.Process, error) {
 	var out []api.Process
 	err := d.do(ctx, func() error {

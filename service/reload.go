@@ -278,7 +278,7 @@ func (d *Daemon) reloadTargets(ctx context.Context, rp *api.ReloadParams) ([]api
 		return d.reloadIDs(ctx, rp, ids, true)
 	}
 	if err := d.do(ctx, func() error {
-		if len(d.procs) == 0 && slices.Equal(rp.Targets, []string{"all"}) {
+		if slices.Equal(rp.Targets, []string{"all"}) && !d.hasApps() {
 			return nil // `reload all` with nothing to reload (ExecReload= of an empty daemon) is not a failure
 		}
 		procs, err := d.resolve(rp.Targets)
