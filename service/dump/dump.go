@@ -47,23 +47,24 @@ var ErrNoDump = errors.New("no saved process list")
 func BackupPath(path string) string { return path + ".bak" }
 
 // Write saves l at path atomically and keeps the previous dump, if it was readable, as path.bak.
-// On any error (a full disk among them) the dump at path is left as it was.
+// On any error (a full disk among them) the dump at path is left as it was. The error names the file, not the
+// operation: its caller says that (`gpm save: write /x/dump.json: no space left on device`).
 func Write(path string, l *List) error {
 	l.Version = FormatVersion
 	data, err := json.MarshalIndent(l, "", "  ")
 	if err != nil {
-		return fmt.Errorf("save: encode: %w", err)
+		return fmt.Errorf("encode the dump: %w", err)
 	}
 	data = append(data, '\n')
 	dir := filepath.Dir(path)
 	// Keep the old dump as .bak only if it is good: a corrupt dump must not replace a good backup.
 	if _, err := read(path); err == nil {
 		if err := writeAtomic(BackupPath(path), func(f *os.File) error { return copyFile(f, path) }); err != nil {
-			return fmt.Errorf("save: backup: %w", err)
+			return fmt.Errorf("keep the previous dump: %w", err)
 		}
 	}
 	if err := writeAtomic(path, func(f *os.File) error { _, err := f.Write(data); return err }); err != nil {
-		return fmt.Errorf("save: %w", err)
+		return err
 	}
 	return syncDir(dir)
 }

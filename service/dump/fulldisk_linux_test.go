@@ -49,8 +49,9 @@ func TestFullDisk(t *testing.T) {
 	}
 }
 
-// TestFullDiskMessage_Issue11Item15 saves on a full tmpfs: the error names the operation and the dump once
-// ("save: write /x/dump.json: no space left on device"), not "write X: write X: ...", nor the temporary file.
+// TestFullDiskMessage_Issue11Item15 saves on a full tmpfs: the error names the dump once ("write /x/dump.json: no
+// space left on device", which the CLI prints after "gpm save: "), not "write X: write X: ...", nor the temporary
+// file, nor the operation a second time.
 func TestFullDiskMessage_Issue11Item15(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("mounting a tmpfs needs root")
@@ -72,7 +73,7 @@ func TestFullDiskMessage_Issue11Item15(t *testing.T) {
 	if !errors.Is(err, unix.ENOSPC) {
 		t.Fatalf("save on a full disk: got %v, want ENOSPC", err)
 	}
-	want := "save: write " + path + ": no space left on device"
+	want := "write " + path + ": no space left on device"
 	if err.Error() != want {
 		t.Errorf("save on a full disk: got %q, want %q", err, want)
 	}
