@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -68,9 +69,6 @@ func (f *startFlags) callerEnv() map[string]string {
 // what `gpm restart api --max-memory-restart 300M` (PM2 applies such options) sends back as their new
 // configuration. An option gpm cannot apply to a running app is an error, never ignored.
 func (c *cli) reconfigured(ctx context.Context, conn *client.Client, f *startFlags, targets []string) ([]config.App, error) {
-	if f.fs.Changed("name") {
-		return nil, fmt.Errorf("--name: gpm does not rename an app in place (its logs, pid files and ids follow the name): gpm delete it, then gpm start it with --name")
-	}
 	list, err := conn.List(ctx)
 	if err != nil {
 		return nil, err
@@ -78,6 +76,9 @@ func (c *cli) reconfigured(ctx context.Context, conn *client.Client, f *startFla
 	sel, err := api.Select(targets, list, processKey)
 	if err != nil {
 		return nil, err
+	}
+	if f.fs.Changed("name") && slices.ContainsFunc(sel, func(p api.Process) bool { return p.Name != f.name }) {
+		return nil, fmt.Errorf("--name: gpm does not rename an app in place (its logs, pid files and ids follow the name): gpm delete it, then gpm start it with --name")
 	}
 	var apps []config.App
 	seen := map[string]bool{}

@@ -377,8 +377,8 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 			if err != nil {
 				return err
 			}
-			if known(list, t) {
-				restart = append(restart, t)
+			if r, ok := restartTarget(list, t, f); ok {
+				restart = append(restart, r)
 				continue
 			}
 		}
@@ -485,6 +485,26 @@ func (c *cli) follow(ctx context.Context, out []api.Process) error {
 
 // known reports whether t selects something in list, as the daemon would resolve it.
 func known(list []api.Process, t string) bool { return len(pick(list, t)) > 0 }
+
+// restartTarget says whether `gpm start T` restarts what T selects (PM2's smart start), and what to restart. With
+// --name, PM2 restarts an app only when both its script and its name match: a --name that no app has makes T a new
+// app's command even when T also selects a running one (`gpm start sleep --name b -- 5` beside an app running
+// sleep), and a --name of one of the apps T selects restarts that app alone. Any other --name goes to the restart,
+// which refuses it as a rename.
+func restartTarget(list []api.Process, t string, f *startFlags) (string, bool) {
+	sel := pick(list, t)
+	switch {
+	case len(sel) == 0:
+		return "", false
+	case !f.fs.Changed("name"):
+		return t, true
+	case !hasName(list, f.name):
+		return "", false
+	case hasName(sel, f.name):
+		return f.name, true
+	}
+	return t, true
+}
 
 func envNow() map[string]string {
 	m := map[string]string{}
