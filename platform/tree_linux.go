@@ -7,12 +7,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gpmd/gpm/internal/rawfile"
 )
 
 // Identities of processes across pid reuse, their environments, and signals that cannot reach a reused pid. The
@@ -165,7 +166,7 @@ func ChildrenOf(pid int) []int {
 	var out []int
 	for _, task := range tasks {
 		var buf [256]byte
-		b, err := ReadProcFile(dir+task.Name()+"/children", buf[:])
+		b, err := rawfile.Read(dir+task.Name()+"/children", buf[:], MaxEnvironBytes)
 		if errors.Is(err, fs.ErrNotExist) {
 			if _, serr := os.Stat(dir + task.Name()); serr == nil {
 				return Snapshot().Children(pid) // the interface is missing, not the thread
@@ -230,7 +231,7 @@ func Usage(pid int) (cpu float64, rss uint64, ok bool) {
 // usage is Usage and pid's number of threads (field 20), parsed in place: no allocation but the path.
 func usage(pid int) (cpu float64, rss uint64, threads int, ok bool) {
 	var buf [512]byte
-	b, err := ReadProcFile("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
+	b, err := rawfile.Read("/proc/"+strconv.Itoa(pid)+"/stat", buf[:], MaxEnvironBytes)
 	if err != nil || len(b) == 0 {
 		return 0, 0, 0, false
 	}
@@ -306,7 +307,7 @@ func TreeUsage(pid, max int) (cpu float64, rss uint64, ok bool) {
 func appendTaskChildren(q []int, pid int) ([]int, bool) {
 	p := strconv.Itoa(pid)
 	var buf [256]byte
-	b, err := ReadProcFile("/proc/"+p+"/task/"+p+"/children", buf[:])
+	b, err := rawfile.Read("/proc/"+p+"/task/"+p+"/children", buf[:], MaxEnvironBytes)
 	if err != nil {
 		return q, false
 	}
@@ -323,31 +324,4 @@ func appendTaskChildren(q []int, pid int) ([]int, bool) {
 		q = append(q, c)
 	}
 	return q, true
-}
-
-// readRaw reads a whole /proc file with open(2), read(2) and close(2), into buf while it fits, without the
-// os.File machinery (its poller registration is two more syscalls a file).
-func ReadProcFile(path string, buf []byte) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	b := buf[:0]
-	for {
-		if len(b) == cap(b) {
-			if len(b) >= MaxEnvironBytes {
-				return nil, fmt.Errorf("%s: larger than %d bytes", path, MaxEnvironBytes)
-			}
-			b = slices.Grow(b, len(b))
-		}
-		n, err := unix.Read(fd, b[len(b):cap(b)])
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return b, nil
-		}
-		b = b[:len(b)+n]
-	}
 }

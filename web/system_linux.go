@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/gpmd/gpm/platform"
+	"github.com/gpmd/gpm/internal/rawfile"
 )
 
 // hostFigures fills the host's load, memory and uptime and the daemon's RSS from /proc.
@@ -95,7 +95,7 @@ func processFigures() []processFigure {
 // /proc/self/stat's vsize and /proc/self/status's VmRSS, in pages).
 func statm() (size, resident float64, ok bool) {
 	var buf [128]byte
-	b, err := platform.ReadProcFile("/proc/self/statm", buf[:])
+	b, err := rawfile.Read("/proc/self/statm", buf[:], len(buf))
 	if err != nil {
 		return 0, 0, false
 	}
@@ -114,7 +114,8 @@ func statm() (size, resident float64, ok bool) {
 
 // startTime is when the process started, in seconds since the epoch (0 when unknown), read once.
 var startTime = sync.OnceValue(func() float64 {
-	b, err := os.ReadFile("/proc/self/stat")
+	var buf [512]byte
+	b, err := rawfile.Read("/proc/self/stat", buf[:], 4096)
 	if err != nil {
 		return 0
 	}

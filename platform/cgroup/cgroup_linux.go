@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gpmd/gpm/internal/rawfile"
 )
 
 // Where cgroup v2 is mounted: the whole of /sys/fs/cgroup on a unified host, or its unified/ directory on a hybrid
@@ -474,14 +476,14 @@ func (h *Hierarchy) holdFD() bool {
 // read reads the cgroup file name from its start: through fd when held, else with an open, a read and a close.
 func (f *usageFiles) read(fd int, name string, buf []byte) ([]byte, error) {
 	if fd >= 0 {
-		return preadAll(fd, buf)
+		return rawfile.Pread(fd, buf, maxFileBytes)
 	}
 	fd, err := openRead(filepath.Join(f.dir, name))
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(fd)
-	return preadAll(fd, buf)
+	return rawfile.Pread(fd, buf, maxFileBytes)
 }
 
 // release closes a held descriptor and gives it back to the budget.
@@ -533,7 +535,7 @@ func (f *usageFiles) rss(pid int) uint64 {
 // RSS is pid's resident set in bytes (/proc/PID/statm); 0 when it is gone.
 func RSS(pid int) uint64 {
 	var buf [128]byte
-	b, err := readSmall("/proc/"+strconv.Itoa(pid)+"/statm", buf[:])
+	b, err := rawfile.Read("/proc/"+strconv.Itoa(pid)+"/statm", buf[:], maxFileBytes)
 	if err != nil {
 		return 0
 	}
@@ -569,51 +571,6 @@ func openRead(path string) (int, error) {
 // preadSmall reads a file of at most len(buf) bytes from its start with one pread(2).
 func preadSmall(fd int, buf []byte) ([]byte, error) {
 	n, err := unix.Pread(fd, buf, 0)
-	if err != nil {
-		return nil, err
-	}
-	return buf[:n], nil
-}
-
-// preadAll reads a whole file from its start with pread(2), into buf while it fits, else into a larger slice
-// (at most maxFileBytes: cgroup.procs of a fork bomb). A first read that leaves room in buf is the whole file:
-// a seq_file read (cgroup.procs) fills the buffer it is given up to the file's end, or to its own page-sized
-// buffer, which small records (a pid a line) fill past len(buf) first; the read that would return 0 is saved.
-func preadAll(fd int, buf []byte) ([]byte, error) {
-	n, err := unix.Pread(fd, buf, 0)
-	if err != nil {
-		return nil, err
-	}
-	if n < len(buf) && len(buf) <= 2048 {
-		return buf[:n], nil
-	}
-	b := buf[:n]
-	for {
-		if len(b) == cap(b) {
-			if len(b) >= maxFileBytes {
-				return nil, fmt.Errorf("larger than maxFileBytes (%d)", maxFileBytes)
-			}
-			b = slices.Grow(b, len(b))
-		}
-		n, err := unix.Pread(fd, b[len(b):cap(b)], int64(len(b)))
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return b, nil
-		}
-		b = b[:len(b)+n]
-	}
-}
-
-// readSmall reads a file of at most len(buf) bytes with one read(2), without the os.File machinery.
-func readSmall(path string, buf []byte) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	n, err := unix.Read(fd, buf)
-	unix.Close(fd)
 	if err != nil {
 		return nil, err
 	}
@@ -711,25 +668,7 @@ func dirExists(path string) bool {
 }
 
 func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b := make([]byte, 0, 512)
-	for {
-		if len(b) == cap(b) {
-			if len(b) >= maxFileBytes {
-				return nil, fmt.Errorf("%s: larger than maxFileBytes (%d)", path, maxFileBytes)
-			}
-			b = slices.Grow(b, len(b))
-		}
-		n, err := f.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err != nil || n == 0 {
-			return b, nil
-		}
-	}
+	return rawfile.Read(path, make([]byte, 512), maxFileBytes)
 }
 
 // writeFile writes one value to a cgroup interface file: one write(2), as the kernel parses each write whole.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gpmd/gpm/internal/rawfile"
 )
 
 // TestGroupKillAndEvents_Issue12: a child started with the group's FD is in the cgroup from its first instruction
@@ -184,7 +186,7 @@ func TestPreadAll_Issue13(t *testing.T) {
 		}
 		for range 2 {
 			var buf [1024]byte
-			got, err := preadAll(fd, buf[:])
+			got, err := rawfile.Pread(fd, buf[:], maxFileBytes)
 			if err != nil || string(got) != string(want) {
 				t.Errorf("size %d: got %d bytes, %v", size, len(got), err)
 			}
