@@ -181,8 +181,8 @@ type actionOutput struct {
 	truncated bool
 }
 
-// startAction starts argv (ARG appended when not "") as p's user, in its cwd, with its environment, its output
-// (stdout and stderr together) on a pipe. Runs on the loop, which is what makes registering its pid for the
+// startAction starts argv (ARG appended when not "") as p's user, in its cwd, with its environment, in the cgroup
+// of its current run if it has one, its output (stdout and stderr together) on a pipe. Runs on the loop, which is what makes registering its pid for the
 // exit safe: the loop handles the reaper's report of it only after this turn.
 func (d *Daemon) startAction(p *proc, argv []string, arg string) (*actionRun, error) {
 	id, env, err := d.childEnv(p)
@@ -207,8 +207,14 @@ func (d *Daemon) startAction(p *proc, argv []string, arg string) (*actionRun, er
 	if err != nil {
 		return nil, fmt.Errorf("action: %w", err)
 	}
-	pid, err := platform.Start(&platform.Cmd{Path: exe, Args: argv, Env: env, Dir: p.app.Cwd, UID: id.uid, GID: id.gid,
-		Groups: id.groups, Stdin: d.devNull, Stdout: w, Stderr: w})
+	cmd := &platform.Cmd{Path: exe, Args: argv, Env: env, Dir: p.app.Cwd, UID: id.uid, GID: id.gid,
+		Groups: id.groups, Stdin: d.devNull, Stdout: w, Stderr: w}
+	if p.cg != nil {
+		// In the app's cgroup, as a part of its tree: its limits hold the action too, its stop ends it, and what
+		// the action leaves behind is not the daemon's.
+		cmd.Cgroup = p.cg.FD()
+	}
+	pid, err := platform.Start(cmd)
 	w.Close()
 	if err != nil {
 		r.Close()

@@ -6,7 +6,9 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -74,5 +76,39 @@ func TestActions(t *testing.T) {
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	if err != nil || !strings.HasPrefix(line, "ERR pid") {
 		t.Errorf("declaration from outside: %q %v", line, err)
+	}
+}
+
+// TestActionInAppCgroup: in cgroup mode, a process-file action runs in the cgroup of the app's run, as a part of
+// its tree (its limits, its stop), not in the daemon's.
+func TestActionInAppCgroup(t *testing.T) {
+	d := runDaemon(t, Options{})
+	c := d.Caller()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a := config.New()
+	a.Name, a.Script, a.Args = "where", "/bin/sleep", []string{"60"}
+	a.Actions = map[string][]string{"cgroup": {"/bin/cat", "/proc/self/cgroup"}}
+	if err := a.Normalize("/"); err != nil {
+		t.Fatal(err)
+	}
+	var started []api.Process
+	if err := c.Call(ctx, api.MethodStart, api.StartParams{Apps: []api.StartApp{{App: a}}}, &started); err != nil || len(started) != 1 {
+		t.Fatalf("start: %v %+v", err, started)
+	}
+	defer c.Call(ctx, api.MethodDelete, api.Targets{Targets: []string{"all"}}, nil)
+	if started[0].Cgroup == "" {
+		t.Skip("the daemon runs without cgroups here (process groups)")
+	}
+	var res []api.TriggerResult
+	if err := c.Call(ctx, api.MethodTrigger, api.TriggerParams{Targets: []string{"where"}, Action: "cgroup"}, &res); err != nil || len(res) != 1 {
+		t.Fatalf("trigger: %v %+v", err, res)
+	}
+	app, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", started[0].PID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Output != string(app) {
+		t.Errorf("the action ran in\n%s\nthe app runs in\n%s", res[0].Output, app)
 	}
 }
