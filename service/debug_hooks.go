@@ -28,8 +28,9 @@ type DebugStats struct {
 	Stacks     string `json:"stacks,omitempty"` // every goroutine's stack, when asked for
 }
 
-// methodProfile is a test hook like methodStats: a CPU profile of the daemon for ms milliseconds, written to path
-// (go tool pprof reads it), for a test or a developer to see where a slow figure goes.
+// methodProfile is a test hook like methodStats: a CPU profile of the daemon for ms milliseconds, or with heap its
+// heap profile, written to path (go tool pprof reads it), for a test or a developer to see where a slow or large
+// figure goes.
 const methodProfile = "debug.profile"
 
 func init() {
@@ -40,6 +41,7 @@ func init() {
 		var p struct {
 			Path string `json:"path"`
 			MS   int    `json:"ms"`
+			Heap bool   `json:"heap"` // the heap's profile now (after a collection), instead of ms of CPU
 		}
 		if err := json.Unmarshal(params, &p); err != nil || p.Path == "" {
 			return nil, &api.Error{Code: api.CodeInvalid, Message: fmt.Sprintf("bad parameters: want path and ms (%v)", err)}
@@ -49,6 +51,13 @@ func init() {
 			return nil, err
 		}
 		defer f.Close()
+		if p.Heap {
+			runtime.GC()
+			if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+				return nil, err
+			}
+			return nil, f.Close()
+		}
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return nil, err
 		}
