@@ -268,8 +268,20 @@ func (c *cli) printJSONList(ctx context.Context, name string, args []string, pre
 	if err != nil {
 		return err
 	}
-	// The daemon's answer is printed as it came: jlist is what scripts poll, and decoding 50 records only to encode
-	// them again was a third of its time.
+	if !pretty {
+		// The daemon's answer is printed as it comes: jlist is what scripts poll, and decoding 50 records only to
+		// encode them again was a third of its time; holding 1000 (1 MB) before printing them, half of it.
+		n, err := conn.CopyResult(ctx, api.MethodList, nil, c.stdout)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			_, err = io.WriteString(c.stdout, "[]\n")
+		} else {
+			_, err = io.WriteString(c.stdout, "\n")
+		}
+		return err
+	}
 	var raw json.RawMessage
 	if err := conn.Call(ctx, api.MethodList, nil, &raw); err != nil {
 		return err
@@ -277,14 +289,12 @@ func (c *cli) printJSONList(ctx context.Context, name string, args []string, pre
 	if len(raw) == 0 || string(raw) == "null" {
 		raw = json.RawMessage("[]")
 	}
-	if pretty {
-		var b bytes.Buffer
-		if err := json.Indent(&b, raw, "", "  "); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		raw = b.Bytes()
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	_, err = c.stdout.Write(append(raw, '\n'))
+	b.WriteByte('\n')
+	_, err = c.stdout.Write(b.Bytes())
 	return err
 }
 
