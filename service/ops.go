@@ -40,12 +40,14 @@ func (d *Daemon) resolve(targets []string) ([]*proc, error) {
 	})
 }
 
-func (d *Daemon) list(ctx context.Context) ([]api.Process, error) {
-	var out []api.Process
+// list answers "list": every process, ordered by id, each with its configuration encoded once (appJSON) rather
+// than copied, and the whole encoded by hand off the loop (processList).
+func (d *Daemon) list(ctx context.Context) (processList, error) {
+	var out processList
 	err := d.do(ctx, func() error {
-		out = make([]api.Process, 0, len(d.procs))
+		out = make(processList, 0, len(d.procs))
 		for _, p := range d.sorted() {
-			out = append(out, d.snapshot(p))
+			out = append(out, listed{Process: d.record(p), config: p.appJSON()})
 		}
 		return nil
 	})
@@ -520,6 +522,7 @@ func (d *Daemon) scale(ctx context.Context, sp *api.ScaleParams) ([]api.Process,
 		}
 		for _, p := range existing {
 			p.app.Instances = want
+			p.appChanged()
 		}
 		existing, waits = d.keepInstances(existing, want)
 		for _, p := range existing {

@@ -1,0 +1,119 @@
+package service
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/config"
+)
+
+// processList encodes as encoding/json encodes []api.Process, byte for byte: every field in its place, strings
+// with every kind of escape, times in several zones, floats on both sides of the exponent cutoffs, nil and set
+// pointers, empty and set omitempty fields.
+func TestAppendProcess(t *testing.T) {
+	pieces := []string{"", "a", "web-1", `"`, `\`, "\n", "\r", "\t", "\b", "\f", "\x00", "\x01", "\x1f", "\x7f",
+		"<&>", "é", "日本", "\u2028", "\u2029", "\xff", "\xe2\x80", "\xed\xa0\x80", "😀", "\U0010FFFF", "{}", "'", "/"}
+	rnd := rand.New(rand.NewPCG(3, 4))
+	str := func() string {
+		var sb strings.Builder
+		for range rnd.IntN(5) {
+			sb.WriteString(pieces[rnd.IntN(len(pieces))])
+		}
+		return sb.String()
+	}
+	floats := []float64{0, 1, -1, 0.5, 12.345678, 100, 1e-6, 9.99e-7, 1e-7, 1.5e-9, 1e20, 1e21, 1.2345e22, 123456789.125,
+		math.SmallestNonzeroFloat64, math.MaxFloat64, 1.0 / 3}
+	times := func() *time.Time {
+		if rnd.IntN(3) == 0 {
+			return nil
+		}
+		t := time.Unix(rnd.Int64N(1<<34), rnd.Int64N(1e9)*int64(rnd.IntN(2))).In(time.FixedZone("", 60*(rnd.IntN(1500)-750)))
+		return &t
+	}
+	var list []api.Process
+	var configs [][]byte
+	for i := range 3000 {
+		p := api.Process{ID: rnd.IntN(5000) - 1, Name: str(), Namespace: str(), PID: rnd.IntN(1 << 22), Status: str(),
+			Restarts: rnd.IntN(3) * rnd.IntN(1<<20), UnstableRestarts: rnd.IntN(4), ExitSignal: str(), Instance: rnd.IntN(1024),
+			Mode: str(), UptimeMS: rnd.Int64N(1 << 40), StartedAt: times(), CPU: floats[rnd.IntN(len(floats))],
+			Memory: rnd.Uint64() >> rnd.IntN(64), CPUSeconds: floats[rnd.IntN(len(floats))], Containment: str(),
+			ContainmentReason: str(), Cgroup: str(), Reason: str(), StatusText: str(), NextRestart: times(),
+			OutLog: str(), ErrLog: str(), CombinedLog: str()}
+		if t := times(); t != nil {
+			p.CreatedAt = *t
+		}
+		if rnd.IntN(2) == 0 {
+			c := rnd.IntN(300) - 150
+			p.ExitCode = &c
+		}
+		if i%2 == 0 {
+			p.CPU, p.CPUSeconds = -p.CPU, -p.CPUSeconds
+		}
+		p.Config = config.App{Name: p.Name, Namespace: p.Namespace, Script: str(), Args: []string{str(), str()}, Cwd: str(),
+			Instances: rnd.IntN(4), Env: map[string]string{str(): str(), "B": str()}}
+		cfg, err := json.Marshal(&p.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, p)
+		configs = append(configs, cfg)
+	}
+	for _, n := range []int{0, 1, 2, len(list)} {
+		pl := make(processList, 0, n)
+		for i := range n {
+			rec := list[i]
+			rec.Config = config.App{}
+			pl = append(pl, listed{Process: rec, config: configs[i]})
+		}
+		want, err := json.Marshal(append([]api.Process{}, list[:n]...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pl.AppendJSON(nil); string(got) != string(want) {
+			i := 0
+			for i < min(len(got), len(want)) && got[i] == want[i] {
+				i++
+			}
+			t.Fatalf("%d processes differ at byte %d:\n got …%s\nwant …%s", n, i, got[max(0, i-80):min(len(got), i+80)],
+				want[max(0, i-80):min(len(want), i+80)])
+		}
+	}
+}
+
+// appendProcess names every field of api.Process: a field added there and not here fails this test (the random
+// records above leave the new field zero, which may encode as nothing).
+func TestAppendProcessFields(t *testing.T) {
+	known := []string{"ID", "Name", "Namespace", "PID", "Status", "Restarts", "UnstableRestarts", "ExitCode",
+		"ExitSignal", "Instance", "Mode", "UptimeMS", "StartedAt", "CreatedAt", "CPU", "Memory", "CPUSeconds",
+		"Containment", "ContainmentReason", "Cgroup", "Reason", "StatusText", "NextRestart", "OutLog", "ErrLog",
+		"CombinedLog", "Config"}
+	typ := reflect.TypeFor[api.Process]()
+	var fields []string
+	for i := range typ.NumField() {
+		fields = append(fields, typ.Field(i).Name)
+	}
+	if !reflect.DeepEqual(fields, known) {
+		t.Fatalf("api.Process has fields %v; appendProcess (listjson.go) encodes %v: add the new ones there, in order", fields, known)
+	}
+}
+
+// The configuration is encoded once, and again after a change.
+func TestAppJSONCache(t *testing.T) {
+	p := &proc{app: config.App{Name: "a", Instances: 1}}
+	first := p.appJSON()
+	if string(first) != string(p.appJSON()) || &first[0] != &p.appJSON()[0] {
+		t.Fatal("appJSON encoded the configuration again without a change")
+	}
+	p.app.Instances = 3
+	p.appChanged()
+	want, _ := json.Marshal(&p.app)
+	if got := p.appJSON(); string(got) != string(want) {
+		t.Fatalf("after a change: %s, want %s", got, want)
+	}
+}
