@@ -282,7 +282,11 @@ func (d *Daemon) call(ctx context.Context, req *api.Request) (any, error) {
 		return api.VersionInfo{Version: d.opts.Version, Protocol: api.Version, PID: os.Getpid(), Home: d.opts.Home,
 			Supervised: d.sd.active()}, nil
 	case api.MethodList:
-		return d.list(ctx)
+		p, err := decode[api.ListParams](req.Params)
+		if err != nil {
+			return nil, err
+		}
+		return d.list(ctx, fieldsOf(p.Fields))
 	case api.MethodStart:
 		p, err := decode[api.StartParams](req.Params)
 		if err != nil {

@@ -20,22 +20,60 @@ type listed struct {
 
 // processList is the answer to "list", encoded by hand (api.JSONAppender): encoding/json's reflection over 1000
 // processes and their configs, and the copies of the configs it encoded, were most of the daemon's work for
-// `gpm jlist` (issue 13). The bytes are encoding/json's, field for field (TestAppendProcess).
-type processList []listed
+// `gpm jlist` (issue 13). The bytes are encoding/json's, field for field (TestAppendProcess); fields leaves members
+// out (api.ListParams).
+type processList struct {
+	procs  []listed
+	fields fieldSet
+}
 
-// AppendJSON appends the list as json.Marshal of []api.Process would encode it.
+// The members of api.Process, in their order, as a set: bit i is processFields[i].
+type fieldSet uint32
+
+const (
+	fConfig   = 26 // the index of "config" in processFields
+	allFields = fieldSet(1)<<(fConfig+1) - 1
+)
+
+// processFields are the JSON names of api.Process's members, in order (TestAppendProcessFields).
+var processFields = [...]string{"id", "name", "namespace", "pid", "status", "restarts", "unstable_restarts",
+	"exit_code", "exit_signal", "instance", "mode", "uptime_ms", "started_at", "created_at", "cpu", "memory",
+	"cpu_seconds", "containment", "containment_reason", "cgroup", "reason", "status_text", "next_restart", "out_log",
+	"err_log", "log", "config"}
+
+// fieldsOf is the set that api.ListParams.Fields names: all of them when it names none; unknown names are
+// ignored.
+func fieldsOf(names []string) fieldSet {
+	if len(names) == 0 {
+		return allFields
+	}
+	var set fieldSet
+	for _, n := range names {
+		for i, f := range processFields {
+			if f == n {
+				set |= 1 << i
+			}
+		}
+	}
+	return set
+}
+
+func (s fieldSet) has(i int) bool { return s&(1<<i) != 0 }
+
+// AppendJSON appends the list as json.Marshal of []api.Process would encode it, with only the members of
+// l.fields.
 func (l processList) AppendJSON(b []byte) []byte {
 	n := 2
-	for i := range l {
-		n += len(l[i].config) + 768 // the record without its config is 500-700 bytes
+	for i := range l.procs {
+		n += len(l.procs[i].config) + 768 // the record without its config is 500-700 bytes
 	}
 	b = slices.Grow(b, n)
 	b = append(b, '[')
-	for i := range l {
+	for i := range l.procs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendProcess(b, &l[i].Process, l[i].config)
+		b = appendProcess(b, &l.procs[i].Process, l.procs[i].config, l.fields)
 	}
 	return append(b, ']')
 }
@@ -43,57 +81,104 @@ func (l processList) AppendJSON(b []byte) []byte {
 // MarshalJSON serves encoding/json (the in-process api.Caller).
 func (l processList) MarshalJSON() ([]byte, error) { return l.AppendJSON(nil), nil }
 
-// appendProcess appends p as encoding/json encodes an api.Process, with config as its "config".
-//
-// Important (!): a field added to api.Process is added here too, in its place; TestAppendProcess fails until it is.
-func appendProcess(b []byte, p *api.Process, config []byte) []byte {
-	b = append(b, `{"id":`...)
-	b = strconv.AppendInt(b, int64(p.ID), 10)
-	b = appendString(append(b, `,"name":`...), p.Name)
-	b = appendString(append(b, `,"namespace":`...), p.Namespace)
-	b = strconv.AppendInt(append(b, `,"pid":`...), int64(p.PID), 10)
-	b = appendString(append(b, `,"status":`...), p.Status)
-	b = strconv.AppendInt(append(b, `,"restarts":`...), int64(p.Restarts), 10)
-	b = strconv.AppendInt(append(b, `,"unstable_restarts":`...), int64(p.UnstableRestarts), 10)
-	b = append(b, `,"exit_code":`...)
-	if p.ExitCode == nil {
-		b = append(b, "null"...)
-	} else {
-		b = strconv.AppendInt(b, int64(*p.ExitCode), 10)
-	}
-	b = appendOmitEmpty(b, `,"exit_signal":`, p.ExitSignal)
-	b = strconv.AppendInt(append(b, `,"instance":`...), int64(p.Instance), 10)
-	b = appendString(append(b, `,"mode":`...), p.Mode)
-	b = strconv.AppendInt(append(b, `,"uptime_ms":`...), p.UptimeMS, 10)
-	if p.StartedAt != nil {
-		b = appendTime(append(b, `,"started_at":`...), *p.StartedAt)
-	}
-	b = appendTime(append(b, `,"created_at":`...), p.CreatedAt)
-	b = appendFloat(append(b, `,"cpu":`...), p.CPU)
-	b = strconv.AppendUint(append(b, `,"memory":`...), p.Memory, 10)
-	b = appendFloat(append(b, `,"cpu_seconds":`...), p.CPUSeconds)
-	b = appendOmitEmpty(b, `,"containment":`, p.Containment)
-	b = appendOmitEmpty(b, `,"containment_reason":`, p.ContainmentReason)
-	b = appendOmitEmpty(b, `,"cgroup":`, p.Cgroup)
-	b = appendOmitEmpty(b, `,"reason":`, p.Reason)
-	b = appendOmitEmpty(b, `,"status_text":`, p.StatusText)
-	if p.NextRestart != nil {
-		b = appendTime(append(b, `,"next_restart":`...), *p.NextRestart)
-	}
-	b = appendOmitEmpty(b, `,"out_log":`, p.OutLog)
-	b = appendOmitEmpty(b, `,"err_log":`, p.ErrLog)
-	b = appendOmitEmpty(b, `,"log":`, p.CombinedLog)
-	b = append(b, `,"config":`...)
-	b = append(b, config...)
-	return append(b, '}')
+// record appends one api.Process's members, each with its key after a comma, or a brace for the first.
+type record struct {
+	b      []byte
+	fields fieldSet
+	n      int // members written
 }
 
-// appendOmitEmpty appends key and s, unless s is empty (`json:",omitempty"`).
-func appendOmitEmpty(b []byte, key, s string) []byte {
-	if s == "" {
-		return b
+// key starts member i (processFields) and reports whether it is wanted.
+func (r *record) key(i int) bool {
+	if !r.fields.has(i) {
+		return false
 	}
-	return appendString(append(b, key...), s)
+	if r.n > 0 {
+		r.b = append(r.b, ',')
+	}
+	r.n++
+	r.b = append(r.b, '"')
+	r.b = append(r.b, processFields[i]...)
+	r.b = append(r.b, '"', ':')
+	return true
+}
+
+func (r *record) int(i int, v int64) {
+	if r.key(i) {
+		r.b = strconv.AppendInt(r.b, v, 10)
+	}
+}
+
+func (r *record) str(i int, v string) {
+	if r.key(i) {
+		r.b = appendString(r.b, v)
+	}
+}
+
+// omitEmpty is str for a `json:",omitempty"` member.
+func (r *record) omitEmpty(i int, v string) {
+	if v != "" {
+		r.str(i, v)
+	}
+}
+
+func (r *record) time(i int, t *time.Time) {
+	if t != nil && r.key(i) {
+		r.b = appendTime(r.b, *t)
+	}
+}
+
+func (r *record) float(i int, f float64) {
+	if r.key(i) {
+		r.b = appendFloat(r.b, f)
+	}
+}
+
+// appendProcess appends p as encoding/json encodes an api.Process, with config as its "config", and only the
+// members in fields.
+//
+// Important (!): a field added to api.Process is added here and to processFields, in its place;
+// TestAppendProcessFields fails until it is.
+func appendProcess(b []byte, p *api.Process, config []byte, fields fieldSet) []byte {
+	r := record{b: append(b, '{'), fields: fields}
+	r.int(0, int64(p.ID))
+	r.str(1, p.Name)
+	r.str(2, p.Namespace)
+	r.int(3, int64(p.PID))
+	r.str(4, p.Status)
+	r.int(5, int64(p.Restarts))
+	r.int(6, int64(p.UnstableRestarts))
+	if r.key(7) {
+		if p.ExitCode == nil {
+			r.b = append(r.b, "null"...)
+		} else {
+			r.b = strconv.AppendInt(r.b, int64(*p.ExitCode), 10)
+		}
+	}
+	r.omitEmpty(8, p.ExitSignal)
+	r.int(9, int64(p.Instance))
+	r.str(10, p.Mode)
+	r.int(11, p.UptimeMS)
+	r.time(12, p.StartedAt)
+	r.time(13, &p.CreatedAt)
+	r.float(14, p.CPU)
+	if r.key(15) {
+		r.b = strconv.AppendUint(r.b, p.Memory, 10)
+	}
+	r.float(16, p.CPUSeconds)
+	r.omitEmpty(17, p.Containment)
+	r.omitEmpty(18, p.ContainmentReason)
+	r.omitEmpty(19, p.Cgroup)
+	r.omitEmpty(20, p.Reason)
+	r.omitEmpty(21, p.StatusText)
+	r.time(22, p.NextRestart)
+	r.omitEmpty(23, p.OutLog)
+	r.omitEmpty(24, p.ErrLog)
+	r.omitEmpty(25, p.CombinedLog)
+	if r.key(fConfig) {
+		r.b = append(r.b, config...)
+	}
+	return append(r.b, '}')
 }
 
 // appendTime appends t as time.Time's MarshalJSON does, for the years it accepts (0-9999: every time the daemon

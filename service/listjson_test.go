@@ -2,6 +2,7 @@ package service
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -65,41 +66,92 @@ func TestAppendProcess(t *testing.T) {
 		configs = append(configs, cfg)
 	}
 	for _, n := range []int{0, 1, 2, len(list)} {
-		pl := make(processList, 0, n)
+		pl := processList{fields: allFields}
 		for i := range n {
 			rec := list[i]
 			rec.Config = config.App{}
-			pl = append(pl, listed{Process: rec, config: configs[i]})
+			pl.procs = append(pl.procs, listed{Process: rec, config: configs[i]})
 		}
 		want, err := json.Marshal(append([]api.Process{}, list[:n]...))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := pl.AppendJSON(nil); string(got) != string(want) {
-			i := 0
-			for i < min(len(got), len(want)) && got[i] == want[i] {
-				i++
-			}
-			t.Fatalf("%d processes differ at byte %d:\n got …%s\nwant …%s", n, i, got[max(0, i-80):min(len(got), i+80)],
-				want[max(0, i-80):min(len(want), i+80)])
+		sameJSON(t, fmt.Sprintf("%d processes", n), pl.AppendJSON(nil), want)
+	}
+	// Some members only (api.ListParams.Fields): as encoding/json encodes a struct of those fields alone.
+	for range 50 {
+		fields := fieldSet(rnd.Uint32()) & allFields
+		if rnd.IntN(5) == 0 {
+			fields = fieldsOf([]string{"id", "name", "namespace", "mode", "pid", "uptime_ms", "restarts", "status", "status_text", "cpu", "memory"})
 		}
+		typ := reflect.TypeFor[api.Process]()
+		var sfs []reflect.StructField
+		var idx []int
+		for i := range typ.NumField() {
+			if fields.has(i) {
+				sfs = append(sfs, typ.Field(i))
+				idx = append(idx, i)
+			}
+		}
+		sub := reflect.StructOf(sfs)
+		want := reflect.MakeSlice(reflect.SliceOf(sub), 0, 100)
+		pl := processList{fields: fields}
+		for i := range 100 {
+			v := reflect.New(sub).Elem()
+			for j, k := range idx {
+				v.Field(j).Set(reflect.ValueOf(list[i]).Field(k))
+			}
+			want = reflect.Append(want, v)
+			pl.procs = append(pl.procs, listed{Process: list[i], config: configs[i]})
+		}
+		w, err := json.Marshal(want.Interface())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, fmt.Sprintf("fields %b", fields), pl.AppendJSON(nil), w)
 	}
 }
 
-// appendProcess names every field of api.Process: a field added there and not here fails this test (the random
-// records above leave the new field zero, which may encode as nothing).
-func TestAppendProcessFields(t *testing.T) {
-	known := []string{"ID", "Name", "Namespace", "PID", "Status", "Restarts", "UnstableRestarts", "ExitCode",
-		"ExitSignal", "Instance", "Mode", "UptimeMS", "StartedAt", "CreatedAt", "CPU", "Memory", "CPUSeconds",
-		"Containment", "ContainmentReason", "Cgroup", "Reason", "StatusText", "NextRestart", "OutLog", "ErrLog",
-		"CombinedLog", "Config"}
-	typ := reflect.TypeFor[api.Process]()
-	var fields []string
-	for i := range typ.NumField() {
-		fields = append(fields, typ.Field(i).Name)
+func sameJSON(t *testing.T, what string, got, want []byte) {
+	t.Helper()
+	if string(got) == string(want) {
+		return
 	}
-	if !reflect.DeepEqual(fields, known) {
-		t.Fatalf("api.Process has fields %v; appendProcess (listjson.go) encodes %v: add the new ones there, in order", fields, known)
+	i := 0
+	for i < min(len(got), len(want)) && got[i] == want[i] {
+		i++
+	}
+	t.Fatalf("%s differ at byte %d:\n got …%s\nwant …%s", what, i, got[max(0, i-80):min(len(got), i+80)],
+		want[max(0, i-80):min(len(want), i+80)])
+}
+
+// fieldsOf takes JSON names, ignores the unknown, and means all of them when given none.
+func TestFieldsOf(t *testing.T) {
+	if fieldsOf(nil) != allFields || fieldsOf([]string{}) != allFields {
+		t.Fatal("no names: not every field")
+	}
+	if got := fieldsOf([]string{"id", "config", "nope"}); got != 1|1<<fConfig {
+		t.Fatalf("id, config, nope: %b", got)
+	}
+	if got := fieldsOf([]string{"nope"}); got != 0 {
+		t.Fatalf("nope: %b", got)
+	}
+}
+
+// processFields names every member of api.Process, in order: a field added there and not here fails this test
+// (the random records above leave a new field zero, which may encode as nothing).
+func TestAppendProcessFields(t *testing.T) {
+	typ := reflect.TypeFor[api.Process]()
+	var names []string
+	for i := range typ.NumField() {
+		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		names = append(names, name)
+	}
+	if !reflect.DeepEqual(names, processFields[:]) {
+		t.Fatalf("api.Process has members %v; appendProcess (listjson.go) encodes %v: add the new ones there, in order", names, processFields)
+	}
+	if processFields[fConfig] != "config" {
+		t.Fatalf("fConfig is %d, config is not there", fConfig)
 	}
 }
 

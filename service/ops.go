@@ -42,18 +42,22 @@ func (d *Daemon) resolve(targets []string) ([]*proc, error) {
 
 // list answers "list": every process, ordered by id, each with its configuration encoded once (appJSON) rather
 // than copied, and the whole encoded by hand off the loop (processList).
-func (d *Daemon) list(ctx context.Context) (processList, error) {
-	var out processList
+func (d *Daemon) list(ctx context.Context, fields fieldSet) (processList, error) {
+	out := processList{fields: fields}
 	err := d.do(ctx, func() error {
-		out = make(processList, 0, len(d.procs))
+		out.procs = make([]listed, 0, len(d.procs))
 		for _, p := range d.sorted() {
-			out = append(out, listed{Process: d.record(p), config: p.appJSON()})
+			l := listed{Process: d.record(p)}
+			if fields.has(fConfig) {
+				l.config = p.appJSON()
+			}
+			out.procs = append(out.procs, l)
 		}
 		return nil
 	})
 	if err != nil {
 		// ctx ended: the loop may still run the function and write out (a data race if it were read here).
-		return nil, err
+		return processList{}, err
 	}
 	return out, nil
 }
