@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -14,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/gpmd/gpm/api"
@@ -104,25 +102,36 @@ func processes(list []shown) []api.Process {
 
 // printList prints PM2's table: id, name, namespace, mode, pid, uptime, restarts, status, cpu, mem.
 func (c *cli) printList(list []row) {
-	// tabwriter writes cell by cell: buffer the table into one write.
-	bw := bufio.NewWriter(c.stdout)
-	defer bw.Flush()
-	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "id\tname\tnamespace\tmode\tpid\tuptime\t↺\tstatus\tcpu\tmem")
-	for _, p := range list {
-		pid, uptime := "0", "0"
-		if p.PID != 0 {
-			pid = strconv.Itoa(p.PID)
-			uptime = snapshot.HumanDuration(time.Duration(p.UptimeMS) * time.Millisecond)
-		}
-		status := p.Status
-		if p.StatusText != "" {
-			status += " (" + truncate(p.StatusText, 32) + ")"
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%.1f%%\t%s\n", p.ID, p.Name, p.Namespace, p.Mode, pid,
-			uptime, p.Restarts, status, p.CPU, humanBytes(p.Memory))
+	t := newTable(10, len(list)+1)
+	for _, h := range []string{"id", "name", "namespace", "mode", "pid", "uptime", "↺", "status", "cpu", "mem"} {
+		t.cell(h)
 	}
-	tw.Flush()
+	for _, p := range list {
+		t.buf = strconv.AppendInt(t.buf, int64(p.ID), 10)
+		t.end()
+		t.cell(p.Name)
+		t.cell(p.Namespace)
+		t.cell(p.Mode)
+		if p.PID != 0 {
+			t.buf = strconv.AppendInt(t.buf, int64(p.PID), 10)
+			t.end()
+			t.cell(snapshot.HumanDuration(time.Duration(p.UptimeMS) * time.Millisecond))
+		} else {
+			t.cell("0")
+			t.cell("0")
+		}
+		t.buf = strconv.AppendInt(t.buf, int64(p.Restarts), 10)
+		t.end()
+		t.buf = append(t.buf, p.Status...)
+		if p.StatusText != "" {
+			t.buf = append(append(append(t.buf, " ("...), truncate(p.StatusText, 32)...), ')')
+		}
+		t.end()
+		t.buf = append(strconv.AppendFloat(t.buf, p.CPU, 'f', 1, 64), '%') // fmt's %.1f%%
+		t.end()
+		t.cell(humanBytes(p.Memory))
+	}
+	t.writeTo(c.stdout)
 }
 
 // truncate shortens s to n runes with an ellipsis.
