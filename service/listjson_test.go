@@ -65,12 +65,21 @@ func TestAppendProcess(t *testing.T) {
 		list = append(list, p)
 		configs = append(configs, cfg)
 	}
+	// process() gives back the record (snapshot goes through it).
+	for _, p := range list {
+		info := infoOf(p)
+		q := info.process()
+		q.Config = p.Config
+		if !reflect.DeepEqual(p, q) {
+			t.Fatalf("procInfo round trip:\n got %+v\nwant %+v", q, p)
+		}
+	}
 	for _, n := range []int{0, 1, 2, len(list)} {
 		pl := processList{fields: allFields}
 		for i := range n {
 			rec := list[i]
 			rec.Config = config.App{}
-			pl.procs = append(pl.procs, listed{Process: rec, config: configs[i]})
+			pl.procs = append(pl.procs, listed{procInfo: infoOf(rec), config: configs[i]})
 		}
 		want, err := json.Marshal(append([]api.Process{}, list[:n]...))
 		if err != nil {
@@ -102,7 +111,7 @@ func TestAppendProcess(t *testing.T) {
 				v.Field(j).Set(reflect.ValueOf(list[i]).Field(k))
 			}
 			want = reflect.Append(want, v)
-			pl.procs = append(pl.procs, listed{Process: list[i], config: configs[i]})
+			pl.procs = append(pl.procs, listed{procInfo: infoOf(list[i]), config: configs[i]})
 		}
 		w, err := json.Marshal(want.Interface())
 		if err != nil {
@@ -110,6 +119,25 @@ func TestAppendProcess(t *testing.T) {
 		}
 		sameJSON(t, fmt.Sprintf("fields %b", fields), pl.AppendJSON(nil), w)
 	}
+}
+
+// infoOf is the procInfo whose process() is p, without its Config.
+func infoOf(p api.Process) procInfo {
+	i := procInfo{ID: p.ID, Name: p.Name, Namespace: p.Namespace, PID: p.PID, Status: p.Status, Restarts: p.Restarts,
+		UnstableRestarts: p.UnstableRestarts, ExitSignal: p.ExitSignal, Instance: p.Instance, Mode: p.Mode,
+		UptimeMS: p.UptimeMS, CreatedAt: p.CreatedAt, CPU: p.CPU, Memory: p.Memory, CPUSeconds: p.CPUSeconds,
+		Containment: p.Containment, ContainmentReason: p.ContainmentReason, Cgroup: p.Cgroup, Reason: p.Reason,
+		StatusText: p.StatusText, OutLog: p.OutLog, ErrLog: p.ErrLog, CombinedLog: p.CombinedLog}
+	if p.ExitCode != nil {
+		i.ExitCode, i.Exited = *p.ExitCode, true
+	}
+	if p.StartedAt != nil {
+		i.StartedAt, i.Started = *p.StartedAt, true
+	}
+	if p.NextRestart != nil {
+		i.NextRestart = *p.NextRestart
+	}
+	return i
 }
 
 func sameJSON(t *testing.T, what string, got, want []byte) {

@@ -46,8 +46,9 @@ func (d *Daemon) list(ctx context.Context, fields fieldSet) (processList, error)
 	out := processList{fields: fields}
 	err := d.do(ctx, func() error {
 		out.procs = make([]listed, 0, len(d.procs))
+		now := time.Now()
 		for _, p := range d.sorted() {
-			l := listed{Process: d.record(p)}
+			l := listed{procInfo: d.info(p, now)}
 			if fields.has(fConfig) {
 				l.config = p.appJSON()
 			}
