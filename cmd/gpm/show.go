@@ -65,9 +65,15 @@ var rowFields = []string{"id", "name", "namespace", "pid", "status", "restarts",
 // listRows returns the daemon's list with the members of a row only (api.ListParams). A daemon older than the
 // parameter sends whole records, whose other members the decoder passes over.
 func listRows(ctx context.Context, conn *client.Client) ([]row, error) {
-	var list []row
-	err := conn.Call(ctx, api.MethodList, api.ListParams{Fields: rowFields}, &list)
-	return list, err
+	var raw json.RawMessage
+	if err := conn.Call(ctx, api.MethodList, api.ListParams{Fields: rowFields}, &raw); err != nil {
+		return nil, err
+	}
+	list, err := decodeRows(raw)
+	if err != nil {
+		return nil, fmt.Errorf("list: decode reply: %w", err)
+	}
+	return list, nil
 }
 
 // rowsOf is the table's view of full records (what start, stop and the like answer).
