@@ -49,7 +49,7 @@ func TestPrintListAsTabwriter(t *testing.T) {
 		}
 		return sb.String()
 	}
-	cpus := []float64{0, 0.04, 0.05, 0.15, 0.25, 1, 99.95, 100, 1234.5678, -0.0, math.NaN(), math.Inf(1), 1e21}
+	cpus := []float64{0, 0.04, 0.05, 0.15, 0.25, 1, 99.95, 100, 1234.5678, math.Copysign(0, -1), math.NaN(), math.Inf(1), 1e21}
 	for round := range 300 {
 		markup := round%3 == 0
 		var list []row
