@@ -255,6 +255,15 @@ func appendFloat(b []byte, f float64) []byte {
 	return b
 }
 
+// htmlSafe are the ASCII bytes json.Marshal writes as they are: all but the control characters, `"`, `\`, `<`,
+// `>` and `&`. A table: one load a byte instead of six comparisons.
+var htmlSafe = func() (set [utf8.RuneSelf]bool) {
+	for c := byte(0x20); c < utf8.RuneSelf; c++ {
+		set[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return set
+}()
+
 // appendString appends s as json.Marshal escapes a string: `"`, `\`, the control characters (\b \f \n \r \t by
 // name), `<`, `>` and `&` (HTML), U+2028 and U+2029; invalid UTF-8 becomes U+FFFD.
 func appendString(b []byte, s string) []byte {
@@ -263,7 +272,7 @@ func appendString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if htmlSafe[c] {
 				i++
 				continue
 			}

@@ -197,3 +197,53 @@ func TestAppJSONCache(t *testing.T) {
 		t.Fatalf("after a change: %s, want %s", got, want)
 	}
 }
+
+// benchList is n processes as a daemon of sleeping apps lists them.
+func benchList(n int) ([]api.Process, processList) {
+	started := time.Date(2026, 12, 5, 4, 57, 53, 188445023, time.UTC)
+	var full []api.Process
+	pl := processList{fields: allFields}
+	for i := range n {
+		p := api.Process{ID: i, Name: fmt.Sprintf("s%d", i+1), Namespace: "default", PID: 1436 + i, Status: "online",
+			Mode: "fork", UptimeMS: 90078, StartedAt: &started, CreatedAt: started, Memory: 1851392, CPUSeconds: 0.004577,
+			Containment: "cgroup", ContainmentReason: "/sys/fs/cgroup/unified/gpm-60dfd5cc16ff, root: cgroup /gpm-60dfd5cc16ff of its own (the daemon's cgroup / is not delegated) (no controllers)",
+			Cgroup: fmt.Sprintf("/sys/fs/cgroup/unified/gpm-60dfd5cc16ff/app-s%d-%d", i+1, i), OutLog: "/tmp/jl/home/logs/s1-out.log",
+			ErrLog: "/tmp/jl/home/logs/s1-error.log",
+			Config: config.App{Name: fmt.Sprintf("s%d", i+1), Namespace: "default", Script: "/bin/sleep", Args: []string{"100000"},
+				Cwd: "/tmp/jl", Instances: 1, ExecMode: "fork", InstanceVar: "NODE_APP_INSTANCE", Autorestart: true,
+				MaxRestarts: 16, KillSignal: "SIGINT"}}
+		cfg, _ := json.Marshal(&p.Config)
+		full = append(full, p)
+		pl.procs = append(pl.procs, listed{procInfo: infoOf(p), config: cfg})
+	}
+	return full, pl
+}
+
+// The encoding of a list of 1000 processes: encoding/json's (what the daemon did before issue 13) and the hand
+// encoder's into a buffer kept between answers (what it does).
+func BenchmarkListEncode1000(b *testing.B) {
+	full, pl := benchList(1000)
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := json.Marshal(full); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("append", func(b *testing.B) {
+		var buf []byte
+		for b.Loop() {
+			buf = pl.AppendJSON(buf[:0])
+		}
+		b.SetBytes(int64(len(buf)))
+	})
+	b.Run("append-rows", func(b *testing.B) {
+		rows := pl
+		rows.fields = fieldsOf([]string{"id", "name", "namespace", "pid", "status", "restarts", "mode", "uptime_ms", "cpu", "memory", "status_text"})
+		var buf []byte
+		for b.Loop() {
+			buf = rows.AppendJSON(buf[:0])
+		}
+		b.SetBytes(int64(len(buf)))
+	})
+}
