@@ -80,3 +80,45 @@ func TestLineRefusesWhatCannotBeEncoded(t *testing.T) {
 		t.Error("ResultLine: no error")
 	}
 }
+
+// appended encodes itself by hand, as json.Marshal would encode v.
+type appended struct{ v any }
+
+func (a appended) AppendJSON(b []byte) []byte {
+	m, err := json.Marshal(a.v)
+	if err != nil {
+		panic(err)
+	}
+	return append(b, m...)
+}
+
+// A JSONAppender's line, from ResultLine, RequestLine or AppendResultLine onto a buffer already used, is the line
+// of the value it stands for.
+func TestJSONAppenderLines(t *testing.T) {
+	for _, tt := range lineValues {
+		for _, id := range []uint64{0, 1, 7, 1 << 63} {
+			want, err := ResultLine(id, tt.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ResultLine(id, appended{tt.v})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s, id %d: ResultLine %q, want %q", tt.name, id, got, want)
+			}
+			buf := append(make([]byte, 0, 4), "leftover"...)
+			if got := AppendResultLine(buf[:0], id, appended{tt.v}); !bytes.Equal(got, want) {
+				t.Errorf("%s, id %d: AppendResultLine %q, want %q", tt.name, id, got, want)
+			}
+			wantReq, err := RequestLine(id, "list", tt.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := RequestLine(id, "list", appended{tt.v}); !bytes.Equal(got, wantReq) {
+				t.Errorf("%s, id %d: RequestLine %q, want %q", tt.name, id, got, wantReq)
+			}
+		}
+	}
+}

@@ -4,11 +4,13 @@ package client
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -139,59 +141,15 @@ func (c *Client) Close() error { return c.conn.Close() }
 func (c *Client) Call(ctx context.Context, method string, params, result any) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.next++
-	b, err := api.RequestLine(c.next, method, params)
-	if err != nil {
-		return fmt.Errorf("%s: encode: %w", method, err)
-	}
-	if len(b) > api.MaxRequest {
-		return api.TooLarge(len(b))
-	}
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	c.arm(ctx, c.conn.SetWriteDeadline)
-	if _, err := c.conn.Write(b); err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %w", method, ctx.Err())
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return c.noAnswer(fmt.Sprintf("accepted the connection but did not read the %s request within %v", method, c.timeout))
-		}
-		// The daemon may have refused the request with an answer before closing (too large, too many connections):
-		// that answer says more than EPIPE.
-		c.arm(ctx, c.conn.SetReadDeadline)
-		if line, rerr := c.r.ReadBytes('\n'); rerr == nil {
-			if resp, derr := decodeReply(line, nil); derr == nil && resp != nil {
-				return resp
-			}
-		}
-		return fmt.Errorf("%s: %w", method, err)
-	}
 	var line []byte
-	for {
-		c.arm(ctx, c.conn.SetReadDeadline)
-		part, err := c.r.ReadBytes('\n')
-		line = append(line, part...)
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %w", method, ctx.Err())
-		}
-		if !errors.Is(err, os.ErrDeadlineExceeded) {
-			return fmt.Errorf("%s: daemon closed the connection: %w", method, err)
-		}
-		if !patient[method] {
-			return c.noAnswer(fmt.Sprintf("accepted the connection but did not answer %s within %v", method, c.timeout))
-		}
-		if perr := c.probe(ctx); perr != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("%s: %w", method, ctx.Err())
-			}
-			return c.noAnswer(fmt.Sprintf("has not answered %s for %v, and did not answer a ping within %v either (%v)", method, c.timeout, c.timeout, perr))
-		}
+	id, err := c.exchange(ctx, method, params, func(uint64) (err error) {
+		line, err = readLine(c.r, line)
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	if apiErr, err := decodeReply(line, result); apiErr != nil {
+	if apiErr, err := decodeReply(line, id, result); apiErr != nil {
 		return apiErr
 	} else if err != nil {
 		return fmt.Errorf("%s: decode reply: %w", method, err)
@@ -199,10 +157,105 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 	return nil
 }
 
-// decodeReply decodes one reply line: the daemon's error, or its result into result (skipped when nil). One pass
-// over the reply: its result is decoded straight into the caller's value (the decoder follows a non-nil pointer held
-// in an interface), not kept as raw JSON and decoded again.
-func decodeReply(line []byte, result any) (*api.Error, error) {
+// CopyResult is Call with the result copied to w, JSON as the daemon encoded it, instead of decoded: an array or
+// an object goes to w as its bytes arrive (`gpm jlist` of 1000 apps is 1 MB, which the client then neither holds
+// nor scans), any other result once the reply is whole. It returns the number of bytes written; a null or absent
+// result writes nothing. Errors are Call's; one that comes after the first bytes (the daemon closed the
+// connection, w failed) leaves part of the result in w.
+func (c *Client) CopyResult(ctx context.Context, method string, params any, w io.Writer) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rc := resultCopier{w: bufio.NewWriterSize(w, 64<<10)}
+	id, err := c.exchange(ctx, method, params, func(id uint64) error { return rc.read(c.r, id) })
+	if err != nil {
+		return rc.n, err
+	}
+	return rc.n, rc.finish(method, id)
+}
+
+// exchange sends one request and calls read (with the request's id) until it has the whole answer line: read
+// returns nil then, or an error of the connection (a deadline passed: the answer may still come). Call holds c.mu.
+func (c *Client) exchange(ctx context.Context, method string, params any, read func(id uint64) error) (uint64, error) {
+	c.next++
+	id := c.next
+	b, err := api.RequestLine(id, method, params)
+	if err != nil {
+		return id, fmt.Errorf("%s: encode: %w", method, err)
+	}
+	if len(b) > api.MaxRequest {
+		return id, api.TooLarge(len(b))
+	}
+	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	c.arm(ctx, c.conn.SetWriteDeadline)
+	if _, err := c.conn.Write(b); err != nil {
+		if ctx.Err() != nil {
+			return id, fmt.Errorf("%s: %w", method, ctx.Err())
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return id, c.noAnswer(fmt.Sprintf("accepted the connection but did not read the %s request within %v", method, c.timeout))
+		}
+		// The daemon may have refused the request with an answer before closing (too large, too many connections):
+		// that answer says more than EPIPE.
+		c.arm(ctx, c.conn.SetReadDeadline)
+		if line, rerr := c.r.ReadBytes('\n'); rerr == nil {
+			if resp, derr := decodeReply(line, id, nil); derr == nil && resp != nil {
+				return id, resp
+			}
+		}
+		return id, fmt.Errorf("%s: %w", method, err)
+	}
+	for {
+		c.arm(ctx, c.conn.SetReadDeadline)
+		err := read(id)
+		if err == nil {
+			return id, nil
+		}
+		if errors.Is(err, errWrite) {
+			return id, err
+		}
+		if ctx.Err() != nil {
+			return id, fmt.Errorf("%s: %w", method, ctx.Err())
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return id, fmt.Errorf("%s: daemon closed the connection: %w", method, err)
+		}
+		if !patient[method] {
+			return id, c.noAnswer(fmt.Sprintf("accepted the connection but did not answer %s within %v", method, c.timeout))
+		}
+		if perr := c.probe(ctx); perr != nil {
+			if ctx.Err() != nil {
+				return id, fmt.Errorf("%s: %w", method, ctx.Err())
+			}
+			return id, c.noAnswer(fmt.Sprintf("has not answered %s for %v, and did not answer a ping within %v either (%v)", method, c.timeout, c.timeout, perr))
+		}
+	}
+}
+
+// readLine appends the next line of r, newline included, to line. Each fragment bufio hands out is copied once,
+// into line: ReadBytes copied each into a buffer of its own, then all of them into one, and Call then appended that
+// to line (three copies of 1 MB, and their garbage, for jlist of 1000 apps).
+func readLine(r *bufio.Reader, line []byte) ([]byte, error) {
+	for {
+		frag, err := r.ReadSlice('\n')
+		line = append(line, frag...)
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return line, err
+		}
+	}
+}
+
+// decodeReply decodes one reply line to request id: the daemon's error, or its result into result (skipped when
+// nil). One pass over the reply: its result is decoded straight into the caller's value (the decoder follows a
+// non-nil pointer held in an interface), not kept as raw JSON and decoded again. A *json.RawMessage result gets
+// the daemon's bytes without any pass at all when the line has the form api.ResultLine writes (rawResult).
+func decodeReply(line []byte, id uint64, result any) (*api.Error, error) {
+	if raw, ok := result.(*json.RawMessage); ok {
+		if v, ok := rawResult(line, id); ok {
+			*raw = v
+			return nil, nil
+		}
+	}
 	var resp struct {
 		Result any        `json:"result"`
 		Error  *api.Error `json:"error"`
@@ -213,6 +266,28 @@ func decodeReply(line []byte, result any) (*api.Error, error) {
 	}
 	err := json.Unmarshal(line, &resp)
 	return resp.Error, err
+}
+
+// rawResult returns the result of a reply line as api.ResultLine writes it, `{"id":ID,"result":VALUE}` and a
+// newline, where VALUE is an array or an object, without scanning it: `gpm jlist` prints the daemon's answer as
+// it came, and validating 1 MB (1000 apps) only to copy it out of its envelope was a fifth of the call. The
+// result is the last member (ResultLine puts it there), so the line's closing brace ends VALUE, and VALUE must
+// close with the bracket it opened with. The bytes are the daemon's own encoding (encoding/json's), from a peer
+// the socket authenticated. ok is false for every other line (an error, a scalar result, an encoding that
+// differs), which the caller decodes instead. The returned slice shares line's memory.
+func rawResult(line []byte, id uint64) (json.RawMessage, bool) {
+	v, ok := bytes.CutPrefix(line, resultHead(id))
+	if !ok {
+		return nil, false
+	}
+	v, ok = bytes.CutSuffix(v, []byte("}\n"))
+	if !ok || len(v) < 2 {
+		return nil, false
+	}
+	if open, end := v[0], v[len(v)-1]; (open != '[' || end != ']') && (open != '{' || end != '}') {
+		return nil, false
+	}
+	return v, true
 }
 
 // arm sets the deadline that set (the conn's read or write deadline) governs to the timeout from now, or clears it,

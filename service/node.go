@@ -274,6 +274,7 @@ func (d *Daemon) adoptListen(p *proc, uid int, addr string) error {
 		if q.app.Name == name {
 			q.app.Listen = append(q.app.Listen, spec.String())
 			q.app.ExecMode = "cluster"
+			q.appChanged()
 			ids = append(ids, q.id)
 		}
 	}

@@ -51,18 +51,25 @@ func (d *Daemon) hasApps() bool {
 	return false
 }
 
-func (d *Daemon) list(ctx context.Context) ([]api.Process, error) {
-	var out []api.Process
+// list answers "list": every process, ordered by id, each with its configuration encoded once (appJSON) rather
+// than copied, and the whole encoded by hand off the loop (processList).
+func (d *Daemon) list(ctx context.Context, fields fieldSet) (processList, error) {
+	out := processList{fields: fields}
 	err := d.do(ctx, func() error {
-		out = make([]api.Process, 0, len(d.procs))
+		out.procs = make([]listed, 0, len(d.procs))
+		now := time.Now()
 		for _, p := range d.sorted() {
-			out = append(out, d.snapshot(p))
+			l := listed{procInfo: d.info(p, now)}
+			if fields.has(fConfig) {
+				l.config = p.appJSON()
+			}
+			out.procs = append(out.procs, l)
 		}
 		return nil
 	})
 	if err != nil {
 		// ctx ended: the loop may still run the function and write out (a data race if it were read here).
-		return nil, err
+		return processList{}, err
 	}
 	return out, nil
 }
@@ -532,6 +539,7 @@ func (d *Daemon) scale(ctx context.Context, sp *api.ScaleParams) ([]api.Process,
 		}
 		for _, p := range existing {
 			p.app.Instances = want
+			p.appChanged()
 		}
 		existing, waits = d.keepInstances(existing, want)
 		for _, p := range existing {

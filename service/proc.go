@@ -18,12 +18,16 @@ import (
 
 // proc is one supervised instance of an app. Every field is owned by the supervision loop.
 type proc struct {
-	id        int
-	app       config.App
-	instance  int
-	callerEnv map[string]string // the environment of the CLI that started it; never saved
-	stdin     *os.File          // the write end of the running process's stdin pipe (app.Stdin); nil otherwise
-	uniqueID  string            // PM2's unique_id: a UUID kept across restarts, new for each process registered
+	id  int
+	app config.App
+	// appJSONCache is app encoded (appJSON), logsCache its log paths (logPaths). Important (!): whoever changes
+	// app calls appChanged.
+	appJSONCache []byte
+	logsCache    *[3]string
+	instance     int
+	callerEnv    map[string]string // the environment of the CLI that started it; never saved
+	stdin        *os.File          // the write end of the running process's stdin pipe (app.Stdin); nil otherwise
+	uniqueID     string            // PM2's unique_id: a UUID kept across restarts, new for each process registered
 
 	status    string
 	pid       int
@@ -148,6 +152,7 @@ func (d *Daemon) openLogs(p *proc) error {
 // they are retargeted, not closed, because the pumps of a running or draining worker still write through them.
 func (d *Daemon) configure(p *proc, app config.App) {
 	p.app = app.Clone()
+	p.appChanged()
 	if p.out == nil {
 		return
 	}
@@ -415,25 +420,32 @@ func (d *Daemon) settle(p *proc) {
 
 // snapshot is p as a client sees it.
 func (d *Daemon) snapshot(p *proc) api.Process {
-	out, errp, comb := d.logPaths(p)
-	s := api.Process{ID: p.id, Name: p.app.Name, Namespace: p.app.Namespace, PID: p.pid, Status: p.status,
-		Restarts: p.restarts, UnstableRestarts: p.unstable, ExitCode: p.exitCode, ExitSignal: p.exitSig,
-		Instance: p.instance, Mode: execMode(&p.app), CreatedAt: p.createdAt, Reason: p.reason, StatusText: p.statusText,
-		OutLog: out, ErrLog: errp, CombinedLog: comb, Config: p.app.Clone()}
+	info := d.info(p, time.Now())
+	s := info.process()
+	s.Config = p.app.Clone()
+	return s
+}
+
+// info is snapshot without the configuration, now being the time of the list.
+func (d *Daemon) info(p *proc, now time.Time) procInfo {
+	logs := p.logPaths(d)
+	s := procInfo{ID: p.id, Name: p.app.Name, Namespace: p.app.Namespace, PID: p.pid, Status: p.status,
+		Restarts: p.restarts, UnstableRestarts: p.unstable, ExitSignal: p.exitSig, Instance: p.instance,
+		Mode: execMode(&p.app), CreatedAt: p.createdAt, Reason: p.reason, StatusText: p.statusText,
+		OutLog: logs[0], ErrLog: logs[1], CombinedLog: logs[2]}
+	if p.exitCode != nil {
+		s.ExitCode, s.Exited = *p.exitCode, true
+	}
 	if p.pid != 0 {
-		t := p.startedAt
-		s.StartedAt = &t
-		s.UptimeMS = time.Since(p.startedAt).Milliseconds()
+		s.StartedAt, s.Started = p.startedAt, true
+		s.UptimeMS = now.Sub(p.startedAt).Milliseconds()
 		s.CPU, s.Memory, s.CPUSeconds = p.cpu, p.mem, p.cpuTime
 	}
 	s.Containment, s.ContainmentReason = d.containMode, d.containWhy
 	if p.cg != nil {
 		s.Cgroup = p.cg.Path()
 	}
-	if !p.nextStart.IsZero() {
-		t := p.nextStart
-		s.NextRestart = &t
-	}
+	s.NextRestart = p.nextStart
 	return s
 }
 

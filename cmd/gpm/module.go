@@ -13,7 +13,7 @@ import (
 
 // withoutModules leaves out the modules' processes: `gpm ls` shows them only with --all, as PM2 shows its modules
 // apart from the apps.
-func withoutModules(list []api.Process) []api.Process {
+func withoutModules(list []row) []row {
 	out := list[:0:0]
 	for _, p := range list {
 		if p.Namespace != api.ModuleNamespace {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -14,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/gpmd/gpm/api"
@@ -36,16 +34,60 @@ func (c *cli) showList(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var list []shown
-	if err := conn.Call(ctx, api.MethodList, nil, &list); err != nil {
+	list, err := listRows(ctx, conn)
+	if err != nil {
 		return err
 	}
-	c.printList(withoutModules(processes(list)))
+	c.printList(withoutModules(list))
 	return nil
 }
 
-// shown is a process as the table and the "[gpm] …" lines need it: without its config, which was half of what
-// decoding the daemon's answer cost (`gpm start` of 50 apps decodes two such lists).
+// row is a process as the table, `ls -m` and `ls --sort` show it: the members of api.Process that ls asks the
+// daemon for (rowFields), without the rest, and without the config above all, which was most of what decoding the
+// daemon's answer cost (`gpm start` of 50 apps decodes two such lists; `gpm ls` of 1000 apps, 1 MB).
+type row struct {
+	ID         int     `json:"id"`
+	Name       string  `json:"name"`
+	Namespace  string  `json:"namespace"`
+	PID        int     `json:"pid"`
+	Status     string  `json:"status"`
+	Restarts   int     `json:"restarts"`
+	Mode       string  `json:"mode"`
+	UptimeMS   int64   `json:"uptime_ms"`
+	CPU        float64 `json:"cpu"`
+	Memory     uint64  `json:"memory"`
+	StatusText string  `json:"status_text,omitempty"`
+}
+
+// rowFields are the JSON names of row's members (TestRowFields).
+var rowFields = []string{"id", "name", "namespace", "pid", "status", "restarts", "mode", "uptime_ms", "cpu", "memory", "status_text"}
+
+// listRows returns the daemon's list with the members of a row only (api.ListParams). A daemon older than the
+// parameter sends whole records, whose other members the decoder passes over.
+func listRows(ctx context.Context, conn *client.Client) ([]row, error) {
+	var raw json.RawMessage
+	if err := conn.Call(ctx, api.MethodList, api.ListParams{Fields: rowFields}, &raw); err != nil {
+		return nil, err
+	}
+	list, err := decodeRows(raw)
+	if err != nil {
+		return nil, fmt.Errorf("list: decode reply: %w", err)
+	}
+	return list, nil
+}
+
+// rowsOf is the table's view of full records (what start, stop and the like answer).
+func rowsOf(list []api.Process) []row {
+	out := make([]row, len(list))
+	for i, p := range list {
+		out[i] = row{ID: p.ID, Name: p.Name, Namespace: p.Namespace, PID: p.PID, Status: p.Status, Restarts: p.Restarts,
+			Mode: p.Mode, UptimeMS: p.UptimeMS, CPU: p.CPU, Memory: p.Memory, StatusText: p.StatusText}
+	}
+	return out
+}
+
+// shown is a process as the "[gpm] …" lines after a start need it: without its config, which was half of what
+// decoding the daemon's answer cost (`gpm start` of 50 apps).
 type shown struct {
 	api.Process
 	Config skipped `json:"config"` // the shallower field wins: api.Process.Config stays empty
@@ -65,26 +107,37 @@ func processes(list []shown) []api.Process {
 }
 
 // printList prints PM2's table: id, name, namespace, mode, pid, uptime, restarts, status, cpu, mem.
-func (c *cli) printList(list []api.Process) {
-	// tabwriter writes cell by cell: buffer the table into one write.
-	bw := bufio.NewWriter(c.stdout)
-	defer bw.Flush()
-	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "id\tname\tnamespace\tmode\tpid\tuptime\t↺\tstatus\tcpu\tmem")
-	for _, p := range list {
-		pid, uptime := "0", "0"
-		if p.PID != 0 {
-			pid = strconv.Itoa(p.PID)
-			uptime = snapshot.HumanDuration(time.Duration(p.UptimeMS) * time.Millisecond)
-		}
-		status := p.Status
-		if p.StatusText != "" {
-			status += " (" + truncate(p.StatusText, 32) + ")"
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%.1f%%\t%s\n", p.ID, p.Name, p.Namespace, p.Mode, pid,
-			uptime, p.Restarts, status, p.CPU, humanBytes(p.Memory))
+func (c *cli) printList(list []row) {
+	t := newTable(10, len(list)+1)
+	for _, h := range []string{"id", "name", "namespace", "mode", "pid", "uptime", "↺", "status", "cpu", "mem"} {
+		t.cell(h)
 	}
-	tw.Flush()
+	for _, p := range list {
+		t.buf = strconv.AppendInt(t.buf, int64(p.ID), 10)
+		t.end()
+		t.cell(p.Name)
+		t.cell(p.Namespace)
+		t.cell(p.Mode)
+		if p.PID != 0 {
+			t.buf = strconv.AppendInt(t.buf, int64(p.PID), 10)
+			t.end()
+			t.cell(snapshot.HumanDuration(time.Duration(p.UptimeMS) * time.Millisecond))
+		} else {
+			t.cell("0")
+			t.cell("0")
+		}
+		t.buf = strconv.AppendInt(t.buf, int64(p.Restarts), 10)
+		t.end()
+		t.buf = append(t.buf, p.Status...)
+		if p.StatusText != "" {
+			t.buf = append(append(append(t.buf, " ("...), truncate(p.StatusText, 32)...), ')')
+		}
+		t.end()
+		t.buf = append(strconv.AppendFloat(t.buf, p.CPU, 'f', 1, 64), '%') // fmt's %.1f%%
+		t.end()
+		t.cell(humanBytes(p.Memory))
+	}
+	t.writeTo(c.stdout)
 }
 
 // truncate shortens s to n runes with an ellipsis.
@@ -126,11 +179,10 @@ func cmdList(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	show := func() error {
-		var raw []shown
-		if err := conn.Call(ctx, api.MethodList, nil, &raw); err != nil {
+		list, err := listRows(ctx, conn)
+		if err != nil {
 			return err
 		}
-		list := processes(raw)
 		if !*all {
 			list = withoutModules(list)
 		}
@@ -209,21 +261,21 @@ func (c *cli) watch(ctx context.Context, show func() error) error {
 }
 
 // sortBy returns the order of `ls --sort FIELD[:asc|desc]` (PM2's fields); nil when none is asked.
-func sortBy(spec string) (func(a, b api.Process) int, error) {
+func sortBy(spec string) (func(a, b row) int, error) {
 	if spec == "" {
 		return nil, nil
 	}
 	field, dir, _ := strings.Cut(spec, ":")
-	keys := map[string]func(a, b api.Process) int{
-		"id":        func(a, b api.Process) int { return cmp.Compare(a.ID, b.ID) },
-		"name":      func(a, b api.Process) int { return cmp.Compare(a.Name, b.Name) },
-		"namespace": func(a, b api.Process) int { return cmp.Compare(a.Namespace, b.Namespace) },
-		"pid":       func(a, b api.Process) int { return cmp.Compare(a.PID, b.PID) },
-		"status":    func(a, b api.Process) int { return cmp.Compare(a.Status, b.Status) },
-		"restarts":  func(a, b api.Process) int { return cmp.Compare(a.Restarts, b.Restarts) },
-		"uptime":    func(a, b api.Process) int { return cmp.Compare(a.UptimeMS, b.UptimeMS) },
-		"cpu":       func(a, b api.Process) int { return cmp.Compare(a.CPU, b.CPU) },
-		"memory":    func(a, b api.Process) int { return cmp.Compare(a.Memory, b.Memory) },
+	keys := map[string]func(a, b row) int{
+		"id":        func(a, b row) int { return cmp.Compare(a.ID, b.ID) },
+		"name":      func(a, b row) int { return cmp.Compare(a.Name, b.Name) },
+		"namespace": func(a, b row) int { return cmp.Compare(a.Namespace, b.Namespace) },
+		"pid":       func(a, b row) int { return cmp.Compare(a.PID, b.PID) },
+		"status":    func(a, b row) int { return cmp.Compare(a.Status, b.Status) },
+		"restarts":  func(a, b row) int { return cmp.Compare(a.Restarts, b.Restarts) },
+		"uptime":    func(a, b row) int { return cmp.Compare(a.UptimeMS, b.UptimeMS) },
+		"cpu":       func(a, b row) int { return cmp.Compare(a.CPU, b.CPU) },
+		"memory":    func(a, b row) int { return cmp.Compare(a.Memory, b.Memory) },
 	}
 	keys["restart"], keys["mem"] = keys["restarts"], keys["memory"]
 	less, ok := keys[field]
@@ -234,13 +286,13 @@ func sortBy(spec string) (func(a, b api.Process) int, error) {
 	case "", "asc":
 		return less, nil
 	case "desc":
-		return func(a, b api.Process) int { return less(b, a) }, nil
+		return func(a, b row) int { return less(b, a) }, nil
 	}
 	return nil, fmt.Errorf("--sort %s: expected FIELD, FIELD:asc or FIELD:desc", spec)
 }
 
 // printMini prints `ls -m`: PM2's mini list, a block of "key : value" lines per process.
-func printMini(w io.Writer, list []api.Process) {
+func printMini(w io.Writer, list []row) {
 	var b bytes.Buffer
 	for _, p := range list {
 		fmt.Fprintf(&b, "+--- %s\nnamespace : %s\npid : %d\nid : %d\nstatus : %s\nmode : %s\nrestarted : %d\nuptime : %s\nmemory : %s\n",
@@ -268,8 +320,20 @@ func (c *cli) printJSONList(ctx context.Context, name string, args []string, pre
 	if err != nil {
 		return err
 	}
-	// The daemon's answer is printed as it came: jlist is what scripts poll, and decoding 50 records only to encode
-	// them again was a third of its time.
+	if !pretty {
+		// The daemon's answer is printed as it comes: jlist is what scripts poll, and decoding 50 records only to
+		// encode them again was a third of its time; holding 1000 (1 MB) before printing them, half of it.
+		n, err := conn.CopyResult(ctx, api.MethodList, nil, c.stdout)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			_, err = io.WriteString(c.stdout, "[]\n")
+		} else {
+			_, err = io.WriteString(c.stdout, "\n")
+		}
+		return err
+	}
 	var raw json.RawMessage
 	if err := conn.Call(ctx, api.MethodList, nil, &raw); err != nil {
 		return err
@@ -277,14 +341,12 @@ func (c *cli) printJSONList(ctx context.Context, name string, args []string, pre
 	if len(raw) == 0 || string(raw) == "null" {
 		raw = json.RawMessage("[]")
 	}
-	if pretty {
-		var b bytes.Buffer
-		if err := json.Indent(&b, raw, "", "  "); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		raw = b.Bytes()
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	_, err = c.stdout.Write(append(raw, '\n'))
+	b.WriteByte('\n')
+	_, err = c.stdout.Write(b.Bytes())
 	return err
 }
 

@@ -425,7 +425,7 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 		res, err := c.start(ctx, conn, api.StartParams{Apps: apps, CallerEnv: f.callerEnv()})
 		out = append(out, res...)
 		if err != nil {
-			c.printList(out)
+			c.printList(rowsOf(out))
 			return err
 		}
 	}
