@@ -1,6 +1,7 @@
 package activation
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,5 +71,49 @@ func TestItem16ListenNotifyKeepsUmask(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("left in the socket's directory: %v", ents)
+	}
+}
+
+// TestBindUnixPrivateWhereNobodyReaches: whether the socket's directory is private (a GPM_HOME, 0700: bound in it
+// through its descriptor) or not (0755: bound in a temporary 0700 directory beside), the socket is bound where
+// only its owner can reach it, appears at its path with its mode, and leaves nothing else behind.
+func TestBindUnixPrivateWhereNobodyReaches(t *testing.T) {
+	for _, perm := range []os.FileMode{0o700, 0o755} {
+		dir := filepath.Join(t.TempDir(), "d")
+		if err := os.Mkdir(dir, perm); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, perm); err != nil { // whatever the umask
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "gpm.sock")
+		var s *NotifyServer
+		err := BindUnixPrivate(path, 0o600, func(tmp string) error {
+			st, err := os.Stat(filepath.Dir(tmp))
+			if err != nil {
+				return err
+			}
+			if st.Mode().Perm()&0o077 != 0 {
+				t.Errorf("dir %o: bound in %s, mode %o: others may reach it", perm, filepath.Dir(tmp), st.Mode().Perm())
+			}
+			if _, err := os.Lstat(path); err == nil {
+				t.Errorf("dir %o: %s is there before the socket is bound and has its mode", perm, path)
+			}
+			conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: tmp, Net: "unixgram"})
+			if err == nil {
+				s = &NotifyServer{conn: conn, path: path}
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatalf("dir %o: %v", perm, err)
+		}
+		if st, err := os.Lstat(path); err != nil || st.Mode().Perm() != 0o600 || st.Mode().Type() != os.ModeSocket {
+			t.Errorf("dir %o: %s: %v, %v; want a socket of mode 0600", perm, path, st, err)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+			t.Errorf("dir %o: %v in the directory; want the socket alone", perm, ents)
+		}
+		s.Close()
 	}
 }

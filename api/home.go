@@ -1,7 +1,9 @@
 package api
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -80,6 +82,11 @@ var homeParts = []string{LogsDir, PidsDir, SocketName, DumpName, DumpName + ".ba
 func CheckHome(home string) error {
 	if err := safefs.CheckPrivate(home); err != nil {
 		return fmt.Errorf("%s %s: %w", HomeEnv, home, err)
+	}
+	// A home not made yet (a new container's gpm run) holds nothing to check: one lstat instead of a walk from /
+	// for each part, each of which would find nothing either (a home someone makes after this check escapes both).
+	if _, err := os.Lstat(home); errors.Is(err, fs.ErrNotExist) {
+		return nil
 	}
 	for _, name := range homeParts {
 		if err := safefs.CheckPrivate(filepath.Join(home, name)); err != nil {

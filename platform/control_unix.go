@@ -22,12 +22,15 @@ func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("control socket dir: %w", err)
 	}
-	if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("control socket %s: another daemon is listening", path)
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("remove stale control socket: %w", err)
+	// Nothing there (a new home, or a daemon that ended cleanly): no daemon to ask, nothing stale to remove.
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("control socket %s: another daemon is listening", path)
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("remove stale control socket: %w", err)
+		}
 	}
 	// 0600 from the moment anyone else can reach it (a chmod after a plain bind leaves a window), without the
 	// process-wide umask.

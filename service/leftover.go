@@ -85,12 +85,12 @@ func (d *Daemon) takeOver(ctx context.Context) {
 		d.stopLeftovers()
 	}
 	d.stopLeftoverCgroups()
+	// One trip to the loop: the first wake (a record of what runs now) waits in the channel for the writer.
 	wake := make(chan struct{}, 1)
-	if d.exec(ctx, func() { d.contain.wake = wake }) != nil {
+	if d.exec(ctx, func() { d.contain.wake = wake; d.noteRunning() }) != nil {
 		return
 	}
 	go d.recordRuns(ctx, wake)
-	d.exec(ctx, d.noteRunning)
 }
 
 // noteRunning tells the run record's writer that a leader started or ended. It never blocks: changes that come

@@ -19,22 +19,20 @@ import (
 	"syscall"
 
 	"github.com/gpmd/gpm/config"
+	"github.com/gpmd/gpm/internal/handoff"
 )
 
 // fullName is the whole program, found by programPath: /usr/libexec/gpm/gpmd in the packages, beside gpm after
 // make build.
 const fullName = "gpmd"
 
-// fullCommands run in the whole program only: they are the daemon, or need the process-file parsers, the exporters
-// or the module archives' readers (archive/tar, compress/gzip: their initialisation ran on every call).
-var fullCommands = []string{"daemon", "run", "export", "import", "install"}
-
-// handOff execs gpmd when the command line needs it: a command of fullCommands, --no-daemon (a daemon in this
-// process), or an argument that names a process file ("-" is one read from stdin). Arguments after "--" are the
-// app's own. It returns nil when the command line is the thin CLI's own, and an error only when the hand-off failed
+// handOff execs gpmd when the command line needs it: a command of handoff.FullCommands (which, on Linux,
+// handoff's init has already handed over before this program's own initialisation ran), --no-daemon (a daemon in
+// this process), or an argument that names a process file ("-" is one read from stdin). Arguments after "--" are
+// the app's own. It returns nil when the command line is the thin CLI's own, and an error only when the hand-off failed
 // (it does not return when it succeeds).
 func handOff(name string, args []string) error {
-	if slices.Contains(fullCommands, name) {
+	if slices.Contains(handoff.FullCommands, name) {
 		return execFull()
 	}
 	for _, a := range args {
