@@ -28,8 +28,9 @@ func TestProfileHook(t *testing.T) {
 			t.Errorf("%v: %d bytes, %v; want a gzip-compressed profile", p, len(b), err)
 		}
 	}
-	d.env["GPM_TEST_HOOKS"] = ""
-	err := d.Caller().Call(ctx, methodProfile, map[string]any{"path": filepath.Join(dir, "x"), "heap": true}, nil)
+	t.Setenv("GPM_TEST_HOOKS", "") // a daemon takes its environment when it is made
+	plain := runDaemon(t, Options{})
+	err := plain.Caller().Call(ctx, methodProfile, map[string]any{"path": filepath.Join(dir, "x"), "heap": true}, nil)
 	if ae := (*api.Error)(nil); !errors.As(err, &ae) || ae.Code != api.CodeInvalid {
 		t.Errorf("the hook without GPM_TEST_HOOKS=1: %v, want an unknown method", err)
 	}

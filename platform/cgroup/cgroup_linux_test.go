@@ -135,7 +135,9 @@ func TestUsageFollowsTheCgroup_Issue13(t *testing.T) {
 	wait := func(what string, ok func(Usage) bool) Usage {
 		t.Helper()
 		var u Usage
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		// Longer than MemoryMaxAge: on a loaded machine the read after an exit may list the dying process still,
+		// and the next re-read of the memory without the memory controller is then up to MemoryMaxAge away.
+		for deadline := time.Now().Add(MemoryMaxAge + 10*time.Second); ; time.Sleep(10 * time.Millisecond) {
 			if u, err = g.Usage(); err == nil && ok(u) {
 				return u
 			}
