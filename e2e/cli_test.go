@@ -134,6 +134,12 @@ func TestRacingCLIsStartOneDaemon(t *testing.T) {
 	if v := mustRun(t, home, "version"); !strings.Contains(v, "pid "+pidText) {
 		t.Errorf("gpm version does not name daemon pid %s:\n%s", pidText, v)
 	}
+	// --version, -v, -V: this program's version alone, as pm2 --version (no call to the daemon).
+	for _, flag := range []string{"--version", "-v", "-V"} {
+		if v := mustRun(t, home, flag); !strings.HasPrefix(v, "gpm ") || strings.Count(v, "\n") != 1 {
+			t.Errorf("gpm %s printed %q, want one line", flag, v)
+		}
+	}
 }
 
 func TestKillPingVersionIDPidSignal(t *testing.T) {

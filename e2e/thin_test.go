@@ -53,7 +53,7 @@ func TestThinCLI(t *testing.T) {
 		t.Cleanup(func() { run(t, home, "kill"); cmd.Wait() })
 		want := "pid " + strconv.Itoa(cmd.Process.Pid) + ","
 		waitFor(t, 30*time.Second, func() bool {
-			out, _, _ := run(t, home, "--version")
+			out, _, _ := run(t, home, "version")
 			return strings.Contains(out, want)
 		}, "the daemon to answer with the pid of the process started as gpm daemon")
 		exe, err := os.Readlink("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/exe")

@@ -167,6 +167,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	}
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-v" || args[0] == "-V") {
+		// As pm2 --version: this program's version alone, asked of no daemon (gpm version adds the daemon's).
+		fmt.Fprintf(stdout, "gpm %s (protocol %d)\n", version, api.Version)
+		return 0
+	}
 	name := args[0]
 	if a, ok := aliases[name]; ok {
 		name = a
