@@ -24,6 +24,8 @@ type DebugStats struct {
 	HeapInuse  uint64 `json:"heap_inuse"`   // bytes in in-use spans
 	HeapObjs   uint64 `json:"heap_objects"` // live and not yet collected heap objects
 	Sys        uint64 `json:"sys"`          // bytes obtained from the OS
+	StackInuse uint64 `json:"stack_inuse"`  // bytes of goroutine stacks
+	Released   uint64 `json:"released"`     // bytes of the heap returned to the OS
 	NumGC      uint32 `json:"num_gc"`
 	Stacks     string `json:"stacks,omitempty"` // every goroutine's stack, when asked for
 }
@@ -94,6 +96,8 @@ func init() {
 			HeapInuse:  m.HeapInuse,
 			HeapObjs:   m.HeapObjects,
 			Sys:        m.Sys,
+			StackInuse: m.StackInuse,
+			Released:   m.HeapReleased,
 			NumGC:      m.NumGC,
 		}
 		if p.Stacks {
