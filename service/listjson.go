@@ -6,9 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/internal/jsontext"
 )
 
 // listed is one process of a list answer: what the loop copied of it, and its configuration already encoded
@@ -153,7 +153,7 @@ func (r *record) int(i int, v int64) {
 
 func (r *record) str(i int, v string) {
 	if r.key(i) {
-		r.b = appendString(r.b, v)
+		r.b = jsontext.AppendString(r.b, v, true)
 	}
 }
 
@@ -253,67 +253,6 @@ func appendFloat(b []byte, f float64) []byte {
 		}
 	}
 	return b
-}
-
-// htmlSafe are the ASCII bytes json.Marshal writes as they are: all but the control characters, `"`, `\`, `<`,
-// `>` and `&`. A table: one load a byte instead of six comparisons.
-var htmlSafe = func() (set [utf8.RuneSelf]bool) {
-	for c := byte(0x20); c < utf8.RuneSelf; c++ {
-		set[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return set
-}()
-
-// appendString appends s as json.Marshal escapes a string: `"`, `\`, the control characters (\b \f \n \r \t by
-// name), `<`, `>` and `&` (HTML), U+2028 and U+2029; invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if htmlSafe[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // appJSON returns p's configuration as JSON, encoded once per configuration: it changes only when p is

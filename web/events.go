@@ -11,9 +11,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/internal/jsontext"
 )
 
 // Limits of the event streams (GET /api/events), each named in the errors and events that report it.
@@ -560,7 +560,7 @@ func appendEventHead(b []byte, ev *api.Event) []byte {
 // Samples, which it leaves out (write encodes an event with samples through encoding/json).
 func appendEvent(b []byte, ev *api.Event) []byte {
 	b = append(b, `{"type":`...)
-	b = appendJSONString(b, ev.Type)
+	b = jsontext.AppendString(b, ev.Type, false)
 	if !ev.Time.IsZero() {
 		b = append(b, `,"time":"`...)
 		b = ev.Time.AppendFormat(b, time.RFC3339Nano)
@@ -573,7 +573,7 @@ func appendEvent(b []byte, ev *api.Event) []byte {
 			return b
 		}
 		b = append(b, key...)
-		return appendJSONString(b, v)
+		return jsontext.AppendString(b, v, false)
 	}
 	b = str(b, `,"name":`, ev.Name)
 	b = str(b, `,"status":`, ev.Status)
@@ -593,58 +593,6 @@ func appendEvent(b []byte, ev *api.Event) []byte {
 		b = strconv.AppendUint(b, ev.Seq, 10)
 	}
 	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string, escaped as encoding/json escapes it without HTML escaping: `"`,
-// `\`, the control characters (\b \f \n \r \t by name), U+2028 and U+2029; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // stats are the server's own counters, for /metrics.
