@@ -46,7 +46,7 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # one CASE N: prints "seconds cpu_seconds intact"
 one() {
-	local c=$1 n=$2 name=chatty$2 mark=$WORK/marks/$2 extra=() log t1 c0 c1 last
+	local c=$1 name=chatty$2 mark=$WORK/marks/$2 extra=() log t1 c0 c1 last
 	mkdir -p "$mark"
 	case $c in
 	on) extra=(--log-max-size "$MAX_SIZE" --log-retain 1000) ;;

@@ -26,7 +26,12 @@ log() { echo "[tree] $*" >&2; }
 . "$ROOT/bench/lib.sh"
 
 WORK=$(mktemp -d /tmp/gpm-tree.XXXXXX)
-trap 'for h in "$WORK"/home-*; do [ -d "$h" ] && GPM_HOME=$h "$GPM_BIN" kill >/dev/null 2>&1; done; rm -rf "$WORK"' EXIT
+cleanup() {
+	local h
+	for h in "$WORK"/home-*; do [ -d "$h" ] && GPM_HOME=$h "$GPM_BIN" kill >/dev/null 2>&1; done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
 if [[ -z ${GPM_BIN:-} ]]; then
 	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$WORK/gpm" ./cmd/gpm)
 	GPM_BIN=$WORK/gpm

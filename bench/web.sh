@@ -106,7 +106,7 @@ declare -A R
 R[size_before]=$(stat -c %s "$WORK/before")
 R[size_after]=$(stat -c %s "$WORK/after")
 log "RSS with 50 apps (3 runs each)"
-for run in 1 2 3; do
+for _ in 1 2 3; do
 	R[rss_before]+="$(rss off "$WORK/before") "
 	R[rss_off]+="$(rss off "$WORK/after") "
 	R[rss_on]+="$(rss on "$WORK/after") "
