@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -347,8 +348,11 @@ func cmdUpdate(ctx context.Context, c *cli, args []string) error {
 	return cmdResurrect(ctx, c, nil)
 }
 
+// printVersion prints this program's version line.
+func printVersion(w io.Writer) { fmt.Fprintf(w, "gpm %s (protocol %d)\n", version, api.Version) }
+
 func cmdVersion(ctx context.Context, c *cli, args []string) error {
-	fmt.Fprintf(c.stdout, "gpm %s (protocol %d)\n", version, api.Version)
+	printVersion(c.stdout)
 	if conn, err := c.existing(ctx); err == nil {
 		if v, err := conn.Version(ctx); err == nil {
 			fmt.Fprintf(c.stdout, "daemon %s (protocol %d, pid %d, home %s)\n", v.Version, v.Protocol, v.PID, v.Home)

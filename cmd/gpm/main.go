@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -168,8 +167,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if len(args) == 1 && (args[0] == "--version" || args[0] == "-v" || args[0] == "-V") {
-		// As pm2 --version: this program's version alone, asked of no daemon (gpm version adds the daemon's).
-		fmt.Fprintf(stdout, "gpm %s (protocol %d)\n", version, api.Version)
+		// As pm2 --version: this program's version alone, asked of no daemon (gpm version adds the daemon's), and
+		// before anything else a command sets up.
+		printVersion(stdout)
 		return 0
 	}
 	name := args[0]
@@ -198,8 +198,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gpm: %v\n", err)
 		return 1
 	}
-	ctx := &signalContext{}
-	defer ctx.stop()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	c := &cli{stdout: stdout, stderr: stderr, stdin: stdin, home: home, cwd: cwd, timeout: timeout}
 	defer func() {
 		if c.conn != nil {
@@ -329,29 +329,3 @@ func (c *cli) parse(fs *pflag.FlagSet, args []string) error {
 	}
 	return nil
 }
-
-// signalContext is the context of a command: done on SIGINT or SIGTERM. It starts watching for them on first use
-// (Done, Err, Value: whatever waits on it or derives from it), not before: signal.Notify's handlers and goroutine
-// are a tenth of a CLI call that never waits (gpm --version), and until then nothing waits that a signal should
-// end other than by its default action, which ends the process.
-type signalContext struct {
-	once   sync.Once
-	ctx    context.Context
-	cancel context.CancelFunc
-}
-
-func (s *signalContext) get() context.Context {
-	s.once.Do(func() { s.ctx, s.cancel = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM) })
-	return s.ctx
-}
-
-// stop stops watching, if it started, and leaves the context done either way (a later use starts nothing).
-func (s *signalContext) stop() {
-	s.once.Do(func() { s.ctx, s.cancel = context.WithCancel(context.Background()) })
-	s.cancel()
-}
-
-func (s *signalContext) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (s *signalContext) Done() <-chan struct{}       { return s.get().Done() }
-func (s *signalContext) Err() error                  { return s.get().Err() }
-func (s *signalContext) Value(key any) any           { return s.get().Value(key) }
