@@ -14,6 +14,7 @@ import (
 	"github.com/gpmd/gpm/platform"
 	"github.com/gpmd/gpm/platform/cgroup"
 	"github.com/gpmd/gpm/service/logfile"
+	"github.com/gpmd/gpm/service/logpump"
 )
 
 // proc is one supervised instance of an app. Every field is owned by the supervision loop.
@@ -311,8 +312,9 @@ func (d *Daemon) childEnv(p *proc) (identity, []string, error) {
 	return id, d.environ(p, id, ep), nil
 }
 
-// pump copies one output stream of p to its files on its own goroutine, so a chatty app never waits on the loop.
-func (d *Daemon) pump(p *proc, r *os.File, stream string, f *logfile.File) {
+// pump carries one output stream of p to its files (service/logpump), off the loop, so a chatty app never waits
+// on it.
+func (d *Daemon) pump(p *proc, r *logpump.Reader, stream string, f *logfile.File) {
 	a := &p.app
 	format := logfile.Format{Stream: stream, AppName: a.Name, ID: p.id, JSON: a.LogType == "json"}
 	if a.LogDateFormat != "" {
@@ -350,41 +352,13 @@ func (d *Daemon) pump(p *proc, r *os.File, stream string, f *logfile.File) {
 			}
 		}
 	}
-	go func() {
-		defer r.Close()
-		if err := logfile.Copy(&chattyPipe{File: r}, dst, format, emit, onErr); err != nil {
-			d.log.Printf("%s[%d] %s: %v", name, id, stream, err)
-		}
-	}()
-}
-
-// chattyPipe is an app's output pipe that grows to chattyPipeSize (F_SETPIPE_SZ) the first time one read brings
-// chattyAt bytes or more: the pump fell behind its app at least once, so the app writes faster than the pump is
-// scheduled. A 64 KiB pipe holds ~650 lines of 100 B, 2-3 ms of a line-by-line writer: on 2 busy cores the pump
-// goroutine is off the CPU that long and the app then blocks in write(2) (issue 13: 500k lines of 100 B, the writer
-// took 3.61 s under gpm, 3.23 s under PM2). Measured (/proc/PID/schedstat of the writer, 500k lines, alternating
-// builds): the writer's time blocked went from 1.5-1.9 s (~300 voluntary switches) to 0-0.17 s (9-10); in the
-// make bench run of 2026-12-05 the writer took 2.76 s under gpm, 3.79 s under PM2, 2.15 s under a bare pump
-// (BENCHMARKS.md). Quiet apps keep the default 64 KiB, so 1000 apps do not use up a user's pipe allowance
-// (platform.GrowPipe).
-type chattyPipe struct {
-	*os.File
-	grown bool
-}
-
-const (
-	chattyAt       = 16 << 10
-	chattyPipeSize = 1 << 20
-)
-
-func (c *chattyPipe) Read(b []byte) (int, error) {
-	n, err := c.File.Read(b)
-	if n >= chattyAt && !c.grown {
-		c.grown = true
-		// An error (EPERM past the user's pipe allowance) leaves the pipe as it was, which still works.
-		_, _ = platform.GrowPipe(c.File, chattyPipeSize)
+	start := logpump.Start
+	if logsToJournal(a) {
+		start = logpump.StartApart // journald blocks its senders while it falls behind
 	}
-	return n, err
+	start(r, logfile.NewLines(dst, format, emit, onErr), func(err error) {
+		d.log.Printf("%s[%d] %s: %v", name, id, stream, err)
+	})
 }
 
 func (p *proc) stopTimer() {

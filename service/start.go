@@ -9,6 +9,7 @@ import (
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/platform"
 	"github.com/gpmd/gpm/platform/cgroup"
+	"github.com/gpmd/gpm/service/logpump"
 )
 
 // start launches p now; then (if not nil) runs on the loop once p is online, or has failed. An app with wait_ready
@@ -177,7 +178,7 @@ type spawnJob struct {
 	socks      []*activation.Socket // the app's listening sockets, given as cmd.ExtraFiles
 	cg         *cgroup.Group        // the run's cgroup (cgroup mode)
 	cpuBase    time.Duration
-	outR, errR *os.File
+	outR, errR *logpump.Reader
 	stdinW     *os.File // the daemon's end of the stdin pipe (app.Stdin)
 	pid        int
 	err        error
@@ -223,12 +224,12 @@ func (d *Daemon) prepare(p *proc) (*spawnJob, error) {
 	if j.cg != nil {
 		j.cmd.Cgroup = j.cg.FD()
 	}
-	if j.outR, j.cmd.Stdout, err = platform.OutputPipe(); err != nil {
+	if j.outR, j.cmd.Stdout, err = logpump.Pipe(); err != nil {
 		j.closeStdin()
 		j.dropCgroup()
 		return nil, err
 	}
-	if j.errR, j.cmd.Stderr, err = platform.OutputPipe(); err != nil {
+	if j.errR, j.cmd.Stderr, err = logpump.Pipe(); err != nil {
 		j.outR.Close()
 		j.cmd.Stdout.Close()
 		j.closeStdin()

@@ -57,7 +57,7 @@ func TestFullDiskCutLine_Issue11Item13(t *testing.T) {
 	defer f.Close()
 	var errs int
 	r := &linesThen{n: 60, ready: func() bool { return errs >= 3 }, then: func() { os.Remove(fill) }}
-	if err := Copy(r, []*File{f}, Format{}, nil, func(error) { errs++ }); err != nil {
+	if err := Copy(r, NewLines([]*File{f}, Format{}, nil, func(error) { errs++ })); err != nil {
 		t.Fatal(err)
 	}
 	if errs == 0 {

@@ -365,25 +365,114 @@ const maxLine = 64 << 10
 // whole; PM2 writes every chunk at once.
 const PartialFlush = 250 * time.Millisecond
 
-// Copy reads r until EOF and writes every line to each of dst in format f, then calls emit (when not nil) with each
-// line. Lines are written whole. A line whose newline has not come PartialFlush after its first byte is written as
-// far as it goes, unmarked, and its rest follows it (without a second prefix) when it comes; that needs r to have
-// read deadlines (a pipe from os.Pipe does), otherwise it waits for its newline, maxLine bytes or EOF. A last line
-// without a newline is written at EOF. In JSON format every piece is a record of its own. It returns the first
-// read error other than EOF; write errors are reported through onErr and do not stop the copy (a full disk must
-// not block the app on a full pipe).
-func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)) error {
+// Lines cuts one output stream into lines and writes them, in whole lines, to its files in its format, then hands
+// each to emit (when not nil). It is fed the bytes as they are read (Write) and told when a line's start has waited
+// long enough (FlushPartial) and when the stream ended (End); reading, and the deadline FlushPartial keeps, are the
+// caller's: Copy does both for a reader with deadlines, the daemon's pump (service/logpump) for every app at once.
+// Write errors are reported through onErr and never stop the stream (a full disk must not block the app on a full
+// pipe). A Lines is used by one goroutine at a time.
+type Lines struct {
+	dst     []*File
+	f       Format
+	emit    func(Line)
+	onErr   func(error)
+	pending []byte // the start of a line whose newline has not come
+	cont    bool   // the start of the current line was written already (FlushPartial)
+}
+
+// NewLines returns the Lines of one stream.
+func NewLines(dst []*File, f Format, emit func(Line), onErr func(error)) *Lines {
+	return &Lines{dst: dst, f: f, emit: emit, onErr: onErr}
+}
+
+// outBufs holds the buffers a write is formatted in: a stream holds one only during a Write, so that a thousand
+// idle apps do not keep one each (a chatty app's is 64 KiB or more).
+var outBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// Write takes the next bytes of the stream and writes every line they end. It reports whether a line ended in
+// them: when the start of a line is still pending after that (Pending), it is a new line, whose wait for its
+// newline starts now.
+func (l *Lines) Write(chunk []byte) (ended bool) {
+	bp := outBufs.Get().(*[]byte)
+	out := (*bp)[:0]
+	start := 0
+	for i, c := range chunk {
+		if c != '\n' {
+			continue
+		}
+		line := chunk[start:i]
+		if len(l.pending) > 0 {
+			line = append(l.pending, line...)
+			l.pending = l.pending[:0]
+		}
+		out = l.f.appendPiece(out, line, l.cont, true, l.emit)
+		l.cont = false
+		start = i + 1
+	}
+	l.pending = append(l.pending, chunk[start:]...)
+	if len(l.pending) >= maxLine {
+		out = l.f.appendPiece(out, l.pending, l.cont, true, l.emit)
+		l.pending, l.cont = l.pending[:0], false
+	}
+	write(l.dst, out, l.onErr)
+	l.release()
+	*bp = out
+	outBufs.Put(bp)
+	return start > 0
+}
+
+// release drops an empty pending buffer that grew past a small one: a long line once must not cost its app that
+// much memory for good.
+func (l *Lines) release() {
+	if len(l.pending) == 0 && cap(l.pending) > 4<<10 {
+		l.pending = nil
+	}
+}
+
+// Pending reports whether the start of a line waits for its newline.
+func (l *Lines) Pending() bool { return len(l.pending) > 0 }
+
+// FlushPartial writes the pending start of a line as far as it goes, unmarked (a progress line: "." every 200 ms);
+// its rest follows it, without a second prefix, when it comes. In JSON format every piece is a record of its own.
+func (l *Lines) FlushPartial() {
+	if len(l.pending) == 0 {
+		return
+	}
+	l.writePiece(false)
+	l.pending, l.cont = l.pending[:0], !l.f.JSON
+	l.release()
+}
+
+// End writes what is left at the end of the stream: a last line without its newline, or the newline of a line
+// flushed in part.
+func (l *Lines) End() {
+	if len(l.pending) > 0 || l.cont {
+		l.writePiece(true)
+	}
+	l.pending, l.cont = nil, false
+}
+
+func (l *Lines) writePiece(end bool) {
+	bp := outBufs.Get().(*[]byte)
+	out := l.f.appendPiece((*bp)[:0], l.pending, l.cont, end, l.emit)
+	write(l.dst, out, l.onErr)
+	*bp = out
+	outBufs.Put(bp)
+}
+
+// Copy reads r until EOF and writes its lines through l, then ends l. A line whose newline
+// has not come PartialFlush after its first byte is flushed (Lines.FlushPartial); that needs r to have read
+// deadlines (a pipe from os.Pipe does), otherwise it waits for its newline, maxLine bytes or EOF. It returns the
+// first read error other than EOF.
+func Copy(r io.Reader, l *Lines) error {
 	// The buffer grows while reads fill it: an idle app costs 2 KB per stream, a chatty one reads 64 KB at a time.
 	buf := make([]byte, 2<<10)
-	var pending []byte
-	var out []byte
 	dl, _ := r.(interface{ SetReadDeadline(time.Time) error })
-	armed := false // a read deadline is set for the partial line in pending
+	armed := false // a read deadline is set for the partial line pending
 	var flushAt time.Time
 	probed := false // the deadline passed and the next read only looks whether the app wrote meanwhile
-	cont := false   // the start of the current line was written already
 	for {
-		if dl != nil && len(pending) > 0 && !armed {
+		if dl != nil && l.Pending() && !armed {
 			flushAt = time.Now().Add(PartialFlush)
 			if dl.SetReadDeadline(flushAt) != nil {
 				dl = nil // no deadlines on this reader: partial lines wait for their end
@@ -392,7 +481,7 @@ func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)
 			}
 		}
 		n, err := r.Read(buf)
-		if armed && len(pending) > 0 && n == 0 && !probed && errors.Is(err, os.ErrDeadlineExceeded) {
+		if armed && l.Pending() && n == 0 && !probed && errors.Is(err, os.ErrDeadlineExceeded) {
 			// The deadline also passes while this loop is busy (a pump behind a fast app, on a loaded machine), and a
 			// read past it fails before it looks at the pipe: look once more, waiting no longer than a millisecond,
 			// before a line is cut. Only an empty pipe means the app has been silent (TestLogRotationE2E_Issue12
@@ -406,28 +495,12 @@ func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)
 			// The app was writing: back to the line's own deadline (past already, so the next read looks again).
 			probed = false
 			if dl.SetReadDeadline(flushAt) != nil {
-				dl, armed = nil, false
+				dl = nil
+				armed = false
 			}
 		}
 		if n > 0 {
-			chunk := buf[:n]
-			out = out[:0]
-			start := 0
-			for i, c := range chunk {
-				if c != '\n' {
-					continue
-				}
-				line := chunk[start:i]
-				if len(pending) > 0 {
-					line = append(pending, line...)
-					pending = pending[:0]
-				}
-				out = f.appendPiece(out, line, cont, true, emit)
-				cont = false
-				start = i + 1
-			}
-			pending = append(pending, chunk[start:]...)
-			if start > 0 && armed && len(pending) > 0 {
+			if l.Write(buf[:n]) && armed && l.Pending() {
 				// The line the deadline was for has ended: the one now pending gets a deadline of its own rather
 				// than the rest of the last one's (a pending line with none left would be cut after 1 ms of quiet).
 				flushAt, probed = time.Now().Add(PartialFlush), false
@@ -435,20 +508,12 @@ func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)
 					dl, armed = nil, false
 				}
 			}
-			if len(pending) >= maxLine {
-				out = f.appendPiece(out, pending, cont, true, emit)
-				pending, cont = pending[:0], false
-			}
-			write(dst, out, onErr)
 			if n == len(buf) && len(buf) < maxRead {
 				buf = make([]byte, 2*len(buf))
 			}
 		}
-		if armed && (len(pending) == 0 || errors.Is(err, os.ErrDeadlineExceeded)) {
-			if len(pending) > 0 {
-				write(dst, f.appendPiece(out[:0], pending, cont, false, emit), onErr)
-				pending, cont = pending[:0], !f.JSON
-			}
+		if armed && (!l.Pending() || errors.Is(err, os.ErrDeadlineExceeded)) {
+			l.FlushPartial()
 			// probed too: a deadline restored after a probe would otherwise outlive the line it was for, and end the
 			// copy with a timeout (it did: an app's pump stopped, TestSubscriberMemory_Issue11Item9).
 			armed, probed = false, false
@@ -468,9 +533,7 @@ func Copy(r io.Reader, dst []*File, f Format, emit func(Line), onErr func(error)
 			}
 		}
 		if err != nil {
-			if len(pending) > 0 || cont {
-				write(dst, f.appendPiece(out[:0], pending, cont, true, emit), onErr)
-			}
+			l.End()
 			if errors.Is(err, io.EOF) || errors.Is(err, os.ErrClosed) {
 				return nil
 			}

@@ -63,8 +63,8 @@ func TestCopy(t *testing.T) {
 				t.Fatal(err)
 			}
 			var emitted []string
-			err = Copy(&chunks{parts: append([]string(nil), tt.parts...)}, []*File{f}, tt.format,
-				func(l Line) { emitted = append(emitted, string(l.Text)) }, func(err error) { t.Error(err) })
+			err = Copy(&chunks{parts: append([]string(nil), tt.parts...)}, NewLines([]*File{f}, tt.format,
+				func(l Line) { emitted = append(emitted, string(l.Text)) }, func(err error) { t.Error(err) }))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +98,7 @@ func TestMergedWritersNeverInterleave(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			Copy(r, []*File{f}, Format{}, nil, nil)
+			Copy(r, NewLines([]*File{f}, Format{}, nil, nil))
 			f.Close()
 		}()
 		go func(w int) {

@@ -22,7 +22,7 @@ func TestCopyPartialLine_Issue14Item11(t *testing.T) {
 	}
 	defer f.Close()
 	done := make(chan error, 1)
-	go func() { done <- Copy(r, []*File{f}, Format{TimeLayout: "[T]"}, nil, nil) }()
+	go func() { done <- Copy(r, NewLines([]*File{f}, Format{TimeLayout: "[T]"}, nil, nil)) }()
 	read := func() string {
 		b, _ := os.ReadFile(path)
 		return string(b)
@@ -69,7 +69,7 @@ func TestCopyAfterPartialFlushGoesOn(t *testing.T) {
 	}
 	defer f.Close()
 	done := make(chan error, 1)
-	go func() { done <- Copy(r, []*File{f}, Format{}, nil, nil) }()
+	go func() { done <- Copy(r, NewLines([]*File{f}, Format{}, nil, nil)) }()
 	waitFor := func(want string) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)

@@ -69,7 +69,7 @@ func TestRotationNoLineLost_Issue12(t *testing.T) {
 				bw.Flush()
 				w.Close()
 			}()
-			if err := Copy(r, []*File{f}, Format{}, nil, func(err error) { t.Errorf("write: %v", err) }); err != nil {
+			if err := Copy(r, NewLines([]*File{f}, Format{}, nil, func(err error) { t.Errorf("write: %v", err) })); err != nil {
 				t.Fatal(err)
 			}
 			waitIdle()
