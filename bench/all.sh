@@ -544,14 +544,22 @@ if part kill; then
 	"$FLOOR" killwatch -parent "$RESPAWN_PID" -match sleeper -runs "$KILL_RUNS" -gap 300ms | put kill floor
 	kill "$RESPAWN_PID"
 	wait "$RESPAWN_PID" 2>/dev/null || true
+	# The online event's floor: the same loop telling a subscriber each new pid once its exec succeeded, over a unix
+	# socket, as gpm's event reaches restartlat. (It leaves the killed shell's sleep behind; gpm kills it, and waits
+	# for the app's cgroup to be empty before it starts the app again, as systemd does.)
+	"$FLOOR" respawn -notify "$WORK/respawn.sock" -- "$SLEEPER" &
+	RESPAWN_PID=$!
+	until [[ -S $WORK/respawn.sock ]]; do sleep 0.05; done
+	"$FLOOR" restartlat -sock "$WORK/respawn.sock" -runs "$KILL_RUNS" | put killev floor
+	kill "$RESPAWN_PID"
+	wait "$RESPAWN_PID" 2>/dev/null || true
 	RESPAWN_PID=
 	"$FLOOR" killwatch -parent "$(gpm_pid)" -match sleeper -runs "$KILL_RUNS" | put kill gpm
 	"$FLOOR" killwatch -parent "$(pm2_pid)" -match sleeper -runs "$KILL_RUNS" | put kill pm2
 	if ((SUPERVISOR)); then "$FLOOR" killwatch -parent "$SUP_PID" -match sleeper -runs "$KILL_RUNS" | put kill sup; fi
 	"$WORK/restartlat" -home "$GPM_HOME" -name s25 -runs "$KILL_RUNS" >"$WORK/restartlat.json"
 	jq -r '.runs_ms[]' "$WORK/restartlat.json" | put killev gpm
-	same killev.floor kill.floor
-	log "kill -9: gpm ${R[kill.gpm]} ms (event ${R[killev.gpm]}), pm2 ${R[kill.pm2]} ms, sup ${R[kill.sup]:--} ms, floor ${R[kill.floor]} ms"
+	log "kill -9: gpm ${R[kill.gpm]} ms (event ${R[killev.gpm]}), pm2 ${R[kill.pm2]} ms, sup ${R[kill.sup]:--} ms, floor ${R[kill.floor]} ms (told a subscriber: ${R[killev.floor]})"
 fi
 if part idle; then
 	if ((OVERLAP)); then
@@ -820,7 +828,7 @@ report() {
 	row "  floor on all cores (ms)" start_sh_par 1
 	row "  daemon CPU for the start (ms)" startcpu_sh 1
 	row "kill -9 -> new process (ms; floor: bare wait4-and-respawn loop)" kill 1
-	row "kill -9 -> online event, gpm restartlat (ms)" killev 1
+	row "kill -9 -> online event, gpm restartlat (ms; floor: the loop telling a subscriber)" killev 1
 	row "daemon CPU idle, $APPS apps, ${IDLE_SECONDS} s (% of a core)" idle 1
 	row "$SCALE apps online from one file (ms; floor: fork/exec one by one)" sstart 1
 	row "  floor on all cores (ms)" sstart_par 1

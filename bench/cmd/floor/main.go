@@ -6,7 +6,11 @@
 //	                                               goroutine per CPU), the time until every exec has succeeded
 //	floor serve -sock PATH -size N                 a unix-socket server answering every request line with N bytes
 //	floor call -sock PATH                          one request, one answer, exit: the floor of a CLI call (ls, jlist)
-//	floor respawn -- PROG ARGS                     a bare wait4-and-respawn loop around one child
+//	floor respawn [-notify SOCK] -- PROG ARGS      a bare wait4-and-respawn loop around one child; with -notify it
+//	                                               also tells a subscriber on the unix socket SOCK each new pid, once
+//	                                               its exec has succeeded (what a manager's "online" event is)
+//	floor restartlat -sock SOCK -runs R            subscribe to respawn -notify, kill -9 its child, the ms until the
+//	                                               new pid arrives: the floor of gpm's kill -9 -> online event
 //	floor killwatch -parent PID -match S -runs R   kill -9 a child of PID whose command line holds S, the time until a
 //	                                               new child of PID appears (busy-polls /proc/PID/task/*/children);
 //	                                               the same measurement for gpm, PM2, supervisor and respawn
@@ -45,7 +49,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: floor spawn|serve|call|respawn|killwatch|pump [flags] [-- PROG ARGS]")
+		fmt.Fprintln(os.Stderr, "usage: floor spawn|serve|call|respawn|restartlat|killwatch|startwait|pump [flags] [-- PROG ARGS]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -67,8 +71,15 @@ func main() {
 		fs.Parse(os.Args[2:])
 		err = call(*sock)
 	case "respawn":
+		notify := fs.String("notify", "", "unix socket to tell a subscriber each new pid on")
 		fs.Parse(os.Args[2:])
-		err = respawn(fs.Args())
+		err = respawn(*notify, fs.Args())
+	case "restartlat":
+		sock := fs.String("sock", "", "respawn's -notify socket")
+		runs := fs.Int("runs", 10, "measured runs (after one warm-up)")
+		gap := fs.Duration("gap", 300*time.Millisecond, "pause between runs")
+		fs.Parse(os.Args[2:])
+		err = restartlat(*sock, *runs, *gap)
 	case "killwatch":
 		parent := fs.Int("parent", 0, "pid of the manager")
 		match := fs.String("match", "", "substring of the victim's command line")
@@ -207,7 +218,7 @@ func call(sock string) error {
 	}
 }
 
-func respawn(argv []string) error {
+func respawn(notify string, argv []string) error {
 	if len(argv) == 0 {
 		return errors.New("no program")
 	}
@@ -223,17 +234,80 @@ func respawn(argv []string) error {
 		}
 		os.Exit(0)
 	}()
+	// With -notify, one subscriber at a time hears each new pid, as a line, once its exec has succeeded: the least a
+	// manager does to tell another program that an app is back.
+	var sub net.Conn
+	if notify != "" {
+		l, err := net.Listen("unix", notify)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				sub = c
+				if cur != nil {
+					fmt.Fprintf(c, "%d\n", cur.Pid)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
 	for {
 		c := exec.Command(argv[0], argv[1:]...)
 		mu.Lock()
 		err := c.Start()
 		cur = c.Process
+		if err == nil && sub != nil {
+			fmt.Fprintf(sub, "%d\n", cur.Pid)
+		}
 		mu.Unlock()
 		if err != nil {
 			return err
 		}
 		c.Wait()
 	}
+}
+
+// restartlat kills respawn's child and waits for respawn -notify to tell the new pid, runs+1 times (the first is
+// a warm-up), and prints the milliseconds of each measured run.
+func restartlat(sock string, runs int, gap time.Duration) error {
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	next := func() (int, error) {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return 0, err
+		}
+		return strconv.Atoi(strings.TrimSpace(line))
+	}
+	pid, err := next()
+	if err != nil {
+		return err
+	}
+	for i := 0; i <= runs; i++ {
+		t0 := time.Now()
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			return fmt.Errorf("kill %d: %w", pid, err)
+		}
+		if pid, err = next(); err != nil {
+			return err
+		}
+		if i > 0 {
+			fmt.Println(ms(time.Since(t0)))
+		}
+		time.Sleep(gap)
+	}
+	return nil
 }
 
 // children: the pids of every child of pid (each thread has its own list).
