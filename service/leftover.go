@@ -52,6 +52,8 @@ const (
 	leftoverKillWait = 5 * time.Second
 	// leftoverRounds is how many times the sweep looks again for processes forked while it was killing.
 	leftoverRounds = 3
+	// runRecordDelay is how long recordRuns waits after a change before it writes the run record.
+	runRecordDelay = 20 * time.Millisecond
 	// leftoverPoll is how often the sweep checks whether leftovers are gone: they are not the daemon's children, so
 	// no SIGCHLD tells it.
 	leftoverPoll = 20 * time.Millisecond
@@ -113,6 +115,19 @@ func (d *Daemon) recordRuns(ctx context.Context, wake <-chan struct{}) {
 		case <-ctx.Done():
 			return
 		case <-wake:
+		}
+		// A moment's wait gathers the changes that come together (an exit and its restart, a batch start) into one
+		// write, and keeps the write off the CPUs while a restart execs: its rename cost the loop's restart
+		// 13 % of the daemon's CPU samples with two writes a restart. What a daemon killed meanwhile leaves out,
+		// the environment scan finds.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(runRecordDelay):
+		}
+		select {
+		case <-wake:
+		default:
 		}
 		var entries []runEntry
 		if d.exec(ctx, func() {

@@ -58,12 +58,19 @@ func run(home, name string, runs int, gap, timeout time.Duration) error {
 	}
 	defer c.Close()
 
-	events := make(chan api.Event, 4096)
+	// Each event is stamped as the client hands it over, not when the channel delivers it to the measuring
+	// goroutine: the hop between the two is this program's, not the daemon's (the floor's client reads its socket
+	// in the goroutine that measures).
+	type stamped struct {
+		api.Event
+		at time.Time
+	}
+	events := make(chan stamped, 4096)
 	streamErr := make(chan error, 1)
 	go func() {
 		streamErr <- c.Subscribe(ctx, nil, func(e api.Event) error {
 			if e.Type == api.EventState {
-				events <- e
+				events <- stamped{e, time.Now()}
 			}
 			return nil
 		})
@@ -117,7 +124,7 @@ func run(home, name string, runs int, gap, timeout time.Duration) error {
 				}
 				seen = append(seen, fmt.Sprintf("%s(pid %d)", e.Status, e.PID))
 				if e.Status == api.StatusOnline && e.PID != 0 && e.PID != pid {
-					return time.Since(t0), e.Time.Sub(t0), seen, nil
+					return e.at.Sub(t0), e.Time.Sub(t0), seen, nil
 				}
 			case <-deadline.C:
 				return 0, 0, seen, fmt.Errorf("no online event with a new pid within %v (saw %v)", timeout, seen)
