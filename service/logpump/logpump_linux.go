@@ -1,6 +1,7 @@
 package logpump
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -63,13 +64,18 @@ func StartApart(r *Reader, l *logfile.Lines, onErr func(error)) {
 	go copyFile(os.NewFile(uintptr(r.fd), "|0"), l, onErr)
 }
 
-// pump reads every registered pipe. Its goroutine waits in epoll_wait itself, holding a thread while it waits,
-// rather than in Go's poller with the epoll descriptor registered there: measured with a line-by-line writer
-// (300k lines of 100 B, rounds alternated), the daemon spent 30.8 ms of CPU a MB this way, 36.3 through Go's poller
-// (one more epoll_wait a wake-up) and 33.9 with a goroutine per pipe; the writer finished first this way too. The
-// wait's timeout is the next partial line's flush.
+// pump reads every registered pipe. Its epoll descriptor is itself in Go's poller (an epoll set is readable when
+// one of its descriptors is ready), so the pump's goroutine parks there like any other reader, and the read
+// deadline of that descriptor is the next partial line's flush.
+//
+// Not a goroutine waiting in epoll_wait itself: that was cheaper a MB of a line-by-line writer (30.8 ms of daemon
+// CPU against 36.3 this way and 33.9 with a goroutine per pipe, 2 CPUs), but a thread blocked in a system call
+// keeps its P until sysmon takes it back, up to 10 ms on a quiet daemon, and with GOMAXPROCS=1 (a container limited
+// to one CPU) what the pump had just made runnable waited for that: `gpm logs` saw a line after 1.0 ms median,
+// 1.9-3.3 ms p90, against 0.8 and 1.1-1.2 this way (an app printing every 20 ms, GOMAXPROCS=1, two runs each).
 type pump struct {
 	epfd int
+	ep   *os.File // epfd, in Go's poller
 
 	mu      sync.Mutex
 	streams map[int32]*stream // by descriptor; added by Start, removed by the pump's goroutine
@@ -94,7 +100,17 @@ var thePump = sync.OnceValues(func() (*pump, error) {
 	if err != nil {
 		return nil, fmt.Errorf("epoll_create1: %w", err)
 	}
-	p := &pump{epfd: epfd, streams: map[int32]*stream{}, waiting: map[*stream]struct{}{}}
+	// Non-blocking, so that NewFile registers it with Go's poller.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("epoll: %w", err)
+	}
+	ep := os.NewFile(uintptr(epfd), "logpump epoll")
+	if err := ep.SetReadDeadline(time.Time{}); err != nil {
+		ep.Close()
+		return nil, fmt.Errorf("epoll descriptor not pollable: %w", err)
+	}
+	p := &pump{epfd: epfd, ep: ep, streams: map[int32]*stream{}, waiting: map[*stream]struct{}{}}
 	go p.run()
 	return p, nil
 })
@@ -120,27 +136,49 @@ func (p *pump) add(fd int, l *logfile.Lines, onErr func(error)) error {
 const maxEvents = 128
 
 func (p *pump) run() {
+	rc, err := p.ep.SyscallConn()
+	if err != nil {
+		panic(fmt.Sprintf("logpump: %v", err)) // an *os.File always has one
+	}
 	events := make([]unix.EpollEvent, maxEvents)
 	ready := make([]*stream, 0, maxEvents)
 	buf := make([]byte, readSize)
+	var deadline time.Time
 	for {
 		p.round++
-		timeout := -1 // no line waits: until a pipe is ready
-		if next := p.nextFlush(); !next.IsZero() {
-			timeout = max(0, int((time.Until(next)+time.Millisecond-1)/time.Millisecond))
+		// A deadline that passed stays passed until it is set again, and the next one differs from it: either a
+		// later line's, or none. Setting the same one again changes nothing: it is the line still due.
+		if next := p.nextFlush(); !next.Equal(deadline) {
+			if err := p.ep.SetReadDeadline(next); err != nil {
+				panic(fmt.Sprintf("logpump: deadline: %v", err)) // checked pollable at creation
+			}
+			deadline = next
 		}
-		n, err := unix.EpollWait(p.epfd, events, timeout)
-		if err == unix.EINTR {
-			continue
+		var n int
+		var werr error
+		var waitAt time.Time // the pipes were looked at after it: a line due by then whose pipe was empty is due
+		err := rc.Read(func(fd uintptr) bool {
+			waitAt = time.Now()
+			n, werr = unix.EpollWait(int(fd), events, 0)
+			return n > 0 || (werr != nil && werr != unix.EINTR)
+		})
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// A line's start is due: look at the pipes once more before it is written in part. The deadline also
+			// passes while the pump is busy, and only an empty pipe means its app has been silent.
+			waitAt = time.Now()
+			n, werr = unix.EpollWait(p.epfd, events, 0)
+		} else if err != nil {
+			panic(fmt.Sprintf("logpump: wait: %v", err)) // the descriptor is never closed
 		}
-		if err != nil {
-			panic(fmt.Sprintf("logpump: epoll_wait: %v", err)) // EBADF, EFAULT, EINVAL: a bug here
+		if werr == unix.EINTR {
+			n, werr = 0, nil
 		}
-		// The pipes not in events were empty when epoll_wait returned: a line due by then whose pipe was one of
-		// them is written in part now, before the reads. One whose pipe holds more is read first (its newline may
-		// be there: the time also passes while the pump is busy with other pipes), and looked at again in the next
-		// round, which then waits for nothing.
-		waitedAt := time.Now()
+		if werr != nil {
+			panic(fmt.Sprintf("logpump: epoll_wait: %v", werr)) // EBADF, EFAULT, EINVAL: a bug here
+		}
+		// Which pipes are ready is known as of the wait: a line whose time is up and whose pipe was empty then is
+		// written in part now, before the reads; one whose pipe holds more is read first (its newline may be there:
+		// the time also passes while the pump is busy with other pipes), and looked at again in the next round.
 		ready = ready[:0]
 		p.mu.Lock()
 		for _, ev := range events[:n] {
@@ -151,8 +189,8 @@ func (p *pump) run() {
 		}
 		p.mu.Unlock()
 		if n < len(events) {
-			// Every ready pipe was in this answer.
-			p.flushDue(waitedAt)
+			// Every ready pipe was in this wait's answer.
+			p.flushDue(waitAt)
 		}
 		for _, s := range ready {
 			p.read(s, buf)
