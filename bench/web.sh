@@ -16,6 +16,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BASE_REF=${BASE_REF:-main}
 SCRAPES=${SCRAPES:-50}
+COMPARE=${COMPARE:-}
 LINES=${LINES:-1000000}
 PM2_BIN=${PM2_BIN:-/tmp/gpm-bench/pm2/node_modules/.bin/pm2}
 QUIET_WAIT=${QUIET_WAIT:-60}
