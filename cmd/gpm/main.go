@@ -24,6 +24,10 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "0.1.0-dev"
 
+// cliExeEnv carries the thin CLI's path to gpmd when it hands over startup or unstartup (thin.go), for the units
+// they write.
+const cliExeEnv = "GPM_CLI_EXE"
+
 // cli is one invocation: its streams, its home, and the connection it opens on demand.
 type cli struct {
 	stdout, stderr io.Writer
