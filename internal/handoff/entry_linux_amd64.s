@@ -9,6 +9,7 @@
 // jumps to the runtime's entry, and the Go hand-offs decide as before. TestEntry (entry_linux_amd64_test.go) keeps
 // the command list in step with FullCommands.
 TEXT _rt0_gpm_handoff(SB),NOSPLIT|NOFRAME,$0
+	MOVB	$1, ·entered(SB)
 	MOVQ	0(SP), R12	// argc
 	LEAQ	8(SP), R13	// argv
 	MOVQ	$1, R15	// the argument read
