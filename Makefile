@@ -6,6 +6,10 @@ BIN      := bin/gpm
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 NFPM     := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 GOARCH   ?= $(shell $(GO) env GOARCH)
+GOOS     ?= $(shell $(GO) env GOOS)
+# The thin CLI's ELF entry point on linux/amd64 (internal/handoff/entry_linux_amd64.s): `gpm run` and `gpm daemon`
+# are exec'd into gpmd before the thin CLI's Go runtime starts (issue 10). Elsewhere its first package init does it.
+thin_entry = $(if $(filter linux/amd64,$(1)),-E _rt0_gpm_handoff)
 # A Debian/RPM version: the last tag, else 0.1.0~git<date>.<commit> (~ sorts before the release).
 PKG_VERSION ?= $(shell v=$$(git describe --tags --abbrev=0 2>/dev/null | sed 's/^v//'); [ -n "$$v" ] && echo "$$v" || git log -1 --format='0.1.0~git%cd.%h' --date=format:%Y%m%d 2>/dev/null || echo 0.1.0)
 
@@ -15,7 +19,7 @@ PKG_VERSION ?= $(shell v=$$(git describe --tags --abbrev=0 2>/dev/null | sed 's/
 # it gpmd, the whole program that gpm hands the daemon, gpm run, export and process files to, and gpm-monit, the
 # console `gpm monit` runs (a program of its own: its terminal libraries stay out of gpm and its daemon).
 build:
-	CGO_ENABLED=0 $(GO) build -tags gpmthin -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gpm
+	CGO_ENABLED=0 $(GO) build -tags gpmthin -trimpath -ldflags '$(LDFLAGS) $(call thin_entry,$(GOOS)/$(GOARCH))' -o $(BIN) ./cmd/gpm
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)d ./cmd/gpm
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)-monit ./cmd/gpm-monit
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/modules/notify-crash/notify-crash ./modules/notify-crash
@@ -83,7 +87,7 @@ bench-web:
 # the D-Bus policy, completions, the man page.
 package:
 	rm -rf dist && mkdir -p dist/pkg
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -tags gpmthin -trimpath -ldflags '-s -w -X main.version=$(PKG_VERSION)' -o dist/pkg/gpm ./cmd/gpm
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -tags gpmthin -trimpath -ldflags '-s -w -X main.version=$(PKG_VERSION) $(call thin_entry,linux/$(GOARCH))' -o dist/pkg/gpm ./cmd/gpm
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags '-s -w -X main.version=$(PKG_VERSION)' -o dist/pkg/gpmd ./cmd/gpm
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags '-s -w' -o dist/pkg/gpm-monit ./cmd/gpm-monit
 	gzip -9n <packaging/gpm.1 >dist/pkg/gpm.1.gz

@@ -62,7 +62,7 @@ func TestClientWithoutTLS(t *testing.T) {
 // TestThinDependencies: the thin CLI (-tags gpmthin, thin.go), the gpm users type, links none of what it hands off
 // to gpmd: the daemon, the process-file parsers and exporters, the HTTP server, TLS, D-Bus, file watching, process
 // sampling (gopsutil: on Linux; package platform reads /proc itself, elsewhere it is how platform samples), the
-// module archives' readers (gpm install), text/template (its reflective method calls keep every exported method).
+// module archives' readers (gpm install), the unit renderers (gpm startup), text/template (its reflective method calls keep every exported method).
 // Each would cost every CLI call its package initialisation and pages (BENCHMARKS.md: CLI start-up).
 func TestThinDependencies(t *testing.T) {
 	if testing.Short() {
@@ -71,13 +71,16 @@ func TestThinDependencies(t *testing.T) {
 	forbidden := []string{"github.com/gpmd/gpm/service", "github.com/gpmd/gpm/config/procfile", "github.com/gpmd/gpm/export",
 		"github.com/gpmd/gpm/web", "github.com/gpmd/gpm/dbusapi", "go.yaml.in/yaml", "gopkg.in/yaml", "net/http", "crypto/tls",
 		"github.com/godbus/dbus", "github.com/fsnotify/fsnotify", "runtime/metrics", "archive/tar", "compress/gzip",
-		"text/template"}
+		"text/template",
+		// gpmd runs startup and unstartup (thin.go): the unit renderers, unit-file quoting and user look-ups.
+		"github.com/gpmd/gpm/startup", "github.com/gpmd/gpm/internal/unitfile"}
 	allowed := []string{"github.com/gpmd/gpm/web/webctl", "github.com/gpmd/gpm/service/settings", "github.com/gpmd/gpm/service/dump"}
 	for _, goos := range []string{"linux", "darwin"} {
 		deps := goListDeps(t, goos, "gpmthin", "github.com/gpmd/gpm/client")
 		off := forbidden
 		if goos == "linux" {
-			off = append(slices.Clip(off), "github.com/shirou/gopsutil")
+			// os/user: startup's alone on Linux (gopsutil links it elsewhere).
+			off = append(slices.Clip(off), "github.com/shirou/gopsutil", "os/user")
 		}
 		for _, dep := range deps {
 			if slices.Contains(allowed, dep) {

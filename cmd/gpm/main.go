@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,6 +24,10 @@ import (
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "0.1.0-dev"
+
+// cliExeEnv carries the thin CLI's path to gpmd when it hands over startup or unstartup (thin.go), for the units
+// they write.
+const cliExeEnv = "GPM_CLI_EXE"
 
 // cli is one invocation: its streams, its home, and the connection it opens on demand.
 type cli struct {
@@ -46,10 +51,21 @@ type command struct {
 	summary string
 }
 
-var commands map[string]*command
+// commands is the command table, built on first use (commandTable): its entries and closures are 68 allocations at
+// package init that `gpm --version`, answered before any set-up, has no use for (issue 13). Not a package-level
+// initialiser: the commands' functions refer to the table (usage, --help).
+func commands() map[string]*command {
+	commandsOnce.Do(func() { commandTable = newCommandTable() })
+	return commandTable
+}
 
-func init() {
-	commands = map[string]*command{
+var (
+	commandsOnce sync.Once
+	commandTable map[string]*command
+)
+
+func newCommandTable() map[string]*command {
+	return map[string]*command{
 		"start":          {cmdStart, "start <script|binary|file|name|id>... [options] [-- args]", "start and daemonize apps"},
 		"stop":           {cmdTargets(api.MethodStop), "stop <id|name|namespace|/regexp/|script|all|file>...", "stop apps"},
 		"reload":         {cmdReload, "reload <id|name|namespace|/regexp/|script|all|file>... [--parallel N] [--update-env]", "replace workers with no downtime: each new worker is ready before the old one stops"},
@@ -176,7 +192,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if a, ok := aliases[name]; ok {
 		name = a
 	}
-	cmd, ok := commands[name]
+	cmd, ok := commands()[name]
 	if !ok {
 		if code, found := runPlugin(args[0], args[1:], stdin, stdout, stderr); found {
 			return code
@@ -230,13 +246,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "gpm %s: a process manager for any language, with PM2's commands\n\nUsage: gpm [--system] [--timeout DURATION] <command> [options]\n\n", version)
-	names := make([]string, 0, len(commands))
-	for n := range commands {
+	table := commands()
+	names := make([]string, 0, len(table))
+	for n := range table {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-15s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-15s %s\n", n, table[n].summary)
 	}
 	fmt.Fprintf(w, "\nGPM_HOME (default ~/.gpm) holds the daemon's socket, logs and dump. gpm <command> --help shows options.\n")
 	fmt.Fprintf(w, "gpm --timeout DURATION <command> (or %s) is how long to wait for the daemon's answer (default %v, 0: for ever);\n"+
@@ -318,7 +335,7 @@ func (c *cli) flags(name string) *pflag.FlagSet {
 func (c *cli) parse(fs *pflag.FlagSet, args []string) error {
 	err := fs.Parse(joinOptional(args, c.optional[fs]))
 	if errors.Is(err, pflag.ErrHelp) {
-		cmd := commands[fs.Name()]
+		cmd := commands()[fs.Name()]
 		fmt.Fprintf(c.stdout, "Usage: gpm %s\n\n%s\n\n", cmd.usage, cmd.summary)
 		fs.SetOutput(c.stdout)
 		fs.PrintDefaults()

@@ -1,3 +1,5 @@
+//go:build !gpmthin
+
 package main
 
 import (
@@ -13,6 +15,25 @@ import (
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/startup"
 )
+
+// cliExecutable is the program the service runs as `PROGRAM daemon`: the CLI the user typed, links followed. The
+// thin CLI hands startup and unstartup to this program with its own path in cliExeEnv (thin.go), so that the unit
+// names gpm, as when the thin CLI rendered it, and not gpmd.
+func cliExecutable() (string, error) {
+	exe := os.Getenv(cliExeEnv)
+	if exe != "" {
+		// Not for the commands startup runs (systemctl, launchctl) nor a daemon they start.
+		if err := os.Unsetenv(cliExeEnv); err != nil {
+			return "", err
+		}
+	} else {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return "", err
+		}
+	}
+	return filepath.EvalSymlinks(exe)
+}
 
 // startupFlags are shared by startup and unstartup.
 type startupFlags struct {
@@ -57,10 +78,7 @@ func (c *cli) startupSpec(ctx context.Context, f *startupFlags, args []string) (
 		}
 		s.Platform = p
 	}
-	exe, err := os.Executable()
-	if err == nil {
-		exe, err = filepath.EvalSymlinks(exe)
-	}
+	exe, err := cliExecutable()
 	if err != nil {
 		return s, fmt.Errorf("find the gpm binary: %w", err)
 	}

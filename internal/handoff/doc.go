@@ -1,12 +1,16 @@
-// Package handoff hands a command line that needs gpmd, gpm's whole program, over to it from the thin CLI's first
-// package initialisation, before the thin CLI's own (time, os, net, flags, the client: 1.5-2.5 ms of a `gpm run`
-// start-up, issue 10) runs for nothing. Only the thin CLI (cmd/gpm -tags gpmthin) imports it, for its init alone.
+// Package handoff hands a command line that needs gpmd, gpm's whole program, over to it before the thin CLI runs
+// for nothing (issue 10: `gpm run`'s start-up). Only the thin CLI (cmd/gpm -tags gpmthin) imports it.
 //
-// It decides from the command name alone (FullCommands), on Linux, where /proc gives the command line and the
-// executable before package os is initialised. What it does not decide (a process file as an argument,
-// --no-daemon, another OS, gpmd not beside gpm nor in ../libexec/gpm, an exec that failed) main's hand-off does,
-// as before, and says why when it fails. Go initialises a package as soon as its imports are (in import-path
-// order among those ready): this one imports syscall alone, so it runs right after it.
+// On linux/amd64 make build links the thin CLI with this package's ELF entry point (entry_linux_amd64.s, -E
+// _rt0_gpm_handoff), which execs gpmd before the Go runtime starts: a Go runtime's start-up alone costs 5-6 ms on
+// the benchmarks' VM. Elsewhere, and in a build without it, this package's init does the same right after the
+// runtime's: it imports no other package (raw system calls, sys_linux_*.go), so Go, which initialises a package as
+// soon as its imports are (in import-path order among those ready), runs it before internal/godebug and syscall.
+//
+// Both decide from the command name alone (FullCommands, Needed), on Linux, where /proc (or the initial stack) gives
+// the command line, the environment and the executable. What they do not decide (a process file as an argument,
+// --no-daemon, another OS, gpmd not beside gpm nor in ../libexec/gpm, an exec that failed) main's hand-off does, as
+// before, and says why when it fails.
 package handoff
 
 // FullCommands run in the whole program only: they are the daemon, or need the process-file parsers, the
