@@ -68,10 +68,16 @@ func testMain(m *testing.M) int {
 	gpmBin = filepath.Join(binDir, "gpm")
 	gpmdBin = filepath.Join(binDir, "gpmd")
 	listenerBin = filepath.Join(binDir, "listener")
-	for _, b := range []struct{ out, pkg, tags string }{
-		{gpmBin, "./cmd/gpm", "gpmthin"}, {gpmdBin, "./cmd/gpm", ""}, {listenerBin, "./e2e/testdata/listener", ""},
+	// The thin CLI as make build links it: on linux/amd64 with its own ELF entry point (internal/handoff), so that
+	// every test's `gpm daemon` and `gpm run` goes through the hand-off the packages ship.
+	thinLD := ""
+	if runtime.GOARCH == "amd64" {
+		thinLD = "-E _rt0_gpm_handoff"
+	}
+	for _, b := range []struct{ out, pkg, tags, ldflags string }{
+		{gpmBin, "./cmd/gpm", "gpmthin", thinLD}, {gpmdBin, "./cmd/gpm", "", ""}, {listenerBin, "./e2e/testdata/listener", "", ""},
 	} {
-		cmd := exec.Command("go", "build", "-tags="+b.tags, "-o", b.out, b.pkg)
+		cmd := exec.Command("go", "build", "-tags="+b.tags, "-ldflags="+b.ldflags, "-o", b.out, b.pkg)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: go build %s: %v\n%s", b.pkg, err, out)
