@@ -376,25 +376,28 @@ type Lines struct {
 	f       Format
 	emit    func(Line)
 	onErr   func(error)
-	pending []byte // the start of a line whose newline has not come
-	cont    bool   // the start of the current line was written already (FlushPartial)
+	pending []byte  // the start of a line whose newline has not come
+	cont    bool    // the start of the current line was written already (FlushPartial)
+	out     *[]byte // the buffer a write is formatted in: its own, or one it shares (ShareBuffer)
 }
 
 // NewLines returns the Lines of one stream.
 func NewLines(dst []*File, f Format, emit func(Line), onErr func(error)) *Lines {
-	return &Lines{dst: dst, f: f, emit: emit, onErr: onErr}
+	return &Lines{dst: dst, f: f, emit: emit, onErr: onErr, out: new([]byte)}
 }
 
-// outBufs holds the buffers a write is formatted in: a stream holds one only during a Write, so that a thousand
-// idle apps do not keep one each (a chatty app's is 64 KiB or more).
-var outBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+// ShareBuffer makes l format its writes in *b, shared with every other Lines that the same goroutine alone writes
+// through (the log pump's one buffer for every app): a buffer of each stream's own keeps a chatty app's 64 KiB or
+// more for good. Not a sync.Pool: a pool is emptied by every collection, and a daemon whose heap had no room left
+// (after 1000 apps) then allocated the buffer anew, growing, on every read, which ran the collector again: 149
+// collections and 4x the CPU for a bulk writer's 50 MB (make bench, 2026-12-05 09:00).
+func (l *Lines) ShareBuffer(b *[]byte) { l.out = b }
 
 // Write takes the next bytes of the stream and writes every line they end. It reports whether a line ended in
 // them: when the start of a line is still pending after that (Pending), it is a new line, whose wait for its
 // newline starts now.
 func (l *Lines) Write(chunk []byte) (ended bool) {
-	bp := outBufs.Get().(*[]byte)
-	out := (*bp)[:0]
+	out := (*l.out)[:0]
 	start := 0
 	for {
 		// IndexByte, not a loop over the bytes: the loop took 74 % of the cutting's CPU, and a bulk writer's 64 KiB
@@ -419,8 +422,7 @@ func (l *Lines) Write(chunk []byte) (ended bool) {
 	}
 	write(l.dst, out, l.onErr)
 	l.release()
-	*bp = out
-	outBufs.Put(bp)
+	*l.out = out
 	return start > 0
 }
 
@@ -456,11 +458,9 @@ func (l *Lines) End() {
 }
 
 func (l *Lines) writePiece(end bool) {
-	bp := outBufs.Get().(*[]byte)
-	out := l.f.appendPiece((*bp)[:0], l.pending, l.cont, end, l.emit)
+	out := l.f.appendPiece((*l.out)[:0], l.pending, l.cont, end, l.emit)
 	write(l.dst, out, l.onErr)
-	*bp = out
-	outBufs.Put(bp)
+	*l.out = out
 }
 
 // Copy reads r until EOF and writes its lines through l, then ends l. A line whose newline

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -211,5 +212,25 @@ func TestTail(t *testing.T) {
 	}
 	if got, err := tailLines(filepath.Join(dir, "missing"), 3); err != nil || got != nil {
 		t.Fatalf("missing file: %q %v", got, err)
+	}
+}
+
+// TestLinesWriteAllocatesNothing: once its buffer has grown, a Write of whole lines allocates nothing, even with
+// collections in between (a sync.Pool, emptied by them, made a daemon with no heap room left allocate a growing
+// buffer on every read: 149 collections for one bulk writer).
+func TestLinesWriteAllocatesNothing(t *testing.T) {
+	var sb strings.Builder
+	for i := 0; sb.Len() < 60<<10; i++ {
+		fmt.Fprintf(&sb, "%08d %s\n", i, strings.Repeat("0", 90))
+	}
+	chunk := []byte(sb.String())
+	l := NewLines([]*File{{}}, Format{}, func(Line) {}, nil)
+	l.Write(chunk) // grows the buffer
+	if n := testing.AllocsPerRun(20, func() {
+		runtime.GC()
+		runtime.GC()
+		l.Write(chunk)
+	}); n > 0 {
+		t.Errorf("%.1f allocations a Write after collections, want 0", n)
 	}
 }

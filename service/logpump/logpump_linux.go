@@ -83,6 +83,7 @@ type pump struct {
 	// Only the pump's goroutine uses the rest.
 	waiting map[*stream]struct{} // the streams with a line's start pending
 	round   uint64               // bumps on every wake-up
+	out     []byte               // every stream's lines are formatted here (logfile.Lines.ShareBuffer)
 }
 
 // stream is one pipe.
@@ -116,6 +117,7 @@ var thePump = sync.OnceValues(func() (*pump, error) {
 })
 
 func (p *pump) add(fd int, l *logfile.Lines, onErr func(error)) error {
+	l.ShareBuffer(&p.out) // before the pump's goroutine can see l: from then on it alone writes through l
 	s := &stream{fd: fd, lines: l, onErr: onErr}
 	p.mu.Lock()
 	p.streams[int32(fd)] = s
@@ -127,6 +129,7 @@ func (p *pump) add(fd int, l *logfile.Lines, onErr func(error)) error {
 		p.mu.Lock()
 		delete(p.streams, int32(fd))
 		p.mu.Unlock()
+		l.ShareBuffer(new([]byte)) // its own again: a goroutine of its own will write through it (Start)
 		return fmt.Errorf("epoll_ctl: %w", err)
 	}
 	return nil
