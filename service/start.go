@@ -47,7 +47,7 @@ func (d *Daemon) startAll(ps []*proc, thens []func()) []error {
 	errs := make([]error, len(ps))
 	spawned := map[string]bool{}     // apps of which this batch already started a worker: it holds their sockets
 	pending := make([]bool, len(ps)) // waiting for their identity: started again later
-	spawn := d.spawner(len(ps))
+	spawn := newSpawner(len(ps))
 	for i, p := range ps {
 		if thens[i] != nil {
 			p.settled = append(p.settled, thens[i])
@@ -112,7 +112,7 @@ type spawner struct {
 	done chan struct{}
 }
 
-func (d *Daemon) spawner(n int) spawner {
+func newSpawner(n int) spawner {
 	if n < 2 {
 		return spawner{}
 	}
