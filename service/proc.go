@@ -327,11 +327,12 @@ func (d *Daemon) pump(p *proc, r *logpump.Reader, stream string, f *logfile.File
 		dst = append(dst, p.combined)
 	}
 	id, name := p.id, a.Name
-	emit := func(l logfile.Line) {
+	publish := func(l logfile.Line) {
 		if d.hub.wantsLines() {
 			d.hub.publish(api.Event{Type: api.EventLog, Time: time.Now(), ID: id, Name: name, Stream: l.Stream, Line: string(l.Text)})
 		}
 	}
+	emit := publish
 	var reported bool
 	onErr := func(err error) {
 		if !reported {
@@ -346,9 +347,7 @@ func (d *Daemon) pump(p *proc, r *logpump.Reader, stream string, f *logfile.File
 			toJournal := d.journalEmit(p, stream, conn, onErr)
 			emit = func(l logfile.Line) {
 				toJournal(l)
-				if d.hub.wantsLines() {
-					d.hub.publish(api.Event{Type: api.EventLog, Time: time.Now(), ID: id, Name: name, Stream: l.Stream, Line: string(l.Text)})
-				}
+				publish(l)
 			}
 		}
 	}

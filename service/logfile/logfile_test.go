@@ -219,11 +219,7 @@ func TestTail(t *testing.T) {
 // collections in between (a sync.Pool, emptied by them, made a daemon with no heap room left allocate a growing
 // buffer on every read: 149 collections for one bulk writer).
 func TestLinesWriteAllocatesNothing(t *testing.T) {
-	var sb strings.Builder
-	for i := 0; sb.Len() < 60<<10; i++ {
-		fmt.Fprintf(&sb, "%08d %s\n", i, strings.Repeat("0", 90))
-	}
-	chunk := []byte(sb.String())
+	chunk := numberedLines(60 << 10)
 	l := NewLines([]*File{{}}, Format{}, func(Line) {}, nil)
 	l.Write(chunk) // grows the buffer
 	if n := testing.AllocsPerRun(20, func() {

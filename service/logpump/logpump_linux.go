@@ -53,7 +53,7 @@ func Start(r *Reader, l *logfile.Lines, onErr func(error)) {
 		if onErr != nil {
 			onErr(fmt.Errorf("log pump: %w; this pipe is read by a goroutine of its own", err))
 		}
-		go copyFile(os.NewFile(uintptr(r.fd), "|0"), l, onErr)
+		StartApart(r, l, onErr)
 	}
 }
 
