@@ -16,11 +16,14 @@ PKG_VERSION ?= $(shell v=$$(git describe --tags --abbrev=0 2>/dev/null | sed 's/
 .PHONY: build test lint cross demo bench bench-dbus bench-run-overhead bench-web clean package e2e-systemd fuzz leak
 
 # gpm, the thin CLI (-tags gpmthin: client and flags, no daemon, parsers, HTTP or D-Bus; cmd/gpm/thin.go), and beside
-# it gpmd, the whole program that gpm hands the daemon, gpm run, export and process files to, and gpm-monit, the
-# console `gpm monit` runs (a program of its own: its terminal libraries stay out of gpm and its daemon).
+# it gpmd, the whole program but the HTTP server (-tags gpmnoweb), that gpm hands the daemon, gpm run, export and
+# process files to; gpmd-web, gpmd with the HTTP API, which gpmd execs for a daemon whose API is on
+# (service/web_nohttp.go says why); and gpm-monit, the console `gpm monit` runs (a program of its own: its terminal
+# libraries stay out of gpm and its daemon).
 build:
 	CGO_ENABLED=0 $(GO) build -tags gpmthin -trimpath -ldflags '$(LDFLAGS) $(call thin_entry,$(GOOS)/$(GOARCH))' -o $(BIN) ./cmd/gpm
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)d ./cmd/gpm
+	CGO_ENABLED=0 $(GO) build -tags gpmnoweb -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)d ./cmd/gpm
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)d-web ./cmd/gpm
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)-monit ./cmd/gpm-monit
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/modules/notify-crash/notify-crash ./modules/notify-crash
 	cp modules/notify-crash/gpm-module.json bin/modules/notify-crash/
@@ -49,8 +52,10 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags gpmthin ./cmd/gpm
+	$(GO) vet -tags gpmnoweb ./cmd/gpm ./service
 	$(GO) run $(STATICCHECK) ./...
 	$(GO) run $(STATICCHECK) -tags gpmthin ./cmd/gpm
+	$(GO) run $(STATICCHECK) -tags gpmnoweb ./cmd/gpm ./service
 
 # The CLI must build for every OS we promise, with cgo off.
 cross:
@@ -88,7 +93,8 @@ bench-web:
 package:
 	rm -rf dist && mkdir -p dist/pkg
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -tags gpmthin -trimpath -ldflags '-s -w -X main.version=$(PKG_VERSION) $(call thin_entry,linux/$(GOARCH))' -o dist/pkg/gpm ./cmd/gpm
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags '-s -w -X main.version=$(PKG_VERSION)' -o dist/pkg/gpmd ./cmd/gpm
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -tags gpmnoweb -trimpath -ldflags '-s -w -X main.version=$(PKG_VERSION)' -o dist/pkg/gpmd ./cmd/gpm
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags '-s -w -X main.version=$(PKG_VERSION)' -o dist/pkg/gpmd-web ./cmd/gpm
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags '-s -w' -o dist/pkg/gpm-monit ./cmd/gpm-monit
 	gzip -9n <packaging/gpm.1 >dist/pkg/gpm.1.gz
 	gzip -9n <packaging/changelog >dist/pkg/changelog.gz

@@ -33,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 GPM=${GPM_BIN:-$WORK/gpm}
 if [[ -z ${GPM_BIN:-} ]]; then
-	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$GPM" ./cmd/gpm)
+	(cd "$ROOT" && CGO_ENABLED=0 go build -tags gpmnoweb -trimpath -ldflags "-s -w" -o "$GPM" ./cmd/gpm) # gpmd as shipped
 fi
 (cd "$ROOT" && go build -o "$WORK/dbuslat" ./bench/cmd/dbuslat)
 

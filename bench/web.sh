@@ -34,9 +34,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-build() { (cd "$1" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$2" ./cmd/gpm); }
+build() { (cd "$1" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$2" "${@:3}" ./cmd/gpm); }
 log "building this tree and $BASE_REF"
-build "$ROOT" "$WORK/after"
+# This tree as make build ships it: gpmd without the HTTP server, and gpmd-web beside it, which gpmd execs for a
+# daemon whose API is on. $WORK/after is a link to gpmd (gpmd finds gpmd-web beside the file the link points to).
+mkdir "$WORK/this"
+build "$ROOT" "$WORK/this/gpmd" -tags gpmnoweb
+build "$ROOT" "$WORK/this/gpmd-web"
+ln -s this/gpmd "$WORK/after"
 mkdir "$WORK/base"
 git -C "$ROOT" archive "$BASE_REF" | tar -x -C "$WORK/base"
 build "$WORK/base" "$WORK/before"
@@ -76,6 +81,15 @@ rss_median() {
 		sleep 0.5
 	done | median | awk '{ printf "%.1f", $1 / 1024 }'
 }
+# web_on HOME BIN ADDR: the API on at ADDR. This tree's daemon runs gpmd until then: --restart puts it on gpmd-web
+# (no apps yet, so nothing restarts but the daemon); the base tree's serves at once.
+web_on() {
+	if [[ $2 == "$WORK/after" ]]; then
+		GPM_HOME=$1 "$2" web "$3" --restart >/dev/null
+	else
+		GPM_HOME=$1 "$2" web "$3" >/dev/null
+	fi
+}
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # rss CASE BIN: daemon RSS with 50 apps; CASE is off or on (the API).
@@ -85,7 +99,7 @@ rss() {
 	GPM_HOME=$h "$bin" ping >/dev/null
 	if [[ $1 == on ]]; then
 		port=$(free_port)
-		GPM_HOME=$h "$bin" web "127.0.0.1:$port" >/dev/null
+		web_on "$h" "$bin" "127.0.0.1:$port"
 	fi
 	GPM_HOME=$h "$bin" start "$(apps_file 50)" >/dev/null
 	until (($(online "$h" "$bin") == 50)); do sleep 0.2; done
@@ -105,7 +119,8 @@ rss() {
 quiet_busy >/dev/null
 declare -A R
 R[size_before]=$(stat -c %s "$WORK/before")
-R[size_after]=$(stat -c %s "$WORK/after")
+R[size_after]=$(stat -c %s "$WORK/this/gpmd")
+R[size_web]=$(stat -c %s "$WORK/this/gpmd-web")
 log "RSS with 50 apps (3 runs each)"
 for _ in 1 2 3; do
 	R[rss_before]+="$(rss off "$WORK/before") "
@@ -119,7 +134,7 @@ scrape() {
 	local h port i bin=$WORK/$1
 	h=$(new_home)
 	port=$(free_port)
-	GPM_HOME=$h "$bin" web "127.0.0.1:$port" >/dev/null
+	web_on "$h" "$bin" "127.0.0.1:$port"
 	GPM_HOME=$h "$bin" start "$(apps_file 100)" >/dev/null
 	until (($(online "$h" "$bin") == 100)); do sleep 0.2; done
 	sleep 3 # a sample of every app
@@ -162,7 +177,7 @@ sse() {
 	local h port bin=$WORK/$1 reader dpid c0
 	h=$(new_home)
 	port=$(free_port)
-	GPM_HOME=$h "$bin" web "127.0.0.1:$port" >/dev/null
+	web_on "$h" "$bin" "127.0.0.1:$port"
 	mkdir -p "$WORK/mark.$1"
 	rm -f "$WORK/sse.ready"
 	"$WORK/sseread" -url "http://127.0.0.1:$port/api/events?logs=1&name=chatty" -n "$LINES" -ready "$WORK/sse.ready" >"$WORK/sse.out" &
@@ -188,7 +203,7 @@ med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 echo "HTTP API (issue 9): $(uname -r), $(nproc) cores, $(go version | awk '{ print $3 }'), $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "| figure | value | target |"
 echo "|---|---|---|"
-echo "| binary size, $BASE_REF / this tree (MB) | $(mb "${R[size_before]}") / $(mb "${R[size_after]}") | |"
+echo "| binary size, $BASE_REF / this tree's gpmd / its gpmd-web (MB) | $(mb "${R[size_before]}") / $(mb "${R[size_after]}") / $(mb "${R[size_web]}") | |"
 echo "| daemon RSS, 50 apps, $BASE_REF (MB; runs: ${R[rss_before]}) | $(med "${R[rss_before]}") | |"
 echo "| daemon RSS, 50 apps, API off (MB; runs: ${R[rss_off]}) | $(med "${R[rss_off]}") | not above $BASE_REF |"
 echo "| daemon RSS, 50 apps, API on (MB; runs: ${R[rss_on]}) | $(med "${R[rss_on]}") | <= 14 |"

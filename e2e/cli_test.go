@@ -73,12 +73,12 @@ func TestExitCodes(t *testing.T) {
 	})
 }
 
-// daemonsOf returns the pids of processes running `<gpmBin|gpmdBin> daemon` with GPM_HOME=home.
+// daemonsOf returns the pids of processes running `<gpmBin|gpmdBin|gpmdWebBin> daemon` with GPM_HOME=home.
 func daemonsOf(home string) []int {
 	var out []int
 	for _, pid := range leftovers([]string{home}) {
 		cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-		if args := strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00"); len(args) == 2 && (args[0] == gpmBin || args[0] == gpmdBin) && args[1] == "daemon" {
+		if args := strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00"); len(args) == 2 && (args[0] == gpmBin || args[0] == gpmdBin || args[0] == gpmdWebBin) && args[1] == "daemon" {
 			out = append(out, pid)
 		}
 	}

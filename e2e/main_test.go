@@ -29,7 +29,8 @@ import (
 
 var (
 	gpmBin      string // the gpm binary built by TestMain: the thin CLI (-tags gpmthin), as the packages install it
-	gpmdBin     string // gpm's whole program beside it, which the CLI hands the daemon and process files to
+	gpmdBin     string // gpm's whole program but the HTTP server beside it, which the CLI hands the daemon and process files to
+	gpmdWebBin  string // gpmd with the HTTP server, which gpmd execs for a daemon whose API is on
 	listenerBin string // testdata/listener built by TestMain
 	binDir      string
 	fixtures    string // absolute path of testdata
@@ -67,6 +68,7 @@ func testMain(m *testing.M) int {
 	defer os.RemoveAll(binDir)
 	gpmBin = filepath.Join(binDir, "gpm")
 	gpmdBin = filepath.Join(binDir, "gpmd")
+	gpmdWebBin = filepath.Join(binDir, "gpmd-web")
 	listenerBin = filepath.Join(binDir, "listener")
 	// The thin CLI as make build links it: on linux/amd64 with its own ELF entry point (internal/handoff), so that
 	// every test's `gpm daemon` and `gpm run` goes through the hand-off the packages ship.
@@ -75,7 +77,8 @@ func testMain(m *testing.M) int {
 		thinLD = "-E _rt0_gpm_handoff"
 	}
 	for _, b := range []struct{ out, pkg, tags, ldflags string }{
-		{gpmBin, "./cmd/gpm", "gpmthin", thinLD}, {gpmdBin, "./cmd/gpm", "", ""}, {listenerBin, "./e2e/testdata/listener", "", ""},
+		{gpmBin, "./cmd/gpm", "gpmthin", thinLD}, {gpmdBin, "./cmd/gpm", "gpmnoweb", ""}, {gpmdWebBin, "./cmd/gpm", "", ""},
+		{listenerBin, "./e2e/testdata/listener", "", ""},
 	} {
 		cmd := exec.Command("go", "build", "-tags="+b.tags, "-ldflags="+b.ldflags, "-o", b.out, b.pkg)
 		cmd.Dir = root
@@ -287,11 +290,12 @@ func gpmCmd(ctx context.Context, home string, o opts, args ...string) *exec.Cmd 
 // installExecutable copies src to dst, mode 0755, through install(1). Writing dst from this process would not do:
 // a child that a parallel test forks at that moment holds the write descriptor until it execs, and exec'ing dst
 // then fails with ETXTBSY (golang/go#22315; seen in TestControlSocketSecurity).
-// installGPM installs gpm and gpmd (which the thin CLI runs for the daemon and process files) into dir and returns
-// gpm's path there.
+// installGPM installs gpm, gpmd (which the thin CLI runs for the daemon and process files) and gpmd-web into dir
+// and returns gpm's path there.
 func installGPM(t *testing.T, dir string) string {
 	t.Helper()
 	installExecutable(t, gpmdBin, filepath.Join(dir, "gpmd"))
+	installExecutable(t, gpmdWebBin, filepath.Join(dir, "gpmd-web"))
 	bin := filepath.Join(dir, "gpm")
 	installExecutable(t, gpmBin, bin)
 	return bin

@@ -15,10 +15,12 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -70,7 +72,8 @@ func TestWebCLI(t *testing.T) {
 	if code == 0 || !strings.Contains(stderr, "--public") {
 		t.Fatalf("gpm web 0.0.0.0:%s without --public: exit %d, stderr %q; want a refusal naming --public", port, code, stderr)
 	}
-	out, stderr, code := run(t, home, "web", "--public", "0.0.0.0:"+port)
+	// The first daemon runs gpmd, which has no HTTP server: --restart puts it on gpmd-web (TestWebProgram).
+	out, stderr, code := run(t, home, "web", "--public", "0.0.0.0:"+port, "--restart")
 	if code != 0 || !strings.Contains(stderr, "clear text") {
 		t.Fatalf("gpm web --public without TLS: exit %d, stderr %q; want a warning about clear text", code, stderr)
 	}
@@ -161,7 +164,7 @@ func TestWebSlowReaderDoesNotSlowLs(t *testing.T) {
 	t.Parallel()
 	home := newHome(t)
 	addr := "127.0.0.1:" + webPort(t)
-	mustRun(t, home, "web", addr)
+	mustRun(t, home, "web", addr, "--restart")
 	// 1,500 lines every 0.1 s, less the cost of the sleeps: about 10,000 lines/s on a busy machine (logged).
 	mustRun(t, home, "start", "awk", "--name", "chatty", "--",
 		`BEGIN { for (;;) { for (i = 0; i < 1500; i++) print "line " n++ " of a chatty app, about sixty bytes"; fflush(); system("sleep 0.1") } }`)
@@ -200,4 +203,84 @@ func TestWebSlowReaderDoesNotSlowLs(t *testing.T) {
 		return strings.Contains(body, "\ngpm_web_event_streams_dropped_total 1")
 	}, "the never-reading stream dropped (gpm_web_event_streams_dropped_total 1)")
 	mustRun(t, home, "kill")
+}
+
+// daemonExe is the program the daemon of home runs, from /proc.
+func daemonExe(t *testing.T, home string) string {
+	t.Helper()
+	pid := strings.TrimSpace(readFile(t, filepath.Join(home, "gpm.pid")))
+	exe, err := os.Readlink("/proc/" + pid + "/exe")
+	if err != nil {
+		t.Fatalf("the daemon's program: %v", err)
+	}
+	return exe
+}
+
+// The daemon runs gpmd, built without the HTTP server, until its API is on: `gpm web` on it saves the setting and
+// says the API serves once the daemon restarts; --restart puts the daemon (and its apps) on gpmd-web, which
+// serves; a new daemon of a home whose API is on runs gpmd-web, and gpmd again once it is off; so does gpm run.
+func TestWebProgram(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	mustRun(t, home, "start", "sleep", "--name", "nap", "--", "600")
+	first := waitOnline(t, home, "nap")
+	if exe := daemonExe(t, home); exe != gpmdBin {
+		t.Fatalf("the first daemon runs %s, want gpmd (%s)", exe, gpmdBin)
+	}
+	addr := "127.0.0.1:" + webPort(t)
+	url := "http://" + addr + "/api/version"
+	out, stderr, code := run(t, home, "web", addr)
+	if code != 0 || !strings.Contains(out, "once the daemon restarts") || !strings.Contains(stderr, "gpmd-web") {
+		t.Fatalf("gpm web on gpmd: exit %d, stdout %q, stderr %q; want the setting saved and a word on the restart", code, out, stderr)
+	}
+	if c, _ := webGet(http.DefaultClient, url, ""); c != 0 {
+		t.Fatalf("gpmd answered HTTP (%d): it has no server", c)
+	}
+	if p := one(t, home, "nap"); p.PID != first.PID {
+		t.Fatalf("gpm web without --restart restarted nap (pid %d -> %d)", first.PID, p.PID)
+	}
+	// A bad address is refused by gpmd too, before anything restarts.
+	if _, stderr, code := run(t, home, "web", "not-an-address", "--restart"); code == 0 || !strings.Contains(stderr, "not-an-address") {
+		t.Fatalf("gpm web not-an-address: exit %d, stderr %q; want a refusal", code, stderr)
+	}
+
+	out = mustRun(t, home, "web", addr, "--restart")
+	if !strings.Contains(out, "resurrected") {
+		t.Errorf("gpm web --restart printed %q: want the resurrect's report", out)
+	}
+	if exe := daemonExe(t, home); exe != gpmdWebBin {
+		t.Fatalf("after gpm web --restart the daemon runs %s, want gpmd-web (%s)", exe, gpmdWebBin)
+	}
+	waitFor(t, 10*time.Second, func() bool { c, _ := webGet(http.DefaultClient, url, ""); return c == 200 }, "the API on gpmd-web")
+	waitOnline(t, home, "nap")
+
+	// A new daemon of this home runs gpmd-web; with the API off, gpmd.
+	mustRun(t, home, "kill")
+	mustRun(t, home, "ping")
+	if exe := daemonExe(t, home); exe != gpmdWebBin {
+		t.Fatalf("a new daemon with the API on runs %s, want gpmd-web", exe)
+	}
+	waitFor(t, 10*time.Second, func() bool { c, _ := webGet(http.DefaultClient, url, ""); return c == 200 }, "the API after a new daemon")
+	mustRun(t, home, "web", "--off")
+	mustRun(t, home, "kill")
+	mustRun(t, home, "ping")
+	if exe := daemonExe(t, home); exe != gpmdBin {
+		t.Fatalf("a new daemon with the API off runs %s, want gpmd", exe)
+	}
+
+	// gpm run in a home whose API is on: gpmd-web, serving.
+	out, stderr, code = run(t, home, "web", addr)
+	if code != 0 || !strings.Contains(out, "once the daemon restarts") {
+		t.Fatalf("gpm web: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	mustRun(t, home, "kill")
+	cmd, _ := startBackground(t, home, "run", "--no-auto-exit", "sleep", "--", "600")
+	waitFor(t, 10*time.Second, func() bool { c, _ := webGet(http.DefaultClient, url, ""); return c == 200 }, "the API of gpm run")
+	if exe, err := os.Readlink("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/exe"); err != nil || exe != gpmdWebBin {
+		t.Errorf("gpm run with the API on runs %q (%v), want gpmd-web", exe, err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("gpm run after SIGTERM: %v", err)
+	}
 }

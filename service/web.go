@@ -2,24 +2,23 @@ package service
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sync"
 
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/service/dump"
-	"github.com/gpmd/gpm/web"
+	"github.com/gpmd/gpm/web/webconf"
 	"github.com/gpmd/gpm/web/webctl"
 )
 
 // The HTTP API (package web) as a surface of the daemon: off by default; the "web" control method (`gpm web`)
 // turns it on or off, moves it, rotates its token, and saves the setting in GPM_HOME/web.json, which the next
-// daemon reads at start. The server reaches the daemon only through Caller.
+// daemon reads at start. The server reaches the daemon only through Caller. The server itself is in web_http.go,
+// which gpmd-web links and gpmd does not (tag gpmnoweb, web_nohttp.go): there the setting is kept and the API
+// serves once the daemon runs on gpmd-web (cmd/gpm execs it when web.json says on).
 func init() {
 	addSurface(func(ctx context.Context, d *Daemon) { webFor(d).run(ctx) })
 	addMethod(webctl.Method, func(ctx context.Context, d *Daemon, raw json.RawMessage) (any, error) {
@@ -37,32 +36,11 @@ func init() {
 		}
 		return c.apply(&p)
 	})
-	// What /metrics shows, in one call: a list call would copy every app's configuration.
-	addMethod(web.MetricsMethod, func(ctx context.Context, d *Daemon, raw json.RawMessage) (any, error) {
-		var procs []web.MetricsProcess
-		err := d.exec(ctx, func() {
-			procs = make([]web.MetricsProcess, 0, len(d.procs))
-			for _, p := range d.sorted() {
-				m := web.MetricsProcess{ID: p.id, Name: p.app.Name, Namespace: p.app.Namespace, Status: p.status,
-					Restarts: p.restarts, UnstableRestarts: p.unstable, Instance: p.instance}
-				if p.pid != 0 {
-					m.StartTime = float64(p.startedAt.UnixNano()) / 1e9
-					m.Memory, m.CPUSeconds = p.mem, p.cpuTime
-				}
-				procs = append(procs, m)
-			}
-		})
-		if err != nil {
-			return nil, err // as in list: the loop may still write procs
-		}
-		return web.MetricsSnapshot{Processes: procs, Stats: daemonStats(d)}, nil
-	})
+	addHTTPMethods()
 }
 
-func daemonStats(d *Daemon) web.DaemonStats {
-	return web.DaemonStats{ControlConnections: d.ctl.conns.Load(), Subscribers: int64(d.hub.n.Load()),
-		QueuedEventBytes: d.hub.queued.Load()}
-}
+// errNoHTTP is startServer's error in gpmd, which is built without the HTTP server (web_nohttp.go).
+var errNoHTTP = errors.New("this daemon runs gpmd, built without the HTTP server")
 
 // webs holds each daemon's webControl (tests run several daemons in one process).
 var webs sync.Map // *Daemon → *webControl
@@ -81,7 +59,7 @@ type webControl struct {
 	ctx    context.Context
 	cfg    webctl.Config
 	loaded bool
-	srv    *web.Server
+	srv    webServer
 	stop   func() // ends srv and waits for it
 	warn   string
 }
@@ -93,7 +71,9 @@ func (c *webControl) run(ctx context.Context) {
 	if err := c.load(); err != nil {
 		c.d.log.Printf("web: %v; the HTTP API stays off", err)
 	} else if c.cfg.On {
-		if err := c.start(); err != nil {
+		if err := c.start(); errors.Is(err, errNoHTTP) {
+			c.d.log.Printf("web: on in %s, but this daemon runs gpmd, built without the HTTP server, and gpmd-web did not take over (is it installed beside gpmd?): the HTTP API stays off", webconf.ConfigName)
+		} else if err != nil {
 			c.d.log.Printf("web: %v; the HTTP API stays off until `gpm web`", err)
 		}
 	}
@@ -107,85 +87,41 @@ func (c *webControl) run(ctx context.Context) {
 	webs.Delete(c.d)
 }
 
-func (c *webControl) path() string { return filepath.Join(c.d.opts.Home, web.ConfigName) }
-
-// load reads web.json (or its .bak when it is unreadable) once; a missing file is the API off.
+// load reads the setting (webconf.Load) once.
 func (c *webControl) load() error {
 	if c.loaded {
 		return nil
 	}
-	read := func(path string) (webctl.Config, error) {
-		var cfg webctl.Config
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return cfg, err
-		}
-		if err := json.Unmarshal(b, &cfg); err != nil {
-			return cfg, fmt.Errorf("%s: %w", path, err)
-		}
-		return cfg, nil
+	cfg, bakErr, err := webconf.Load(c.d.opts.Home)
+	if err != nil {
+		return err
 	}
-	cfg, err := read(c.path())
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		bak, berr := read(c.path() + ".bak")
-		if berr != nil {
-			return fmt.Errorf("read setting: %w", err)
-		}
-		c.d.log.Printf("web: %v; read %s.bak instead", err, c.path())
-		cfg, err = bak, nil
+	if bakErr != nil {
+		c.d.log.Printf("web: %v; read %s.bak instead", bakErr, webconf.ConfigName)
 	}
 	c.cfg, c.loaded = cfg, true
 	return nil
 }
 
-// save writes web.json atomically, keeping the previous good file as web.json.bak (as settings.json).
-func (c *webControl) save(cfg webctl.Config) error {
-	data, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return fmt.Errorf("web: encode setting: %w", err)
-	}
-	if old, err := os.ReadFile(c.path()); err == nil && json.Valid(old) {
-		if err := dump.WriteFile(c.path()+".bak", old); err != nil {
-			return fmt.Errorf("web: save setting: backup: %w", err)
-		}
-	}
-	if err := dump.WriteFile(c.path(), append(data, '\n')); err != nil {
-		return fmt.Errorf("web: save setting: %w", err)
-	}
-	return nil
-}
-
-// start starts the server of c.cfg; mu held, no server running.
+// start starts the server of c.cfg; mu held, no server running. In gpmd, built without the HTTP server, it fails
+// with errNoHTTP and the setting waits for the daemon to run on gpmd-web.
 func (c *webControl) start() error {
 	warn, err := webctl.CheckAddr(c.cfg.Addr, c.cfg.Public, c.cfg.TLS)
 	if err != nil {
 		return err
 	}
-	token, err := web.LoadToken(c.d.opts.Home, false)
+	token, err := webconf.LoadToken(c.d.opts.Home, false)
 	if err != nil {
 		return err
 	}
-	var tlsConfig *tls.Config
-	if c.cfg.TLS {
-		if tlsConfig, err = web.LoadTLS(c.d.opts.Home); err != nil {
-			return err
-		}
+	srv, stop, err := startServer(c, token)
+	if errors.Is(err, errNoHTTP) {
+		c.warn = warn // what the API will be when it serves, said now
 	}
-	ln, err := web.Listen(c.cfg.Addr)
 	if err != nil {
 		return err
 	}
-	srv := web.New(web.Options{Caller: c.d.Caller(), Token: token, Logger: c.d.log, Version: c.d.opts.Version})
-	ctx, cancel := context.WithCancel(c.ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ctx, ln, tlsConfig); err != nil {
-			c.d.log.Printf("%v", err)
-		}
-	}()
-	c.srv, c.warn = srv, warn
-	c.stop = func() { cancel(); <-done }
+	c.srv, c.stop, c.warn = srv, stop, warn
 	if warn != "" {
 		c.d.log.Printf("web: warning: %s", warn)
 	}
@@ -212,7 +148,7 @@ func (c *webControl) apply(p *webctl.Params) (*webctl.Status, error) {
 	home := c.d.opts.Home
 	token := ""
 	if p.RotateToken {
-		t, err := web.LoadToken(home, true)
+		t, err := webconf.LoadToken(home, true)
 		if err != nil {
 			return nil, err
 		}
@@ -238,7 +174,7 @@ func (c *webControl) apply(p *webctl.Params) (*webctl.Status, error) {
 		}
 		want.Public = want.Public || p.Public
 		if p.CertPEM != "" || p.KeyPEM != "" {
-			if err := web.CheckTLS(p.CertPEM, p.KeyPEM); err != nil {
+			if err := checkTLS(p.CertPEM, p.KeyPEM); err != nil {
 				return nil, &api.Error{Code: api.CodeInvalid, Message: err.Error()}
 			}
 			want.TLS = true
@@ -247,10 +183,10 @@ func (c *webControl) apply(p *webctl.Params) (*webctl.Status, error) {
 			return nil, &api.Error{Code: api.CodeInvalid, Message: err.Error()}
 		}
 		if p.CertPEM != "" {
-			if err := dump.WriteFile(filepath.Join(home, web.CertName), []byte(p.CertPEM)); err != nil {
+			if err := dump.WriteFile(filepath.Join(home, webconf.CertName), []byte(p.CertPEM)); err != nil {
 				return nil, fmt.Errorf("web: save certificate: %w", err)
 			}
-			if err := dump.WriteFile(filepath.Join(home, web.KeyName), []byte(p.KeyPEM)); err != nil {
+			if err := dump.WriteFile(filepath.Join(home, webconf.KeyName), []byte(p.KeyPEM)); err != nil {
 				return nil, fmt.Errorf("web: save key: %w", err)
 			}
 		}
@@ -260,7 +196,7 @@ func (c *webControl) apply(p *webctl.Params) (*webctl.Status, error) {
 		c.halt()
 		c.cfg = want
 		if want.On && c.ctx != nil {
-			if err := c.start(); err != nil {
+			if err := c.start(); err != nil && !errors.Is(err, errNoHTTP) {
 				// Back to what ran before, so that a typo does not leave the API off.
 				c.cfg = old
 				if old.On {
@@ -271,25 +207,28 @@ func (c *webControl) apply(p *webctl.Params) (*webctl.Status, error) {
 				return nil, &api.Error{Code: api.CodeFailed, Message: err.Error()}
 			}
 		}
-		if err := c.save(want); err != nil {
+		if err := webconf.Save(home, want); err != nil {
 			return nil, err
 		}
 	}
-	st := &webctl.Status{Config: c.cfg, TokenPath: filepath.Join(home, web.TokenName), Warning: c.warn}
-	if c.cfg.On && c.srv == nil {
+	st := &webctl.Status{Config: c.cfg, TokenPath: filepath.Join(home, webconf.TokenName), Warning: c.warn}
+	switch {
+	case c.cfg.On && c.srv == nil && !httpBuilt:
+		st.Restart = true
+	case c.cfg.On && c.srv == nil:
 		// On in web.json, but its address could not be bound when the daemon started (`gpm web` tries again).
 		st.Warning = "the HTTP API is on but not serving: its address could not be bound when the daemon started (the daemon's log says why); `gpm web` tries again"
 	}
 	if c.cfg.On {
 		if token == "" {
-			t, err := web.LoadToken(home, false)
+			t, err := webconf.LoadToken(home, false)
 			if err != nil {
 				return nil, err
 			}
 			token = t
 		}
 		st.Token = token
-		if st.URL = web.URL(c.cfg.Addr, c.cfg.TLS); st.URL != "" {
+		if st.URL = webconf.URL(c.cfg.Addr, c.cfg.TLS); st.URL != "" {
 			st.Link = st.URL + "#token=" + token
 		}
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gpmd/gpm/api"
-	"github.com/gpmd/gpm/web"
+	"github.com/gpmd/gpm/web/webconf"
 	"github.com/gpmd/gpm/web/webctl"
 )
 
@@ -104,7 +104,7 @@ func TestWebSettingSurvivesRestart(t *testing.T) {
 	if _, err := webCall(t, d, webctl.Params{Addr: "0.0.0.0:9"}); err == nil || !strings.Contains(err.Error(), "--public") {
 		t.Fatalf("a non-loopback address without public: %v, want a refusal naming --public", err)
 	}
-	if _, err := os.Stat(filepath.Join(home, web.ConfigName)); err == nil {
+	if _, err := os.Stat(filepath.Join(home, webconf.ConfigName)); err == nil {
 		t.Fatalf("a refused address was saved")
 	}
 	addr := freePort(t)
@@ -138,8 +138,8 @@ func TestWebSettingSurvivesRestart(t *testing.T) {
 	if st, err := webCall(t, d, webctl.Params{Status: true}); err != nil || st.On {
 		t.Fatalf("after off and a restart: %+v %v, want off", st, err)
 	}
-	if _, err := os.Stat(filepath.Join(home, web.ConfigName+".bak")); err != nil {
-		t.Errorf("no %s.bak: %v", web.ConfigName, err)
+	if _, err := os.Stat(filepath.Join(home, webconf.ConfigName+".bak")); err != nil {
+		t.Errorf("no %s.bak: %v", webconf.ConfigName, err)
 	}
 }
 

@@ -7,14 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gpmd/gpm/web/webconf"
 	"github.com/gpmd/gpm/web/webctl"
-)
-
-// Files of the API in GPM_HOME.
-const (
-	ConfigName = "web.json"
-	CertName   = "web.crt"
-	KeyName    = "web.key"
 )
 
 // DaemonStats are the daemon's figures for /metrics that no other operation tells (in MetricsSnapshot). The daemon counts neither its control requests nor the events it dropped over
@@ -39,25 +33,9 @@ func Listen(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// URL is the base URL of addr ("" for a unix socket, which browsers cannot open).
-func URL(addr string, tls bool) string {
-	if strings.HasPrefix(addr, webctl.UnixPrefix) {
-		return ""
-	}
-	host, port, _ := net.SplitHostPort(addr)
-	if host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	scheme := "http"
-	if tls {
-		scheme = "https"
-	}
-	return scheme + "://" + net.JoinHostPort(host, port) + "/"
-}
-
 // LoadTLS reads the certificate and key that `gpm web --cert --key` copied into home.
 func LoadTLS(home string) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(filepath.Join(home, CertName), filepath.Join(home, KeyName))
+	cert, err := tls.LoadX509KeyPair(filepath.Join(home, webconf.CertName), filepath.Join(home, webconf.KeyName))
 	if err != nil {
 		return nil, fmt.Errorf("web: TLS: %w", err)
 	}

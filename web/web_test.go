@@ -25,6 +25,7 @@ import (
 	"github.com/gpmd/gpm/config"
 	"github.com/gpmd/gpm/service"
 	"github.com/gpmd/gpm/web"
+	"github.com/gpmd/gpm/web/webconf"
 )
 
 // daemon runs a real daemon in a private GPM_HOME until the test ends, and returns it.
@@ -72,7 +73,7 @@ type server struct {
 func serve(t *testing.T) *server {
 	t.Helper()
 	d := daemon(t)
-	token, err := web.LoadToken(d.Home(), false)
+	token, err := webconf.LoadToken(d.Home(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,6 +82,7 @@ func cmdDaemon(ctx context.Context, c *cli, args []string) error {
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
+	execWebProgram(c.home)
 	d := c.newDaemon(*resurrect)
 	// The daemon handles SIGINT and SIGTERM itself (stop every app, then exit); ctx here is not cancelled by them.
 	return runDaemon(context.WithoutCancel(ctx), d)

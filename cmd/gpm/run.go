@@ -41,6 +41,7 @@ type runOptions struct {
 //     is errored and nothing else runs.
 //   - --no-auto-exit: only a signal or `gpm kill` ends it (apps started later with `docker exec ... gpm start`).
 func cmdRun(ctx context.Context, c *cli, args []string) error {
+	execWebProgram(c.home)
 	// Signals are watched from before the daemon starts (below). A process's first signal.Notify waits for the
 	// runtime to start the thread that masks signals (0.3-0.5 ms): it does so while the flags and apps are read.
 	sigs := make(chan os.Signal, 1)

@@ -20,6 +20,7 @@ func cmdWeb(ctx context.Context, c *cli, args []string) error {
 	off := fs.Bool("off", false, "turn the HTTP API off (and keep it off across daemon restarts)")
 	rotate := fs.Bool("rotate-token", false, "make a new token; the old one stops working at once")
 	status := fs.Bool("status", false, "only print whether the API is on, and where")
+	restart := fs.Bool("restart", false, "when the daemon runs gpmd, which has no HTTP server, restart it on gpmd-web now as gpm update does (every app restarts)")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -75,10 +76,19 @@ func cmdWeb(ctx context.Context, c *cli, args []string) error {
 	if where == "" {
 		where = st.Addr
 	}
-	fmt.Fprintf(c.stdout, "HTTP API on %s\n", where)
+	if st.Restart && !*restart {
+		fmt.Fprintf(c.stdout, "HTTP API on %s once the daemon restarts\n", where)
+		fmt.Fprintf(c.stderr, "gpm: this daemon runs gpmd, built without the HTTP server (it costs the daemon 2 MB while off); "+
+			"the setting is saved and gpmd-web serves it once the daemon restarts: gpm web --restart or gpm update (every app restarts), or a restart of its service\n")
+	} else {
+		fmt.Fprintf(c.stdout, "HTTP API on %s\n", where)
+	}
 	fmt.Fprintf(c.stdout, "token:  %s\n", st.TokenPath)
 	if st.Link != "" {
 		fmt.Fprintf(c.stdout, "open:   %s\n", st.Link)
+	}
+	if st.Restart && *restart {
+		return cmdUpdate(ctx, c, nil)
 	}
 	return nil
 }

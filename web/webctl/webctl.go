@@ -56,6 +56,9 @@ type Status struct {
 	TokenPath string `json:"token_path"`
 	Token     string `json:"token,omitempty"`
 	Warning   string `json:"warning,omitempty"`
+	// Restart: on in the setting, but the daemon runs gpmd, which is built without the HTTP server: the API serves
+	// once the daemon restarts, on gpmd-web (`gpm update`, or a restart of its service).
+	Restart bool `json:"restart,omitempty"`
 }
 
 // CheckAddr checks addr as `gpm web ADDR` takes it: host:port with an IP address or localhost (an empty host is

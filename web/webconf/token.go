@@ -1,4 +1,4 @@
-package web
+package webconf
 
 import (
 	"crypto/rand"
@@ -12,9 +12,6 @@ import (
 
 	"github.com/gpmd/gpm/service/dump"
 )
-
-// TokenName is the token file in GPM_HOME: 32 random bytes in hex and a newline, mode 0600.
-const TokenName = "web.token"
 
 // tokenBytes is the token's length before hex: 256 bits.
 const tokenBytes = 32
