@@ -244,6 +244,15 @@ func TestWebProgram(t *testing.T) {
 		t.Fatalf("gpm web not-an-address: exit %d, stderr %q; want a refusal", code, stderr)
 	}
 
+	// gpmd checks a certificate as PEM (it has no crypto/tls): text that is none is refused, nothing saved.
+	junk := writeFile(t, t.TempDir(), "junk.pem", "not a certificate\n")
+	if _, stderr, code := run(t, home, "web", addr, "--cert", junk, "--key", junk, "--restart"); code == 0 || !strings.Contains(stderr, "PEM") {
+		t.Fatalf("gpm web --cert junk: exit %d, stderr %q; want a refusal naming PEM", code, stderr)
+	}
+	if cfg := readFile(t, filepath.Join(home, "web.json")); strings.Contains(cfg, "tls") {
+		t.Fatalf("a refused certificate changed web.json: %s", cfg)
+	}
+
 	out = mustRun(t, home, "web", addr, "--restart")
 	if !strings.Contains(out, "resurrected") {
 		t.Errorf("gpm web --restart printed %q: want the resurrect's report", out)

@@ -211,7 +211,7 @@ func (c *webControl) apply(p *webctl.Params) (*webctl.Status, error) {
 			return nil, err
 		}
 	}
-	st := &webctl.Status{Config: c.cfg, TokenPath: filepath.Join(home, webconf.TokenName), Warning: c.warn}
+	st := &webctl.Status{Config: c.cfg, TokenPath: filepath.Join(home, webconf.TokenName), Warning: c.warn, Serving: c.srv != nil}
 	switch {
 	case c.cfg.On && c.srv == nil && !httpBuilt:
 		st.Restart = true

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -88,7 +89,20 @@ func cmdWeb(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintf(c.stdout, "open:   %s\n", st.Link)
 	}
 	if st.Restart && *restart {
-		return cmdUpdate(ctx, c, nil)
+		if err := cmdUpdate(ctx, c, nil); err != nil {
+			return err
+		}
+		// gpmd-web starts the server: say so if it could not (an address taken, a certificate it cannot load).
+		conn, err := c.client(ctx)
+		if err != nil {
+			return err
+		}
+		if err := conn.Call(ctx, webctl.Method, webctl.Params{Status: true}, &st); err != nil {
+			return err
+		}
+		if !st.Serving {
+			return fmt.Errorf("the daemon restarted, but the HTTP API is not serving: %s", cmp.Or(st.Warning, "gpmd-web did not take over (is it installed beside gpmd?); the daemon's log says why"))
+		}
 	}
 	return nil
 }

@@ -59,6 +59,8 @@ type Status struct {
 	// Restart: on in the setting, but the daemon runs gpmd, which is built without the HTTP server: the API serves
 	// once the daemon restarts, on gpmd-web (`gpm update`, or a restart of its service).
 	Restart bool `json:"restart,omitempty"`
+	// Serving: the server runs now.
+	Serving bool `json:"serving,omitempty"`
 }
 
 // CheckAddr checks addr as `gpm web ADDR` takes it: host:port with an IP address or localhost (an empty host is
