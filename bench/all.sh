@@ -34,7 +34,7 @@
 #   SCALE (1000)        apps of the Scale rows; SCALE_PM2 (1) / SCALE_SUP (1): 0 leaves PM2 / supervisor out of them
 #   IDLE_SECONDS (60)   the window of the idle CPU figure (the three daemons are measured in the same window)
 #   LOG_LINES (500000), LOG_RUNS (3)
-#   WRK_ARGS (-t2 -c64 -d1s), THROUGHPUT_RUNS (3): cluster throughput; ROTATE_LINES (500000), ROTATE_RUNS (3): rotation
+#   WRK_ARGS (-t2 -c64 -d1s), THROUGHPUT_RUNS (3): cluster throughput; ROTATE_LINES (500000), ROTATE_RUNS (5): rotation
 #   PARTS               default "cli small start kill idle scale log cluster tree rotate"
 #   OVERLAP_IDLE (1)    PM2's kill of its SCALE apps in the idle window (0: in turn, in the scale part)
 #   QUIET_WAIT (10) QUIET_BUSY (25) QUIET_TOTAL (30): wait up to QUIET_WAIT s before a measurement for the CPUs to be
@@ -754,7 +754,7 @@ if part rotate; then
 	section rotate
 	log "== bench/logrotate.sh, rotation off and on (5M: ~10 rotations)"
 	quiet
-	GPM_BIN=$GPM_BIN RUNS=${ROTATE_RUNS:-3} LOG_LINES=${ROTATE_LINES:-500000} CASES="off on" MAX_SIZE=5M QUIET_WAIT=$(sub_wait) bash "$ROOT/bench/logrotate.sh" >"$WORK/rotate.txt" 2>"$WORK/rotate.log" || log "logrotate.sh failed: $(tail -3 "$WORK/rotate.log")"
+	GPM_BIN=$GPM_BIN RUNS=${ROTATE_RUNS:-5} LOG_LINES=${ROTATE_LINES:-500000} CASES="off on" MAX_SIZE=5M QUIET_WAIT=$(sub_wait) bash "$ROOT/bench/logrotate.sh" >"$WORK/rotate.txt" 2>"$WORK/rotate.log" || log "logrotate.sh failed: $(tail -3 "$WORK/rotate.log")"
 	for c in off on; do
 		sed -n "s/^run [0-9]* $c: \([0-9.]*\)s,.*/\1/p" "$WORK/rotate.log" | put "rot_$c" gpm || true
 	done
