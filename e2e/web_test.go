@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -283,13 +284,32 @@ func TestWebProgram(t *testing.T) {
 		t.Fatalf("gpm web: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 	mustRun(t, home, "kill")
-	cmd, _ := startBackground(t, home, "run", "--no-auto-exit", "sleep", "--", "600")
+	cmd := gpmCmd(context.Background(), home, opts{env: []string{"GOTRACEBACK=all"}}, "run", "--no-auto-exit", "sleep", "--", "600")
+	var stderrBuf syncBuffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderrBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
 	waitFor(t, 10*time.Second, func() bool { c, _ := webGet(http.DefaultClient, url, ""); return c == 200 }, "the API of gpm run")
 	if exe, err := os.Readlink("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/exe"); err != nil || exe != gpmdWebBin {
 		t.Errorf("gpm run with the API on runs %q (%v), want gpmd-web", exe, err)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("gpm run after SIGTERM: %v", err)
+	select {
+	case err := <-exited:
+		exited <- err
+		if err != nil {
+			t.Errorf("gpm run after SIGTERM: %v\nstderr:\n%s", err, stderrBuf.String())
+		}
+	case <-time.After(patient(10 * time.Second)):
+		cmd.Process.Signal(syscall.SIGQUIT) // its goroutines, on stderr
+		time.Sleep(time.Second)
+		t.Errorf("gpm run did not exit after SIGTERM; stderr and goroutines:\n%s", stderrBuf.String())
 	}
 }
