@@ -42,6 +42,9 @@ func init() {
 // errNoHTTP is startServer's error in gpmd, which is built without the HTTP server (web_nohttp.go).
 var errNoHTTP = errors.New("this daemon runs gpmd, built without the HTTP server")
 
+// webServer is a running HTTP server (web.Server, started by startServer).
+type webServer interface{ SetToken(string) }
+
 // webs holds each daemon's webControl (tests run several daemons in one process).
 var webs sync.Map // *Daemon → *webControl
 

@@ -13,9 +13,6 @@ import (
 // httpBuilt: this program (gpmd-web, or any build without the gpmnoweb tag) serves the HTTP API itself.
 const httpBuilt = true
 
-// webServer is the running server (web.Server).
-type webServer interface{ SetToken(string) }
-
 func addHTTPMethods() {
 	// What /metrics shows, in one call: a list call would copy every app's configuration.
 	addMethod(web.MetricsMethod, func(ctx context.Context, d *Daemon, raw json.RawMessage) (any, error) {

@@ -16,9 +16,6 @@ import (
 // cmd/gpm runs the daemon on gpmd-web when the setting says on.
 const httpBuilt = false
 
-// webServer is never running here.
-type webServer interface{ SetToken(string) }
-
 func addHTTPMethods() {}
 
 func startServer(*webControl, string) (webServer, func(), error) { return nil, nil, errNoHTTP }
