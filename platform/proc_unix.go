@@ -4,10 +4,12 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -57,9 +59,28 @@ func Start(c *Cmd) (int, error) {
 	runtime.KeepAlive(c.Stdout)
 	runtime.KeepAlive(c.Stderr)
 	if err != nil {
-		return 0, &os.PathError{Op: "fork/exec", Path: c.Path, Err: err}
+		return 0, &os.PathError{Op: "fork/exec", Path: c.Path, Err: fdLimitCause(err, fds)}
 	}
 	return pid, nil
+}
+
+// fdLimitCause names what an EBADF from ForkExec means when the daemon is out of descriptors. The child first moves
+// its error pipe above the highest descriptor it is given (syscall's forkAndExecInChild); with that number at or
+// past RLIMIT_NOFILE, dup3 fails with EBADF, and the start would be refused for a "bad file descriptor" that is in
+// fact the daemon's descriptor limit (seen in TestStartEMFILE_Issue11Item7, about one run in four).
+func fdLimitCause(err error, fds []uintptr) error {
+	if !errors.Is(err, syscall.EBADF) {
+		return err
+	}
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) != nil {
+		return err
+	}
+	high := uint64(slices.Max(fds))
+	if high+2 < lim.Cur {
+		return err
+	}
+	return fmt.Errorf("%w: too many open files (the child's descriptors reach the daemon's RLIMIT_NOFILE of %d)", err, lim.Cur)
 }
 
 // ParseSignal turns "SIGTERM", "TERM", "term" or "15" into a signal of this OS.
