@@ -189,7 +189,7 @@ func TestDashboardChromium(t *testing.T) {
 	browser := chromium(t)
 	home := newHome(t)
 	addr := freeAddr(t)
-	out := mustRun(t, home, "web", addr, "--restart") // on gpmd-web (TestWebProgram)
+	out := mustRun(t, home, "web", addr) // a daemon with no app: gpm web moves it to gpmd-web (TestWebProgram)
 	token := strings.TrimSpace(readFile(t, filepath.Join(home, "web.token")))
 	if token == "" {
 		t.Fatalf("gpm web wrote no token to %s", filepath.Join(home, "web.token"))

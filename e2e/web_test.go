@@ -165,7 +165,7 @@ func TestWebSlowReaderDoesNotSlowLs(t *testing.T) {
 	t.Parallel()
 	home := newHome(t)
 	addr := "127.0.0.1:" + webPort(t)
-	mustRun(t, home, "web", addr, "--restart")
+	mustRun(t, home, "web", addr)
 	// 1,500 lines every 0.1 s, less the cost of the sleeps: about 10,000 lines/s on a busy machine (logged).
 	mustRun(t, home, "start", "awk", "--name", "chatty", "--",
 		`BEGIN { for (;;) { for (i = 0; i < 1500; i++) print "line " n++ " of a chatty app, about sixty bytes"; fflush(); system("sleep 0.1") } }`)
@@ -219,7 +219,8 @@ func daemonExe(t *testing.T, home string) string {
 
 // The daemon runs gpmd, built without the HTTP server, until its API is on: `gpm web` on it saves the setting and
 // says the API serves once the daemon restarts; --restart puts the daemon (and its apps) on gpmd-web, which
-// serves; a new daemon of a home whose API is on runs gpmd-web, and gpmd again once it is off; so does gpm run.
+// serves, and so does `gpm web` alone on a daemon with no process; a new daemon of a home whose API is on runs
+// gpmd-web, and gpmd again once it is off; so does gpm run.
 func TestWebProgram(t *testing.T) {
 	t.Parallel()
 	home := newHome(t)
@@ -278,11 +279,19 @@ func TestWebProgram(t *testing.T) {
 		t.Fatalf("a new daemon with the API off runs %s, want gpmd", exe)
 	}
 
-	// gpm run in a home whose API is on: gpmd-web, serving.
+	// A daemon on gpmd with no process at all is moved by gpm web alone: nothing restarts.
 	out, stderr, code = run(t, home, "web", addr)
-	if code != 0 || !strings.Contains(out, "once the daemon restarts") {
-		t.Fatalf("gpm web: exit %d, stdout %q, stderr %q", code, out, stderr)
+	if code != 0 || strings.Contains(out, "once the daemon restarts") || !strings.Contains(out, "HTTP API on http://"+addr) {
+		t.Fatalf("gpm web on an idle gpmd: exit %d, stdout %q, stderr %q; want it serving", code, out, stderr)
 	}
+	if exe := daemonExe(t, home); exe != gpmdWebBin {
+		t.Fatalf("after gpm web on an idle daemon it runs %s, want gpmd-web", exe)
+	}
+	if c, _ := webGet(http.DefaultClient, url, ""); c != 200 {
+		t.Fatalf("the API answered %d after gpm web on an idle daemon", c)
+	}
+
+	// gpm run in a home whose API is on: gpmd-web, serving.
 	mustRun(t, home, "kill")
 	cmd := gpmCmd(context.Background(), home, opts{env: []string{"GOTRACEBACK=all"}}, "run", "--no-auto-exit", "sleep", "--", "600")
 	var stderrBuf syncBuffer

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/gpmd/gpm/client"
 	"github.com/gpmd/gpm/web/webctl"
 )
 
@@ -21,7 +22,7 @@ func cmdWeb(ctx context.Context, c *cli, args []string) error {
 	off := fs.Bool("off", false, "turn the HTTP API off (and keep it off across daemon restarts)")
 	rotate := fs.Bool("rotate-token", false, "make a new token; the old one stops working at once")
 	status := fs.Bool("status", false, "only print whether the API is on, and where")
-	restart := fs.Bool("restart", false, "when the daemon runs gpmd, which has no HTTP server, restart it on gpmd-web now as gpm update does (every app restarts)")
+	restart := fs.Bool("restart", false, "when the daemon runs gpmd, which has no HTTP server, and has apps, restart it on gpmd-web now as gpm update does (every app restarts; a daemon without apps is moved anyway)")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -78,32 +79,73 @@ func cmdWeb(ctx context.Context, c *cli, args []string) error {
 		where = st.Addr
 	}
 	if st.Restart && !*restart {
+		// A daemon with no process to restart is moved at once: nothing is lost.
+		idle, err := idleUnsupervised(ctx, conn)
+		if err != nil {
+			return err
+		}
+		if idle {
+			return c.webRestart(ctx, &st, where, func() error {
+				if err := conn.Kill(ctx); err != nil {
+					return err
+				}
+				conn.Close()
+				c.conn = nil
+				return nil
+			})
+		}
 		fmt.Fprintf(c.stdout, "HTTP API on %s once the daemon restarts\n", where)
+		printToken(c, &st)
 		fmt.Fprintf(c.stderr, "gpm: this daemon runs gpmd, built without the HTTP server (it costs the daemon 2 MB while off); "+
 			"the setting is saved and gpmd-web serves it once the daemon restarts: gpm web --restart or gpm update (every app restarts), or a restart of its service\n")
-	} else {
-		fmt.Fprintf(c.stdout, "HTTP API on %s\n", where)
+		return nil
 	}
+	if st.Restart {
+		return c.webRestart(ctx, &st, where, func() error { return cmdUpdate(ctx, c, nil) })
+	}
+	fmt.Fprintf(c.stdout, "HTTP API on %s\n", where)
+	printToken(c, &st)
+	return nil
+}
+
+// printToken prints where the token is and the link that carries it.
+func printToken(c *cli, st *webctl.Status) {
 	fmt.Fprintf(c.stdout, "token:  %s\n", st.TokenPath)
 	if st.Link != "" {
 		fmt.Fprintf(c.stdout, "open:   %s\n", st.Link)
 	}
-	if st.Restart && *restart {
-		if err := cmdUpdate(ctx, c, nil); err != nil {
-			return err
-		}
-		// gpmd-web starts the server: say so if it could not (an address taken, a certificate it cannot load).
-		conn, err := c.client(ctx)
-		if err != nil {
-			return err
-		}
-		if err := conn.Call(ctx, webctl.Method, webctl.Params{Status: true}, &st); err != nil {
-			return err
-		}
-		if !st.Serving {
-			return fmt.Errorf("the daemon restarted, but the HTTP API is not serving: %s", cmp.Or(st.Warning, "gpmd-web did not take over (is it installed beside gpmd?); the daemon's log says why"))
-		}
+}
+
+// idleUnsupervised reports whether the daemon has no process at all (modules count) and no service manager, so
+// that restarting it on gpmd-web loses nothing.
+func idleUnsupervised(ctx context.Context, conn *client.Client) (bool, error) {
+	v, err := conn.Version(ctx)
+	if err != nil || v.Supervised {
+		return false, err
 	}
+	list, err := conn.List(ctx)
+	return len(list) == 0, err
+}
+
+// webRestart stops the daemon that runs gpmd (stop: gpm update, or a kill of an idle one), lets the next call start
+// one, which runs gpmd-web since the setting is on, and checks that it serves (an address taken, a certificate it
+// cannot load: the daemon's log says why).
+func (c *cli) webRestart(ctx context.Context, st *webctl.Status, where string, stop func() error) error {
+	if err := stop(); err != nil {
+		return err
+	}
+	conn, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if err := conn.Call(ctx, webctl.Method, webctl.Params{Status: true}, st); err != nil {
+		return err
+	}
+	if !st.Serving {
+		return fmt.Errorf("the daemon restarted, but the HTTP API is not serving: %s", cmp.Or(st.Warning, "gpmd-web did not take over (is it installed beside gpmd?); the daemon's log says why"))
+	}
+	fmt.Fprintf(c.stdout, "HTTP API on %s\n", where)
+	printToken(c, st)
 	return nil
 }
 
