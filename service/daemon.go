@@ -67,7 +67,10 @@ type Daemon struct {
 	reqs  chan func()
 	exits chan platform.Exit
 	quit  chan struct{} // closed by "kill" (through stopRun) to end Run
-	gone  chan struct{} // closed when Run has released the home (socket removed, lock released)
+	// loopDone is closed when the loop has returned: a request after that would wait for it forever (gpm run's
+	// start call, when SIGTERM stopped the daemon first, did).
+	loopDone chan struct{}
+	gone     chan struct{} // closed when Run has released the home (socket removed, lock released)
 	// unfinished: the previous daemon of this home did not reach the end of Run (it left its pid file), so it may
 	// have left apps running (takeOver). Set by Run before anything starts.
 	unfinished bool
@@ -154,6 +157,7 @@ func New(opts Options) *Daemon {
 		reqs:     make(chan func()),
 		exits:    make(chan platform.Exit, 64),
 		quit:     make(chan struct{}),
+		loopDone: make(chan struct{}),
 		gone:     make(chan struct{}),
 		serving:  make(chan struct{}),
 		pidOps:   make(chan pidOp, 1024),
@@ -303,8 +307,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	pidsDone := make(chan struct{})
 	go d.pidFiles(d.pidOps, pidsDone)
 	go platform.Reap(ctx, d.exits)
-	loopDone := make(chan struct{})
-	go func() { d.loop(ctx); close(loopDone) }()
+	go func() { d.loop(ctx); close(d.loopDone) }()
 	go d.sample(ctx)
 	if d.notify != nil {
 		go d.listenNotify(ctx, d.notify)
@@ -360,7 +363,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.stopAll(context.Background())
 	cancel()
 	waitSurfaces()
-	<-loopDone
+	<-d.loopDone
 	if d.cg != nil {
 		d.cg.Close()
 	}
@@ -429,9 +432,13 @@ func (d *Daemon) runOp(fn func()) {
 }
 
 // errPanicked is what exec returns when its function panicked on the loop (runOp logged it).
+// errStopped answers a request that came after the daemon stopped its loop.
+var errStopped = &api.Error{Code: api.CodeFailed, Message: "the daemon has stopped"}
+
 var errPanicked = &api.Error{Code: api.CodeFailed, Message: "internal error: the operation panicked (a bug: the daemon's log has the details)"}
 
-// exec runs fn on the loop and waits for it. It returns ctx's error if ctx ends first, errPanicked if fn panicked.
+// exec runs fn on the loop and waits for it. It returns ctx's error if ctx ends first, errStopped if the loop has
+// ended, errPanicked if fn panicked.
 func (d *Daemon) exec(ctx context.Context, fn func()) error {
 	done := make(chan bool, 1) // true when fn returned
 	op := func() {
@@ -444,6 +451,8 @@ func (d *Daemon) exec(ctx context.Context, fn func()) error {
 	case d.reqs <- op:
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-d.loopDone:
+		return errStopped
 	}
 	select {
 	case ok := <-done:

@@ -14,6 +14,10 @@ import (
 // over from a dead one and may start apps. It is never closed if Run fails before it serves (Run's error says why).
 func (d *Daemon) Serving() <-chan struct{} { return d.serving }
 
+// Stopped returns a channel that is closed once d takes no more requests (its loop has ended, as Run stops): a
+// call through d.Caller() then fails at once, and Run is about to return.
+func (d *Daemon) Stopped() <-chan struct{} { return d.loopDone }
+
 // Follow calls fn with every log line and state change d publishes (api.MethodSubscribe's stream, without the
 // samples) until ctx ends or fn returns an error, which Follow returns. subscribed is called once the subscription
 // is in place, before any event: what the caller does after it (start its apps) cannot publish a line that Follow

@@ -82,3 +82,44 @@ func TestServingAndFollow(t *testing.T) {
 		t.Errorf("Follow: %v", err)
 	}
 }
+
+// A call through Caller after the daemon stopped (gpm run's start, when SIGTERM came first) fails at once with an
+// uncancellable context, instead of waiting for a loop that is gone; Stopped is closed by then.
+func TestCallAfterStop(t *testing.T) {
+	home, err := os.MkdirTemp("", "gpm-fg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	d := New(Options{Home: home, Socket: filepath.Join(home, api.SocketName)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	select {
+	case <-d.Serving():
+	case err := <-done:
+		t.Fatalf("Run returned before it served: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	select {
+	case <-d.Stopped():
+	default:
+		t.Fatal("Stopped is not closed after Run returned")
+	}
+	called := make(chan error, 1)
+	go func() {
+		var list []api.Process
+		called <- d.Caller().Call(context.Background(), api.MethodList, nil, &list)
+	}()
+	select {
+	case err := <-called:
+		if err == nil {
+			t.Fatal("list after the daemon stopped succeeded")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("list after the daemon stopped waited 30 s for its loop")
+	}
+}
