@@ -279,6 +279,19 @@ func TestWebProgram(t *testing.T) {
 		t.Fatalf("a new daemon with the API off runs %s, want gpmd", exe)
 	}
 
+	// --status and a lone --rotate-token report, even on a daemon with no process: they restart nothing.
+	mustRun(t, home, "start", "sleep", "--name", "nap2", "--", "600")
+	mustRun(t, home, "web", addr)
+	mustRun(t, home, "delete", "nap2")
+	for _, args := range [][]string{{"web", "--status"}, {"web", "--rotate-token"}} {
+		if out := mustRun(t, home, args...); !strings.Contains(out, "once the daemon restarts") {
+			t.Errorf("gpm %s on gpmd printed %q: want the API on once the daemon restarts", strings.Join(args, " "), out)
+		}
+		if exe := daemonExe(t, home); exe != gpmdBin {
+			t.Fatalf("gpm %s moved the daemon to %s", strings.Join(args, " "), exe)
+		}
+	}
+
 	// A daemon on gpmd with no process at all is moved by gpm web alone: nothing restarts.
 	out, stderr, code = run(t, home, "web", addr)
 	if code != 0 || strings.Contains(out, "once the daemon restarts") || !strings.Contains(out, "HTTP API on http://"+addr) {

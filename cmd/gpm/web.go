@@ -78,11 +78,16 @@ func cmdWeb(ctx context.Context, c *cli, args []string) error {
 	if where == "" {
 		where = st.Addr
 	}
-	if st.Restart && !*restart {
+	// Only a call that turns the API on (or moves it) restarts a daemon that runs gpmd; --status and a lone
+	// --rotate-token only report.
+	turnsOn := !*status && !(*rotate && p.Addr == "" && !*public && *cert == "")
+	if st.Restart && (!*restart || !turnsOn) {
 		// A daemon with no process to restart is moved at once: nothing is lost.
-		idle, err := idleUnsupervised(ctx, conn)
-		if err != nil {
-			return err
+		idle := false
+		if turnsOn {
+			if idle, err = idleUnsupervised(ctx, conn); err != nil {
+				return err
+			}
 		}
 		if idle {
 			return c.webRestart(ctx, &st, where, func() error {
@@ -96,8 +101,10 @@ func cmdWeb(ctx context.Context, c *cli, args []string) error {
 		}
 		fmt.Fprintf(c.stdout, "HTTP API on %s once the daemon restarts\n", where)
 		printToken(c, &st)
-		fmt.Fprintf(c.stderr, "gpm: this daemon runs gpmd, built without the HTTP server (it costs the daemon 2 MB while off); "+
-			"the setting is saved and gpmd-web serves it once the daemon restarts: gpm web --restart or gpm update (every app restarts), or a restart of its service\n")
+		if turnsOn {
+			fmt.Fprintf(c.stderr, "gpm: this daemon runs gpmd, built without the HTTP server (it costs the daemon 2 MB while off); "+
+				"the setting is saved and gpmd-web serves it once the daemon restarts: gpm web --restart or gpm update (every app restarts), or a restart of its service\n")
+		}
 		return nil
 	}
 	if st.Restart {
