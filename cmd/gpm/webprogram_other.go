@@ -1,4 +1,4 @@
-//go:build !gpmnoweb || !unix
+//go:build !gpmthin && (!gpmnoweb || !unix)
 
 package main
 
