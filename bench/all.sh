@@ -31,11 +31,13 @@
 #                       supervisor, in rounds spread over gpm's (1, 3, 5)
 #   CLI_RUNS (30)       hyperfine runs of a gpm (and floor) CLI call; PM2_CLI_RUNS (5) of a pm2 or supervisorctl call
 #   KILL_RUNS (8)
-#   SCALE (1000)        apps of the Scale rows; SCALE_PM2 (1) / SCALE_SUP (1): 0 leaves PM2 / supervisor out of them
+#   SCALE (1000)        apps of the Scale rows; SCALE_PM2 (1) / SCALE_SUP (0): 1 puts PM2 / supervisor in them (supervisor's
+#                       1000 programs take ~60 s, which the leak part needs to keep the run under 10 minutes)
+#   LEAK_RESTARTS (10000) restarts of crash-looping apps in the leak part (e2e TestLeakRestarts; CI runs 500)
 #   IDLE_SECONDS (60)   the window of the idle CPU figure (the three daemons are measured in the same window)
 #   LOG_LINES (500000), LOG_RUNS (3)
 #   WRK_ARGS (-t2 -c64 -d1s), THROUGHPUT_RUNS (3): cluster throughput; ROTATE_LINES (500000), ROTATE_RUNS (5): rotation
-#   PARTS               default "cli small start kill idle scale log cluster tree rotate"
+#   PARTS               default "cli small start kill idle scale log cluster tree rotate leak"
 #   OVERLAP_IDLE (1)    PM2's kill of its SCALE apps in the idle window (0: in turn, in the scale part)
 #   QUIET_WAIT (10) QUIET_BUSY (25) QUIET_TOTAL (30): wait up to QUIET_WAIT s before a measurement for the CPUs to be
 #                       at most QUIET_BUSY % busy, and no more than QUIET_TOTAL s in all; QUIET_SAMPLE (0.3) s a check
@@ -52,12 +54,13 @@ CLI_RUNS=${CLI_RUNS:-30}
 KILL_RUNS=${KILL_RUNS:-8}
 SCALE=${SCALE:-1000}
 SCALE_PM2=${SCALE_PM2:-1}
-SCALE_SUP=${SCALE_SUP:-1}
+SCALE_SUP=${SCALE_SUP:-0}
 SUPERVISOR=${SUPERVISOR:-1}
 IDLE_SECONDS=${IDLE_SECONDS:-60}
 LOG_LINES=${LOG_LINES:-500000}
 LOG_RUNS=${LOG_RUNS:-3}
-PARTS=${PARTS:-cli small start kill idle scale log cluster tree rotate}
+PARTS=${PARTS:-cli small start kill idle scale log cluster tree rotate leak}
+LEAK_RESTARTS=${LEAK_RESTARTS:-10000}
 QUIET_WAIT=${QUIET_WAIT:-10}
 QUIET_BUSY=${QUIET_BUSY:-25}
 QUIET_TOTAL=${QUIET_TOTAL:-30}
@@ -759,6 +762,21 @@ if part rotate; then
 		sed -n "s/^run [0-9]* $c: \([0-9.]*\)s,.*/\1/p" "$WORK/rotate.log" | put "rot_$c" gpm || true
 	done
 fi
+if part leak; then
+	section leak
+	log "== leak: $LEAK_RESTARTS restarts of 10 crash-looping apps (e2e TestLeakRestarts, as make leak)"
+	quiet
+	if (cd "$ROOT" && GPM_LEAK_RESTARTS=$LEAK_RESTARTS go test -count=1 -timeout 15m -run '^TestLeakRestarts$' -v ./e2e/) >"$WORK/leak.txt" 2>&1; then
+		R[leak]=PASS
+	else
+		R[leak]=FAIL
+		log "leak test failed: $(grep -m3 'grew\|FAIL' "$WORK/leak.txt" | tr '\n' ' ')"
+	fi
+	R[leak_run]=$(sed -n 's/.*leak_test.go:[0-9]*: \([0-9]* restarts in .*\)/\1/p' "$WORK/leak.txt")
+	R[leak_before]=$(sed -n 's/.*leak_test.go:[0-9]*: before: //p' "$WORK/leak.txt")
+	R[leak_after]=$(sed -n 's/.*leak_test.go:[0-9]*: after: *//p' "$WORK/leak.txt")
+	log "leak: ${R[leak]}: ${R[leak_run]}"
+fi
 section end
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -863,6 +881,7 @@ report() {
 	echo "daemon restart under load, fd store (bench/cmd/sdrestart plays systemd; no systemd here): $(v sdrestart)"
 	echo "boot to READY=1 (bench/cmd/bootready): $(v boot)"
 	echo "issue 12 rotation: on/off = $(xfloor "$(v rot_on.gpm)" "$(v rot_off.gpm)" 1) (bar <= 1.10x)"
+	echo "leak (e2e TestLeakRestarts, $LEAK_RESTARTS restarts of 10 crash-looping apps; no growth of fds, goroutines, live heap, RSS beyond its tolerances): $(v leak): $(v leak_run); before: $(v leak_before); after: $(v leak_after)"
 }
 # jlist p99 rows: the p99 as its own figure.
 for n in 10 $APPS $SCALE; do
