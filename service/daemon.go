@@ -474,9 +474,13 @@ func (d *Daemon) do(ctx context.Context, fn func() error) error {
 	return err
 }
 
-// post queues fn on the loop without waiting; timers use it. It must not be called from the loop itself.
+// post queues fn on the loop without waiting; timers use it. It must not be called from the loop itself. Once the
+// loop has ended fn is dropped: a timer that fires after the daemon stopped must not hold its goroutine for ever.
 func (d *Daemon) post(fn func()) {
-	d.ops <- fn
+	select {
+	case d.ops <- fn:
+	case <-d.loopDone:
+	}
 }
 
 // emit publishes a state change of p (and keeps systemd's STATUS= current). Runs on the loop.

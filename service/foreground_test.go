@@ -84,7 +84,8 @@ func TestServingAndFollow(t *testing.T) {
 }
 
 // A call through Caller after the daemon stopped (gpm run's start, when SIGTERM came first) fails at once with an
-// uncancellable context, instead of waiting for a loop that is gone; Stopped is closed by then.
+// uncancellable context, instead of waiting for a loop that is gone; Stopped is closed by then; a timer's post is
+// dropped.
 func TestCallAfterStop(t *testing.T) {
 	home, err := os.MkdirTemp("", "gpm-fg-")
 	if err != nil {
@@ -121,5 +122,18 @@ func TestCallAfterStop(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("list after the daemon stopped waited 30 s for its loop")
+	}
+	// A timer's post after the stop is dropped, not left waiting (the ops queue holds 64: post more than that).
+	posted := make(chan struct{})
+	go func() {
+		for range 100 {
+			d.post(func() {})
+		}
+		close(posted)
+	}()
+	select {
+	case <-posted:
+	case <-time.After(30 * time.Second):
+		t.Fatal("post after the daemon stopped waited 30 s for its loop")
 	}
 }
