@@ -220,7 +220,7 @@ func daemonExe(t *testing.T, home string) string {
 // The daemon runs gpmd, built without the HTTP server, until its API is on: `gpm web` on it saves the setting and
 // says the API serves once the daemon restarts; --restart puts the daemon (and its apps) on gpmd-web, which
 // serves, and so does `gpm web` alone on a daemon with no process; a new daemon of a home whose API is on runs
-// gpmd-web, and gpmd again once it is off; so does gpm run.
+// gpmd-web, and gpmd again once it is off; so do gpm run and start --no-daemon.
 func TestWebProgram(t *testing.T) {
 	t.Parallel()
 	home := newHome(t)
@@ -304,9 +304,20 @@ func TestWebProgram(t *testing.T) {
 		t.Fatalf("the API answered %d after gpm web on an idle daemon", c)
 	}
 
-	// gpm run in a home whose API is on: gpmd-web, serving.
+	// gpm run and start --no-daemon (a daemon in the command's own process) in a home whose API is on: gpmd-web,
+	// serving; SIGTERM ends them.
 	mustRun(t, home, "kill")
-	cmd := gpmCmd(context.Background(), home, opts{env: []string{"GOTRACEBACK=all"}}, "run", "--no-auto-exit", "sleep", "--", "600")
+	for _, args := range [][]string{{"run", "--no-auto-exit", "sleep", "--", "600"}, {"start", "--no-daemon", "sleep", "--", "600"}} {
+		foregroundOnWeb(t, home, url, args...)
+	}
+}
+
+// foregroundOnWeb runs gpm args, a command with a daemon in its own process, until the API at url answers; checks
+// that the process runs gpmd-web; and that it exits after SIGTERM (with its goroutines in the failure if not).
+func foregroundOnWeb(t *testing.T, home, url string, args ...string) {
+	t.Helper()
+	what := "gpm " + strings.Join(args, " ")
+	cmd := gpmCmd(context.Background(), home, opts{env: []string{"GOTRACEBACK=all"}}, args...)
 	var stderrBuf syncBuffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderrBuf
 	if err := cmd.Start(); err != nil {
@@ -318,20 +329,20 @@ func TestWebProgram(t *testing.T) {
 		cmd.Process.Kill()
 		<-exited
 	})
-	waitFor(t, 10*time.Second, func() bool { c, _ := webGet(http.DefaultClient, url, ""); return c == 200 }, "the API of gpm run")
+	waitFor(t, 10*time.Second, func() bool { c, _ := webGet(http.DefaultClient, url, ""); return c == 200 }, "the API of "+what)
 	if exe, err := os.Readlink("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/exe"); err != nil || exe != gpmdWebBin {
-		t.Errorf("gpm run with the API on runs %q (%v), want gpmd-web", exe, err)
+		t.Errorf("%s with the API on runs %q (%v), want gpmd-web", what, exe, err)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-exited:
 		exited <- err
 		if err != nil {
-			t.Errorf("gpm run after SIGTERM: %v\nstderr:\n%s", err, stderrBuf.String())
+			t.Errorf("%s after SIGTERM: %v\nstderr:\n%s", what, err, stderrBuf.String())
 		}
 	case <-time.After(patient(10 * time.Second)):
 		cmd.Process.Signal(syscall.SIGQUIT) // its goroutines, on stderr
 		time.Sleep(time.Second)
-		t.Errorf("gpm run did not exit after SIGTERM; stderr and goroutines:\n%s", stderrBuf.String())
+		t.Errorf("%s did not exit after SIGTERM; stderr and goroutines:\n%s", what, stderrBuf.String())
 	}
 }

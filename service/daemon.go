@@ -431,10 +431,10 @@ func (d *Daemon) runOp(fn func()) {
 	fn()
 }
 
-// errPanicked is what exec returns when its function panicked on the loop (runOp logged it).
 // errStopped answers a request that came after the daemon stopped its loop.
 var errStopped = &api.Error{Code: api.CodeFailed, Message: "the daemon has stopped"}
 
+// errPanicked is what exec returns when its function panicked on the loop (runOp logged it).
 var errPanicked = &api.Error{Code: api.CodeFailed, Message: "internal error: the operation panicked (a bug: the daemon's log has the details)"}
 
 // exec runs fn on the loop and waits for it. It returns ctx's error if ctx ends first, errStopped if the loop has

@@ -5,7 +5,6 @@ package service
 import (
 	"encoding/pem"
 	"errors"
-	"fmt"
 
 	"github.com/gpmd/gpm/web/webctl"
 )
@@ -23,8 +22,8 @@ func startServer(*webControl, string) (webServer, func(), error) { return nil, n
 // checkTLS checks what it can without crypto/tls: that each is one PEM block of the right kind, within its bound.
 // gpmd-web checks the pair when it starts the server, and says so in its log when it does not load.
 func checkTLS(certPEM, keyPEM string) error {
-	if len(certPEM) > webctl.MaxPEM || len(keyPEM) > webctl.MaxPEM {
-		return fmt.Errorf("web: --cert or --key over the limit of %d bytes (webctl.MaxPEM)", webctl.MaxPEM)
+	if err := webctl.CheckPEMSize(certPEM, keyPEM); err != nil {
+		return err
 	}
 	cert, _ := pem.Decode([]byte(certPEM))
 	if cert == nil || cert.Type != "CERTIFICATE" {

@@ -44,8 +44,8 @@ func LoadTLS(home string) (*tls.Config, error) {
 
 // CheckTLS checks that certPEM and keyPEM make a pair, before they are saved.
 func CheckTLS(certPEM, keyPEM string) error {
-	if len(certPEM) > webctl.MaxPEM || len(keyPEM) > webctl.MaxPEM {
-		return fmt.Errorf("web: --cert or --key over the limit of %d bytes (webctl.MaxPEM)", webctl.MaxPEM)
+	if err := webctl.CheckPEMSize(certPEM, keyPEM); err != nil {
+		return err
 	}
 	if _, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM)); err != nil {
 		return fmt.Errorf("web: --cert and --key: %w", err)

@@ -76,6 +76,18 @@ func (l *localDaemon) stop() error {
 	return l.err
 }
 
+// ended reports whether l's daemon takes no more requests (a signal or gpm kill stopped it), and then waits for
+// its Run to return and gives its error: a call that failed then failed because of the stop, which is a clean end.
+func (l *localDaemon) ended() (bool, error) {
+	select {
+	case <-l.d.Stopped():
+		<-l.done
+		return true, l.err
+	default:
+		return false, nil
+	}
+}
+
 func cmdDaemon(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("daemon")
 	resurrect := fs.Bool("resurrect", false, "start the saved list first")

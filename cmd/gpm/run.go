@@ -139,8 +139,8 @@ func cmdRun(ctx context.Context, c *cli, args []string) error {
 	}
 	// No result asked for: the list of started apps would be encoded and decoded again for nothing.
 	if err := caller.Call(bg, api.MethodStart, start.params, nil); err != nil {
-		if stopped(l) {
-			return l.err // a signal or gpm kill stopped the daemon before the apps started: a clean stop
+		if ended, err := l.ended(); ended {
+			return err // a signal or gpm kill stopped the daemon before the apps started: a clean stop
 		}
 		return fmt.Errorf("start: %w", err)
 	}
@@ -157,8 +157,8 @@ func cmdRun(ctx context.Context, c *cli, args []string) error {
 		}
 		var list []api.Process
 		if err := caller.Call(bg, api.MethodList, nil, &list); err != nil {
-			if stopped(l) {
-				return l.err
+			if ended, err := l.ended(); ended {
+				return err
 			}
 			return fmt.Errorf("list: %w", err)
 		}
@@ -177,18 +177,6 @@ func cmdRun(ctx context.Context, c *cli, args []string) error {
 			return exitStatus(code)
 		}
 		return nil
-	}
-}
-
-// stopped reports whether l's daemon takes no more requests (a signal or gpm kill stopped it), and then waits for
-// its Run to return.
-func stopped(l *localDaemon) bool {
-	select {
-	case <-l.d.Stopped():
-		<-l.done
-		return true
-	default:
-		return false
 	}
 }
 

@@ -328,7 +328,7 @@ func splitDash(fs *pflag.FlagSet, args []string) (own, appArgs []string) {
 	return fs.Args(), nil
 }
 
-func cmdStart(ctx context.Context, c *cli, args []string) error {
+func cmdStart(ctx context.Context, c *cli, args []string) (result error) {
 	f := newStartFlags(c, "start")
 	if err := c.parse(f.fs, args); err != nil {
 		return err
@@ -339,11 +339,22 @@ func cmdStart(ctx context.Context, c *cli, args []string) error {
 		return fmt.Errorf("nothing to start: give a script, a binary, a process file or a name")
 	}
 	if f.noDaemon {
+		execWebProgram(c.home) // as gpm daemon and gpm run: gpmd-web when the API is on
 		l, err := c.foreground(ctx)
 		if err != nil {
 			return err
 		}
 		defer l.stop()
+		defer func() {
+			// A signal (which cancels ctx and stops the daemon too) or gpm kill that came before the apps started is
+			// a clean stop, as in gpm run: the daemon's own end is the result.
+			if result == nil {
+				return
+			}
+			if ended, _ := l.ended(); ended || ctx.Err() != nil {
+				result = l.stop()
+			}
+		}()
 		f.attach = true
 	}
 	var apps []api.StartApp

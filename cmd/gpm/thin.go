@@ -96,7 +96,8 @@ func execFullAsCLI() error {
 // localDaemon is the whole program's daemon in this process (foreground.go).
 type localDaemon struct{}
 
-func (*localDaemon) stop() error { return nil }
+func (*localDaemon) stop() error          { return nil }
+func (*localDaemon) ended() (bool, error) { return false, nil }
 
 func (c *cli) foreground(context.Context) (*localDaemon, error) { return nil, execFull() }
 

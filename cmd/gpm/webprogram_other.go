@@ -1,4 +1,4 @@
-//go:build !gpmthin && (!gpmnoweb || !unix)
+//go:build !gpmnoweb || !unix
 
 package main
 

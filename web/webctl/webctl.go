@@ -32,6 +32,15 @@ const Method = "web"
 // MaxPEM bounds each of Params.CertPEM and Params.KeyPEM.
 const MaxPEM = 256 << 10
 
+// CheckPEMSize refuses a certificate or key over MaxPEM: the one bound both daemon programs apply before they
+// look at the PEM itself.
+func CheckPEMSize(certPEM, keyPEM string) error {
+	if len(certPEM) > MaxPEM || len(keyPEM) > MaxPEM {
+		return fmt.Errorf("web: --cert or --key over the limit of %d bytes (webctl.MaxPEM)", MaxPEM)
+	}
+	return nil
+}
+
 // Params of Method. All zero: turn the API on with the saved address (DefaultAddr the first time), or report it if
 // it is on. Addr (host:port or unix:/path) changes the address; a non-loopback one needs Public. CertPEM and
 // KeyPEM (read by the CLI from --cert and --key, as the calling user) turn TLS on. Off turns the API off;
