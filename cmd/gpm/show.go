@@ -237,6 +237,9 @@ func (c *cli) watch(ctx context.Context, show func() error) error {
 			fmt.Fprint(c.stdout, "\x1b[H\x1b[2J") // home, clear screen
 		}
 		if err := show(); err != nil {
+			if ctx.Err() != nil {
+				return nil // Ctrl-C during a table's list call: the same clean end as between tables
+			}
 			return err
 		}
 		if !tty {
