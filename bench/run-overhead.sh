@@ -9,6 +9,11 @@
 #      after the first line. RssAnon (heap, stacks, runtime) is the memory of gpm's own work; RssFile is the
 #      binary's mapped pages, which on a kernel that maps file pages as large folios (6.x, ext4) is most of the
 #      binary's text and rodata whatever runs: both are printed, and the bar is read against each.
+#   3. charged memory (root, with a memory cgroup to make children in): each run in a memory cgroup of its own, and
+#      what the kernel charges it SETTLE s after the first line (what a container's memory limit counts): the app
+#      alone, gpm run with gpm's binaries dropped from the page cache first (the first container on a node to run
+#      them reads them in and is charged for their pages), and gpm run with them cached (every other container of
+#      the image: cached pages are charged once, to whoever read them first). CG_RUNS runs each (default 5).
 # The load average is printed before and after (other work on a shared machine lengthens every figure).
 # Environment: GPM_BIN (default: built as make build does), RUNS (default 20), SETTLE (default 2), QUIET_WAIT (120)
 # and QUIET_BUSY (15) as in bench/run.sh, RESULTS (also write the table there), FIFO (a priority, 1-99: run every
@@ -63,6 +68,33 @@ if [[ $(id -u) == 0 ]] && unshare --pid --fork --mount-proc true 2>/dev/null; th
 	measure run-pid1 -rss -child -settle "${SETTLE}s" -contains '| up' -- unshare --pid --fork --mount-proc "$GPM_BIN" run app.sh --interpreter sh
 fi
 
+# A parent for the runs' memory cgroups: on cgroup v2 one made under the root (whose subtree has the memory
+# controller; a v2 cgroup with processes cannot have children that use it), on v1 this shell's own memory cgroup.
+MEMCG=
+if [[ $(id -u) == 0 ]]; then
+	if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+		if grep -qw memory /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null && mkdir -p /sys/fs/cgroup/gpm-bench-run 2>/dev/null; then
+			MEMCG=/sys/fs/cgroup/gpm-bench-run
+			echo +memory >"$MEMCG/cgroup.subtree_control" 2>/dev/null || MEMCG=
+		fi
+	elif own=$(sed -n 's/^[0-9]*:memory:\(.*\)/\1/p' /proc/self/cgroup) && [[ -n $own && -w /sys/fs/cgroup/memory$own ]]; then
+		MEMCG=/sys/fs/cgroup/memory$own
+	fi
+fi
+if [[ -n $MEMCG ]]; then
+	EVICT=$GPM_BIN
+	for b in "$(dirname "$GPM_BIN")/gpmd" "$(dirname "$GPM_BIN")/gpmd-web"; do
+		if [[ -f $b ]]; then EVICT+=,$b; fi
+	done
+	CG_RUNS=${CG_RUNS:-5}
+	measure alone-cg -n "$CG_RUNS" -kill -rss -settle "${SETTLE}s" -memcg "$MEMCG" -- sh app.sh
+	measure run-cold -n "$CG_RUNS" -rss -settle "${SETTLE}s" -memcg "$MEMCG" -evict "$EVICT" -contains '| up' -- "$GPM_BIN" run app.sh --interpreter sh
+	measure run-warm -n "$CG_RUNS" -rss -settle "${SETTLE}s" -memcg "$MEMCG" -contains '| up' -- "$GPM_BIN" run app.sh --interpreter sh
+	if [[ $MEMCG == /sys/fs/cgroup/gpm-bench-run ]]; then rmdir "$MEMCG" 2>/dev/null || true; fi
+else
+	log "no memory cgroup to make children in (not root, or no memory controller): the charged memory is not measured"
+fi
+
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 {
 	echo "gpm run overhead ($RUNS runs each): time to the first line, median; memory of the gpm process, median"
@@ -76,5 +108,15 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 		printf '%-22s %s ms (p90 %s): %s ms added\n' "$r" "$mr" "$(figure p90_ms "${R[$r]}")" "$(awk -v a="$ma" -v b="$mr" 'BEGIN { printf "%.1f", b - a }')"
 		printf '%-22s %s\n' "$r memory" "VmRSS $(figure VmRSS_kB "${R[$r]}") kB = anon $(figure RssAnon_kB "${R[$r]}") kB (its own: heap, stacks, runtime) + file $(figure RssFile_kB "${R[$r]}") kB (the binary's pages); Pss $(figure Pss_kB "${R[$r]}") kB"
 	done
+	if [[ -n ${R[run-warm]:-} ]]; then
+		ca=$(figure cg_kB "${R[alone-cg]}")
+		for r in run-cold run-warm; do
+			printf '%-22s %s kB charged (anon %s, page cache %s) against the app alone %s kB: %s kB added\n' "$r" \
+				"$(figure cg_kB "${R[$r]}")" "$(figure cg_anon_kB "${R[$r]}")" "$(figure cg_file_kB "${R[$r]}")" "$ca" \
+				"$(awk -v a="$ca" -v b="$(figure cg_kB "${R[$r]}")" 'BEGIN { printf "%.0f", b - a }')"
+		done
+		echo "  (run-cold: gpm's binaries dropped from the page cache before each run, as for the first container on a node;"
+		echo "   run-warm: already cached, as for every other container of the same image)"
+	fi
 	echo "bars (issue 10): added start-up <= 20 ms, added RSS <= 5 MB (5120 kB)"
 } | tee "${RESULTS:-/dev/null}"
