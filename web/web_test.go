@@ -574,3 +574,38 @@ func TestServeListenerError(t *testing.T) {
 		t.Fatalf("Serve did not return within 30 s of its listener's close")
 	}
 }
+
+// An app's env is its secrets (/proc/PID/environ is its owner's alone): a GET without a token, which any local user
+// can send to loopback, lists the processes without it; with the token it is there.
+func TestEnvNeedsToken(t *testing.T) {
+	s := serve(t)
+	a := config.New()
+	a.Name, a.Script, a.Args = "secretive", "/bin/sleep", []string{"600"}
+	a.Env = map[string]string{"DB_PASSWORD": "hunter2"}
+	if err := a.Normalize("/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.d.Caller().Call(context.Background(), api.MethodStart, api.StartParams{Apps: []api.StartApp{{App: a}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.d.Caller().Call(context.Background(), api.MethodDelete, api.Targets{Targets: []string{"secretive"}}, nil)
+	})
+	for _, path := range []string{"/api/processes", "/api/processes/secretive", "/api/processes/0"} {
+		code, body := s.do(t, "GET", path, "", "", nil)
+		if code != http.StatusOK {
+			t.Fatalf("GET %s without a token: %d %s", path, code, body)
+		}
+		if bytes.Contains(body, []byte("hunter2")) || bytes.Contains(body, []byte("DB_PASSWORD")) {
+			t.Errorf("GET %s without a token shows the app's env: %s", path, body)
+		}
+		var list []api.Process
+		if err := json.Unmarshal(body, &list); err != nil || len(list) != 1 || list[0].Name != "secretive" {
+			t.Errorf("GET %s without a token: %v %s, want the process", path, err, body)
+		}
+		code, body = s.do(t, "GET", path, s.token, "", nil)
+		if code != http.StatusOK || !bytes.Contains(body, []byte(`"DB_PASSWORD":"hunter2"`)) {
+			t.Errorf("GET %s with the token: %d %s, want the app's env", path, code, body)
+		}
+	}
+}
