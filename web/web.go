@@ -149,6 +149,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 		TLSConfig:         tlsConfig,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
+	// The count is of the transport's connections, below TLS: a client that never finishes its handshake holds one.
+	ln = &limitListener{Listener: ln, max: MaxConnections, tls: tlsConfig != nil, log: s.log.Printf}
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}

@@ -609,3 +609,57 @@ func TestEnvNeedsToken(t *testing.T) {
 		}
 	}
 }
+
+// Connections are bounded: with web.MaxConnections open (idle ones count: a client that opens them and sends
+// nothing), one more is answered 503 naming the limit and closed; once one closes, requests are served again.
+func TestConnectionLimit(t *testing.T) {
+	s := serve(t)
+	addr := strings.TrimPrefix(s.url, "http://")
+	var conns []net.Conn
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for range web.MaxConnections {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	// The kernel hands connections to accept in the order they came: this one is over the limit.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(c, "GET /api/version HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("a connection over the limit: %v, want a 503", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "MaxConnections") {
+		t.Fatalf("a connection over the limit: %d %s, want 503 naming web.MaxConnections", resp.StatusCode, body)
+	}
+	conns[0].Close()
+	conns = conns[1:]
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", s.url+"/api/version", nil)
+		req.Close = true
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a connection closed, a request still fails: %v %v", err, resp)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
