@@ -448,3 +448,64 @@ func TestKubernetesEnvDollar(t *testing.T) {
 		return
 	}
 }
+
+// A path of the app reaches systemd as written: % is systemd's specifier character in WorkingDirectory=,
+// ListenStream= and FileDescriptorName= (an unknown one makes the unit fail, a known one changes the path); a
+// newline, which a unit cannot hold, is refused by name instead of starting a directive of its own.
+func TestSystemdPaths(t *testing.T) {
+	a := config.New()
+	a.Name, a.Script, a.Cwd = "pct", "/bin/true", "/srv/100%Zdone"
+	a.Listen = []string{"unix:///run/50%25Z/admin.sock"} // a URL: %25 is %
+	files, err := Systemd([]config.App{a}, Options{LookPath: lookPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []byte
+	for _, f := range files {
+		all = append(all, f.Data...)
+	}
+	for _, want := range []string{"WorkingDirectory=/srv/100%%Zdone\n", "ListenStream=/run/50%%Z/admin.sock\n"} {
+		if !bytes.Contains(all, []byte(want)) {
+			t.Errorf("no line %q in\n%s", want, all)
+		}
+	}
+	if _, err := exec.LookPath("systemd-analyze"); err == nil {
+		marker := "/run/systemd/systemd-units-load"
+		if _, err := os.Stat(marker); os.IsNotExist(err) {
+			t.Cleanup(func() { os.Remove(marker) })
+		}
+		dir := t.TempDir()
+		args := []string{"verify", "--man=no"}
+		for _, f := range files {
+			if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args = append(args, filepath.Join(dir, f.Name))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "systemd-analyze", args...).CombinedOutput()
+		if err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("systemd-analyze %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+
+	for _, bad := range []func(*config.App){
+		func(a *config.App) { a.Cwd = "/srv/a\nExecStartPre=/bin/false" },
+		func(a *config.App) { a.User = "web\nExecStartPre=/bin/false" },
+		func(a *config.App) { a.Group = "web\rExecStartPre=/bin/false" },
+		func(a *config.App) { a.Listen = []string{"unix:///run/a%0AExecStartPre=/bin/false"} },
+	} {
+		b := a.Clone()
+		b.Cwd, b.Listen = "/srv", nil
+		bad(&b)
+		files, err := Systemd([]config.App{b}, Options{LookPath: lookPath})
+		if err == nil {
+			var all []byte
+			for _, f := range files {
+				all = append(all, f.Data...)
+			}
+			t.Errorf("cwd %q, uid %q, gid %q, listen %q: no error, units\n%s", b.Cwd, b.User, b.Group, b.Listen, all)
+		}
+	}
+}
