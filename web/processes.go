@@ -98,8 +98,15 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		p.Err = true
 	}
 	out := []api.Event{}
+	var size int64
 	err := s.caller.Stream(r.Context(), api.MethodLogs, p, func(e api.Event) error {
 		if e.Type == api.EventLog {
+			// The answer's JSON, about: the line and the name, and ~70 bytes of keys and numbers.
+			if size += int64(len(e.Line) + len(e.Name) + 70); size > MaxLogsAnswer {
+				return &api.Error{Code: api.CodeTooLarge, Message: fmt.Sprintf(
+					"the last %d lines of %s are over the limit of %d bytes of an answer (web.MaxLogsAnswer): ask for fewer (?lines=); the log files have every line",
+					lines, p.Targets[0], MaxLogsAnswer)}
+			}
 			out = append(out, e)
 		}
 		return nil

@@ -31,6 +31,10 @@ const (
 	MaxHeaderBytes = 64 << 10
 	// MaxLogLines bounds ?lines= of the logs endpoint, as the control socket does (api.MaxLogLines).
 	MaxLogLines = api.MaxLogLines
+	// MaxLogsAnswer bounds the lines of one answer of the logs endpoint, in bytes of JSON (about): the answer is
+	// held until the last line is read, and ?lines= of long lines, or of every app's files, would otherwise hold
+	// gigabytes of the daemon's memory.
+	MaxLogsAnswer = 16 << 20
 )
 
 // Timeouts of the server: a client that sends its request slowly is cut off; a response is not limited (an SSE

@@ -663,3 +663,36 @@ func TestConnectionLimit(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// The logs endpoint holds its answer until every line is read: the lines asked for are bounded in bytes too
+// (web.MaxLogsAnswer), not only in number, so that a GET (no token needed on loopback) of ?lines=100000 of long
+// lines, or of every app's, cannot make the daemon hold gigabytes. Past it the answer is 413 naming the limit.
+func TestLogsAnswerLimit(t *testing.T) {
+	s := serve(t)
+	lines := web.MaxLogsAnswer/200 + 10000 // 200-byte lines, well over the limit in all
+	procs := s.start(t, "chunky", "/bin/sh", "-c", fmt.Sprintf(`head -c %d /dev/zero | tr '\0' a | fold -w 199; echo; exec sleep 600`, lines*199))
+	want := int64(lines * 200)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, err := os.Stat(procs[0].OutLog)
+		if err == nil && st.Size() >= want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the app's log did not reach %d bytes within 60 s: %v %v", want, st, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	code, body := s.do(t, "GET", fmt.Sprintf("/api/processes/chunky/logs?lines=%d", lines), "", "", nil)
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "MaxLogsAnswer") {
+		if len(body) > 300 {
+			body = append(body[:300], "..."...)
+		}
+		t.Errorf("logs of %d lines of 200 bytes: %d %s, want 413 naming web.MaxLogsAnswer", lines, code, body)
+	}
+	code, body = s.do(t, "GET", "/api/processes/chunky/logs?lines=100", "", "", nil)
+	var evs []api.Event
+	if err := json.Unmarshal(body, &evs); code != http.StatusOK || err != nil || len(evs) != 100 {
+		t.Errorf("logs of 100 lines: %d %v, %d lines", code, err, len(evs))
+	}
+}
