@@ -484,6 +484,10 @@ func TestDBusNobody(t *testing.T) {
 				{dbusapi.ManagerPath, dbusapi.ManagerIf + ".Stop", "array:string:all"},
 				{dbusapi.ManagerPath, dbusapi.ManagerIf + ".Delete", "array:string:all"},
 				{dbusapi.ManagerPath, dbusapi.ManagerIf + ".Start", "string:" + startJSON("evil", "/bin/sleep", "60")},
+				// Refused before the file is looked at: checking its paths as the daemon (root) would tell nobody
+				// whether a file exists where nobody cannot look.
+				{dbusapi.ManagerPath, dbusapi.ManagerIf + ".Start", "string:" + `{"name": "probe", "script": "/bin/sleep", "cwd": "/root/no-such-dir"}`},
+				{dbusapi.ManagerPath, dbusapi.ManagerIf + ".Start", "string:" + `{"name": "probe", "script": 1}`},
 				{dbusapi.ManagerPath, dbusapi.ManagerIf + ".Signal", "array:string:all", "string:SIGKILL"},
 				{dbusapi.ManagerPath, dbusapi.ManagerIf + ".Save", "boolean:true"},
 				{"/io/gpm/Manager1/process/0", dbusapi.ProcessIf + ".Restart"},

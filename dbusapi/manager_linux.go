@@ -150,6 +150,11 @@ func (s *session) change(sender dbus.Sender, method string, params, result any) 
 	if err := s.authorize(sender); err != nil {
 		return err
 	}
+	return s.callRefresh(method, params, result)
+}
+
+// callRefresh is change's call once the caller is admitted (and inside enter).
+func (s *session) callRefresh(method string, params, result any) *dbus.Error {
 	err := s.cfg.Caller.Call(s.ctx, method, params, result)
 	s.refresh()
 	if err != nil {
@@ -195,11 +200,20 @@ func targetParams(method string, targets []string) any {
 
 // startFile starts the apps of a process file given as JSON text, parsed as the CLI parses a .json file (JSON5).
 // Relative paths in it resolve against "/": the caller's directory means nothing to the daemon. The apps are
-// checked as `gpm start` checks them (script, cwd and interpreter exist) before any starts.
+// checked as `gpm start` checks them (script, cwd and interpreter exist) before any starts; the caller is
+// admitted first, since those checks look at files as the daemon's user (root), and their errors would tell a
+// caller who may not control the daemon whether a file exists where it cannot look.
 func (s *session) startFile(sender dbus.Sender, text string) ([]row, []string, *dbus.Error) {
 	if len(text) > api.MaxRequest {
 		return nil, nil, newError("InvalidArgument", fmt.Sprintf("process file of %d bytes is over the limit of %d bytes (api.MaxRequest)",
 			len(text), api.MaxRequest))
+	}
+	if err := s.enter(); err != nil {
+		return nil, nil, err
+	}
+	defer s.leave()
+	if err := s.authorize(sender); err != nil {
+		return nil, nil, err
 	}
 	f, err := procfile.Parse("process-file.json", []byte(text), "/", procfile.LoadOptions{})
 	if err != nil {
@@ -213,7 +227,7 @@ func (s *session) startFile(sender dbus.Sender, text string) ([]row, []string, *
 		apps = append(apps, api.StartApp{App: a})
 	}
 	var out []api.Process
-	if err := s.change(sender, api.MethodStart, api.StartParams{Apps: apps}, &out); err != nil {
+	if err := s.callRefresh(api.MethodStart, api.StartParams{Apps: apps}, &out); err != nil {
 		return nil, nil, err
 	}
 	return rows(out), append([]string{}, f.Warnings...), nil

@@ -368,3 +368,144 @@ func nomadValidate(t *testing.T, f File) {
 		t.Errorf("nomad job validate -json %s: %v\n%s", f.Name, err, out)
 	}
 }
+
+// k8sExpand is how the kubelet reads a container's env value (k8s.io/kubernetes third_party/forked/golang/expansion,
+// the rule of the API's EnvVar.value): $(NAME) of a variable defined before it is replaced, $$ is one $, anything
+// else stays as written.
+func k8sExpand(in string, defined map[string]string) string {
+	var b strings.Builder
+	for i := 0; i < len(in); i++ {
+		if in[i] != '$' || i+1 == len(in) {
+			b.WriteByte(in[i])
+			continue
+		}
+		switch in[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '(':
+			end := strings.IndexByte(in[i+2:], ')')
+			if end < 0 {
+				b.WriteString("$(")
+				i++
+				continue
+			}
+			name := in[i+2 : i+2+end]
+			if v, ok := defined[name]; ok {
+				b.WriteString(v)
+			} else {
+				b.WriteString("$(" + name + ")")
+			}
+			i += 2 + end
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
+}
+
+// An env value reaches the container as it is in the app, whatever $ it holds: the kubelet turns $$ into $ and
+// $(NAME) into another variable's value.
+func TestKubernetesEnvDollar(t *testing.T) {
+	a := config.New()
+	a.Name, a.Script, a.Cwd = "dollars", "/srv/app/run.sh", "/srv/app"
+	a.Env = map[string]string{"A_HOST": "db", "PASSWORD": "pa$$w$(A_HOST)rd$", "PRICE": "$5 $(", "PLAIN": "no dollar"}
+	files, err := Kubernetes([]config.App{a}, Options{LookPath: lookPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(files[0].Data))
+	for {
+		var doc struct {
+			Kind string
+			Spec struct {
+				Template struct {
+					Spec struct {
+						Containers []struct {
+							Env []struct{ Name, Value string }
+						}
+					}
+				}
+			}
+		}
+		if err := dec.Decode(&doc); err != nil {
+			t.Fatalf("%s: no Deployment: %v", files[0].Name, err)
+		}
+		if doc.Kind != "Deployment" {
+			continue
+		}
+		defined := map[string]string{}
+		got := map[string]string{}
+		for _, e := range doc.Spec.Template.Spec.Containers[0].Env {
+			v := k8sExpand(e.Value, defined)
+			defined[e.Name], got[e.Name] = v, v
+		}
+		for k, want := range a.Env {
+			if got[k] != want {
+				t.Errorf("env %s reaches the container as %q, want %q", k, got[k], want)
+			}
+		}
+		return
+	}
+}
+
+// A path of the app reaches systemd as written: % is systemd's specifier character in WorkingDirectory=,
+// ListenStream= and FileDescriptorName= (an unknown one makes the unit fail, a known one changes the path); a
+// newline, which a unit cannot hold, is refused by name instead of starting a directive of its own.
+func TestSystemdPaths(t *testing.T) {
+	a := config.New()
+	a.Name, a.Script, a.Cwd = "pct", "/bin/true", "/srv/100%Zdone"
+	a.Listen = []string{"unix:///run/50%25Z/admin.sock"} // a URL: %25 is %
+	files, err := Systemd([]config.App{a}, Options{LookPath: lookPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []byte
+	for _, f := range files {
+		all = append(all, f.Data...)
+	}
+	for _, want := range []string{"WorkingDirectory=/srv/100%%Zdone\n", "ListenStream=/run/50%%Z/admin.sock\n"} {
+		if !bytes.Contains(all, []byte(want)) {
+			t.Errorf("no line %q in\n%s", want, all)
+		}
+	}
+	if _, err := exec.LookPath("systemd-analyze"); err == nil {
+		marker := "/run/systemd/systemd-units-load"
+		if _, err := os.Stat(marker); os.IsNotExist(err) {
+			t.Cleanup(func() { os.Remove(marker) })
+		}
+		dir := t.TempDir()
+		args := []string{"verify", "--man=no"}
+		for _, f := range files {
+			if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args = append(args, filepath.Join(dir, f.Name))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "systemd-analyze", args...).CombinedOutput()
+		if err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("systemd-analyze %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+
+	for _, bad := range []func(*config.App){
+		func(a *config.App) { a.Cwd = "/srv/a\nExecStartPre=/bin/false" },
+		func(a *config.App) { a.User = "web\nExecStartPre=/bin/false" },
+		func(a *config.App) { a.Group = "web\rExecStartPre=/bin/false" },
+		func(a *config.App) { a.Listen = []string{"unix:///run/a%0AExecStartPre=/bin/false"} },
+	} {
+		b := a.Clone()
+		b.Cwd, b.Listen = "/srv", nil
+		bad(&b)
+		files, err := Systemd([]config.App{b}, Options{LookPath: lookPath})
+		if err == nil {
+			var all []byte
+			for _, f := range files {
+				all = append(all, f.Data...)
+			}
+			t.Errorf("cwd %q, uid %q, gid %q, listen %q: no error, units\n%s", b.Cwd, b.User, b.Group, b.Listen, all)
+		}
+	}
+}

@@ -166,7 +166,9 @@ func kubernetesApp(a *config.App, o Options) ([]byte, error) {
 	c := k8sContainer{Name: name, Image: image(a, o), Command: []string{"gpm", "run", runFileDir + "/" + fileName},
 		WorkingDir: a.Cwd, VolumeMounts: []k8sVolumeMount{{Name: "gpm", MountPath: runFileDir, ReadOnly: true}}}
 	for _, k := range sortedKeys(a.Env) {
-		c.Env = append(c.Env, k8sEnv{Name: k, Value: a.Env[k]})
+		// The kubelet expands a value: $(NAME) becomes another variable's value and $$ one $ (EnvVar.value);
+		// every $ doubled reaches the app as written.
+		c.Env = append(c.Env, k8sEnv{Name: k, Value: strings.ReplaceAll(a.Env[k], "$", "$$")})
 	}
 	for _, p := range inet {
 		c.Ports = append(c.Ports, k8sPort{Name: p.Name, ContainerPort: p.Port, Protocol: p.Protocol})

@@ -44,6 +44,17 @@ func systemdApp(a *config.App, o Options) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Values written as they are (no quoting: systemd reads these settings to the end of the line) must not hold a
+	// line break, which would end the setting and start a directive of the value's own.
+	fields := [][2]string{{"cwd", a.Cwd}, {"uid", a.User}, {"gid", a.Group}}
+	for _, s := range other {
+		fields = append(fields, [2]string{"listen", s.Address})
+	}
+	for _, f := range fields {
+		if strings.ContainsAny(f[1], "\n\r") {
+			return nil, fmt.Errorf("export %s: %s %q: a systemd unit cannot hold a line break in a value", a.Name, f[0], f[1])
+		}
+	}
 	// One socket unit per address: FileDescriptorName= names every fd of its unit.
 	type sock struct {
 		unit, listen, fdname string
@@ -115,12 +126,13 @@ func systemdApp(a *config.App, o Options) ([]File, error) {
 		b.WriteString("Type=exec\n")
 	}
 	fmt.Fprintf(&b, "ExecStart=%s\n", unitfile.ExecLine(argv(a, o.LookPath)...))
-	fmt.Fprintf(&b, "WorkingDirectory=%s\n", a.Cwd)
+	// systemd resolves specifiers (%) in these settings, as in most: each is escaped.
+	fmt.Fprintf(&b, "WorkingDirectory=%s\n", unitfile.EscapeSpecifiers(a.Cwd))
 	if a.User != "" {
-		fmt.Fprintf(&b, "User=%s\n", a.User)
+		fmt.Fprintf(&b, "User=%s\n", unitfile.EscapeSpecifiers(a.User))
 	}
 	if a.Group != "" {
-		fmt.Fprintf(&b, "Group=%s\n", a.Group)
+		fmt.Fprintf(&b, "Group=%s\n", unitfile.EscapeSpecifiers(a.Group))
 	}
 	env := map[string]string{}
 	for k, v := range a.Env {
@@ -191,9 +203,9 @@ func systemdApp(a *config.App, o Options) ([]File, error) {
 		if s.datagram {
 			key = "ListenDatagram"
 		}
-		fmt.Fprintf(&u, "%s=%s\n", key, s.listen)
+		fmt.Fprintf(&u, "%s=%s\n", key, unitfile.EscapeSpecifiers(s.listen))
 		if fdNameOK(s.fdname) {
-			fmt.Fprintf(&u, "FileDescriptorName=%s\n", s.fdname)
+			fmt.Fprintf(&u, "FileDescriptorName=%s\n", unitfile.EscapeSpecifiers(s.fdname))
 		} else {
 			// gpm names it by its address; systemd refuses ':' in a name: the app gets the unit's name instead.
 			fmt.Fprintf(&u, "# LISTEN_FDNAMES was %q under gpm; systemd allows no ':' there: it is the unit's name.\n", s.fdname)

@@ -16,7 +16,8 @@ import (
 //   - A request with `Authorization: Bearer TOKEN` is admitted when TOKEN is the token; a wrong one is 401.
 //   - Without a token, only a GET (or HEAD) that arrived on a loopback address or the unix socket is admitted, and
 //     only with a Host that names loopback (a page whose DNS name was rebound to 127.0.0.1 sends its own name:
-//     403) and not marked cross-site by the browser (Sec-Fetch-Site). Everything else is 401.
+//     403) and not marked cross-site by the browser (Sec-Fetch-Site). Everything else is 401. Such a read over TCP
+//     gets the processes without their env (hideEnv): every local user reaches loopback.
 //   - No cookie is read or set and no CORS header is ever sent, so a page of another origin can neither send the
 //     token nor read an answer; a POST must be `Content-Type: application/json` (415 otherwise), which an HTML form
 //     cannot send.

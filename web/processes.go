@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -24,7 +25,25 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	if list == nil {
 		list = []api.Process{}
 	}
+	hideEnv(r, list)
 	writeJSON(w, http.StatusOK, list)
+}
+
+// hideEnv leaves each process's env out of list when r came over TCP without a token. A read without one is
+// admitted on loopback, which every local user reaches, not only those the control socket admits; an app's env
+// holds its secrets, which the system shows to nobody but the app's owner either (/proc/PID/environ is 0400). The
+// rest of the record (what ps and /proc show anyway) stays. A request that carries a token got here with the right
+// one; the unix socket (0600) admits only the daemon's user.
+func hideEnv(r *http.Request, list []api.Process) {
+	if r.Header.Get("Authorization") != "" {
+		return
+	}
+	if _, unix := r.Context().Value(http.LocalAddrContextKey).(*net.UnixAddr); unix {
+		return
+	}
+	for i := range list {
+		list[i].Config.Env = nil
+	}
 }
 
 // handleGet answers GET /api/processes/{id|name}: the processes with that id (one) or name (one per instance), as
@@ -47,6 +66,7 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, &api.Error{Code: api.CodeNotFound, Message: fmt.Sprintf("process or app %s not found", target)})
 		return
 	}
+	hideEnv(r, out)
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -78,8 +98,15 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		p.Err = true
 	}
 	out := []api.Event{}
+	var size int64
 	err := s.caller.Stream(r.Context(), api.MethodLogs, p, func(e api.Event) error {
 		if e.Type == api.EventLog {
+			// The answer's JSON, about: the line and the name, and ~70 bytes of keys and numbers.
+			if size += int64(len(e.Line) + len(e.Name) + 70); size > MaxLogsAnswer {
+				return &api.Error{Code: api.CodeTooLarge, Message: fmt.Sprintf(
+					"the last %d lines of %s are over the limit of %d bytes of an answer (web.MaxLogsAnswer): ask for fewer (?lines=); the log files have every line",
+					lines, p.Targets[0], MaxLogsAnswer)}
+			}
 			out = append(out, e)
 		}
 		return nil

@@ -31,6 +31,10 @@ const (
 	MaxHeaderBytes = 64 << 10
 	// MaxLogLines bounds ?lines= of the logs endpoint, as the control socket does (api.MaxLogLines).
 	MaxLogLines = api.MaxLogLines
+	// MaxLogsAnswer bounds the lines of one answer of the logs endpoint, in bytes of JSON (about): the answer is
+	// held until the last line is read, and ?lines= of long lines, or of every app's files, would otherwise hold
+	// gigabytes of the daemon's memory.
+	MaxLogsAnswer = 16 << 20
 )
 
 // Timeouts of the server: a client that sends its request slowly is cut off; a response is not limited (an SSE
@@ -149,6 +153,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 		TLSConfig:         tlsConfig,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
+	// The count is of the transport's connections, below TLS: a client that never finishes its handshake holds one.
+	ln = &limitListener{Listener: ln, max: MaxConnections, tls: tlsConfig != nil, log: s.log.Printf}
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}

@@ -574,3 +574,125 @@ func TestServeListenerError(t *testing.T) {
 		t.Fatalf("Serve did not return within 30 s of its listener's close")
 	}
 }
+
+// An app's env is its secrets (/proc/PID/environ is its owner's alone): a GET without a token, which any local user
+// can send to loopback, lists the processes without it; with the token it is there.
+func TestEnvNeedsToken(t *testing.T) {
+	s := serve(t)
+	a := config.New()
+	a.Name, a.Script, a.Args = "secretive", "/bin/sleep", []string{"600"}
+	a.Env = map[string]string{"DB_PASSWORD": "hunter2"}
+	if err := a.Normalize("/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.d.Caller().Call(context.Background(), api.MethodStart, api.StartParams{Apps: []api.StartApp{{App: a}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.d.Caller().Call(context.Background(), api.MethodDelete, api.Targets{Targets: []string{"secretive"}}, nil)
+	})
+	for _, path := range []string{"/api/processes", "/api/processes/secretive", "/api/processes/0"} {
+		code, body := s.do(t, "GET", path, "", "", nil)
+		if code != http.StatusOK {
+			t.Fatalf("GET %s without a token: %d %s", path, code, body)
+		}
+		if bytes.Contains(body, []byte("hunter2")) || bytes.Contains(body, []byte("DB_PASSWORD")) {
+			t.Errorf("GET %s without a token shows the app's env: %s", path, body)
+		}
+		var list []api.Process
+		if err := json.Unmarshal(body, &list); err != nil || len(list) != 1 || list[0].Name != "secretive" {
+			t.Errorf("GET %s without a token: %v %s, want the process", path, err, body)
+		}
+		code, body = s.do(t, "GET", path, s.token, "", nil)
+		if code != http.StatusOK || !bytes.Contains(body, []byte(`"DB_PASSWORD":"hunter2"`)) {
+			t.Errorf("GET %s with the token: %d %s, want the app's env", path, code, body)
+		}
+	}
+}
+
+// Connections are bounded: with web.MaxConnections open (idle ones count: a client that opens them and sends
+// nothing), one more is answered 503 naming the limit and closed; once one closes, requests are served again.
+func TestConnectionLimit(t *testing.T) {
+	s := serve(t)
+	addr := strings.TrimPrefix(s.url, "http://")
+	var conns []net.Conn
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for range web.MaxConnections {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	// The kernel hands connections to accept in the order they came: this one is over the limit.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(c, "GET /api/version HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("a connection over the limit: %v, want a 503", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "MaxConnections") {
+		t.Fatalf("a connection over the limit: %d %s, want 503 naming web.MaxConnections", resp.StatusCode, body)
+	}
+	conns[0].Close()
+	conns = conns[1:]
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", s.url+"/api/version", nil)
+		req.Close = true
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a connection closed, a request still fails: %v %v", err, resp)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The logs endpoint holds its answer until every line is read: the lines asked for are bounded in bytes too
+// (web.MaxLogsAnswer), not only in number, so that a GET (no token needed on loopback) of ?lines=100000 of long
+// lines, or of every app's, cannot make the daemon hold gigabytes. Past it the answer is 413 naming the limit.
+func TestLogsAnswerLimit(t *testing.T) {
+	s := serve(t)
+	lines := web.MaxLogsAnswer/200 + 10000 // 200-byte lines, well over the limit in all
+	procs := s.start(t, "chunky", "/bin/sh", "-c", fmt.Sprintf(`head -c %d /dev/zero | tr '\0' a | fold -w 199; echo; exec sleep 600`, lines*199))
+	want := int64(lines * 200)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, err := os.Stat(procs[0].OutLog)
+		if err == nil && st.Size() >= want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the app's log did not reach %d bytes within 60 s: %v %v", want, st, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	code, body := s.do(t, "GET", fmt.Sprintf("/api/processes/chunky/logs?lines=%d", lines), "", "", nil)
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "MaxLogsAnswer") {
+		if len(body) > 300 {
+			body = append(body[:300], "..."...)
+		}
+		t.Errorf("logs of %d lines of 200 bytes: %d %s, want 413 naming web.MaxLogsAnswer", lines, code, body)
+	}
+	code, body = s.do(t, "GET", "/api/processes/chunky/logs?lines=100", "", "", nil)
+	var evs []api.Event
+	if err := json.Unmarshal(body, &evs); code != http.StatusOK || err != nil || len(evs) != 100 {
+		t.Errorf("logs of 100 lines: %d %v, %d lines", code, err, len(evs))
+	}
+}
