@@ -4,6 +4,7 @@
 package unitfile
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"sync"
@@ -41,7 +42,27 @@ func EnvLine(k, v string) string {
 	return "Environment=" + quote(kv)
 }
 
+// quote double-quotes s with C escapes, which systemd undoes in ExecStart= and Environment= words. Every control
+// character is escaped, not only the line feed: systemd's reader ends a line at a carriage return too, so a raw one
+// in a value would start a directive of the value's own (an ExecStartPre= in an app's env, say).
 func quote(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`)
-	return `"` + r.Replace(s) + `"`
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' || c == '"':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c < 0x20 || c == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
