@@ -439,6 +439,10 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	// The server's ReadTimeout would end the stream: the connection's read deadline also watches for the
 	// client going away.
 	rc.SetReadDeadline(time.Time{})
+	// Every write has a deadline, those that bw makes when it fills between flushes too: the replay below (up to the
+	// ring's size) and a batch of events write through bw before their flush, and a reader that never reads would
+	// otherwise hold this goroutine and its connection for ever.
+	rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -475,6 +479,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-st.ready:
+			rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
 			batch = st.take(batch)
 			for b := batch; b != nil; b = b.next {
 				for i := range b.n {

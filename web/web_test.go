@@ -696,3 +696,90 @@ func TestLogsAnswerLimit(t *testing.T) {
 		t.Errorf("logs of 100 lines: %d %v, %d lines", code, err, len(evs))
 	}
 }
+
+// A stream opened with a Last-Event-ID whose reader never reads is closed within the write timeout, replay and all
+// (the replay of the ring, up to web.RingLogBytes of log lines, was written before any write deadline was set: a
+// reader that never read held the stream's goroutine, and its connection, for ever). Over a unix socket, whose
+// buffer (net.core.wmem_default) is smaller than the replay; TCP on loopback grows its buffers to hold it.
+func TestReplayToNonReader(t *testing.T) {
+	s := serve(t)
+	sock := filepath.Join(t.TempDir(), "web.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := web.New(web.Options{Caller: s.d.Caller(), Token: s.token, Version: "test"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+
+	// The stream that sees the lines is on the same server, whose ring keeps them while a stream asks for logs.
+	resp, err := hc.Get("http://localhost/api/events?logs=1&name=chatty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	logs := &sse{resp: resp, sc: sc}
+	s.start(t, "chatty", "/bin/sh", "-c", `l=$(printf '%4000s' | tr ' ' x); i=0; while [ $i -lt 100 ]; do echo "$i $l"; i=$((i+1)); sleep 0.01; done; exec sleep 600`)
+	var first string
+	// 100 lines of 4 KB, all kept by the ring (web.RingLogBytes): a replay of 400 KB, twice the socket's buffer.
+	// One at a time: a burst would be over what the daemon queues for the API's subscription, and lost.
+	for n := 0; n < 100; {
+		if ev := logs.next(t); ev.typ == api.EventLog {
+			if first == "" {
+				first = ev.id
+			}
+			n++
+		}
+	}
+	streams := func() string {
+		resp, err := hc.Get("http://localhost/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, l := range strings.Split(string(body), "\n") {
+			if v, ok := strings.CutPrefix(l, "gpm_web_event_streams "); ok {
+				return v
+			}
+		}
+		t.Fatalf("no gpm_web_event_streams in /metrics:\n%s", body)
+		return ""
+	}
+	waitStreams := func(want string, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for streams() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("gpm_web_event_streams is %s after %v, want %s", streams(), within, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	resp.Body.Close() // the ring keeps the lines a while after (logLinger), for a resume
+	waitStreams("0", 30*time.Second)
+
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /api/events?logs=1&name=chatty HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: %s\r\n\r\n", first)
+	waitStreams("1", 30*time.Second)
+	// The write timeout is 10 s. (An idle stream whose reader does not read also ends when a keepalive, every 15 s,
+	// no longer fits: the replay is what must not wait for ever.)
+	waitStreams("0", 60*time.Second)
+}
