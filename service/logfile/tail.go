@@ -16,9 +16,9 @@ import (
 // tailBlock is how much Tail reads at a time, backwards and forwards.
 const tailBlock = 64 << 10
 
-// MaxTailLine bounds one line that Tail hands over. Lines that Copy wrote are shorter (maxLine, plus a time prefix
-// or the JSON around it); a longer line comes from somewhere else, and is cut at MaxTailLine with
-// TailCutMark appended, so that one huge line cannot make the daemon hold it whole.
+// MaxTailLine bounds one line that Tail hands over. An app's line is written whole however long it is (in pieces
+// of about maxLine); a line longer than MaxTailLine is cut there, with TailCutMark appended, so that one huge line
+// cannot make the daemon hold it whole.
 const MaxTailLine = 1 << 20
 
 // TailCutMark ends a line that Tail cut at MaxTailLine.
