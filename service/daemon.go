@@ -300,6 +300,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(outer))
 	defer cancel()
 	d.runCtx = ctx
+	if nodeLn != nil {
+		go d.serveNodeNotify(nodeLn) // only now: its connections read d.runCtx
+	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, append(append([]os.Signal{}, stopSignals...), reopenSignals...)...)
 	defer signal.Stop(sigs)
