@@ -132,7 +132,57 @@ type Daemon struct {
 	journal journalState
 	// ids caches who apps run as (identity.go): the loop never waits on NSS.
 	ids identities
+	// streams counts the apps' output streams not read to their end yet (pump): Run waits for them to end.
+	streams streamCount
 }
+
+// streamCount counts open output streams; idle is closed whenever the count is 0.
+type streamCount struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{}
+}
+
+func (c *streamCount) add() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		c.idle = make(chan struct{})
+	}
+	c.n++
+}
+
+func (c *streamCount) done() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n--; c.n == 0 {
+		close(c.idle)
+	}
+}
+
+// wait waits until no stream is open, at most timeout; it returns how many are still open.
+func (c *streamCount) wait(timeout time.Duration) int {
+	c.mu.Lock()
+	idle, n := c.idle, c.n
+	c.mu.Unlock()
+	if n == 0 {
+		return 0
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// maxOutputDrain bounds how long Run waits, once every app is down, for what they wrote to be read from their
+// pipes and written out (a slow journal): a process that escaped its app and still holds a pipe would otherwise
+// hold the daemon's exit for ever.
+const maxOutputDrain = 10 * time.Second
 
 // NotifyName is the NOTIFY_SOCKET gpm serves to its workers, in GPM_HOME.
 const NotifyName = "notify.sock"
@@ -300,6 +350,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(outer))
 	defer cancel()
 	d.runCtx = ctx
+	if nodeLn != nil {
+		go d.serveNodeNotify(nodeLn) // only now: its connections read d.runCtx
+	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, append(append([]os.Signal{}, stopSignals...), reopenSignals...)...)
 	defer signal.Stop(sigs)
@@ -361,6 +414,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ln.Close()
 	d.sd.send("STOPPING=1")
 	d.stopAll(context.Background())
+	// The daemon's process exits once Run returns: what the apps wrote before they ended, still in their pipes or
+	// in a pump behind a slow journal, would be lost (a container's last lines under gpm run). Before cancel, so
+	// that Follow still hands over the events of those lines.
+	if n := d.streams.wait(maxOutputDrain); n > 0 {
+		d.log.Printf("%d output stream(s) still open %v after every app stopped (a process outside the apps holds the pipe?): what is left in them is lost", n, maxOutputDrain)
+	}
 	cancel()
 	waitSurfaces()
 	<-d.loopDone

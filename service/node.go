@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gpmd/gpm/activation"
@@ -118,17 +119,25 @@ const (
 	shimTimeout = 5 * time.Second
 	// maxAcceptBackoff caps the wait between retries of a failing Accept (EMFILE: the fd limit), as net/http does.
 	maxAcceptBackoff = time.Second
+	// maxShimConns bounds the connections of one notify stream served at a time (the stream of a guest uid is
+	// open to every process of that user); the next wait in the listen backlog until one ends.
+	maxShimConns = 512
 )
 
 // serveNodeNotify serves the notify stream ln until it is closed: Node has no unix datagram sockets, so the shim
 // sends its sd_notify message on a stream connection, one message per connection, and half-closes it; the sender's
 // pid and uid come from SO_PEERCRED. A LISTEN= message is answered ("OK", or "ERR reason") before the connection
 // closes. A failing Accept (out of file descriptors) is retried with a growing pause rather than ending the server.
+// At most maxShimConns connections are served at a time: a slot is taken before Accept, so the next ones wait in
+// the kernel's backlog, not in the daemon's goroutines and descriptors.
 func (d *Daemon) serveNodeNotify(ln net.Listener) {
+	slots := make(chan struct{}, maxShimConns)
 	var delay time.Duration
 	for {
+		slots <- struct{}{}
 		c, err := ln.Accept()
 		if err != nil {
+			<-slots
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -138,13 +147,17 @@ func (d *Daemon) serveNodeNotify(ln net.Listener) {
 			continue
 		}
 		delay = 0
-		go d.shimConn(c)
+		go d.shimConn(c, func() { <-slots })
 	}
 }
 
-// shimConn reads one message of the Node shim and applies it on the loop.
-func (d *Daemon) shimConn(c net.Conn) {
+// shimConn reads one message of the Node shim and applies it on the loop. release gives back the connection's
+// slot (serveNodeNotify); it is called once, before an action connection, which stays open and has a limit of its
+// own (maxActionConns), goes on.
+func (d *Daemon) shimConn(c net.Conn, release func()) {
 	defer c.Close()
+	var once sync.Once
+	defer once.Do(release)
 	pid, err := platform.PeerPID(c)
 	if err != nil {
 		return
@@ -156,6 +169,7 @@ func (d *Daemon) shimConn(c net.Conn) {
 	c.SetDeadline(time.Now().Add(shimTimeout))
 	br := bufio.NewReaderSize(c, maxShimMessage)
 	if head, _ := br.Peek(len(actionDeclare)); string(head) == actionDeclare {
+		once.Do(release)
 		d.serveActions(c, br, pid, uid) // run-time actions (service/action.go): the connection stays open
 		return
 	}
@@ -174,7 +188,8 @@ func (d *Daemon) shimConn(c net.Conn) {
 	}
 }
 
-// startNodeSupport writes the shim into GPM_HOME and listens on the notify stream.
+// startNodeSupport writes the shim into GPM_HOME and listens on the notify stream; Run serves it (serveNodeNotify)
+// once d.runCtx, which its connections read, is set.
 func (d *Daemon) startNodeSupport() (net.Listener, error) {
 	if err := os.WriteFile(d.path(NodeShimName), nodeShim, 0o644); err != nil {
 		return nil, fmt.Errorf("node shim: %w", err)
@@ -184,7 +199,6 @@ func (d *Daemon) startNodeSupport() (net.Listener, error) {
 		return nil, fmt.Errorf("node notify stream: %w", err)
 	}
 	d.notifyStream = d.path(NotifyStreamName)
-	go d.serveNodeNotify(ln)
 	return ln, nil
 }
 

@@ -284,6 +284,7 @@ func (d *Daemon) events(ctx context.Context, method string, lp *api.LogsParams, 
 		id        int
 		name      string
 		out, errp string
+		owner     int // the uid the files are opened for (safefs): the app's, -1 for the daemon's
 	}
 	var fs []files
 	var ids map[int]bool
@@ -301,7 +302,13 @@ func (d *Daemon) events(ctx context.Context, method string, lp *api.LogsParams, 
 		}
 		for _, p := range procs {
 			o, e, _ := d.logPaths(p)
-			fs = append(fs, files{p.id, p.app.Name, o, e})
+			// The uid of the last start; of the configuration when the process has not started in this daemon
+			// (p.uid is then 0: root alone, and a log directory of the app's user would be refused).
+			owner := p.uid
+			if id, err, ok := d.credentials(&p.app); ok && err == nil && p.startedAt.IsZero() {
+				owner = id.uid
+			}
+			fs = append(fs, files{p.id, p.app.Name, o, e, owner})
 		}
 		return nil
 	})
@@ -338,7 +345,7 @@ func (d *Daemon) events(ctx context.Context, method string, lp *api.LogsParams, 
 					continue
 				}
 				var ferr error // fn's: the reader is gone
-				err := logfile.Tail(ctx, s.path, lp.Lines, func(l []byte) error {
+				err := logfile.Tail(ctx, s.path, f.owner, lp.Lines, func(l []byte) error {
 					ferr = fn(api.Event{Type: api.EventLog, ID: f.id, Name: f.name, Stream: s.stream,
 						Line: string(bytes.TrimSuffix(l, []byte{'\r'}))})
 					return ferr

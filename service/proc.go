@@ -355,9 +355,10 @@ func (d *Daemon) pump(p *proc, r *logpump.Reader, stream string, f *logfile.File
 	if logsToJournal(a) {
 		start = logpump.StartApart // journald blocks its senders while it falls behind
 	}
+	d.streams.add()
 	start(r, logfile.NewLines(dst, format, emit, onErr), func(err error) {
 		d.log.Printf("%s[%d] %s: %v", name, id, stream, err)
-	})
+	}, d.streams.done)
 }
 
 func (p *proc) stopTimer() {

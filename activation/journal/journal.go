@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // DefaultSocket is journald's native socket.
@@ -137,11 +138,14 @@ func Read(ctx context.Context, matches []string, n int, follow bool, fn func(Ent
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
+	// Once journalctl is gone (or killed, below), a process it left holding its stdout or stderr must not keep
+	// Wait waiting for the pipes to close.
+	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("journalctl: %w", err)
 	}
 	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64<<10), 4*MaxEntry)
+	sc.Buffer(make([]byte, 64<<10), maxReadLine)
 	var ferr error
 	for sc.Scan() {
 		var raw map[string]json.RawMessage
@@ -158,20 +162,31 @@ func Read(ctx context.Context, matches []string, n int, follow bool, fn func(Ent
 			break
 		}
 	}
-	if ferr != nil {
+	serr := sc.Err()
+	if ferr != nil || serr != nil {
+		// Nobody reads its output any more: journalctl, blocked on a full pipe, would never exit, and Wait would
+		// wait for it for ever (an entry over maxReadLine, which any local process can log with the app's fields).
 		cmd.Process.Kill()
 	}
 	werr := cmd.Wait()
 	switch {
 	case ferr != nil:
 		return ferr
+	case errors.Is(serr, bufio.ErrTooLong):
+		return fmt.Errorf("journalctl: an entry over %d bytes of JSON (4*journal.MaxEntry): %w", maxReadLine, serr)
+	case serr != nil:
+		return fmt.Errorf("journalctl: %w", serr)
 	case ctx.Err() != nil:
 		return nil
 	case werr != nil:
 		return fmt.Errorf("journalctl: %w: %s", werr, strings.TrimSpace(stderr.String()))
 	}
-	return sc.Err()
+	return nil
 }
+
+// maxReadLine bounds one entry of journalctl's output that Read takes: JSON writes a value that is not UTF-8 as
+// an array of numbers, up to 4 bytes for each byte of it.
+const maxReadLine = 4 * MaxEntry
 
 // value decodes a field of journalctl's JSON: a string, an array of bytes (a value that is not valid UTF-8 or
 // holds control characters), or null.

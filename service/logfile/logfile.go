@@ -357,7 +357,8 @@ type Line struct {
 // maxRead is the largest read buffer of Copy.
 const maxRead = 64 << 10
 
-// maxLine bounds a line held while waiting for its newline; a longer one is written as it is.
+// maxLine bounds a line held while waiting for its newline; a longer one is written as it is, in pieces of about
+// maxLine without newlines of their own (as FlushPartial writes), the line ending at its own newline.
 const maxLine = 64 << 10
 
 // PartialFlush is how long the start of a line without its newline waits in Copy before it is written as it is (a
@@ -417,8 +418,10 @@ func (l *Lines) Write(chunk []byte) (ended bool) {
 	}
 	l.pending = append(l.pending, chunk[start:]...)
 	if len(l.pending) >= maxLine {
-		out = l.f.appendPiece(out, l.pending, l.cont, true, l.emit)
-		l.pending, l.cont = l.pending[:0], false
+		// Written as FlushPartial writes a slow line's start: no newline of its own (that cut a 300 KB JSON record
+		// into lines of 64 KiB), its rest following under the same prefix.
+		out = l.f.appendPiece(out, l.pending, l.cont, false, l.emit)
+		l.pending, l.cont = l.pending[:0], !l.f.JSON
 	}
 	write(l.dst, out, l.onErr)
 	l.release()

@@ -102,3 +102,45 @@ func TestCopyAfterPartialFlushGoesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCopyLongLineWhole: a line longer than maxLine (a JSON record of 300 KB, say) reaches the file as the app wrote
+// it: the part held when maxLine is reached is written without a newline of its own and the rest follows, under
+// one time prefix. It was written as a line of its own, and the record was cut in two at 64 KiB.
+func TestCopyLongLineWhole(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "out.log")
+	f, err := Open(path, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var emitted strings.Builder // what a follower (gpm logs) is handed
+	lines := NewLines([]*File{f}, Format{TimeLayout: "[T]"}, func(l Line) { emitted.Write(l.Text) }, nil)
+	done := make(chan error, 1)
+	go func() { done <- Copy(r, lines) }()
+	long := strings.Repeat("0123456789abcdef", 300<<10/16) // 300 KiB, over maxLine
+	go func() {
+		w.Write([]byte("before\n" + long + "\nafter\n"))
+		w.Close()
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if got, want := string(b), "[T]: before\n[T]: "+long+"\n[T]: after\n"; got != want {
+		got := strings.Split(got, "\n")
+		t.Fatalf("the long line was not written whole: the file has %d lines (want 3), of %v bytes", len(got)-1,
+			func() (n []int) {
+				for _, l := range got {
+					n = append(n, len(l))
+				}
+				return n
+			}())
+	}
+	if got, want := emitted.String(), "[T]: before"+"[T]: "+long+"[T]: after"; got != want {
+		t.Errorf("the follower got %d bytes, want %d", len(got), len(want))
+	}
+}

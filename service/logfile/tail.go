@@ -7,15 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+
+	"github.com/gpmd/gpm/platform/safefs"
 )
 
 // tailBlock is how much Tail reads at a time, backwards and forwards.
 const tailBlock = 64 << 10
 
-// MaxTailLine bounds one line that Tail hands over. Lines that Copy wrote are shorter (maxLine, plus a time prefix
-// or the JSON around it); a longer line comes from somewhere else, and is cut at MaxTailLine with
-// TailCutMark appended, so that one huge line cannot make the daemon hold it whole.
+// MaxTailLine bounds one line that Tail hands over. An app's line is written whole however long it is (in pieces
+// of about maxLine); a line longer than MaxTailLine is cut there, with TailCutMark appended, so that one huge line
+// cannot make the daemon hold it whole.
 const MaxTailLine = 1 << 20
 
 // TailCutMark ends a line that Tail cut at MaxTailLine.
@@ -25,12 +28,16 @@ const TailCutMark = " [gpm: line cut at logfile.MaxTailLine bytes]"
 // only valid during the call. A missing file, n <= 0 or an empty path have no lines. It stops with ctx's error when
 // ctx ends (the client went away), and with fn's error when fn fails. Lines written after Tail opened the file are
 // not included. See TailReader.
-func Tail(ctx context.Context, path string, n int, fn func(line []byte) error) error {
+//
+// The file is opened through safefs for the app's uid owner (-1: the daemon's own), as Open opens it for writing:
+// the daemon may be root and the app's user may have put a link to another file (or a FIFO, whose open(2) would
+// wait for a writer for ever) in place of the log; such a path fails with an error wrapping safefs.ErrUnsafe.
+func Tail(ctx context.Context, path string, owner, n int, fn func(line []byte) error) error {
 	if n <= 0 || path == "" {
 		return nil
 	}
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
+	f, err := safefs.OpenFile(path, os.O_RDONLY, 0, owner)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 // tailLines is Tail collected into strings, for the table tests.
 func tailLines(path string, n int) ([]string, error) {
 	var out []string
-	err := Tail(context.Background(), path, n, func(l []byte) error {
+	err := Tail(context.Background(), path, -1, n, func(l []byte) error {
 		out = append(out, string(l))
 		return nil
 	})

@@ -33,10 +33,13 @@ const (
 
 // copyFile is the pump of one pipe on a goroutine of its own: where there is no epoll, and on Linux when the
 // epoll set refuses a pipe (out of memory, or past fs.epoll.max_user_watches).
-func copyFile(f *os.File, l *logfile.Lines, onErr func(error)) {
-	defer f.Close()
+func copyFile(f *os.File, l *logfile.Lines, onErr func(error), done func()) {
 	if err := logfile.Copy(&chattyFile{File: f}, l); err != nil && onErr != nil {
 		onErr(err)
+	}
+	f.Close()
+	if done != nil {
+		done()
 	}
 }
 

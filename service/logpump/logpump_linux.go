@@ -41,11 +41,12 @@ func Pipe() (r *Reader, w *os.File, err error) {
 func (r *Reader) Close() error { return unix.Close(r.fd) }
 
 // Start pumps r into l until the app, and every process that inherited its output, closed the pipe; r is then
-// closed. onErr hears a read error, which ends the pump, or why the pipe is read by a goroutine of its own.
-func Start(r *Reader, l *logfile.Lines, onErr func(error)) {
+// closed. onErr hears a read error, which ends the pump, or why the pipe is read by a goroutine of its own. done,
+// when not nil, is called once the stream has ended and l was ended (Lines.End): its last line is written.
+func Start(r *Reader, l *logfile.Lines, onErr func(error), done func()) {
 	p, err := thePump()
 	if err == nil {
-		err = p.add(r.fd, l, onErr)
+		err = p.add(r.fd, l, onErr, done)
 	}
 	if err != nil {
 		// Only resources run out here (epoll_create1, or the user's fs.epoll.max_user_watches): the pipe is read as
@@ -53,15 +54,15 @@ func Start(r *Reader, l *logfile.Lines, onErr func(error)) {
 		if onErr != nil {
 			onErr(fmt.Errorf("log pump: %w; this pipe is read by a goroutine of its own", err))
 		}
-		StartApart(r, l, onErr)
+		StartApart(r, l, onErr, done)
 	}
 }
 
 // StartApart pumps r into l as Start does, but on a goroutine of its own: for a stream whose writes may wait on
 // another process (the journal, whose socket blocks its senders while journald falls behind), which must not hold
 // up every other app's output.
-func StartApart(r *Reader, l *logfile.Lines, onErr func(error)) {
-	go copyFile(os.NewFile(uintptr(r.fd), "|0"), l, onErr)
+func StartApart(r *Reader, l *logfile.Lines, onErr func(error), done func()) {
+	go copyFile(os.NewFile(uintptr(r.fd), "|0"), l, onErr, done)
 }
 
 // pump reads every registered pipe. Its epoll descriptor is itself in Go's poller (an epoll set is readable when
@@ -91,6 +92,7 @@ type stream struct {
 	fd      int
 	lines   *logfile.Lines
 	onErr   func(error)
+	done    func() // when not nil: the stream ended (Start)
 	grown   bool
 	flushAt time.Time // when the pending start of a line is written as it is (Lines.FlushPartial)
 	readIn  uint64    // the round it was last read in
@@ -116,9 +118,9 @@ var thePump = sync.OnceValues(func() (*pump, error) {
 	return p, nil
 })
 
-func (p *pump) add(fd int, l *logfile.Lines, onErr func(error)) error {
+func (p *pump) add(fd int, l *logfile.Lines, onErr func(error), done func()) error {
 	l.ShareBuffer(&p.out) // before the pump's goroutine can see l: from then on it alone writes through l
-	s := &stream{fd: fd, lines: l, onErr: onErr}
+	s := &stream{fd: fd, lines: l, onErr: onErr, done: done}
 	p.mu.Lock()
 	p.streams[int32(fd)] = s
 	p.mu.Unlock()
@@ -214,6 +216,9 @@ func (p *pump) read(s *stream, buf []byte) {
 		}
 		s.lines.End()
 		p.remove(s)
+		if s.done != nil {
+			s.done()
+		}
 		return
 	}
 	if n >= chattyAt && !s.grown {

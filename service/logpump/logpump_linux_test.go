@@ -117,7 +117,7 @@ func TestChildOutputWhole(t *testing.T) {
 	}
 	w.Close()
 	time.Sleep(100 * time.Millisecond) // the child fills the pipe and must wait: the wait is what is tested
-	Start(r, lines, func(err error) { t.Error(err) })
+	Start(r, lines, func(err error) { t.Error(err) }, nil)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("child: %v", err)
 	}
@@ -146,7 +146,7 @@ func TestOneGoroutineForAllPipes(t *testing.T) {
 		}
 		lines, read := logTo(t, logfile.Format{}, nil)
 		reads = append(reads, read)
-		Start(r, lines, func(err error) { t.Error(err) })
+		Start(r, lines, func(err error) { t.Error(err) }, nil)
 		cmd := exec.Command("sh", "-c", fmt.Sprintf(`i=0; while [ $i -lt %d ]; do echo "child-%d line-$i"; i=$((i+1)); done`, n, i))
 		cmd.Stdout = w
 		if err := cmd.Start(); err != nil {
@@ -187,7 +187,7 @@ func TestPartialLine(t *testing.T) {
 		emitted = append(emitted, string(l.Text))
 		mu.Unlock()
 	})
-	Start(r, lines, func(err error) { t.Error(err) })
+	Start(r, lines, func(err error) { t.Error(err) }, nil)
 	w.Write([]byte("whole\nprogress ."))
 	waitFor(t, read, "[T]: whole\n[T]: progress .")
 	w.Write([]byte(".."))
@@ -234,8 +234,8 @@ func TestLateLineNotCut(t *testing.T) {
 		pieces = append(pieces, string(l.Text))
 		mu.Unlock()
 	})
-	Start(slowR, slowLines, func(err error) { t.Error(err) })
-	Start(lateR, lateLines, func(err error) { t.Error(err) })
+	Start(slowR, slowLines, func(err error) { t.Error(err) }, nil)
+	Start(lateR, lateLines, func(err error) { t.Error(err) }, nil)
 
 	lateW.Write([]byte("start of a line, "))
 	unread := func(f *os.File) int {
@@ -281,8 +281,8 @@ func TestChattyPipeGrows(t *testing.T) {
 	quietW.Write([]byte(line))
 	ql, qread := logTo(t, logfile.Format{}, nil)
 	cl, cread := logTo(t, logfile.Format{}, nil)
-	Start(quietR, ql, func(err error) { t.Error(err) })
-	Start(chattyR, cl, func(err error) { t.Error(err) })
+	Start(quietR, ql, func(err error) { t.Error(err) }, nil)
+	Start(chattyR, cl, func(err error) { t.Error(err) }, nil)
 	waitFor(t, qread, line)
 	waitFor(t, cread, strings.Repeat(line, 600))
 	size := func(f *os.File) int {
@@ -308,7 +308,7 @@ func TestCopyFile(t *testing.T) {
 	}
 	lines, read := logTo(t, logfile.Format{}, nil)
 	done := make(chan struct{})
-	go func() { copyFile(r, lines, func(err error) { t.Error(err) }); close(done) }()
+	go func() { copyFile(r, lines, func(err error) { t.Error(err) }, nil); close(done) }()
 	w.Write([]byte("a\nb"))
 	w.Close()
 	<-done
@@ -332,7 +332,7 @@ func TestStartApart(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines, read := logTo(t, logfile.Format{}, nil)
-	StartApart(r, lines, func(err error) { t.Error(err) })
+	StartApart(r, lines, func(err error) { t.Error(err) }, nil)
 	if n := streams(t); n != 0 {
 		t.Errorf("%d pipes in the shared pump, want 0", n)
 	}

@@ -25,13 +25,16 @@ func Pipe() (r *Reader, w *os.File, err error) {
 func (r *Reader) Close() error { return r.f.Close() }
 
 // Start pumps r into l until the app, and every process that inherited its output, closed the pipe; r is then
-// closed. onErr hears a read error, which ends the pump.
-func Start(r *Reader, l *logfile.Lines, onErr func(error)) {
-	go copyFile(r.f, l, onErr)
+// closed. onErr hears a read error, which ends the pump. done, when not nil, is called once the stream has ended
+// and l was ended (Lines.End): its last line is written.
+func Start(r *Reader, l *logfile.Lines, onErr func(error), done func()) {
+	go copyFile(r.f, l, onErr, done)
 }
 
 // StartApart is Start: every pipe has a goroutine of its own here.
-func StartApart(r *Reader, l *logfile.Lines, onErr func(error)) { Start(r, l, onErr) }
+func StartApart(r *Reader, l *logfile.Lines, onErr func(error), done func()) {
+	Start(r, l, onErr, done)
+}
 
 // growFile does nothing where F_SETPIPE_SZ does not exist.
 func growFile(*os.File) {}
