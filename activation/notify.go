@@ -16,6 +16,8 @@ const (
 type Message struct {
 	PID, UID int               // the sender, from SCM_CREDENTIALS
 	Fields   map[string]string // KEY=VALUE lines; a later duplicate wins
+	// Truncated: the message was longer than MaxNotifyMessage, and is dropped (Fields is nil).
+	Truncated bool
 }
 
 // ParseState splits an sd_notify payload into its KEY=VALUE lines. Lines without '=' are ignored, as systemd does.

@@ -3,6 +3,7 @@ package activation
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -50,5 +51,32 @@ func TestNotifyRoundTrip(t *testing.T) {
 	t.Setenv("NOTIFY_SOCKET", "")
 	if sent, err := Notify("READY=1"); sent || err != nil {
 		t.Fatalf("without NOTIFY_SOCKET: %v %v, want false nil", sent, err)
+	}
+}
+
+// A message over MaxNotifyMessage comes back Truncated and without fields (its READY=1 after a long STATUS= is not
+// half-applied), and the next one is whole.
+func TestNotifyTruncated(t *testing.T) {
+	srv, err := ListenNotify(filepath.Join(t.TempDir(), "notify.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	t.Setenv("NOTIFY_SOCKET", srv.Path())
+	long := "STATUS=" + strings.Repeat("x", MaxNotifyMessage) + "\nREADY=1"
+	for _, state := range []string{long, "READY=1"} {
+		if sent, err := Notify(state); !sent || err != nil {
+			t.Fatalf("Notify of %d bytes = %v, %v", len(state), sent, err)
+		}
+	}
+	m, err := srv.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Truncated || m.Fields != nil {
+		t.Fatalf("a message of %d bytes: Truncated %v, fields %d, want true and none", len(long), m.Truncated, len(m.Fields))
+	}
+	if m, err = srv.Recv(); err != nil || m.Truncated || m.Fields["READY"] != "1" {
+		t.Fatalf("the next message: %+v %v, want READY=1", m.Fields, err)
 	}
 }

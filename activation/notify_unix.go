@@ -132,15 +132,25 @@ func (s *NotifyServer) Close() error {
 	return s.conn.Close()
 }
 
+// MaxNotifyMessage bounds a notify message, as systemd's (NOTIFY_BUFFER_MAX, PIPE_BUF).
+const MaxNotifyMessage = 4096
+
 // Recv waits for the next message. Files sent with it are closed: workers have no business storing fds with gpm.
+// A message longer than MaxNotifyMessage comes back Truncated and without fields: applying the part that fits
+// would act on a cut value, or miss a READY=1 after a long STATUS=; systemd drops such a message too.
 func (s *NotifyServer) Recv() (Message, error) {
-	buf := make([]byte, 4096)
+	buf := make([]byte, MaxNotifyMessage)
 	oob := make([]byte, 1024)
-	n, oobn, _, _, err := s.conn.ReadMsgUnix(buf, oob)
+	n, oobn, flags, _, err := s.conn.ReadMsgUnix(buf, oob)
 	if err != nil {
 		return Message{}, err
 	}
-	m := Message{PID: -1, UID: -1, Fields: ParseState(string(buf[:n]))}
+	m := Message{PID: -1, UID: -1}
+	if flags&unix.MSG_TRUNC != 0 {
+		m.Truncated = true
+	} else {
+		m.Fields = ParseState(string(buf[:n]))
+	}
 	if cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
 		for _, c := range cmsgs {
 			if fds, err := unix.ParseUnixRights(&c); err == nil {

@@ -426,6 +426,8 @@ func (d *Daemon) procByPID(pid int) *proc {
 
 // listenNotify serves a NOTIFY_SOCKET for the workers until ctx ends or s is closed.
 func (d *Daemon) listenNotify(ctx context.Context, s *activation.NotifyServer) {
+	var cut int // messages over MaxNotifyMessage dropped since the last line about them
+	var cutLogged time.Time
 	for {
 		m, err := s.Recv()
 		if err != nil {
@@ -433,6 +435,15 @@ func (d *Daemon) listenNotify(ctx context.Context, s *activation.NotifyServer) {
 				d.log.Printf("notify socket: %v", err)
 			}
 			return
+		}
+		if m.Truncated {
+			// A line at most every 10 s: a sender in a loop must not fill the daemon's log.
+			if cut++; time.Since(cutLogged) >= 10*time.Second {
+				d.log.Printf("notify socket: %d message(s) over %d bytes (activation.MaxNotifyMessage) dropped, the last from pid %d, as systemd drops them",
+					cut, activation.MaxNotifyMessage, m.PID)
+				cut, cutLogged = 0, time.Now()
+			}
+			continue
 		}
 		select {
 		case d.ops <- func() { d.handleNotify(m) }:
