@@ -7,8 +7,9 @@
 #      (no dead daemon's pid file in it, so neither case sweeps /proc for a dead daemon's leftovers);
 #   2. memory: VmRSS, RssAnon, RssFile and Pss of the gpm run process (the app's are the same either way), SETTLE s
 #      after the first line. RssAnon (heap, stacks, runtime) is the memory of gpm's own work; RssFile is the
-#      binary's mapped pages, which on a kernel that maps file pages as large folios (6.x, ext4) is most of the
-#      binary's text and rodata whatever runs: both are printed, and the bar is read against each.
+#      binary's mapped pages, which is most of the binary's text and rodata whatever runs (a Go program touches its
+#      tables all over and each fault maps 64 KiB: BENCHMARKS.md "RSS on this kernel"): both are printed, and the bar is
+#      read against each.
 #   3. charged memory (root, with a memory cgroup to make children in): each run in a memory cgroup of its own, and
 #      what the kernel charges it SETTLE s after the first line (what a container's memory limit counts): the app
 #      alone, gpm run with gpm's binaries dropped from the page cache first (the first container on a node to run
