@@ -109,14 +109,20 @@ func WithEnv(kv string) []int {
 	want := []byte(kv)
 	var out []int
 	ents, _ := os.ReadDir("/proc")
+	// One buffer for every process; a larger environment is read up to MaxEnvironBytes and no further (any user
+	// can give a process one of several MB, and this reads every process's).
+	buf := make([]byte, 64<<10)
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err != nil || len(b) > MaxEnvironBytes {
+		b, err := rawfile.Read("/proc/"+e.Name()+"/environ", buf, MaxEnvironBytes)
+		if err != nil {
 			continue
+		}
+		if cap(b) > cap(buf) {
+			buf = b[:0]
 		}
 		for _, got := range bytes.Split(b, []byte{0}) {
 			if bytes.Equal(got, want) {
