@@ -86,8 +86,9 @@ func (d *Daemon) stopWatch(name string) {
 // watchLoop adds the watched trees, then turns the watcher's events into restarts until the watcher is closed. The
 // walk is here, not on the loop: a large tree must not hold up supervision.
 func (d *Daemon) watchLoop(ctx context.Context, name string, aw *appWatch, f *watchFilter) {
+	tw := &treeWatch{w: aw.w, f: f, logf: func(format string, args ...any) { d.log.Printf(name+": watch: "+format, args...) }}
 	for _, root := range f.roots {
-		if err := addTree(aw.w, root, f); err != nil && !errors.Is(err, fsnotify.ErrClosed) {
+		if err := tw.add(root); err != nil && !errors.Is(err, fsnotify.ErrClosed) {
 			d.log.Printf("%s: watch %s: %v", name, root, err)
 		}
 	}
@@ -103,7 +104,7 @@ func (d *Daemon) watchLoop(ctx context.Context, name string, aw *appWatch, f *wa
 			}
 			if ev.Has(fsnotify.Create) {
 				if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() {
-					addTree(aw.w, ev.Name, f)
+					tw.add(ev.Name)
 				}
 			}
 			// One event per path per 50 ms reaches the loop: an app logging into its watched tree writes its log
@@ -225,24 +226,52 @@ func (f *watchFilter) ignored(p string) bool {
 	return false
 }
 
-// addTree watches root: the directory and every directory below it that is not ignored, or, for a file, the
+// MaxWatchDirs bounds the directories one app's watch adds: each is an inotify watch of the daemon's user, root,
+// counted against fs.inotify.max_user_watches with those of every other program running as root (systemd's
+// included), and an app's user can make directories in its watched tree at will.
+const MaxWatchDirs = 8192
+
+// treeWatch adds watched trees to one app's watcher within MaxWatchDirs. Its watchLoop's goroutine only.
+type treeWatch struct {
+	w    *fsnotify.Watcher
+	f    *watchFilter
+	logf func(format string, args ...any)
+	n    int  // watches added; recounted from the watcher at the limit (the kernel drops removed directories')
+	full bool // the limit was reported, and has not been left since
+}
+
+// add watches root: the directory and every directory below it that is not ignored, or, for a file, the
 // directory it is in (inotify keeps a watch on a directory across editors' save-by-rename; the filter keeps
-// only the file's own events).
-func addTree(w *fsnotify.Watcher, root string, f *watchFilter) error {
+// only the file's own events). Past MaxWatchDirs the rest of the tree is not watched, and the log says so once.
+func (t *treeWatch) add(root string) error {
 	fi, err := os.Stat(root)
 	if err != nil {
 		return err
 	}
 	if !fi.IsDir() {
-		return w.Add(filepath.Dir(root))
+		return t.w.Add(filepath.Dir(root))
 	}
 	return filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil || !e.IsDir() {
 			return nil // a directory that vanished or cannot be read is not watched
 		}
-		if p != root && f.ignored(p) {
+		if p != root && t.f.ignored(p) {
 			return filepath.SkipDir
 		}
-		return w.Add(p)
+		if t.n >= MaxWatchDirs {
+			if t.n = len(t.w.WatchList()); t.n >= MaxWatchDirs {
+				if !t.full {
+					t.logf("%d directories watched, the limit (service.MaxWatchDirs): %s and the directories after it are not", t.n, p)
+					t.full = true
+				}
+				return filepath.SkipAll
+			}
+			t.full = false
+		}
+		if err := t.w.Add(p); err != nil {
+			return err
+		}
+		t.n++
+		return nil
 	})
 }

@@ -1,7 +1,14 @@
 package service
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
 
 	"github.com/gpmd/gpm/config"
 )
@@ -40,5 +47,64 @@ func TestWatchFilterIgnored(t *testing.T) {
 				t.Errorf("ignored(%s) = %v, want %v", tt.path, got, tt.want)
 			}
 		})
+	}
+}
+
+// A watched tree with more directories than MaxWatchDirs gets that many inotify watches and one line saying so;
+// directories removed give their watches back, and later ones are watched again.
+func TestWatchDirLimit(t *testing.T) {
+	root := t.TempDir()
+	for i := range MaxWatchDirs + 50 {
+		if err := os.Mkdir(filepath.Join(root, fmt.Sprintf("d%05d", i)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var logged []string
+	p := &proc{app: config.App{Cwd: root, Watch: []string{"."}}}
+	tw := &treeWatch{w: w, f: newWatchFilter(p), logf: func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }}
+	if err := tw.add(root); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(w.WatchList()); n != MaxWatchDirs {
+		t.Fatalf("%d directories watched, want MaxWatchDirs (%d)", n, MaxWatchDirs)
+	}
+	if len(logged) != 1 || !strings.Contains(logged[0], "service.MaxWatchDirs") {
+		t.Fatalf("log %q, want one line naming the limit", logged)
+	}
+	if err := tw.add(filepath.Join(root, "d00000")); err != nil || len(logged) != 1 {
+		t.Fatalf("another add at the limit: %v, log %q (one line only)", err, logged)
+	}
+	// Removed directories' watches are the kernel's to drop; fsnotify forgets them with their IN_IGNORED, which its
+	// reader sees once the events before it are taken (as watchLoop takes them).
+	go func() {
+		for range w.Events {
+		}
+	}()
+	for i := range 10 {
+		if err := os.Remove(filepath.Join(root, fmt.Sprintf("d%05d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(w.WatchList()) > MaxWatchDirs-10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d watches 30 s after 10 watched directories were removed", len(w.WatchList()))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fresh := filepath.Join(root, "fresh")
+	if err := os.Mkdir(fresh, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.add(fresh); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(w.WatchList(), "\n"), fresh) {
+		t.Fatalf("%s not watched once directories were removed below the limit", fresh)
 	}
 }
