@@ -305,15 +305,21 @@ func TestDashboardChromium(t *testing.T) {
 	}
 
 	// Details and the log tail: the name opens them; lines that look like HTML stay text.
-	// A click lands beside the button when the notice above the table comes or goes between chromedp reading the
-	// button's box and pressing the mouse (the table moves by its height): click again until the details open.
-	const detailsOpen = `!document.querySelector('#details').hidden && document.querySelector('#d-title').textContent.startsWith('dash-app')`
-	for i := 0; ; i++ {
-		step(t, ctx, "opening the details", chromedp.Click(chromedp.CSS(row+` td.name button`)))
-		if pollPage(ctx, patient(2*time.Second), detailsOpen) || i == 4 {
-			break
-		}
+	// The notice floats over the page (bottom, clicks pass through): showing it does not move the table, so that a
+	// click on a row lands where it was aimed (in the flow, a notice that came or went between chromedp reading a
+	// button's box and pressing the mouse made the click land beside it).
+	const tableTop = `document.querySelector('#procs').getBoundingClientRect().top`
+	top := eval[float64](t, ctx, `(() => { document.querySelector('#notice').hidden = true; return `+tableTop+` })()`)
+	eval[bool](t, ctx, `(() => { const n = document.querySelector('#notice'); n.textContent = 'a notice'; n.hidden = false; return true })()`)
+	if moved := eval[float64](t, ctx, tableTop); moved != top {
+		t.Errorf("a notice moved the table from %v to %v px", top, moved)
 	}
+	if got := eval[string](t, ctx, `getComputedStyle(document.querySelector('#notice')).pointerEvents`); got != "none" {
+		t.Errorf("the notice takes clicks (pointer-events %q): it covers the page", got)
+	}
+	eval[bool](t, ctx, `(() => { document.querySelector('#notice').hidden = true; return true })()`)
+	const detailsOpen = `!document.querySelector('#details').hidden && document.querySelector('#d-title').textContent.startsWith('dash-app')`
+	step(t, ctx, "opening the details", chromedp.Click(chromedp.CSS(row+` td.name button`)))
 	const logs = `document.querySelector('#d-logs').innerText`
 	waitPage(t, ctx, 10*time.Second, detailsOpen, state, "the details of dash-app")
 	waitPage(t, ctx, 10*time.Second, fmt.Sprintf(`%s.includes('dash tick %d')`, logs, np.PID), logs, "a live log line of the new run in the log pane")
