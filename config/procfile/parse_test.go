@@ -145,6 +145,9 @@ func TestCoercions(t *testing.T) {
 		{`cron_restart: '@daily'`, func(a config.App) bool { return a.CronRestart == "@daily" }},
 		{`watch: true`, func(a config.App) bool { return reflect.DeepEqual(a.Watch, []string{"."}) }},
 		{`watch: 'false'`, func(a config.App) bool { return a.Watch == nil }},
+		// PM2 watches when watch is truthy: an empty string (a template's `watch: process.env.WATCH || ''`) is
+		// off, as --watch= is in gpm's CLI; it was a path, the app's whole cwd, restarted on every change in it.
+		{`watch: ''`, func(a config.App) bool { return a.Watch == nil }},
 		{`watch: 'src dir'`, func(a config.App) bool { return reflect.DeepEqual(a.Watch, []string{"src dir"}) }},
 		{`watch: ['src', 'config'], ignore_watch: 'logs', watch_delay: '2s'`, func(a config.App) bool {
 			return reflect.DeepEqual(a.Watch, []string{"src", "config"}) && reflect.DeepEqual(a.IgnoreWatch, []string{"logs"}) && a.WatchDelay == 2000
