@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -188,6 +189,9 @@ func cmdAttach(ctx context.Context, c *cli, args []string) error {
 	logs := make(chan error, 1)
 	go func() { logs <- cmdLogs(ctx, c, []string{"--lines", "0", target}) }()
 	lines := make(chan string)
+	// stdinErr is why stdin ended early (a read error, a line over the scanner's 64 KiB): that line and the rest
+	// were not sent, which exit 0 hid from a script piping into attach. Written before lines is closed.
+	var stdinErr error
 	go func() {
 		defer close(lines)
 		sc := bufio.NewScanner(c.stdin)
@@ -198,6 +202,7 @@ func cmdAttach(ctx context.Context, c *cli, args []string) error {
 				return
 			}
 		}
+		stdinErr = sc.Err()
 	}()
 	for {
 		select {
@@ -207,6 +212,12 @@ func cmdAttach(ctx context.Context, c *cli, args []string) error {
 			return nil
 		case l, ok := <-lines:
 			if !ok {
+				if errors.Is(stdinErr, bufio.ErrTooLong) {
+					return fmt.Errorf("stdin: a line longer than %d KiB: it and the lines after it were not sent (gpm send takes longer ones)", bufio.MaxScanTokenSize>>10)
+				}
+				if stdinErr != nil {
+					return fmt.Errorf("stdin: %w (the lines after the error were not sent)", stdinErr)
+				}
 				return nil
 			}
 			if sep != "" {

@@ -87,12 +87,31 @@ func cmdExport(ctx context.Context, c *cli, args []string) error {
 	}
 	for _, f := range files {
 		p := filepath.Join(c.abs(*dir), f.Name)
-		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+		if err := writePrivate(p, f.Data); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
 		}
 		fmt.Fprintln(c.stdout, p)
 	}
 	return nil
+}
+
+// writePrivate writes data to path with mode 0600, also when path exists with another mode: an exported file holds
+// the app's environment (a process file's env and env_<name>: passwords, tokens), which is the caller's alone, as
+// in the daemon's dump. os.WriteFile keeps an existing file's mode, so the mode is set before the data goes in.
+func writePrivate(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func formats() []string {

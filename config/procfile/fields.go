@@ -111,6 +111,12 @@ var fields = map[string]setter{
 			}
 			return nil
 		}
+		if s, ok := scalarString(n); ok && s == "" {
+			// PM2 watches when watch is truthy, so '' is off (as --watch= is); as a path it was the app's cwd, whose
+			// every change restarted it.
+			c.app.Watch = nil
+			return nil
+		}
 		l, err := pathList(n)
 		if err != nil {
 			return fmt.Errorf("must be true, false, a path or a list of paths: %w", err)

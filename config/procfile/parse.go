@@ -216,7 +216,8 @@ func parseNodeOutput(name string, jsonText []byte, base string, opts LoadOptions
 // on every CLI call, most of which parse no file (issue 13: CLI start-up).
 var yamlErrLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
-// parseYAML parses the first YAML document; (nil, nil) when there is none.
+// parseYAML parses a YAML document; (nil, nil) when there is none. A second document (after ---) is a syntax
+// error.
 func parseYAML(data []byte) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -225,6 +226,25 @@ func parseYAML(data []byte) (*yaml.Node, error) {
 			return nil, &syntaxError{Line: yamlProblemLine(data, m[2], line), Msg: m[2]}
 		}
 		return nil, fmt.Errorf("invalid YAML: %w", err)
+	}
+	// yaml.Unmarshal reads the first document and ignores the rest, so a file of several (apps split by ---)
+	// started the first document's apps alone. PM2 loads the file with js-yaml's load, which refuses it: so does
+	// this. An empty document after the first ("---" at the end) holds nothing to lose.
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var first, next yaml.Node
+	if dec.Decode(&first) == nil {
+		switch err := dec.Decode(&next); {
+		case errors.Is(err, io.EOF):
+		case err != nil:
+			if m := yamlErrLine().FindStringSubmatch(err.Error()); m != nil {
+				line, _ := strconv.Atoi(m[1])
+				return nil, &syntaxError{Line: line, Msg: m[2]}
+			}
+			return nil, fmt.Errorf("invalid YAML: %w", err)
+		case len(next.Content) > 0 && !isNull(next.Content[0]):
+			return nil, &syntaxError{Line: next.Line, Msg: "a second YAML document: a process file is one document " +
+				"(put every app in one apps: list)"}
+		}
 	}
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
 		if err := checkExpansion(doc.Content[0]); err != nil {

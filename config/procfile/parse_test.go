@@ -37,6 +37,7 @@ func TestParseShapes(t *testing.T) {
 		{"bare array", "e.json", `[{script: "one.js"}, {script: "two.js"}]`, []string{"one", "two"}},
 		{"single object", "e.json5", `{name: "only", script: "a.js"}`, []string{"only"}},
 		{"YAML", "e.yml", "apps:\n  - name: y\n    script: a.js\n", []string{"y"}},
+		{"YAML ending in an empty document", "e.yml", "apps:\n  - name: y\n    script: a.js\n---\n", []string{"y"}},
 		{"YAML bare list", "e.yaml", "- script: a.py\n- script: b.py\n", []string{"a", "b"}},
 		{"YAML flow", "e.yaml", "{apps: [{name: f, script: a.js}]}", []string{"f"}},
 		{"sniffed JSON", "-", `{"apps": [{"name": "s", "script": "a.js"}]}`, []string{"s"}},
@@ -144,6 +145,9 @@ func TestCoercions(t *testing.T) {
 		{`cron_restart: '@daily'`, func(a config.App) bool { return a.CronRestart == "@daily" }},
 		{`watch: true`, func(a config.App) bool { return reflect.DeepEqual(a.Watch, []string{"."}) }},
 		{`watch: 'false'`, func(a config.App) bool { return a.Watch == nil }},
+		// PM2 watches when watch is truthy: an empty string (a template's `watch: process.env.WATCH || ''`) is
+		// off, as --watch= is in gpm's CLI; it was a path, the app's whole cwd, restarted on every change in it.
+		{`watch: ''`, func(a config.App) bool { return a.Watch == nil }},
 		{`watch: 'src dir'`, func(a config.App) bool { return reflect.DeepEqual(a.Watch, []string{"src dir"}) }},
 		{`watch: ['src', 'config'], ignore_watch: 'logs', watch_delay: '2s'`, func(a config.App) bool {
 			return reflect.DeepEqual(a.Watch, []string{"src", "config"}) && reflect.DeepEqual(a.IgnoreWatch, []string{"logs"}) && a.WatchDelay == 2000
@@ -278,6 +282,13 @@ func TestParseErrors(t *testing.T) {
 		{"YAML unclosed flow", "e.yml", "apps:\n  - name: a\n    args: [a, b\n    env: 1\n", 3, "", []string{"e.yml:3:"}},
 		{"YAML error deep in a long file", "e.yml", "apps:\n" + strings.Repeat("- name: a\n  script: a.js\n  env: {A: 1}\n", 900) +
 			" bad: [\n", 2702, "", []string{"e.yml:2702:"}},
+		// PM2 loads a YAML file with js-yaml's load, which refuses a second document; reading the first alone
+		// started some of the apps and silently left out the rest.
+		{"YAML second document", "e.yml", "apps:\n  - name: a\n    script: a.js\n---\napps:\n  - name: b\n    script: b.js\n", 4, "",
+			[]string{"e.yml:4: syntax error", "a second YAML document"}},
+		{"YAML second document after ...", "e.yml", "name: a\nscript: a.js\n...\n---\nname: b\nscript: b.js\n", 4, "",
+			[]string{"e.yml:4: syntax error", "a second YAML document"}},
+		{"YAML broken second document", "e.yml", "name: a\nscript: a.js\n---\nname: b\n bad: [\n", 5, "", []string{"e.yml:5: syntax error"}},
 		{"YAML alias cycle", "e.yml", "x: &a {b: *a}\napps: [{script: a, env: *a}]\n", 0, "", []string{"refers to a node that contains it"}},
 		{"YAML billion laughs", "e.yml", laughs(), 0, "", []string{"aliases expand to more than"}},
 		{"instances", "ecosystem.json", "{apps: [\n{name: 'a', script: 'a.js'},\n{\n name: 'api',\n script: 'a.js',\n\n instances: 'lots'}]}",

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -84,7 +85,8 @@ func parseSettings(raw string) (settings, error) {
 		s.Lines = n
 	}
 	if s.Webhook != "" && !strings.HasPrefix(s.Webhook, "http://") && !strings.HasPrefix(s.Webhook, "https://") {
-		return s, fmt.Errorf("webhook: expected an http:// or https:// URL, got %q", s.Webhook)
+		scheme, _, _ := strings.Cut(s.Webhook, ":") // not the rest: webhookShown
+		return s, fmt.Errorf("webhook: expected an http:// or https:// URL, got one beginning %q", scheme)
 	}
 	return s, nil
 }
@@ -149,7 +151,7 @@ func (n *notifier) run(ctx context.Context) error {
 	}
 	defer c.Close()
 	defer n.wg.Wait()
-	n.log.Printf("following crashes (webhook %q, journal %v, %d lines)", n.cfg.Webhook, n.cfg.Journal, n.cfg.Lines)
+	n.log.Printf("following crashes (webhook %q, journal %v, %d lines)", webhookShown(n.cfg.Webhook), n.cfg.Journal, n.cfg.Lines)
 	return c.Subscribe(ctx, nil, func(e api.Event) error {
 		r, ok := crash(e)
 		if !ok || r.Name == n.self {
@@ -225,22 +227,41 @@ func (n *notifier) post(ctx context.Context, r Report) error {
 	ctx, cancel := context.WithTimeout(ctx, postTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.Webhook, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
+	if err != nil { // not the error itself: it quotes the whole URL
+		return fmt.Errorf("webhook %s: not a valid URL", webhookShown(n.cfg.Webhook))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "gpm-notify-crash")
 	resp, err := n.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
+		var ue *url.Error
+		if errors.As(err, &ue) { // its message holds the whole URL
+			err = ue.Err
+		}
+		return fmt.Errorf("webhook %s: %w", webhookShown(n.cfg.Webhook), err)
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("webhook %s: %s", n.cfg.Webhook, resp.Status)
+		return fmt.Errorf("webhook %s: %s", webhookShown(n.cfg.Webhook), resp.Status)
 	}
-	n.log.Printf("%s[%d] crashed (%s): posted to %s", r.Name, r.ID, r.Reason, n.cfg.Webhook)
+	n.log.Printf("%s[%d] crashed (%s): posted to %s", r.Name, r.ID, r.Reason, webhookShown(n.cfg.Webhook))
 	return nil
+}
+
+// webhookShown is the webhook URL as the log shows it: scheme and host. The rest is a secret more often than not
+// (Slack's, Discord's and most others' URLs carry their token in the path or the query, some a password before the
+// host), and the log is kept in the module's log files.
+func webhookShown(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(a webhook URL)"
+	}
+	shown := u.Scheme + "://" + u.Host
+	if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
+		shown += "/…"
+	}
+	return shown
 }
 
 func (n *notifier) journal(r Report) error {

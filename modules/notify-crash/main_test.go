@@ -168,3 +168,42 @@ func TestJournalReport(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookNotLogged: a webhook URL is a secret (Slack's, Discord's and most others' carry their token in the
+// path or query), so the module's log, kept in its log files, names only its scheme and host: when a post
+// succeeds, when the endpoint answers an error and when it cannot be reached.
+func TestWebhookNotLogged(t *testing.T) {
+	const secret = "T0SECRET/B0SECRET/XXXXsecrettoken"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/fail/") {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	var logged strings.Builder
+	for _, hook := range []string{srv.URL + "/ok/" + secret + "?token=" + secret, srv.URL + "/fail/" + secret,
+		closed.URL + "/services/" + secret, "https://user:pwSECRET@127.0.0.1:1/x", "http://[::1/" + secret} {
+		n := &notifier{cfg: settings{Webhook: hook}, http: srv.Client(), log: log.New(&logged, "", 0)}
+		err := n.post(context.Background(), Report{Name: "a", Reason: "exited with code 1"})
+		if hook != srv.URL+"/ok/"+secret+"?token="+secret && err == nil {
+			t.Errorf("post to %s: no error", hook)
+		}
+		if err != nil && strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("post's error names the webhook's secret: %v", err)
+		}
+		logged.WriteString(webhookShown(hook) + "\n")
+	}
+	if _, err := parseSettings(`{"webhook":"ftp://host/` + secret + `"}`); err == nil || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("a webhook that is not http: %v", err)
+	}
+	if strings.Contains(logged.String(), "SECRET") || strings.Contains(logged.String(), "secret") {
+		t.Errorf("the log names the webhook's secret:\n%s", logged.String())
+	}
+	if !strings.Contains(logged.String(), srv.URL) {
+		t.Errorf("the log does not name the webhook's host:\n%s", logged.String())
+	}
+}
