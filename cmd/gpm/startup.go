@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/startup"
@@ -158,11 +159,21 @@ func (e *errNeedRoot) Error() string { return "a system service needs root; run:
 // needRoot builds PM2's line for a user without root: `sudo env PATH=$PATH:DIR gpm startup PLATFORM -u USER --hp
 // HOME` (deploy scripts take the last line of `pm2 startup` and run it).
 func needRoot(s startup.Spec) error {
-	env := "PATH=$PATH:" + filepath.Dir(s.Exe)
+	env := "PATH=$PATH:" + shellWord(filepath.Dir(s.Exe))
 	if s.GPMHome != filepath.Join(s.Home, api.DefaultHomeD) {
-		env += " " + api.HomeEnv + "=" + s.GPMHome
+		env += " " + api.HomeEnv + "=" + shellWord(s.GPMHome)
 	}
-	return &errNeedRoot{Command: fmt.Sprintf("sudo env %s %s startup %s -u %s --hp %s", env, s.Exe, s.Platform, s.User, s.Home)}
+	return &errNeedRoot{Command: fmt.Sprintf("sudo env %s %s startup %s -u %s --hp %s", env, shellWord(s.Exe), s.Platform,
+		shellWord(s.User), shellWord(s.Home))}
+}
+
+// shellWord quotes w for a POSIX shell when it needs it: the command needRoot prints is pasted into one, and a path
+// with a space (or a quote) in it would be cut into words, or run something else.
+func shellWord(w string) string {
+	if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 }
 
 func cmdStartup(ctx context.Context, c *cli, args []string) error {
