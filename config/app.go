@@ -285,6 +285,18 @@ func (a *App) Validate() error {
 	case a.LogRetain < 0 || a.LogRetain > MaxLogRetain:
 		return &FieldError{Field: "log_retain", Msg: fmt.Sprintf("must be 0..%d (config.MaxLogRetain), got %d", MaxLogRetain, a.LogRetain)}
 	}
+	// Variable names gpm puts in the app's environment: one with '=' would give the app another variable (and
+	// value) than the one named, and a NUL cannot be passed at all.
+	for _, v := range [][2]string{{"instance_var", a.InstanceVar}, {"increment_var", a.IncrementVar}} {
+		if strings.ContainsAny(v[1], "=\x00") {
+			return &FieldError{Field: v[0], Msg: fmt.Sprintf("%q is not a variable name (no '=' or NUL in one)", v[1])}
+		}
+	}
+	for k, v := range a.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
+			return &FieldError{Field: "env", Msg: fmt.Sprintf("%q: a variable's name must be non-empty without '=' or NUL, and its value without NUL", k)}
+		}
+	}
 	if _, ok := SignalNumber(a.KillSignal); !ok {
 		return &FieldError{Field: "kill_signal", Msg: fmt.Sprintf("unknown signal %q (expected a name such as SIGINT or SIGTERM)", a.KillSignal)}
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -114,5 +115,32 @@ func TestLimitFields_Issue12(t *testing.T) {
 	a.CPUQuota = MaxCPUQuota + 1
 	if err := a.Validate(); err == nil || !strings.Contains(err.Error(), "config.MaxCPUQuota") {
 		t.Errorf("Validate with cpu_quota over the cap: %v", err)
+	}
+}
+
+// Names of variables gpm sets, and the env's, are variable names: '=' or NUL in one is refused, naming the field.
+func TestValidateVariableNames(t *testing.T) {
+	for _, tt := range []struct {
+		field string
+		set   func(a *App)
+	}{
+		{"instance_var", func(a *App) { a.InstanceVar = "A=B" }},
+		{"increment_var", func(a *App) { a.IncrementVar = "PORT\x00" }},
+		{"env", func(a *App) { a.Env = map[string]string{"A=B": "1"} }},
+		{"env", func(a *App) { a.Env = map[string]string{"A": "x\x00y"} }},
+	} {
+		a := New()
+		a.Name, a.Script, a.Cwd = "x", "/bin/true", "/"
+		tt.set(&a)
+		var fe *FieldError
+		if err := a.Validate(); !errors.As(err, &fe) || fe.Field != tt.field {
+			t.Errorf("%s: Validate = %v, want a FieldError of %s", tt.field, err, tt.field)
+		}
+	}
+	a := New()
+	a.Name, a.Script, a.Cwd, a.IncrementVar = "x", "/bin/true", "/", "PORT"
+	a.Env = map[string]string{"A": "b=c"}
+	if err := a.Validate(); err != nil {
+		t.Errorf("good names: %v", err)
 	}
 }
