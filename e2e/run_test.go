@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,7 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gpmd/gpm/api"
+	"github.com/gpmd/gpm/client"
 )
 
 // nsRun is `gpm run` as PID 1 of a throw-away PID namespace (`unshare --pid --fork --mount-proc`), as in a
@@ -318,5 +322,54 @@ func TestRunJSON(t *testing.T) {
 	}
 	if !slices.Contains(got, "js ready") {
 		t.Errorf("stdout lines %q, want %q among them", got, "js ready")
+	}
+}
+
+// gpm run whose stdout nobody reads (a pipe whose reader stopped: a stuck log driver) still exits after SIGTERM:
+// the apps' last lines cannot be written, and waiting for them would hold the container's exit for ever.
+func TestRunStdoutStuck(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	dir := t.TempDir()
+	// 1 MB of output, far more than a pipe holds, then a line per second.
+	writeFile(t, dir, "flood.sh", "#!/bin/sh\nhead -c 1048576 /dev/zero | tr '\\0' 'x' | fold -w 100\nwhile :; do echo tick; sleep 1; done\n")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close() // never read
+	cmd := gpmCmd(context.Background(), home, opts{dir: dir}, "run", "flood.sh", "--interpreter", "sh")
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	// Through the client's Dial, which never starts a daemon of its own (the CLI would, before gpm run's serves).
+	waitFor(t, 30*time.Second, func() bool {
+		c, err := client.Dial(context.Background(), home)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		list, err := c.List(context.Background())
+		return err == nil && len(list) == 1 && list[0].Status == api.StatusOnline
+	}, "the app online")
+	// The pipe full (64 KiB, of the 1 MB the app writes at its start): gpm run's next write waits.
+	waitFor(t, 30*time.Second, func() bool {
+		n, err := unix.IoctlGetInt(int(r.Fd()), unix.TIOCINQ) // FIONREAD
+		return err == nil && n >= 60000
+	}, "gpm run's stdout pipe full")
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if code := cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("gpm run: %v after SIGTERM, want exit 0; stderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("gpm run did not exit within 60 s of SIGTERM with its stdout stuck; stderr:\n%s", stderr.String())
 	}
 }

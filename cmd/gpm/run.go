@@ -125,11 +125,17 @@ func cmdRun(ctx context.Context, c *cli, args []string) error {
 			return nil
 		})
 	}()
-	// The output goes on until the daemon has stopped the apps, their last lines included.
+	// The output goes on until the daemon has stopped the apps, their last lines included; but not for ever: a
+	// stdout that takes nothing (a pipe whose reader stopped) holds a line's write, and the exit of the container
+	// with it. The message goes out on its own: stderr may be the same stuck pipe.
 	defer func() {
 		l.stop()
 		endFollow()
-		<-followed
+		select {
+		case <-followed:
+		case <-time.After(runOutputDrain):
+			go fmt.Fprintf(c.stderr, "[gpm] stdout took no line for %v: exiting without the apps' last lines (the log files in %s have them)\n", runOutputDrain, c.home)
+		}
 	}()
 	<-subscribed
 	caller := l.d.Caller()
@@ -281,6 +287,9 @@ type runLine struct {
 	Line   string    `json:"line"`
 	Time   time.Time `json:"time"`
 }
+
+// runOutputDrain bounds how long gpm run, its apps stopped, waits for their last lines to be written out.
+const runOutputDrain = 5 * time.Second
 
 func (o *runOutput) line(e api.Event) {
 	w := o.stdout
