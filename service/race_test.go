@@ -143,3 +143,80 @@ func TestRestartDuringDelete(t *testing.T) {
 			"a restart started it again once it had left the table", id, runsOf(d, id))
 	}
 }
+
+// readyWorker is a socket app with wait_ready that says READY=1 only while the file flag exists, and runs until
+// killed.
+func readyWorker(t *testing.T, name, flag string) config.App {
+	t.Helper()
+	a := config.New()
+	a.Name, a.Script = name, "/usr/bin/python3"
+	if _, err := os.Stat(a.Script); err != nil {
+		t.Skipf("no %s for the worker: %v", a.Script, err)
+	}
+	a.Args = []string{"-c", `import os, socket, sys, time
+if os.path.exists(sys.argv[1]):
+    socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1", os.environ["NOTIFY_SOCKET"])
+time.sleep(600)`, flag}
+	a.Listen = []string{"tcp://127.0.0.1:0"}
+	a.WaitReady = true
+	a.ListenTimeout = config.Millis(60_000)
+	a.KillTimeout = config.Millis(2_000)
+	if err := a.Normalize("/"); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// TestStopDuringReload: a stop or a delete of a process whose reload waits for its new worker to be ready ends both
+// workers. The reload's end used to put the old worker back in place (as for a new worker that failed): a stopped
+// process then showed online with the old worker, and a deleted one left it running outside the table.
+func TestStopDuringReload(t *testing.T) {
+	for _, method := range []string{api.MethodStop, api.MethodDelete} {
+		t.Run(method, func(t *testing.T) {
+			d := runDaemon(t, Options{})
+			c := d.Caller()
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			flag := filepath.Join(t.TempDir(), "ready")
+			if err := os.WriteFile(flag, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var started []api.Process
+			if err := c.Call(ctx, api.MethodStart, api.StartParams{Apps: []api.StartApp{{App: readyWorker(t, "web", flag)}}}, &started); err != nil || len(started) != 1 {
+				t.Fatalf("start: %v %+v", err, started)
+			}
+			id, old := started[0].ID, started[0].PID
+			// The new worker will not be ready: the reload waits for it (listen_timeout is long).
+			os.Remove(flag)
+			target := []string{strconv.Itoa(id)}
+			reloaded := make(chan error, 1)
+			go func() { reloaded <- c.Call(ctx, api.MethodReload, api.ReloadParams{Targets: target}, nil) }()
+			if !waitUntil(30*time.Second, func() bool {
+				var list []api.Process
+				c.Call(ctx, api.MethodList, nil, &list)
+				return len(list) == 1 && list[0].PID != 0 && list[0].PID != old && list[0].Status == api.StatusLaunching
+			}) {
+				t.Fatal("the reload never started a new worker")
+			}
+			var out []api.Process
+			if err := c.Call(ctx, method, api.Targets{Targets: target}, &out); err != nil {
+				t.Fatalf("%s: %v", method, err)
+			}
+			if err := <-reloaded; err == nil {
+				t.Errorf("the reload succeeded, though its process was stopped before its new worker was ready")
+			}
+			if method == api.MethodStop {
+				if len(out) != 1 || out[0].Status != api.StatusStopped || out[0].PID != 0 {
+					t.Errorf("stop answered %+v; want process %d stopped", out, id)
+				}
+				if s := statusOf(t, ctx, c, id); s != api.StatusStopped {
+					t.Errorf("process %d is %s after its stop; want stopped", id, s)
+				}
+			}
+			if !waitUntil(10*time.Second, func() bool { return len(runsOf(d, id)) == 0 }) {
+				t.Fatalf("after %s during a reload, processes of %d still run (pids %v; the old worker was %d)",
+					method, id, runsOf(d, id), old)
+			}
+		})
+	}
+}
