@@ -220,3 +220,51 @@ func TestStopDuringReload(t *testing.T) {
 		})
 	}
 }
+
+// TestReloadOldWorkerDied: when the worker a reload replaces dies while its successor starts, and the successor
+// then fails (not ready within listen_timeout), there is no worker to put back. The process used to show online
+// with the dead worker's pid, for ever: nothing would reap that pid again, and a stop signalled whatever process
+// got the pid next.
+func TestReloadOldWorkerDied(t *testing.T) {
+	d := runDaemon(t, Options{})
+	c := d.Caller()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	flag := filepath.Join(t.TempDir(), "ready")
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	app := readyWorker(t, "web", flag)
+	app.ListenTimeout = config.Millis(3_000)
+	var started []api.Process
+	if err := c.Call(ctx, api.MethodStart, api.StartParams{Apps: []api.StartApp{{App: app}}}, &started); err != nil || len(started) != 1 {
+		t.Fatalf("start: %v %+v", err, started)
+	}
+	id, old := started[0].ID, started[0].PID
+	os.Remove(flag) // the new worker will not be ready
+	reloaded := make(chan error, 1)
+	go func() {
+		reloaded <- c.Call(ctx, api.MethodReload, api.ReloadParams{Targets: []string{strconv.Itoa(id)}}, nil)
+	}()
+	if !waitUntil(30*time.Second, func() bool {
+		var list []api.Process
+		c.Call(ctx, api.MethodList, nil, &list)
+		return len(list) == 1 && list[0].PID != 0 && list[0].PID != old
+	}) {
+		t.Fatal("the reload never started a new worker")
+	}
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-reloaded; err == nil {
+		t.Fatal("the reload succeeded, though its new worker never said READY=1")
+	}
+	var list []api.Process
+	if err := c.Call(ctx, api.MethodList, nil, &list); err != nil || len(list) != 1 {
+		t.Fatalf("list: %v %+v", err, list)
+	}
+	if p := list[0]; p.PID == old || p.Status == api.StatusOnline && !alive(p.PID) {
+		t.Fatalf("after a failed reload whose old worker (pid %d) had died, the process is %s with pid %d (alive: %v)",
+			old, p.Status, p.PID, alive(p.PID))
+	}
+}

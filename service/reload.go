@@ -213,18 +213,34 @@ func (d *Daemon) reloadFailed(p *proc, reason string) {
 	}
 	d.restore(p, old, reason)
 	if p.reloadThen != nil {
-		p.reloadThen(fmt.Errorf("%s (id %d): %s; the previous worker (pid %d) keeps serving", p.app.Name, p.id, reason, old.pid))
+		kept := "keeps serving"
+		if old.halt.leaderGone {
+			kept = "had exited meanwhile"
+		}
+		p.reloadThen(fmt.Errorf("%s (id %d): %s; the previous worker (pid %d) %s", p.app.Name, p.id, reason, old.pid, kept))
 		p.reloadThen = nil
 	}
 	d.settle(p)
 }
 
-// restore puts the old worker of a failed reload back in place.
+// restore puts the old worker of a failed reload back in place; if it has exited meanwhile, p is left errored.
 func (d *Daemon) restore(p *proc, old *drain, reason string) {
-	delete(d.draining, old.pid)
-	d.haltDrop(old.halt)
 	p.gen++
 	p.stopTimer()
+	if old.halt.leaderGone {
+		// The old worker died while its successor started: there is nothing to put back. Put back all the same, p
+		// showed online for ever with a pid reaped already (a stop then waited for an exit that had come, and
+		// signalled whatever got the pid next). What is left of its run goes as a drain's does.
+		d.drainStop(old, nil)
+		p.pid, p.leaderGone = 0, false
+		d.removePidFile(p)
+		d.noteRunning()
+		p.status, p.reason = api.StatusErrored, "reload failed: "+reason+"; the previous worker had exited meanwhile"
+		d.emit(p, p.reason)
+		return
+	}
+	delete(d.draining, old.pid)
+	d.haltDrop(old.halt)
 	p.pid, p.startedAt, p.leaderGone, p.cg = old.pid, old.startedAt, false, old.cg
 	p.status, p.reason = api.StatusOnline, "reload failed: "+reason
 	d.writePidFile(p)
