@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -266,5 +267,35 @@ func TestReloadOldWorkerDied(t *testing.T) {
 	if p := list[0]; p.PID == old || p.Status == api.StatusOnline && !alive(p.PID) {
 		t.Fatalf("after a failed reload whose old worker (pid %d) had died, the process is %s with pid %d (alive: %v)",
 			old, p.Status, p.PID, alive(p.PID))
+	}
+}
+
+// TestReloadBadAppChangesNothing: a reload with a process file whose app cannot run (its script is missing) is
+// refused before anything changes, as a start is: it used to stop the running app and leave it errored.
+func TestReloadBadAppChangesNothing(t *testing.T) {
+	d := runDaemon(t, Options{})
+	c := d.Caller()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	app := pidLogApp(t, "steady", filepath.Join(t.TempDir(), "pids"), 2*time.Second)
+	var started []api.Process
+	if err := c.Call(ctx, api.MethodStart, api.StartParams{Apps: []api.StartApp{{App: app}}}, &started); err != nil || len(started) != 1 {
+		t.Fatalf("start: %v %+v", err, started)
+	}
+	bad := app.Clone()
+	bad.Script = filepath.Join(t.TempDir(), "missing")
+	bad.Args = nil
+	var bae *api.Error
+	err := c.Call(ctx, api.MethodReload, api.ReloadParams{Apps: []config.App{bad}}, nil)
+	if !errors.As(err, &bae) || bae.Code != api.CodeInvalid || !strings.Contains(bae.Message, "missing") {
+		t.Errorf("reload with a missing script: %v; want an invalid-request error naming it", err)
+	}
+	var list []api.Process
+	if err := c.Call(ctx, api.MethodList, nil, &list); err != nil || len(list) != 1 {
+		t.Fatalf("list: %v %+v", err, list)
+	}
+	if p := list[0]; p.Status != api.StatusOnline || p.PID != started[0].PID || p.Config.Script != app.Script {
+		t.Fatalf("after a refused reload the app is %s, pid %d (was %d), script %s; want it untouched", p.Status, p.PID,
+			started[0].PID, p.Config.Script)
 	}
 }

@@ -280,7 +280,20 @@ func (d *Daemon) reload(ctx context.Context, rp *api.ReloadParams) ([]api.Proces
 func (d *Daemon) reloadTargets(ctx context.Context, rp *api.ReloadParams) ([]api.Process, error) {
 	var ids []int
 	if len(rp.Apps) > 0 {
-		// A process file: apply its configuration first, then reload what ran before.
+		// A process file: apply its configuration first, then reload what ran before. Its apps are checked first,
+		// off the loop, as a start's are (checkStart): an app that cannot run would otherwise be applied, and its
+		// running workers stopped for a start that fails.
+		named := make(map[string]bool, len(rp.Apps))
+		for i := range rp.Apps {
+			name := rp.Apps[i].Name
+			if named[name] {
+				return nil, invalid("app %q is named twice in one reload: give each app its own name", name)
+			}
+			named[name] = true
+			if err := d.checkRunnable(&rp.Apps[i], rp.CallerEnv); err != nil {
+				return nil, err
+			}
+		}
 		var waits []chan struct{}
 		if err := d.do(ctx, func() (err error) {
 			ids, waits, err = d.reconfigure(rp.Apps, rp.CallerEnv)
