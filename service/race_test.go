@@ -146,18 +146,21 @@ func TestRestartDuringDelete(t *testing.T) {
 }
 
 // readyWorker is a socket app with wait_ready that says READY=1 only while the file flag exists, and runs until
-// killed.
-func readyWorker(t *testing.T, name, flag string) config.App {
+// killed; it ignores SIGINT (its kill signal) if the file deaf exists when it starts.
+func readyWorker(t *testing.T, name, flag string, deaf ...string) config.App {
 	t.Helper()
 	a := config.New()
 	a.Name, a.Script = name, "/usr/bin/python3"
 	if _, err := os.Stat(a.Script); err != nil {
 		t.Skipf("no %s for the worker: %v", a.Script, err)
 	}
-	a.Args = []string{"-c", `import os, socket, sys, time
+	a.Args = []string{"-c", `import os, signal, socket, sys, time
+if len(sys.argv) > 2 and os.path.exists(sys.argv[2]):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 if os.path.exists(sys.argv[1]):
     socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1", os.environ["NOTIFY_SOCKET"])
 time.sleep(600)`, flag}
+	a.Args = append(a.Args, deaf...)
 	a.Listen = []string{"tcp://127.0.0.1:0"}
 	a.WaitReady = true
 	a.ListenTimeout = config.Millis(60_000)
@@ -297,5 +300,54 @@ func TestReloadBadAppChangesNothing(t *testing.T) {
 	if p := list[0]; p.Status != api.StatusOnline || p.PID != started[0].PID || p.Config.Script != app.Script {
 		t.Fatalf("after a refused reload the app is %s, pid %d (was %d), script %s; want it untouched", p.Status, p.PID,
 			started[0].PID, p.Config.Script)
+	}
+}
+
+// TestExitWaitsForDrain: a daemon that stops waits for the old workers of reloads still draining, as for every
+// process: each gets the rest of its kill_timeout, then SIGKILL. Run used to return while they ran, unsupervised
+// (the next daemon's sweep found them, or nothing did).
+func TestExitWaitsForDrain(t *testing.T) {
+	home := t.TempDir()
+	d := New(Options{Home: home, Socket: filepath.Join(home, api.SocketName)})
+	runCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	ran := make(chan error, 1)
+	go func() { ran <- d.Run(runCtx) }()
+	c := d.Caller()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if !waitUntil(30*time.Second, func() bool { return c.Call(ctx, api.MethodPing, nil, nil) == nil }) {
+		t.Fatal("the daemon never answered")
+	}
+	dir := t.TempDir()
+	flag, deaf := filepath.Join(dir, "ready"), filepath.Join(dir, "deaf")
+	for _, f := range []string{flag, deaf} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := readyWorker(t, "web", flag, deaf)
+	app.KillTimeout = config.Millis(15_000) // longer than Run's wait for the apps' output (maxOutputDrain)
+	var started []api.Process
+	if err := c.Call(ctx, api.MethodStart, api.StartParams{Apps: []api.StartApp{{App: app}}}, &started); err != nil || len(started) != 1 {
+		t.Fatalf("start: %v %+v", err, started)
+	}
+	old := started[0].PID
+	os.Remove(deaf) // the new worker stops at once; the old one drains for its whole kill_timeout
+	if err := c.Call(ctx, api.MethodReload, api.ReloadParams{Targets: []string{"web"}}, nil); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	stop()
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Run did not return within 60 s")
+	}
+	if alive(old) {
+		syscall.Kill(old, syscall.SIGKILL)
+		t.Fatalf("the old worker of a reload (pid %d), still draining when the daemon stopped, outlived Run", old)
 	}
 }
