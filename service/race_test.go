@@ -351,3 +351,50 @@ func TestExitWaitsForDrain(t *testing.T) {
 		t.Fatalf("the old worker of a reload (pid %d), still draining when the daemon stopped, outlived Run", old)
 	}
 }
+
+// TestReloadFailedKeepsWatchdog: the worker a failed reload puts back is watched again. Its watchdog belonged to
+// the run the reload began to replace; restored without it, a worker that hung during the reload was never
+// restarted.
+func TestReloadFailedKeepsWatchdog(t *testing.T) {
+	d := runDaemon(t, Options{})
+	c := d.Caller()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	ready, ping := filepath.Join(dir, "ready"), filepath.Join(dir, "ping")
+	for _, f := range []string{ready, ping} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := readyWorker(t, "web", ready)
+	// It says READY=1 while ready exists, and WATCHDOG=1 every 200 ms while ping exists.
+	app.Args = []string{"-c", `import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+if os.path.exists(sys.argv[1]):
+    s.sendto(b"READY=1", os.environ["NOTIFY_SOCKET"])
+while True:
+    if os.path.exists(sys.argv[2]):
+        s.sendto(b"WATCHDOG=1", os.environ["NOTIFY_SOCKET"])
+    time.sleep(0.2)`, ready, ping}
+	app.Watchdog = config.Millis(3_000)
+	app.ListenTimeout = config.Millis(1_500)
+	var started []api.Process
+	if err := c.Call(ctx, api.MethodStart, api.StartParams{Apps: []api.StartApp{{App: app}}}, &started); err != nil || len(started) != 1 {
+		t.Fatalf("start: %v %+v", err, started)
+	}
+	old := started[0].PID
+	// The worker hangs (no more WATCHDOG=1), and the reload's new worker is never ready.
+	os.Remove(ping)
+	os.Remove(ready)
+	if err := c.Call(ctx, api.MethodReload, api.ReloadParams{Targets: []string{"web"}}, nil); err == nil {
+		t.Fatal("the reload succeeded, though its new worker never said READY=1")
+	}
+	if !waitUntil(30*time.Second, func() bool {
+		var list []api.Process
+		c.Call(ctx, api.MethodList, nil, &list)
+		return len(list) == 1 && list[0].PID != old
+	}) {
+		t.Fatalf("the hung worker (pid %d) put back by a failed reload was not restarted by its watchdog (3 s) within 30 s", old)
+	}
+}

@@ -243,6 +243,9 @@ func (d *Daemon) restore(p *proc, old *drain, reason string) {
 	d.haltDrop(old.halt)
 	p.pid, p.startedAt, p.leaderGone, p.cg = old.pid, old.startedAt, false, old.cg
 	p.status, p.reason = api.StatusOnline, "reload failed: "+reason
+	// Its watchdog was the run's the reload began to replace (p.gen has moved on since): without one of its own,
+	// a worker that hung meanwhile would never be restarted.
+	d.armWatchdog(p)
 	d.writePidFile(p)
 	d.emit(p, p.reason)
 }
