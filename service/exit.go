@@ -19,6 +19,28 @@ func (p *proc) running() bool { return p.pid != 0 }
 // every member seen since the stop began). p is down once its leader was reaped and nothing of the run is left.
 // then runs on the loop once p is down.
 func (d *Daemon) stop(p *proc, then func()) {
+	if w := p.reload; w != nil {
+		// A stop (stop, restart, delete, the watchdog, max_memory_restart) while a reload waits for its new worker
+		// ends the reload, and the worker it was replacing goes too: put back once the new one is down (restore),
+		// it ran on as online under a process asked to stop, or outside the table under a deleted one. then waits
+		// for it as well, so that nothing of p runs (or holds its sockets) once then runs.
+		p.reload = nil
+		if then != nil {
+			left, whole := 2, then
+			then = func() {
+				if left--; left == 0 {
+					whole()
+				}
+			}
+			w.done = append(w.done, then)
+		}
+		d.drainStop(w, nil)
+		if p.reloadThen != nil {
+			p.reloadThen(fmt.Errorf("%s (id %d): stopped before its new worker was ready; the previous worker (pid %d) is stopped too",
+				p.app.Name, p.id, w.pid))
+			p.reloadThen = nil
+		}
+	}
 	if then != nil {
 		p.settled = append(p.settled, then)
 	}

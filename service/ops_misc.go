@@ -225,18 +225,28 @@ func (d *Daemon) reloadLogs() int {
 	return n
 }
 
-// stopAll stops every app and waits (bounded by ctx) until they are down. It returns how many there were.
+// stopAll stops every app and waits (bounded by ctx) until they are down, the old workers of reloads still
+// draining with them. It returns how many processes there were.
 func (d *Daemon) stopAll(ctx context.Context) int {
 	var waits []chan struct{}
+	n := 0
 	d.exec(ctx, func() {
+		n = len(d.procs)
 		for _, p := range d.procs {
 			ch := make(chan struct{})
 			waits = append(waits, ch)
 			d.stop(p, func() { close(ch) })
 		}
+		// A drain has the rest of its kill_timeout, then SIGKILL, as a process has: once the daemon is gone nothing
+		// would send it, and its run would go on unsupervised.
+		for _, w := range d.draining {
+			ch := make(chan struct{})
+			waits = append(waits, ch)
+			d.drainStop(w, func() { close(ch) })
+		}
 	})
 	waitAll(ctx, waits)
-	return len(waits)
+	return n
 }
 
 // stream serves "logs" and "subscribe" on a control connection: it writes events on c until the client goes away

@@ -213,20 +213,39 @@ func (d *Daemon) reloadFailed(p *proc, reason string) {
 	}
 	d.restore(p, old, reason)
 	if p.reloadThen != nil {
-		p.reloadThen(fmt.Errorf("%s (id %d): %s; the previous worker (pid %d) keeps serving", p.app.Name, p.id, reason, old.pid))
+		kept := "keeps serving"
+		if old.halt.leaderGone {
+			kept = "had exited meanwhile"
+		}
+		p.reloadThen(fmt.Errorf("%s (id %d): %s; the previous worker (pid %d) %s", p.app.Name, p.id, reason, old.pid, kept))
 		p.reloadThen = nil
 	}
 	d.settle(p)
 }
 
-// restore puts the old worker of a failed reload back in place.
+// restore puts the old worker of a failed reload back in place; if it has exited meanwhile, p is left errored.
 func (d *Daemon) restore(p *proc, old *drain, reason string) {
-	delete(d.draining, old.pid)
-	d.haltDrop(old.halt)
 	p.gen++
 	p.stopTimer()
+	if old.halt.leaderGone {
+		// The old worker died while its successor started: there is nothing to put back. Put back all the same, p
+		// showed online for ever with a pid reaped already (a stop then waited for an exit that had come, and
+		// signalled whatever got the pid next). What is left of its run goes as a drain's does.
+		d.drainStop(old, nil)
+		p.pid, p.leaderGone = 0, false
+		d.removePidFile(p)
+		d.noteRunning()
+		p.status, p.reason = api.StatusErrored, "reload failed: "+reason+"; the previous worker had exited meanwhile"
+		d.emit(p, p.reason)
+		return
+	}
+	delete(d.draining, old.pid)
+	d.haltDrop(old.halt)
 	p.pid, p.startedAt, p.leaderGone, p.cg = old.pid, old.startedAt, false, old.cg
 	p.status, p.reason = api.StatusOnline, "reload failed: "+reason
+	// Its watchdog was the run's the reload began to replace (p.gen has moved on since): without one of its own,
+	// a worker that hung meanwhile would never be restarted.
+	d.armWatchdog(p)
 	d.writePidFile(p)
 	d.emit(p, p.reason)
 }
@@ -264,7 +283,20 @@ func (d *Daemon) reload(ctx context.Context, rp *api.ReloadParams) ([]api.Proces
 func (d *Daemon) reloadTargets(ctx context.Context, rp *api.ReloadParams) ([]api.Process, error) {
 	var ids []int
 	if len(rp.Apps) > 0 {
-		// A process file: apply its configuration first, then reload what ran before.
+		// A process file: apply its configuration first, then reload what ran before. Its apps are checked first,
+		// off the loop, as a start's are (checkStart): an app that cannot run would otherwise be applied, and its
+		// running workers stopped for a start that fails.
+		named := make(map[string]bool, len(rp.Apps))
+		for i := range rp.Apps {
+			name := rp.Apps[i].Name
+			if named[name] {
+				return nil, invalid("app %q is named twice in one reload: give each app its own name", name)
+			}
+			named[name] = true
+			if err := d.checkRunnable(&rp.Apps[i], rp.CallerEnv); err != nil {
+				return nil, err
+			}
+		}
 		var waits []chan struct{}
 		if err := d.do(ctx, func() (err error) {
 			ids, waits, err = d.reconfigure(rp.Apps, rp.CallerEnv)

@@ -46,9 +46,20 @@ func (d *Daemon) startAll(ps []*proc, thens []func()) []error {
 	jobs := make([]*spawnJob, len(ps))
 	errs := make([]error, len(ps))
 	spawned := map[string]bool{}     // apps of which this batch already started a worker: it holds their sockets
-	pending := make([]bool, len(ps)) // waiting for their identity: started again later
+	pending := make([]bool, len(ps)) // waiting for their identity (started again later), or deleted
 	spawn := newSpawner(len(ps))
 	for i, p := range ps {
+		if d.procs[p.id] != p {
+			// Deleted while the stop this start follows was under way (a restart, a smart start or a reload racing a
+			// delete: each waits for the stop, then starts): a run started now would be supervised by nothing, and
+			// would run until the daemon exits. Its waiter is answered; the process stays gone.
+			pending[i] = true
+			errs[i] = fmt.Errorf("start %s (id %d): deleted meanwhile", p.app.Name, p.id)
+			if thens[i] != nil {
+				thens[i]()
+			}
+			continue
+		}
 		if thens[i] != nil {
 			p.settled = append(p.settled, thens[i])
 		}
