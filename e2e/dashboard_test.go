@@ -147,15 +147,6 @@ func waitPage(t *testing.T, ctx context.Context, timeout time.Duration, expr, sh
 	}
 }
 
-// pollPage reports whether the JavaScript expression became truthy in the page within timeout.
-func pollPage(ctx context.Context, timeout time.Duration, expr string) bool {
-	sctx, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
-	defer cancel()
-	_, err := chromedp.Run(sctx, chromedp.Poll[chromedp.Void](expr,
-		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
-	return err == nil
-}
-
 // freeAddr returns a loopback address with a port free at the time of the call.
 func freeAddr(t *testing.T) string {
 	t.Helper()
