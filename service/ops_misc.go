@@ -35,7 +35,9 @@ func (d *Daemon) signal(ctx context.Context, sp *api.SignalParams) ([]api.Proces
 			return err
 		}
 		for _, p := range procs {
-			if p.pid == 0 {
+			if p.pid == 0 || p.leaderGone {
+				// A leader gone is reaped already (its stop waits for the rest of its tree): its pid may be another
+				// process's by now.
 				continue
 			}
 			if err := platform.Signal(p.pid, sig); err != nil {

@@ -398,3 +398,41 @@ while True:
 		t.Fatalf("the hung worker (pid %d) put back by a failed reload was not restarted by its watchdog (3 s) within 30 s", old)
 	}
 }
+
+// TestSignalAfterLeaderReaped: a signal asked for a process whose leader has exited while its stop waits for the
+// rest of its tree is not sent to the leader's pid: the daemon reaped it, and the pid may be another process's by
+// now (a root daemon would signal it).
+func TestSignalAfterLeaderReaped(t *testing.T) {
+	d := runDaemon(t, Options{})
+	c := d.Caller()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a := config.New()
+	// The leader ends on SIGINT (its kill signal); its child ignores it and lives until the SIGKILL.
+	a.Name, a.Script = "lingers", "/bin/sh"
+	a.Args = []string{"-c", `(trap '' INT; exec sleep 600) & wait`}
+	a.KillTimeout = config.Millis(8000)
+	if err := a.Normalize("/"); err != nil {
+		t.Fatal(err)
+	}
+	var started []api.Process
+	if err := c.Call(ctx, api.MethodStart, api.StartParams{Apps: []api.StartApp{{App: a}}}, &started); err != nil || len(started) != 1 {
+		t.Fatalf("start: %v %+v", err, started)
+	}
+	id, leader := started[0].ID, started[0].PID
+	if !waitUntil(30*time.Second, func() bool { return len(runsOf(d, id)) == 2 }) {
+		t.Fatalf("the app's child never started: runs %v", runsOf(d, id))
+	}
+	target := []string{strconv.Itoa(id)}
+	stopped := make(chan error, 1)
+	go func() { stopped <- c.Call(ctx, api.MethodStop, api.Targets{Targets: target}, nil) }()
+	if !waitUntil(30*time.Second, func() bool { return !alive(leader) && statusOf(t, ctx, c, id) == api.StatusStopping }) {
+		t.Fatal("the leader never exited while its stop went on")
+	}
+	err := c.Call(ctx, api.MethodSignal, api.SignalParams{Signal: "SIGUSR1", Targets: target}, nil)
+	if err == nil || strings.Contains(err.Error(), "no such process") {
+		t.Errorf("signal with the leader reaped: %v, want it refused as not running (not sent to pid %d)", err, leader)
+	}
+	c.Call(ctx, api.MethodDelete, api.Targets{Targets: target}, nil)
+	<-stopped
+}
