@@ -96,7 +96,7 @@ type Daemon struct {
 	// inherited are the sockets systemd passed in LISTEN_FDS, until an app claims them.
 	inherited []*activation.Socket
 
-	pidOps chan pidOp     // to the pid file writer
+	pidOps *pidQueue      // to the pid file writer
 	tree   *platform.Tree // this loop turn's snapshot of the process tree (descendants)
 	// contain is the fallback containment's state and the run record's writer (contain.go, leftover.go).
 	contain containment
@@ -210,7 +210,7 @@ func New(opts Options) *Daemon {
 		loopDone: make(chan struct{}),
 		gone:     make(chan struct{}),
 		serving:  make(chan struct{}),
-		pidOps:   make(chan pidOp, 1024),
+		pidOps:   newPidQueue(),
 		procs:    map[int]*proc{},
 		env:      envMap(os.Environ()),
 		sockets:  map[string][]*activation.Socket{},
@@ -428,7 +428,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.closeGuests()
 	d.closeWatchers()
-	close(d.pidOps)
+	d.pidOps.close()
 	<-pidsDone
 	if d.control == nil {
 		os.Remove(d.socketPath())

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/platform"
@@ -35,11 +36,75 @@ func (d *Daemon) pidFilePath(p *proc) string {
 // writePidFile and removePidFile queue the change for pidFiles: the loop must not wait on the disk. A pid file may
 // therefore appear a moment after `start` returns; `gpm pid` and jlist are the authoritative answers.
 func (d *Daemon) writePidFile(p *proc) {
-	d.pidOps <- pidOp{path: d.pidFilePath(p), pid: p.pid, owner: p.uid}
+	d.pidOps.put(pidOp{path: d.pidFilePath(p), pid: p.pid, owner: p.uid})
 }
 
 func (d *Daemon) removePidFile(p *proc) {
-	d.pidOps <- pidOp{path: d.pidFilePath(p), owner: p.uid}
+	d.pidOps.put(pidOp{path: d.pidFilePath(p), owner: p.uid})
+}
+
+// pidQueue hands pid file changes from the loop to pidFiles without ever making the loop wait: with a channel of
+// fixed size, a writer stuck on an app's pid_file (on a hung NFS mount, say) stopped supervision once the channel
+// filled. The changes of one path coalesce, since the last one is what the file must say: the queue holds at most
+// one change a path.
+type pidQueue struct {
+	mu      sync.Mutex
+	pending map[string]pidOp // the last change of each path
+	order   []string         // the paths, in the order of their first change since the last take
+	closed  bool
+	wake    chan struct{} // one slot: a change is pending, or the queue was closed
+}
+
+func newPidQueue() *pidQueue {
+	return &pidQueue{pending: map[string]pidOp{}, wake: make(chan struct{}, 1)}
+}
+
+func (q *pidQueue) put(op pidOp) {
+	q.mu.Lock()
+	if _, ok := q.pending[op.path]; !ok {
+		q.order = append(q.order, op.path)
+	}
+	q.pending[op.path] = op
+	q.mu.Unlock()
+	q.signal()
+}
+
+// close ends the queue: take returns what is pending, then false.
+func (q *pidQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.signal()
+}
+
+func (q *pidQueue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take waits for changes and appends them to buf, in the order of their paths' first change; false once the queue
+// is closed and empty.
+func (q *pidQueue) take(buf []pidOp) ([]pidOp, bool) {
+	for {
+		q.mu.Lock()
+		if len(q.order) > 0 {
+			for _, path := range q.order {
+				buf = append(buf, q.pending[path])
+			}
+			clear(q.pending)
+			q.order = q.order[:0]
+			q.mu.Unlock()
+			return buf, true
+		}
+		closed := q.closed
+		q.mu.Unlock()
+		if closed {
+			return buf, false
+		}
+		<-q.wake
+	}
 }
 
 // pidOp writes pid into path, or removes path when pid is 0. An app's own pid_file is opened for owner, its uid
@@ -50,10 +115,10 @@ type pidOp struct {
 	owner int
 }
 
-// pidFiles applies pid file changes in order until ops is closed. It runs on a thread of its own at a lower
+// pidFiles applies pid file changes until q is closed and empty. It runs on a thread of its own at a lower
 // priority, so that in a burst of starts the CPU goes first to the spawning loop and the apps starting on the same
 // cores; the files are written as soon as the burst leaves CPU free.
-func (d *Daemon) pidFiles(ops <-chan pidOp, done chan<- struct{}) {
+func (d *Daemon) pidFiles(q *pidQueue, done chan<- struct{}) {
 	defer close(done)
 	runtime.LockOSThread() // never unlocked: the lowered thread ends with this goroutine
 	if err := platform.Background(); err != nil {
@@ -63,21 +128,28 @@ func (d *Daemon) pidFiles(ops <-chan pidOp, done chan<- struct{}) {
 	// control socket and the first apps' log files while they are created.
 	var pool *pidPool
 	opened := false
-	for op := range ops {
-		var err error
-		if !opened {
-			opened = true
-			if pool, err = openPidPool(d.path(api.PidsDir), maxFreePidFiles); err != nil {
-				d.log.Printf("pid files: %v", err)
+	var ops []pidOp
+	for {
+		var more bool
+		if ops, more = q.take(ops[:0]); !more {
+			return
+		}
+		for _, op := range ops {
+			var err error
+			if !opened {
+				opened = true
+				if pool, err = openPidPool(d.path(api.PidsDir), maxFreePidFiles); err != nil {
+					d.log.Printf("pid files: %v", err)
+				}
 			}
-		}
-		if op.pid == 0 {
-			err = pool.remove(op.path, op.owner)
-		} else {
-			err = pool.write(op.path, op.pid, op.owner)
-		}
-		if err != nil {
-			d.log.Printf("pid file: %v", err)
+			if op.pid == 0 {
+				err = pool.remove(op.path, op.owner)
+			} else {
+				err = pool.write(op.path, op.pid, op.owner)
+			}
+			if err != nil {
+				d.log.Printf("pid file: %v", err)
+			}
 		}
 	}
 }

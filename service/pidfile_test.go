@@ -1,10 +1,12 @@
 package service
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 )
 
 func TestPidPool(t *testing.T) {
@@ -164,5 +166,44 @@ func TestNilPidPool(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("still there: %v", err)
+	}
+}
+
+// The loop's changes never wait for the writer (one stuck on a hung file system held supervision once 1024 were
+// queued), the last change of a path is the one applied, and close lets the writer finish what is queued.
+func TestPidQueue(t *testing.T) {
+	q := newPidQueue()
+	put := make(chan struct{})
+	go func() {
+		defer close(put)
+		for i := range 5000 {
+			q.put(pidOp{path: fmt.Sprintf("/p/%d", i%2000), pid: i + 1})
+		}
+		q.put(pidOp{path: "/p/7"}) // a remove after writes
+	}()
+	select {
+	case <-put:
+	case <-time.After(30 * time.Second):
+		t.Fatal("5000 changes with no writer taking them did not return within 30 s")
+	}
+	q.close()
+	ops, more := q.take(nil)
+	if !more || len(ops) != 2000 {
+		t.Fatalf("take: %d changes, more %v; want 2000 (one a path), true", len(ops), more)
+	}
+	for i, op := range ops {
+		want := i + 2000 + 1 // the last of i, i+2000 and, below 5000, i+4000
+		if i+4000 < 5000 {
+			want = i + 4000 + 1
+		}
+		if i == 7 {
+			want = 0
+		}
+		if op.path != fmt.Sprintf("/p/%d", i) || op.pid != want {
+			t.Fatalf("change %d: %+v, want path /p/%d pid %d", i, op, i, want)
+		}
+	}
+	if ops, more := q.take(nil); more || len(ops) != 0 {
+		t.Fatalf("take after close and drain: %d, %v; want 0, false", len(ops), more)
 	}
 }
