@@ -26,7 +26,7 @@ const Namespace = api.ModuleNamespace
 const ManifestName = "gpm-module.json"
 
 // Dir is GPM_HOME's directory of installed modules.
-const Dir = "modules"
+const Dir = api.ModulesDir
 
 // Environment a module gets beside every app's.
 const (
