@@ -22,6 +22,10 @@ func TestModuleConfigTooLarge(t *testing.T) {
 	c := d.Caller()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	// runDaemon's ping answers before Run has read the settings; a list waits for the loop.
+	if err := c.Call(ctx, api.MethodList, nil, nil); err != nil {
+		t.Fatal(err)
+	}
 	src := t.TempDir()
 	os.WriteFile(filepath.Join(src, module.ManifestName), []byte(`{"name":"big","command":["/bin/sleep","60"]}`), 0o644)
 	if _, err := module.Install(d.opts.Home, src, module.Options{}); err != nil {
