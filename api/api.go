@@ -384,6 +384,7 @@ const (
 	SettingsName = "settings.json"
 	LogsDir      = "logs"
 	PidsDir      = "pids"
+	ModulesDir   = "modules" // installed modules (service/module), whose commands the daemon runs
 	HomeEnv      = "GPM_HOME"
 	DefaultHomeD = ".gpm"
 )

@@ -68,15 +68,16 @@ func UseSystem() error {
 }
 
 // homeParts are the entries of a GPM_HOME that a daemon trusts as its own: what it runs (the dump and its .bak, as
-// service/dump names it), where it writes (logs, pids, its log), what it listens on and locks.
+// service/dump names it, and the modules' directory: module.start runs a manifest's command from there), where it
+// writes (logs, pids, its log), what it listens on and locks.
 var homeParts = []string{LogsDir, PidsDir, SocketName, DumpName, DumpName + ".bak", DaemonLog, PidName, LockName,
-	SpawnLock, SettingsName, SettingsName + ".bak"}
+	SpawnLock, SettingsName, SettingsName + ".bak", ModulesDir}
 
 // CheckHome refuses a GPM_HOME that another user prepared or can change, as ssh refuses such a ~/.ssh: home and
-// the entries of it that a daemon trusts (logs and pids directories, control socket, dump files, locks) must be
-// owned by the calling user and not writable by group or others, and the directories above home must follow
-// safefs's rules (a link there is followed only if root alone can write its directory). Otherwise a daemon
-// would run the commands of a dump.json and write through the log links that someone else left there. A missing
+// the entries of it that a daemon trusts (logs, pids and modules directories, control socket, dump files, locks)
+// must be owned by the calling user and not writable by group or others, and the directories above home must follow
+// safefs's rules (a link there is followed only if root alone can write its directory). Otherwise a daemon would
+// run the commands of a dump.json or a module and write through the log links that someone else left there. A missing
 // home or entry passes: gpm creates them, home with mode 0700. The error wraps safefs.ErrUnsafe and says how to
 // fix the ownership or modes.
 func CheckHome(home string) error {

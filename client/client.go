@@ -38,10 +38,17 @@ const DefaultTimeout = 30 * time.Second
 type Client struct {
 	home    string
 	mu      sync.Mutex
-	conn    net.Conn
+	conn    net.Conn // replaced under mu and connMu (exchange), read under either
 	r       *bufio.Reader
 	next    uint64
 	timeout time.Duration
+	// lost is set while a request is out without its whole answer read: a call that gave up (its timeout, its
+	// context, a write to the caller's writer that failed) leaves that answer, or the rest of it, on its way, and
+	// the next call would read it as its own. The next call connects again instead.
+	lost bool
+
+	connMu sync.Mutex // conn and closed, for Close, which does not wait for a call in progress
+	closed bool
 }
 
 // Dial connects to the daemon of home. It returns ErrNotRunning (wrapped) when none listens, and an error when
@@ -133,7 +140,29 @@ func dial(ctx context.Context, home string) (net.Conn, error) {
 func (c *Client) Home() string { return c.home }
 
 // Close closes the connection.
-func (c *Client) Close() error { return c.conn.Close() }
+func (c *Client) Close() error {
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	c.closed = true
+	return c.conn.Close()
+}
+
+// reconnect replaces a connection whose request/answer order was lost (lost) by a new one. Call holds c.mu.
+func (c *Client) reconnect(ctx context.Context) error {
+	conn, err := dial(ctx, c.home)
+	if err != nil {
+		return err
+	}
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	if c.closed {
+		conn.Close()
+		return net.ErrClosed
+	}
+	c.conn.Close()
+	c.conn, c.r, c.lost = conn, bufio.NewReaderSize(conn, 64<<10), false
+	return nil
+}
 
 // Call sends method with params and decodes the result into result (which may be nil). A daemon-side failure is
 // returned as *api.Error; no answer within the timeout (SetTimeout) as an error wrapping ErrNoAnswer; a request
@@ -185,7 +214,14 @@ func (c *Client) exchange(ctx context.Context, method string, params any, read f
 	if len(b) > api.MaxRequest {
 		return id, api.TooLarge(len(b))
 	}
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	if c.lost {
+		if err := c.reconnect(ctx); err != nil {
+			return id, fmt.Errorf("%s: connect again after a call that got no answer: %w", method, err)
+		}
+	}
+	c.lost = true // until the whole answer is read
+	conn := c.conn
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	c.arm(ctx, c.conn.SetWriteDeadline)
 	if _, err := c.conn.Write(b); err != nil {
@@ -209,6 +245,7 @@ func (c *Client) exchange(ctx context.Context, method string, params any, read f
 		c.arm(ctx, c.conn.SetReadDeadline)
 		err := read(id)
 		if err == nil {
+			c.lost = false
 			return id, nil
 		}
 		if errors.Is(err, errWrite) {
@@ -432,7 +469,8 @@ func (c *Client) waitGone(ctx context.Context) error {
 func (c *Client) waitClosed(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	conn := c.conn
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	c.arm(ctx, c.conn.SetReadDeadline)
 	var b [64]byte

@@ -171,3 +171,70 @@ func TestRefusalReadAfterEPIPE_Issue11Item9(t *testing.T) {
 		t.Fatalf("Call against a refusing daemon: %v, want its CodeBusy answer", err)
 	}
 }
+
+// TestCallAfterUnansweredCall: a call that gave up before its answer came (the timeout, the caller's context) leaves
+// that answer on its way; the next call on the same Client must get its own answer, not the late one of the call
+// before (a List read a trigger's results as its process list, and every later call the answer of the one before).
+func TestCallAfterUnansweredCall(t *testing.T) {
+	home, err := os.MkdirTemp("", "gpm-client-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(home)
+	ln, err := net.Listen("unix", api.SocketPath(home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	// The daemon answers "slow" once a release comes (after the client gave up on it), anything else at once,
+	// in order on each connection as the daemon does; each answer names the method it answers.
+	release := make(chan struct{}, 2)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					line, err := r.ReadBytes('\n')
+					if err != nil {
+						return
+					}
+					var req api.Request
+					json.Unmarshal(line, &req)
+					if req.Method == "slow" {
+						<-release
+					}
+					fmt.Fprintf(c, "{\"id\":%d,\"result\":{\"method\":%q}}\n", req.ID, req.Method)
+				}
+			}()
+		}
+	}()
+	c, err := Dial(context.Background(), home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, how := range []string{"timeout", "context"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		c.SetTimeout(30 * time.Second)
+		if how == "timeout" {
+			c.SetTimeout(200 * time.Millisecond)
+		} else {
+			time.AfterFunc(200*time.Millisecond, cancel)
+		}
+		if err := c.Call(ctx, "slow", nil, nil); err == nil {
+			t.Fatalf("%s: the slow call answered", how)
+		}
+		cancel()
+		release <- struct{}{}
+		c.SetTimeout(30 * time.Second)
+		var got struct{ Method string }
+		if err := c.Call(context.Background(), api.MethodVersion, nil, &got); err != nil || got.Method != api.MethodVersion {
+			t.Errorf("after a %s: version got the answer to %q (%v), want its own", how, got.Method, err)
+		}
+	}
+}

@@ -274,7 +274,10 @@ func (run *actionRun) wait(ctx context.Context) (string, string) {
 type actionConn struct {
 	c  net.Conn
 	id int // the gpm process id of the sender
-	mu sync.Mutex
+	// wmu orders the lines written to the app. It is not mu: a write to an app that does not read waits up to
+	// shimTimeout, and mu is taken on the loop (findActionConn, declaredActions), which must never wait for an app.
+	wmu sync.Mutex
+	mu  sync.Mutex
 	// names are the actions declared; pending the calls waiting for their ACTION_REPLY, by number.
 	names   map[string]bool
 	pending map[uint64]chan string
@@ -413,12 +416,8 @@ func (ac *actionConn) handle(line string) {
 
 // write sends one line to the app; a slow reader gets shimTimeout, then the line is lost with the connection.
 func (ac *actionConn) write(line string) error {
-	ac.mu.Lock()
-	defer ac.mu.Unlock()
-	return ac.writeLocked(line)
-}
-
-func (ac *actionConn) writeLocked(line string) error {
+	ac.wmu.Lock()
+	defer ac.wmu.Unlock()
 	ac.c.SetWriteDeadline(time.Now().Add(shimTimeout))
 	_, err := io.WriteString(ac.c, line+"\n")
 	if err != nil {
@@ -442,10 +441,12 @@ func (ac *actionConn) call(ctx context.Context, name, arg string) (string, error
 	ac.next++
 	n := ac.next
 	ac.pending[n] = ch
-	q, _ := json.Marshal(arg)
-	err := ac.writeLocked(fmt.Sprintf("ACTION %d %s %s", n, name, q))
 	ac.mu.Unlock()
-	if err != nil {
+	q, _ := json.Marshal(arg)
+	if err := ac.write(fmt.Sprintf("ACTION %d %s %s", n, name, q)); err != nil {
+		ac.mu.Lock()
+		delete(ac.pending, n)
+		ac.mu.Unlock()
 		return "", fmt.Errorf("send the call: %w", err)
 	}
 	select {

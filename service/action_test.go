@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,5 +112,76 @@ func TestActionInAppCgroup(t *testing.T) {
 	}
 	if res[0].Output != string(app) {
 		t.Errorf("the action ran in\n%s\nthe app runs in\n%s", res[0].Output, app)
+	}
+}
+
+// TestActionStuckAppKeepsLoop: an app that declares an action and never reads its connection fills the socket, and
+// a call's write then waits (shimTimeout) for room; the loop, which looks the connections up for every trigger,
+// must not wait with it. It did: the write held the connection's lock that the lookup takes, so every app's
+// supervision and every control call stood still while one app did not read.
+func TestActionStuckAppKeepsLoop(t *testing.T) {
+	d := runDaemon(t, Options{})
+	c := d.Caller()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	declared := filepath.Join(t.TempDir(), "declared")
+	a := config.New()
+	a.Name, a.Script = "deaf", "/usr/bin/python3"
+	a.Args = []string{"-c", `import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(os.environ["GPM_NOTIFY_STREAM"])
+s.sendall(b"X_GPM_ACTION=a\n")
+assert s.recv(3) == b"OK\n"
+open(sys.argv[1], "w").close()
+time.sleep(600)
+`, declared}
+	if _, err := os.Stat(a.Script); err != nil {
+		t.Skip("no python3 to write the app in")
+	}
+	if err := a.Normalize("/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Call(ctx, api.MethodStart, api.StartParams{Apps: []api.StartApp{{App: a}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Call(ctx, api.MethodDelete, api.Targets{Targets: []string{"all"}}, nil)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if _, err := os.Stat(declared); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the app did not declare its action within 30 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Each call is a 24 KiB line (control characters are 6 bytes in JSON): a few fill the socket's buffer, and the
+	// next write waits. Meanwhile the loop must go on: a trigger of an action the app lacks (its lookup is on the
+	// loop), a list.
+	arg := strings.Repeat("\x01", maxActionArg)
+	var wg sync.WaitGroup
+	for range maxActionPending / 2 {
+		wg.Go(func() {
+			c.Call(ctx, api.MethodTrigger, api.TriggerParams{Targets: []string{"deaf"}, Action: "a", Arg: arg}, nil)
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		start := time.Now()
+		if err := c.Call(ctx, api.MethodTrigger, api.TriggerParams{Targets: []string{"deaf"}, Action: "b"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Call(ctx, api.MethodList, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > shimTimeout/2 {
+			t.Errorf("a trigger and a list took %v while triggers wrote to an app that does not read: the loop waited for the writes", took)
+			<-done
+			return
+		}
 	}
 }

@@ -106,7 +106,9 @@ func (d *Daemon) modules(ctx context.Context) ([]api.Module, error) {
 			mod.Error = err.Error()
 		} else {
 			mod.Version = m.Version
-			mod.Config, _ = module.Config(m, d.moduleSettings(n))
+			if mod.Config, err = module.Config(m, d.moduleSettings(n)); err != nil {
+				mod.Error = err.Error()
+			}
 		}
 		for _, p := range list {
 			if p.Name == n && p.Namespace == module.Namespace {

@@ -226,6 +226,20 @@ func checkLink(name, target string) error {
 	return nil
 }
 
+// underLink refuses an entry whose name passes through a link an earlier entry made. checkLink judges a link's
+// target from the link's name; an entry named through a link ("s" -> ".", then "s/s/s/x") lands where that link
+// leads, shallower than its name says, so a link it makes could point out of the module ("s/s/up" -> "../.."),
+// and the manifest written for a package.json could go through one to a file outside. os.Root keeps a write
+// inside, but it follows links inside, which is all this needs.
+func underLink(root *os.Root, name string) error {
+	for dir := path.Dir(name); dir != "."; dir = path.Dir(dir) {
+		if fi, err := root.Lstat(dir); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%w: %q is under the symbolic link %q", ErrUnsafePath, name, dir)
+		}
+	}
+	return nil
+}
+
 // extract unpacks the gzipped tar file into dir: directories, regular files and links that stay inside; anything
 // else is refused (ErrUnsafePath), and so is a tree over the limits (ErrTooLarge).
 func extract(dir, file string) error {
@@ -265,6 +279,9 @@ func extract(dir, file string) error {
 		}
 		if name == "" {
 			continue
+		}
+		if err := underLink(root, name); err != nil {
+			return err
 		}
 		switch h.Typeflag {
 		case tar.TypeDir:

@@ -26,7 +26,7 @@ const Namespace = api.ModuleNamespace
 const ManifestName = "gpm-module.json"
 
 // Dir is GPM_HOME's directory of installed modules.
-const Dir = "modules"
+const Dir = api.ModulesDir
 
 // Environment a module gets beside every app's.
 const (
@@ -40,6 +40,10 @@ const (
 	MaxManifest = 64 << 10 // bytes of gpm-module.json
 	MaxCommand  = 256      // words of its command
 	MaxSettings = 256      // default settings
+	// MaxConfig bounds GPM_MODULE_CONFIG: Linux passes one environment string of at most MAX_ARG_STRLEN (32 pages,
+	// 128 KiB) with its name, '=' and NUL, and a longer one fails the module's exec with E2BIG (`gpm set` of a few
+	// large values took the running module down).
+	MaxConfig = 128<<10 - len(EnvConfig) - 2
 )
 
 // ErrNotInstalled is returned for a module with no directory under GPM_HOME/modules.
@@ -138,7 +142,8 @@ func Installed(home string) ([]string, error) {
 
 // Config is GPM_MODULE_CONFIG: m's default settings, overlaid by the values set for the module (keys of the
 // section NAME:KEY, without the section). A set value is a string, as PM2's module_conf keeps them, unless its
-// default is a boolean or a number and the value parses as one: then it keeps the default's type.
+// default is a boolean or a number and the value parses as one: then it keeps the default's type. Over MaxConfig
+// bytes it is an error naming the limit.
 func Config(m Manifest, set map[string]string) (string, error) {
 	out := make(map[string]any, len(m.Settings)+len(set))
 	for k, v := range m.Settings {
@@ -160,6 +165,10 @@ func Config(m Manifest, set map[string]string) (string, error) {
 	b, err := json.Marshal(out)
 	if err != nil {
 		return "", fmt.Errorf("module %s: settings: %w", m.Name, err)
+	}
+	if len(b) > MaxConfig {
+		return "", fmt.Errorf("module %s: settings: %s of %d bytes is over the limit of %d (module.MaxConfig): unset some (gpm unset %s:KEY)",
+			m.Name, EnvConfig, len(b), MaxConfig, m.Name)
 	}
 	return string(b), nil
 }

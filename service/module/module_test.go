@@ -196,3 +196,34 @@ func TestInstallPM2Module(t *testing.T) {
 		t.Errorf("main out of the module: %v", err)
 	}
 }
+
+// TestInstallArchiveLinkThroughLink: a link's target is checked against where the link really lands, not against
+// its name: an entry named through a link the archive made ("s" -> ".", then "s/s/.../x") is written under that
+// link's target, shallower than its name says. A link planted so points out of the module, and the manifest
+// written for a package.json went through one to a file outside.
+func TestInstallArchiveLinkThroughLink(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "planted")
+	deep := strings.Repeat("s/", 7) // deeper than the module's own path under /tmp, within os.Root's links a lookup
+	climb := strings.Repeat("../", 7)
+	for name, entries := range map[string][]entry{
+		"link out": {{name: ManifestName, body: manifest}, {name: "s", typ: tar.TypeSymlink, link: "."},
+			{name: "s/s/up", typ: tar.TypeSymlink, link: "../.."}},
+		"manifest out": {{name: "package.json", body: `{"name":"demo","main":"index.js"}`},
+			{name: "s", typ: tar.TypeSymlink, link: "."},
+			{name: deep + ManifestName, typ: tar.TypeSymlink, link: climb + strings.TrimPrefix(outside, "/")}},
+		"file through link": {{name: ManifestName, body: manifest}, {name: "d/", typ: tar.TypeDir},
+			{name: "s", typ: tar.TypeSymlink, link: "d"}, {name: "s/x", body: "y"}},
+	} {
+		home := t.TempDir()
+		_, err := Install(home, writeTarGz(t, entries), Options{})
+		if !errors.Is(err, ErrUnsafePath) {
+			t.Errorf("%s: %v, want ErrUnsafePath", name, err)
+		}
+		if names, _ := Installed(home); len(names) != 0 {
+			t.Errorf("%s: installed %v", name, names)
+		}
+	}
+	if _, err := os.Lstat(outside); err == nil {
+		t.Errorf("the installation wrote %s, outside the module", outside)
+	}
+}
