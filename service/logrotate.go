@@ -131,6 +131,9 @@ func (d *Daemon) applyRotation(p *proc) {
 // setSetting serves `gpm set`: the store is written first (nothing changes when it fails), then every open log
 // file takes the new defaults.
 func (d *Daemon) setSetting(ctx context.Context, key, value string) (map[string]string, error) {
+	if err := d.checkModuleSetting(key, value); err != nil {
+		return nil, &api.Error{Code: api.CodeInvalid, Message: err.Error()}
+	}
 	d.settings.mu.Lock()
 	k, v, err := d.settings.store.Set(key, value)
 	defs, derr := d.settings.store.LogDefaults()

@@ -166,6 +166,30 @@ func (d *Daemon) moduleSettingChanged(ctx context.Context, key string) error {
 	return nil
 }
 
+// checkModuleSetting refuses a setting of an installed module that would make its configuration one the module
+// cannot be started with (over module.MaxConfig), before it is stored: stored, it would stay, and fail every start
+// of the module after.
+func (d *Daemon) checkModuleSetting(key, value string) error {
+	k, v, err := settings.Check(key, value)
+	if err != nil {
+		return nil // Set says why
+	}
+	section, sub, ok := strings.Cut(k, ":")
+	if !ok || section == settings.LogRotate {
+		return nil
+	}
+	m, err := module.Read(d.opts.Home, section)
+	if err != nil {
+		return nil // not installed (a setting kept for later), or unreadable: the start says so
+	}
+	set := d.moduleSettings(section)
+	set[sub] = v
+	if _, err := module.Config(m, set); err != nil {
+		return fmt.Errorf("set %s: %w", k, err)
+	}
+	return nil
+}
+
 // moduleView answers `gpm get MODULE` for an installed module: its whole configuration as MODULE:KEY, defaults
 // included (ok false for any other key).
 func (d *Daemon) moduleView(key string) (map[string]string, bool) {

@@ -45,12 +45,19 @@ func TestModuleConfigTooLarge(t *testing.T) {
 	// Each set starts the module again; the one over the limit must not.
 	var err error
 	var before api.Process
+	var key string
 	for i := 0; i < 64 && err == nil; i++ {
 		before = list()
-		err = c.Call(ctx, api.MethodSet, api.SetParams{Key: "big:k" + strings.Repeat("0", i), Value: strings.Repeat("v", 4000)}, nil)
+		key = "big:k" + strings.Repeat("0", i)
+		err = c.Call(ctx, api.MethodSet, api.SetParams{Key: key, Value: strings.Repeat("v", 4000)}, nil)
 	}
 	if err == nil || !strings.Contains(err.Error(), "module.MaxConfig") {
 		t.Errorf("settings over the limit: %v, want an error naming module.MaxConfig", err)
+	}
+	// Refused, it changed nothing: the value is not stored (the module's next start would meet it again).
+	var got map[string]string
+	if err := c.Call(ctx, api.MethodGet, api.GetParams{Key: key}, &got); err == nil {
+		t.Errorf("get %s: %d bytes stored by the set that was refused", key, len(got[key]))
 	}
 	if p := list(); p.Status != api.StatusOnline || p.PID != before.PID {
 		t.Errorf("the module is %s (pid %d), want still online as pid %d", p.Status, p.PID, before.PID)
