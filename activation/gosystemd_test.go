@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("GPM_TEST_WORKER") == "1" {
 		os.Exit(worker())
 	}
+	if os.Getenv(inheritHelperEnv) == "1" {
+		os.Exit(inheritHelper())
+	}
 	os.Exit(m.Run())
 }
 

@@ -46,6 +46,11 @@ func escapePath(p string) string {
 	return b.String()
 }
 
+// MaxUnixPath is the longest unix socket path, in bytes: what sun_path holds with its NUL (108 on Linux, Windows
+// and in Go's net; 104 on macOS, where binding a longer one fails). A client connects by the path, so a longer one
+// is refused even where the daemon could bind it through its directory's descriptor (BindUnixIn).
+const MaxUnixPath = 107
+
 // ParseSpec parses an address, optionally prefixed with "name=" ("web=tcp://:8080").
 func ParseSpec(s string) (Spec, error) {
 	var sp Spec
@@ -79,6 +84,9 @@ func ParseSpec(s string) (Spec, error) {
 		}
 		if p == "" {
 			return sp, fmt.Errorf("listen %q: expected unix:///absolute/path", s)
+		}
+		if len(p) > MaxUnixPath {
+			return sp, fmt.Errorf("listen %q: the path is %d bytes, longer than clients can connect to (%d, MaxUnixPath)", s, len(p), MaxUnixPath)
 		}
 		sp.Network, sp.Address = "unix", p
 	default:

@@ -91,3 +91,48 @@ func TestBindAndEnv(t *testing.T) {
 		t.Fatal("Bind of a systemd spec must fail")
 	}
 }
+
+// TestUnixPathLimit: a unix socket path longer than a client can connect to (sun_path: 107 bytes and a NUL) is
+// refused by ParseSpec, naming the limit. BindUnixIn binds through /proc/self/fd/N/NAME, which the kernel takes
+// whatever the path's length: such a socket was bound and its app started, and every client's connect failed
+// with EINVAL.
+func TestUnixPathLimit(t *testing.T) {
+	base := t.TempDir()
+	for _, n := range []int{MaxUnixPath, MaxUnixPath + 1} {
+		// base/ddd.../s: a path of exactly n bytes.
+		dir := filepath.Join(base, strings.Repeat("d", n-len(base)-len("//s")))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "s")
+		if len(path) != n {
+			t.Fatalf("path of %d bytes, want %d", len(path), n)
+		}
+		spec, err := ParseSpec("unix://" + path)
+		if n > MaxUnixPath {
+			if err == nil || !strings.Contains(err.Error(), "MaxUnixPath") {
+				t.Errorf("ParseSpec of a %d-byte path: %v, want an error naming MaxUnixPath", n, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("ParseSpec of a %d-byte path: %v", n, err)
+		}
+		d, err := os.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := BindUnixIn(d, spec)
+		if err != nil {
+			d.Close()
+			t.Fatal(err)
+		}
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			t.Errorf("dial the %d-byte path: %v", n, err)
+		} else {
+			c.Close()
+		}
+		s.Close()
+	}
+}

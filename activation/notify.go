@@ -12,6 +12,11 @@ const (
 	Watchdog  = "WATCHDOG=1"
 )
 
+// MaxNotifyMessage bounds a notify message, as systemd's (NOTIFY_BUFFER_MAX, PIPE_BUF). Declared for every OS, as
+// the rest of the API is: the daemon names it in a message on every OS (a declaration in notify_unix.go alone made
+// gpm fail to build for Windows).
+const MaxNotifyMessage = 4096
+
 // Message is one received notification.
 type Message struct {
 	PID, UID int               // the sender, from SCM_CREDENTIALS

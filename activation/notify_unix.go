@@ -132,9 +132,6 @@ func (s *NotifyServer) Close() error {
 	return s.conn.Close()
 }
 
-// MaxNotifyMessage bounds a notify message, as systemd's (NOTIFY_BUFFER_MAX, PIPE_BUF).
-const MaxNotifyMessage = 4096
-
 // Recv waits for the next message. Files sent with it are closed: workers have no business storing fds with gpm.
 // A message longer than MaxNotifyMessage comes back Truncated and without fields: applying the part that fits
 // would act on a cut value, or miss a READY=1 after a long STATUS=; systemd drops such a message too.

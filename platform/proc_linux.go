@@ -28,6 +28,14 @@ func setCgroup(a *syscall.SysProcAttr, fd int) {
 	}
 }
 
+// closeOnExecFrom sets close-on-exec on every descriptor from first on: one close_range(2) (Linux 5.11), else
+// once, through /proc/self/fd.
+func closeOnExecFrom(first int) {
+	if unix.CloseRange(uint(first), ^uint(0), unix.CLOSE_RANGE_CLOEXEC) != nil {
+		strayOnce.Do(func() { closeOnExecByDir("/proc/self/fd", first) })
+	}
+}
+
 // Tree is a snapshot of the parent links of every process, to find many processes' descendants with one scan of
 // /proc (a scan per process made `delete all` of 50 apps cost 150 ms).
 type Tree struct{ children map[int][]int }

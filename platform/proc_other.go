@@ -14,6 +14,10 @@ func setDeathSignal(*syscall.SysProcAttr) {}
 
 func setCgroup(*syscall.SysProcAttr, int) {}
 
+// closeOnExecFrom sets close-on-exec on every descriptor from first on, once, through /dev/fd: no close_range(2)
+// with CLOSE_RANGE_CLOEXEC here.
+func closeOnExecFrom(first int) { strayOnce.Do(func() { closeOnExecByDir("/dev/fd", first) }) }
+
 // Tree is a snapshot of parent links; only Linux has one, elsewhere the process group is what gets signalled.
 type Tree struct{}
 

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -52,6 +53,10 @@ func Start(c *Cmd) (int, error) {
 			return 0, fmt.Errorf("start %s: %w", c.Path, err)
 		}
 	}
+	// Only fds reach the child: ForkExec closes nothing else, and a descriptor the daemon inherited without
+	// close-on-exec (the CLI that spawned it inherits the invoking shell's) would reach every app, those running
+	// as another user too. ForkExec clears the flag on the descriptors it passes.
+	closeOnExecFrom(3)
 	pid, err := syscall.ForkExec(c.Path, c.Args, &syscall.ProcAttr{Dir: c.Dir, Env: c.Env, Files: fds, Sys: attr})
 	// The files must stay open until the child has its copies.
 	runtime.KeepAlive(c.ExtraFiles)
@@ -81,6 +86,23 @@ func fdLimitCause(err error, fds []uintptr) error {
 		return err
 	}
 	return fmt.Errorf("%w: too many open files (the child's descriptors reach the daemon's RLIMIT_NOFILE of %d)", err, lim.Cur)
+}
+
+// strayOnce marks the inherited descriptors close-on-exec once where close_range(2) is missing: everything the daemon
+// opens itself is opened close-on-exec already (Go does so), so only what it inherited needs the flag.
+var strayOnce sync.Once
+
+// closeOnExecByDir sets close-on-exec on every descriptor from first on, listed in dir (/proc/self/fd, /dev/fd).
+func closeOnExecByDir(dir string, first int) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= first {
+			unix.CloseOnExec(fd)
+		}
+	}
 }
 
 // ParseSignal turns "SIGTERM", "TERM", "term" or "15" into a signal of this OS.

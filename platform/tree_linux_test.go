@@ -112,17 +112,32 @@ func TestTreeUsage_Issue13(t *testing.T) {
 			t.Fatalf("tree of %d: %v", cmd.Process.Pid, all)
 		}
 	}
-	var wantRSS uint64
-	for _, pid := range all {
-		_, r, ok := Usage(pid)
-		if !ok {
-			t.Fatalf("Usage(%d) failed", pid)
+	sum := func() uint64 {
+		var s uint64
+		for _, pid := range all {
+			_, r, ok := Usage(pid)
+			if !ok {
+				t.Fatalf("Usage(%d) failed", pid)
+			}
+			s += r
 		}
-		wantRSS += r
+		return s
 	}
-	_, rss, ok := TreeUsage(cmd.Process.Pid, 100)
-	if !ok || rss != wantRSS {
-		t.Errorf("TreeUsage(%d) rss %d %v, want %d (the sum over %v)", cmd.Process.Pid, rss, ok, wantRSS, all)
+	// The sleeps may still be faulting pages in: compare with a sum that did not move while TreeUsage read.
+	var wantRSS, rss uint64
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		before := sum()
+		var ok bool
+		_, rss, ok = TreeUsage(cmd.Process.Pid, 100)
+		if !ok {
+			t.Fatalf("TreeUsage(%d) failed", cmd.Process.Pid)
+		}
+		if wantRSS = sum(); wantRSS == before && rss == wantRSS || time.Now().After(deadline) {
+			break
+		}
+	}
+	if rss != wantRSS {
+		t.Errorf("TreeUsage(%d) rss %d, want %d (the sum over %v)", cmd.Process.Pid, rss, wantRSS, all)
 	}
 	if _, r, _ := TreeUsage(cmd.Process.Pid, 1); r >= wantRSS {
 		t.Errorf("TreeUsage with max 1: rss %d, want the leader's alone", r)
