@@ -216,7 +216,11 @@ func (d *Daemon) takeInherited() {
 	if os.Getenv("LISTEN_FDS") != "" && os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
 		d.log.Printf("warning: LISTEN_FDS set but LISTEN_PID=%s is not our pid %d: ignoring the passed sockets", os.Getenv("LISTEN_PID"), os.Getpid())
 	}
-	for _, f := range activation.Inherited() {
+	files, err := activation.InheritedFiles()
+	if err != nil {
+		d.log.Printf("warning: the sockets systemd passed are not taken: %v", err)
+	}
+	for _, f := range files {
 		name := f.Name()
 		if name == ControlFDName {
 			ln, err := net.FileListener(f)
