@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -446,5 +447,32 @@ func TestEcosystemWritesOnce(t *testing.T) {
 	_, stderr, code := runWith(t, home, opts{dir: dir}, "init")
 	if code == 0 || !strings.Contains(stderr, "does not overwrite") || readFile(t, path) != "mine" {
 		t.Errorf("gpm init over an existing file: exit %d, %q; the file is now %q", code, stderr, readFile(t, path))
+	}
+}
+
+// A daemon the CLI starts does not hold what the CLI inherited without close-on-exec: a tool that runs `gpm start`
+// with a pipe of its own (fd 3 here) and waits for the pipe's end got it only when the daemon exited.
+func TestSpawnedDaemonHoldsNoStrayFD(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	defer run(t, home, "kill")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := gpmCmd(ctx, home, opts{}, "ping")
+	cmd.ExtraFiles = []*os.File{w} // fd 3, without close-on-exec, as a shell's redirection leaves it
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gpm ping: %v\n%s", err, out)
+	}
+	w.Close()
+	// The CLI is gone; the pipe ends unless the daemon it started holds the write end.
+	r.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var b [1]byte
+	if _, err := r.Read(b[:]); !errors.Is(err, io.EOF) {
+		t.Fatalf("the pipe given to the CLI: %v, want its end (the daemon holds it)", err)
 	}
 }

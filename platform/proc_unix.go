@@ -88,6 +88,11 @@ func fdLimitCause(err error, fds []uintptr) error {
 	return fmt.Errorf("%w: too many open files (the child's descriptors reach the daemon's RLIMIT_NOFILE of %d)", err, lim.Cur)
 }
 
+// CloseOnExecInherited marks every descriptor of this process from 3 on close-on-exec: those it inherited without
+// the flag (from the shell or the tool that ran it) then reach no program it starts. The CLI does it before it
+// spawns a daemon, which would otherwise hold them as long as it runs (a tool's pipe that never sees its end).
+func CloseOnExecInherited() { closeOnExecFrom(3) }
+
 // strayOnce marks the inherited descriptors close-on-exec once where close_range(2) is missing: everything the daemon
 // opens itself is opened close-on-exec already (Go does so), so only what it inherited needs the flag.
 var strayOnce sync.Once

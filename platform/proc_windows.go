@@ -677,3 +677,6 @@ func Background() error { return nil }
 
 // ExecPath is f's name.
 func ExecPath(f *os.File) string { return f.Name() }
+
+// CloseOnExecInherited does nothing on Windows: a child inherits only the handles it is given.
+func CloseOnExecInherited() {}

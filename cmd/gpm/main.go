@@ -20,6 +20,7 @@ import (
 	"github.com/gpmd/gpm/activation"
 	"github.com/gpmd/gpm/api"
 	"github.com/gpmd/gpm/client"
+	"github.com/gpmd/gpm/platform"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -284,6 +285,10 @@ func (c *cli) client(ctx context.Context) (*client.Client, error) {
 		c.use(conn)
 		return conn, nil
 	}
+	// The daemon Connect may start would hold whatever this CLI inherited without close-on-exec for as long as it
+	// runs: a pipe of the tool that ran the CLI would never see its end. (Not in the client library: marking a
+	// program's descriptors is its own business.)
+	platform.CloseOnExecInherited()
 	conn, started, err := client.Connect(ctx, c.home, exe)
 	if err != nil {
 		return nil, err
