@@ -133,8 +133,16 @@ func SignalName(sig syscall.Signal) string {
 	return strconv.Itoa(int(sig))
 }
 
+// errNoPID refuses a pid that kill(2) reads as many processes: 0 is the caller's own group, -1 every process it
+// may signal, and a group of pid 1 is init's. A zero pid reaching here is a bug of the caller; a root daemon must
+// not turn it into a signal to the whole machine.
+var errNoPID = errors.New("not a process: pid <= 1")
+
 // Signal sends sig to one process.
 func Signal(pid int, sig syscall.Signal) error {
+	if pid <= 1 {
+		return fmt.Errorf("signal %s to %d: %w", SignalName(sig), pid, errNoPID)
+	}
 	if err := unix.Kill(pid, sig); err != nil {
 		return fmt.Errorf("signal %s to %d: %w", SignalName(sig), pid, err)
 	}
@@ -144,6 +152,9 @@ func Signal(pid int, sig syscall.Signal) error {
 // SignalGroup sends sig to the process group led by pid (every app is started as a group leader).
 // A group that is already gone is not an error.
 func SignalGroup(pid int, sig syscall.Signal) error {
+	if pid <= 1 {
+		return fmt.Errorf("signal %s to group %d: %w", SignalName(sig), pid, errNoPID)
+	}
 	err := unix.Kill(-pid, sig)
 	if err == unix.ESRCH {
 		return nil
@@ -156,11 +167,11 @@ func SignalGroup(pid int, sig syscall.Signal) error {
 
 // GroupAlive reports whether any process is left in the group led by pid (zombies included until reaped).
 func GroupAlive(pid int) bool {
-	return unix.Kill(-pid, 0) == nil
+	return pid > 1 && unix.Kill(-pid, 0) == nil
 }
 
 // Alive reports whether pid exists.
-func Alive(pid int) bool { return unix.Kill(pid, 0) == nil }
+func Alive(pid int) bool { return pid > 1 && unix.Kill(pid, 0) == nil }
 
 // Reap collects exited children until ctx ends and reports them on out. It reaps every child, the daemon's own and
 // the orphans it adopted as a subreaper, so nothing in the daemon may use os/exec's Wait (it would race this loop).
