@@ -292,8 +292,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := platform.SetSubreaper(); err != nil {
 		d.log.Printf("warning: cannot become a subreaper (%v): apps that daemonize escape supervision", err)
 	}
-	// A write to a closed pipe (a client that went away, a dead journald) must not kill the daemon.
-	signal.Ignore(syscall.SIGPIPE)
+	// A write to a closed pipe (a client that went away, a dead journald) must not kill the daemon. Caught, not
+	// ignored: an ignored signal stays ignored across exec, and every app would start with SIGPIPE ignored (a
+	// `producer | head` in it would not end its producer), where a caught one is reset to its default there. The
+	// channel is never read (a full one drops the signal) nor stopped, as Ignore was never undone.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	// Every app's stdin, opened once rather than at every start. Without it platform.Start opens its own.
 	if d.devNull, err = os.Open(os.DevNull); err != nil {
 		d.log.Printf("warning: %v", err)

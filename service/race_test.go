@@ -436,3 +436,38 @@ func TestSignalAfterLeaderReaped(t *testing.T) {
 	c.Call(ctx, api.MethodDelete, api.Targets{Targets: target}, nil)
 	<-stopped
 }
+
+// TestAppsGetDefaultSIGPIPE: the daemon survives writes to closed pipes without passing that on: an app starts
+// with SIGPIPE at its default action, as under a shell or PM2 (an ignored signal stays ignored across exec).
+func TestAppsGetDefaultSIGPIPE(t *testing.T) {
+	d := runDaemon(t, Options{})
+	c := d.Caller()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out := filepath.Join(t.TempDir(), "sigign")
+	a := config.New()
+	a.Name, a.Script, a.Autorestart = "sigpipe", "/bin/sh", false
+	a.Args = []string{"-c", `grep SigIgn /proc/self/status > "$0"`, out}
+	if err := a.Normalize("/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Call(ctx, api.MethodStart, api.StartParams{Apps: []api.StartApp{{App: a}}}, nil); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	defer c.Call(ctx, api.MethodDelete, api.Targets{Targets: []string{"sigpipe"}}, nil)
+	var line string
+	if !waitUntil(30*time.Second, func() bool {
+		b, _ := os.ReadFile(out)
+		line = string(b)
+		return strings.HasSuffix(line, "\n")
+	}) {
+		t.Fatal("the app never wrote its SigIgn")
+	}
+	mask, err := strconv.ParseUint(strings.TrimSpace(strings.TrimPrefix(line, "SigIgn:")), 16, 64)
+	if err != nil {
+		t.Fatalf("SigIgn line %q: %v", line, err)
+	}
+	if mask&(1<<(syscall.SIGPIPE-1)) != 0 {
+		t.Errorf("the app starts with SIGPIPE ignored (SigIgn %016x)", mask)
+	}
+}
