@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,5 +89,29 @@ func TestGoSystemdWorkerTakesTheSocket(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("worker: %v", err)
+	}
+}
+
+// TestTrampolineReplacesListenPID: a LISTEN_PID already in the environment (an app's own env, say) is replaced, not
+// followed by the trampoline's: getenv finds the first of two, and the worker would see the stale one.
+func TestTrampolineReplacesListenPID(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, TrampolineArgs(self, "/bin/cat", []string{"cat", "/proc/self/environ"})[1:]...)
+	cmd.Env = append(os.Environ(), "LISTEN_PID=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("trampoline: %v", err)
+	}
+	var pids []string
+	for _, kv := range strings.Split(string(out), "\x00") {
+		if v, ok := strings.CutPrefix(kv, "LISTEN_PID="); ok {
+			pids = append(pids, v)
+		}
+	}
+	if len(pids) != 1 || pids[0] != strconv.Itoa(cmd.Process.Pid) {
+		t.Errorf("LISTEN_PID in the worker's environment: %q, want only %d (the trampoline's pid, which exec keeps)", pids, cmd.Process.Pid)
 	}
 }

@@ -3,7 +3,9 @@ package activation
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -22,7 +24,10 @@ func RunTrampoline(args []string) error {
 	if len(args) < 2 {
 		return fmt.Errorf("trampoline: expected a path and an argv")
 	}
-	env := append(os.Environ(), "LISTEN_PID="+strconv.Itoa(os.Getpid()))
+	// Replaced, not appended: getenv finds the first of two, and a LISTEN_PID already there (an app's own env)
+	// would be the one the worker sees.
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "LISTEN_PID=") })
+	env = append(env, "LISTEN_PID="+strconv.Itoa(os.Getpid()))
 	if err := syscall.Exec(args[0], args[1:], env); err != nil {
 		return fmt.Errorf("trampoline: exec %s: %w", args[0], err)
 	}
