@@ -64,6 +64,8 @@ cross:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o /dev/null ./cmd/gpm
 	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -tags gpmthin -o /dev/null ./cmd/gpm
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags gpmthin -o /dev/null ./cmd/gpm
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -tags gpmnoweb -o /dev/null ./cmd/gpm
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -tags gpmnoweb -o /dev/null ./cmd/gpm
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/gpm-monit
 	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/gpm-monit
 

@@ -14,6 +14,8 @@ import (
 const MaxConnections = 1024
 
 // limitListener counts the connections its Accept returned until they close, and refuses those over max.
+// (x/net/netutil.LimitListener stops accepting at its limit instead: a client then waits in the backlog with no
+// answer, and an event stream that never ends would hold the API shut for everyone else.)
 type limitListener struct {
 	net.Listener
 	max  int64
